@@ -1,0 +1,317 @@
+// Synthesize the `foundation` stack and apply it with real Terraform against moto_server.
+// Resources the emulator cannot create are listed ONCE, with reasons, in test/integration/emulator-gaps.json;
+// they are still planned, and they (plus everything that depends on them) are left out of the apply and
+// reported as skipped.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { terraform, writeCliConfig, withEmulatorEnv } from './terraform.mjs';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_GAPS_FILE = path.join(REPO_ROOT, 'test', 'integration', 'emulator-gaps.json');
+export const HARNESS_OVERRIDE_FILE = 'zz_harness_override.tf.json';
+export const STACK_NAME = 'foundation';
+
+/**
+ * Run the CDKTF app directly (node + a transpile-only TypeScript hook; no cdktf CLI, no ts-node) and return
+ * the synthesized stack directory.
+ * @param {{ outdir: string, configPath?: string, env?: NodeJS.ProcessEnv, stack?: string, app?: string }} opts
+ *   app: entry file (default main.ts in the repo root)
+ * @returns {Promise<{ stackDir: string, durationMs: number }>}
+ */
+export async function synthFoundation(opts) {
+  const outdir = path.resolve(opts.outdir);
+  const stack = opts.stack ?? STACK_NAME;
+  const app = opts.app ?? path.join(REPO_ROOT, 'main.ts');
+  if (!fs.existsSync(app)) throw new Error(`CDKTF app entry ${app} does not exist`);
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const env = { ...process.env, ...(opts.env ?? {}), CDKTF_OUTDIR: outdir };
+  if (opts.configPath) env.STAGING_ROLLOUT_CONFIG = path.resolve(opts.configPath);
+  const started = Date.now();
+  const { code, stdout, stderr } = await run(
+    process.execPath,
+    ['-r', path.join(REPO_ROOT, 'scripts', 'lib', 'ts-register.cjs'), app],
+    { cwd: path.dirname(app), env },
+  );
+  const durationMs = Date.now() - started;
+  if (code !== 0) throw new Error(`synth of ${path.relative(REPO_ROOT, app)} failed (exit ${code}):\n${stderr || stdout}`);
+  const stackDir = path.join(outdir, 'stacks', stack);
+  if (!fs.existsSync(path.join(stackDir, 'cdk.tf.json'))) {
+    throw new Error(`synth produced no ${path.join(stackDir, 'cdk.tf.json')} (stacks: ${listDir(path.join(outdir, 'stacks'))})`);
+  }
+  return { stackDir, durationMs };
+}
+
+/** @param {string} dir */
+function listDir(dir) {
+  try {
+    return fs.readdirSync(dir).join(', ') || 'none';
+  } catch {
+    return 'none';
+  }
+}
+
+/**
+ * @param {string} cmd @param {string[]} args @param {import('node:child_process').SpawnOptions} opts
+ * @returns {Promise<{ code: number | null, stdout: string, stderr: string }>}
+ */
+function run(cmd, args, opts) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (b) => (stdout += b));
+    child.stderr?.on('data', (b) => (stderr += b));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * @typedef {object} Gap
+ * @property {string} [type]     resource type, e.g. aws_elasticache_replication_group (every resource of it)
+ * @property {string} [address]  one resource address (config address, no instance key)
+ * @property {string} reason     why moto cannot create it
+ */
+
+/**
+ * Read and validate the emulator gap list.
+ * @param {string} [file]
+ * @returns {Gap[]}
+ */
+export function loadGaps(file = DEFAULT_GAPS_FILE) {
+  let raw;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: cannot read emulator gap list: ${/** @type {Error} */ (e).message}`);
+  }
+  if (!raw || !Array.isArray(raw.gaps)) throw new Error(`${file}: expected an object with a "gaps" array`);
+  return raw.gaps.map((/** @type {any} */ g, /** @type {number} */ i) => {
+    const where = `${file}: gaps[${i}]`;
+    if (!g || typeof g !== 'object') throw new Error(`${where}: must be an object`);
+    if ((g.type === undefined) === (g.address === undefined)) throw new Error(`${where}: needs exactly one of "type" or "address"`);
+    if (g.type !== undefined && (typeof g.type !== 'string' || !/^[a-z0-9_]+$/.test(g.type))) {
+      throw new Error(`${where}.type: must be a resource type like aws_xyz, got ${JSON.stringify(g.type)}`);
+    }
+    if (g.address !== undefined && (typeof g.address !== 'string' || !/^(data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+$/.test(g.address))) {
+      throw new Error(`${where}.address: must be a resource address like aws_xyz.name, got ${JSON.stringify(g.address)}`);
+    }
+    if (typeof g.reason !== 'string' || g.reason.trim().length < 10) {
+      throw new Error(`${where}.reason: must say why the emulator cannot create it (at least 10 characters)`);
+    }
+    return g.type !== undefined ? { type: g.type, reason: g.reason } : { address: g.address, reason: g.reason };
+  });
+}
+
+const NON_RESOURCE_PREFIXES = new Set(['var', 'local', 'each', 'count', 'path', 'terraform', 'self', 'module']);
+
+/**
+ * Normalise a Terraform reference (`aws_vpc.main.id`, `data.aws_x.y.json`, `aws_subnet.s[0]`) to the
+ * configuration address it names, or null for var/local/each/... references.
+ * @param {string} ref
+ * @returns {string | null}
+ */
+export function referenceToAddress(ref) {
+  const parts = ref.replace(/\[[^\]]*\]/g, '').split('.');
+  if (parts[0] === 'data') return parts.length >= 3 ? `data.${parts[1]}.${parts[2]}` : null;
+  if (NON_RESOURCE_PREFIXES.has(parts[0]) || parts.length < 2) return null;
+  return `${parts[0]}.${parts[1]}`;
+}
+
+/**
+ * Collect every `references` entry inside a plan-JSON expressions tree.
+ * @param {unknown} node
+ * @param {Set<string>} into
+ */
+function collectReferences(node, into) {
+  if (Array.isArray(node)) {
+    for (const n of node) collectReferences(n, into);
+  } else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'references' && Array.isArray(v)) {
+        for (const r of v) if (typeof r === 'string') into.add(r);
+      } else {
+        collectReferences(v, into);
+      }
+    }
+  }
+}
+
+/**
+ * Dependency graph of the root module's resources and data sources from `terraform show -json <plan>`.
+ * @param {any} planJson
+ * @returns {{ resources: Map<string, { type: string, mode: string, deps: Set<string> }>, outputs: Map<string, Set<string>> }}
+ */
+export function dependencyGraph(planJson) {
+  const root = planJson?.configuration?.root_module ?? {};
+  if (root.module_calls && Object.keys(root.module_calls).length) {
+    throw new Error(`the foundation uses modules (${Object.keys(root.module_calls).join(', ')}); the harness only resolves root-module dependencies`);
+  }
+  /** @type {Map<string, { type: string, mode: string, deps: Set<string> }>} */
+  const resources = new Map();
+  for (const r of root.resources ?? []) {
+    const refs = new Set();
+    collectReferences(r.expressions, refs);
+    collectReferences(r.count_expression, refs);
+    collectReferences(r.for_each_expression, refs);
+    for (const d of r.depends_on ?? []) refs.add(d);
+    const deps = new Set();
+    for (const ref of refs) {
+      const a = referenceToAddress(ref);
+      if (a && a !== r.address) deps.add(a);
+    }
+    resources.set(r.address, { type: r.type, mode: r.mode, deps });
+  }
+  /** @type {Map<string, Set<string>>} */
+  const outputs = new Map();
+  for (const [name, o] of Object.entries(root.outputs ?? {})) {
+    const refs = new Set();
+    collectReferences(/** @type {any} */ (o).expression, refs);
+    collectReferences(/** @type {any} */ (o).depends_on, refs);
+    const deps = new Set();
+    for (const ref of refs) {
+      const a = referenceToAddress(ref);
+      if (a) deps.add(a);
+    }
+    outputs.set(name, deps);
+  }
+  return { resources, outputs };
+}
+
+/**
+ * Which configuration addresses to leave out: those matched by a gap, and transitively every resource or data
+ * source that references one of them. Each skipped address gets a reason naming the gap it comes from.
+ * @param {ReturnType<typeof dependencyGraph>} graph
+ * @param {Gap[]} gaps
+ * @returns {Map<string, string>} address -> reason
+ */
+export function computeSkips(graph, gaps) {
+  /** @type {Map<string, string>} */
+  const skip = new Map();
+  /** @type {Map<string, string>} address -> the gap-matched address it comes from */
+  const origin = new Map();
+  for (const [address, r] of graph.resources) {
+    const gap = gaps.find((g) => g.address === address || (g.type !== undefined && r.mode === 'managed' && g.type === r.type));
+    if (gap) {
+      skip.set(address, `emulator gap: ${gap.reason}`);
+      origin.set(address, address);
+    }
+  }
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const [address, r] of graph.resources) {
+      if (skip.has(address)) continue;
+      const dep = [...r.deps].find((d) => skip.has(d));
+      if (dep) {
+        const root = /** @type {string} */ (origin.get(dep));
+        origin.set(address, root);
+        skip.set(address, `depends on ${dep}${root !== dep ? ` (via ${root})` : ''}, which the emulator cannot create`);
+        changed = true;
+      }
+    }
+  }
+  return skip;
+}
+
+/** Strip an instance key: aws_subnet.private[0] -> aws_subnet.private */
+export const configAddress = (/** @type {string} */ a) => a.replace(/\[[^\]]*\]$/, '');
+
+/**
+ * @typedef {object} ApplyResult
+ * @property {Record<string, any>} outputs   `terraform output -json` (values under .value)
+ * @property {string[]} planned              managed resource instance addresses in the full plan
+ * @property {string[]} applied              managed resource instance addresses in the state after apply
+ * @property {{ address: string, reason: string }[]} skipped  planned instances left out, with reasons
+ * @property {{ name: string, reason: string }[]} skippedOutputs  outputs that depend on skipped resources
+ * @property {Record<string, number>} timings  ms per phase: init, validate, plan, apply, output
+ * @property {string} stateFile
+ * @property {string} planJsonFile
+ * @property {string} workdir
+ * @property {string} cliConfig
+ */
+
+/**
+ * terraform init (providers only from the local mirror) / validate / plan (everything) / apply (everything but
+ * the emulator gaps and their dependents) / output, against the emulator at `endpoint`.
+ * @param {{ endpoint: string, workdir: string, gapsFile?: string, region?: string, log?: (msg: string) => void }} opts
+ *   workdir: the synthesized stack directory (holds cdk.tf.json); the harness writes its files there.
+ * @returns {Promise<ApplyResult>}
+ */
+export async function applyFoundation(opts) {
+  const workdir = path.resolve(opts.workdir);
+  const log = opts.log ?? (() => {});
+  if (!fs.existsSync(path.join(workdir, 'cdk.tf.json'))) throw new Error(`${workdir} holds no cdk.tf.json (synthesize first)`);
+  const gaps = loadGaps(opts.gapsFile);
+  const stateFile = path.join(workdir, 'terraform.tfstate');
+  // The harness's only change to the synthesized stack: local state inside the workdir (whatever backend
+  // the config chose), never the developer's or CI's real backend.
+  fs.writeFileSync(
+    path.join(workdir, HARNESS_OVERRIDE_FILE),
+    JSON.stringify({ terraform: { backend: { local: { path: stateFile } } } }, null, 2) + '\n',
+  );
+  for (const f of [stateFile, `${stateFile}.backup`, path.join(workdir, 'plan.tfplan')]) fs.rmSync(f, { force: true });
+  fs.rmSync(path.join(workdir, '.terraform', 'terraform.tfstate'), { force: true });
+  const cliConfig = writeCliConfig(path.join(workdir, '.harness'));
+  const env = withEmulatorEnv(opts.endpoint, { region: opts.region });
+  const tf = (/** @type {string[]} */ args) => terraform(args, { cwd: workdir, env, cliConfig });
+  /** @type {Record<string, number>} */
+  const timings = {};
+  const timed = async (/** @type {string} */ name, /** @type {() => Promise<string>} */ fn) => {
+    const t = Date.now();
+    log(`terraform ${name} ...`);
+    const out = await fn();
+    timings[name] = Date.now() - t;
+    log(`terraform ${name}: ${timings[name]} ms`);
+    return out;
+  };
+
+  await timed('init', () => tf(['init', '-no-color', '-reconfigure']));
+  await timed('validate', () => tf(['validate', '-no-color']));
+  await timed('plan', () => tf(['plan', '-no-color', '-input=false', '-out=plan.tfplan']));
+  const planJsonText = await tf(['show', '-json', 'plan.tfplan']);
+  const planJsonFile = path.join(workdir, 'plan.json');
+  fs.writeFileSync(planJsonFile, planJsonText);
+  const plan = JSON.parse(planJsonText);
+  const planned = (plan.resource_changes ?? [])
+    .filter((/** @type {any} */ c) => c.mode === 'managed' && !c.change.actions.includes('no-op') && !c.change.actions.includes('delete'))
+    .map((/** @type {any} */ c) => c.address);
+
+  const graph = dependencyGraph(plan);
+  const skips = computeSkips(graph, gaps);
+  const skipped = planned.filter((a) => skips.has(configAddress(a))).map((a) => ({ address: a, reason: /** @type {string} */ (skips.get(configAddress(a))) }));
+  const targets = [...new Set(planned.map(configAddress))].filter((a) => !skips.has(a));
+  const skippedOutputs = [...graph.outputs]
+    .filter(([, deps]) => [...deps].some((d) => skips.has(d)))
+    .map(([name, deps]) => ({ name, reason: `depends on ${[...deps].filter((d) => skips.has(d)).join(', ')}, which the apply left out` }));
+
+  const applyArgs = skips.size === 0
+    ? ['apply', '-no-color', '-input=false', '-auto-approve', 'plan.tfplan']
+    : ['apply', '-no-color', '-input=false', '-auto-approve', ...targets.map((t) => `-target=${t}`)];
+  try {
+    await timed('apply', () => tf(applyArgs));
+  } catch (e) {
+    const err = /** @type {Error} */ (e);
+    err.message +=
+      `\n(if this is an emulator limitation rather than a stack bug, add the resource to ${path.relative(REPO_ROOT, opts.gapsFile ?? DEFAULT_GAPS_FILE)} with the reason)`;
+    throw err;
+  }
+  const stateJson = JSON.parse(await tf(['show', '-json']));
+  const applied = listStateResources(stateJson?.values?.root_module).filter((a) => !a.startsWith('data.'));
+  const outputs = JSON.parse(await timed('output', () => tf(['output', '-json'])));
+  return { outputs, planned, applied, skipped, skippedOutputs, timings, stateFile, planJsonFile, workdir, cliConfig };
+}
+
+/**
+ * @param {any} mod
+ * @returns {string[]}
+ */
+function listStateResources(mod) {
+  if (!mod) return [];
+  return [
+    ...(mod.resources ?? []).map((/** @type {any} */ r) => r.address),
+    ...(mod.child_modules ?? []).flatMap((/** @type {any} */ m) => listStateResources(m)),
+  ];
+}

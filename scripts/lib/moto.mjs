@@ -1,0 +1,170 @@
+// moto_server lifecycle for tests, `npm run local` and the benchmark: one emulator on a free loopback port.
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
+
+/** Raised when a prerequisite (moto_server, terraform, provider mirror) is missing. */
+export class PrerequisiteError extends Error {
+  /** @param {string} message @param {string} [howToInstall] */
+  constructor(message, howToInstall) {
+    super(howToInstall ? `${message}\n  how to install: ${howToInstall}` : message);
+    this.name = 'PrerequisiteError';
+    this.howToInstall = howToInstall;
+  }
+}
+
+export const MOTO_INSTALL_HINT = 'pip install "moto[server]==5.2.1" (provides the moto_server command)';
+
+/**
+ * Find an executable on PATH. Returns its absolute path or null.
+ * @param {string} name
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {string | null}
+ */
+export function which(name, env = process.env) {
+  const r = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { env, encoding: 'utf8' });
+  const out = (r.stdout || '').trim();
+  return r.status === 0 && out ? out : null;
+}
+
+/**
+ * Ask the OS for a free TCP port on 127.0.0.1.
+ * @returns {Promise<number>}
+ */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Wait until moto answers on its management API.
+ * @param {string} endpoint
+ * @param {{ timeoutMs?: number, isAlive?: () => boolean, output?: () => string }} [opts]
+ */
+export async function waitForMoto(endpoint, opts = {}) {
+  const timeoutMs = opts.timeoutMs ?? 30000;
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (opts.isAlive && !opts.isAlive()) {
+      throw new Error(`moto_server exited before it answered on ${endpoint}:\n${opts.output ? opts.output() : ''}`);
+    }
+    try {
+      const res = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+      lastError = `HTTP ${res.status}`;
+    } catch (e) {
+      lastError = /** @type {Error} */ (e).message;
+    }
+    await sleep(150);
+  }
+  throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms (last error: ${lastError})`);
+}
+
+/**
+ * @typedef {object} MotoHandle
+ * @property {string} endpoint  e.g. http://127.0.0.1:45123
+ * @property {number} port
+ * @property {number | undefined} pid
+ * @property {() => Promise<void>} stop  kill the server (idempotent)
+ * @property {() => string} output  what moto_server printed so far (last 64 KiB)
+ */
+
+/**
+ * Start moto_server on 127.0.0.1 (a free port unless `port` is given), with AWS managed IAM policies loaded.
+ * The process is killed by `stop()` and, as a safety net, when this Node process exits.
+ * @param {{ port?: number, env?: NodeJS.ProcessEnv, timeoutMs?: number, command?: string }} [opts]
+ * @returns {Promise<MotoHandle>}
+ */
+export async function startMoto(opts = {}) {
+  const command = opts.command ?? 'moto_server';
+  const env = { ...process.env, ...(opts.env ?? {}), MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' };
+  const bin = command.includes('/') ? command : which(command, env);
+  if (!bin) throw new PrerequisiteError(`${command} not found on PATH`, MOTO_INSTALL_HINT);
+  const port = opts.port ?? (await freePort());
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: false,
+  });
+  let out = '';
+  const collect = (/** @type {Buffer} */ b) => {
+    out = (out + b.toString()).slice(-65536);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let exited = false;
+  /** @type {Promise<void>} */
+  const exitedPromise = new Promise((resolve) =>
+    child.on('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  let spawnError = /** @type {Error | null} */ (null);
+  child.on('error', (e) => {
+    spawnError = e;
+    exited = true;
+  });
+  const onExit = () => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  process.on('exit', onExit);
+
+  const stop = async () => {
+    process.removeListener('exit', onExit);
+    if (exited) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exitedPromise;
+    clearTimeout(t);
+  };
+  try {
+    await waitForMoto(endpoint, {
+      timeoutMs: opts.timeoutMs,
+      isAlive: () => !exited,
+      output: () => (spawnError ? spawnError.message + '\n' : '') + out,
+    });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { endpoint, port, pid: child.pid, stop, output: () => out };
+}
+
+/**
+ * Configure moto's state manager so ECS tasks progress (PROVISIONING -> ... -> STOPPED) on every describe.
+ * Without it a RunTask task stays RUNNING forever in moto.
+ * @param {string} endpoint
+ * @param {string} [progression]  'immediate' (default) or 'manual'
+ */
+export async function setEcsTaskProgression(endpoint, progression = 'immediate') {
+  const res = await fetch(`${endpoint}/moto-api/state-manager/set-transition`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model_name: 'ecs::task', transition: { progression } }),
+  });
+  if (!res.ok) {
+    throw new Error(`moto state-manager set-transition for ecs::task failed: HTTP ${res.status} ${await res.text()}`);
+  }
+}
+
+/**
+ * Reset every moto backend (all resources gone). Useful between independent scenarios.
+ * @param {string} endpoint
+ */
+export async function resetMoto(endpoint) {
+  const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
+  if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
+}
