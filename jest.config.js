@@ -8,6 +8,13 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.{ts,mjs}'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.{ts,mjs}'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.{ts,mjs}'],
+      // one moto_server + one foundation apply for the whole run (docs/testing.md)
+      globalSetup: '<rootDir>/scripts/lib/jest-global-setup.mjs',
+      globalTeardown: '<rootDir>/scripts/lib/jest-global-teardown.mjs',
+    },
   ],
 };

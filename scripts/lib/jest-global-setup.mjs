@@ -1,0 +1,104 @@
+// Jest globalSetup of the `integration` project: start moto_server once, synthesize and apply the foundation
+// once against it, and describe the result in .work/it/foundation.json for every integration suite.
+// Exported env (inherited by the test workers):
+//   STAGING_ROLLOUT_IT_DIR         .work/it (all files below)
+//   STAGING_ROLLOUT_IT_FOUNDATION  .work/it/foundation.json (status, outputs, planned/applied/skipped, timings)
+//   STAGING_ROLLOUT_IT_OUTPUTS     .work/it/outputs.json (`terraform output -json` form; runner --outputs FILE)
+//   STAGING_ROLLOUT_IT_ENDPOINT    moto endpoint, plus AWS_ENDPOINT_URL, dummy credentials and region
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { startMoto, setEcsTaskProgression } from './moto.mjs';
+import { checkPrereqs, formatPrereqs, emulatorEnv, EMULATOR_ENV_UNSET } from './terraform.mjs';
+import { synthFoundation, applyFoundation, REPO_ROOT } from './foundation.mjs';
+
+const require = createRequire(import.meta.url);
+const { itDir } = require('./skips.cjs');
+
+const log = (/** @type {string} */ msg) => process.stdout.write(`[it-setup] ${msg}\n`);
+
+/** Region of the config the foundation is built from. @param {string} configPath */
+function configRegion(configPath) {
+  try {
+    return JSON.parse(fs.readFileSync(configPath, 'utf8')).region || 'us-east-1';
+  } catch {
+    return 'us-east-1';
+  }
+}
+
+export default async function globalSetup() {
+  const dir = itDir();
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of ['foundation.json', 'outputs.json', 'skipped.jsonl', 'skipped.json']) fs.rmSync(path.join(dir, f), { force: true });
+  const foundationFile = path.join(dir, 'foundation.json');
+  const outputsFile = path.join(dir, 'outputs.json');
+  process.env.STAGING_ROLLOUT_IT_DIR = dir;
+  process.env.STAGING_ROLLOUT_IT_FOUNDATION = foundationFile;
+  const configPath = path.resolve(process.env.STAGING_ROLLOUT_CONFIG || path.join(REPO_ROOT, 'config', 'staging.json'));
+  const region = configRegion(configPath);
+  const write = (/** @type {object} */ data) => fs.writeFileSync(foundationFile, JSON.stringify(data, null, 2) + '\n');
+  const strict = process.env.STAGING_ROLLOUT_REQUIRE_INTEGRATION === '1';
+
+  const problems = checkPrereqs();
+  if (problems.length) {
+    const reason = `missing prerequisites: ${problems.map((p) => `${p.name} (${p.problem})`).join('; ')}`;
+    write({ status: 'unavailable', reason, problems });
+    process.stdout.write(`\n[it-setup] INTEGRATION ENVIRONMENT UNAVAILABLE, suites that need it are SKIPPED:\n${formatPrereqs(problems)}\n\n`);
+    if (strict) throw new Error(`STAGING_ROLLOUT_REQUIRE_INTEGRATION=1 and ${reason}`);
+    return;
+  }
+
+  const started = Date.now();
+  const moto = await startMoto();
+  /** @type {any} */ (globalThis).__stagingRolloutMoto = moto;
+  log(`moto_server ${moto.endpoint} (pid ${moto.pid})`);
+  Object.assign(process.env, emulatorEnv(moto.endpoint, { region }));
+  for (const k of EMULATOR_ENV_UNSET) delete process.env[k];
+  process.env.STAGING_ROLLOUT_IT_ENDPOINT = moto.endpoint;
+  await setEcsTaskProgression(moto.endpoint);
+
+  const base = { endpoint: moto.endpoint, region, configPath, foundationFile };
+  if (process.env.STAGING_ROLLOUT_IT_APPLY === '0') {
+    write({ ...base, status: 'moto-only', reason: 'STAGING_ROLLOUT_IT_APPLY=0' });
+    log('STAGING_ROLLOUT_IT_APPLY=0: foundation not applied');
+    return;
+  }
+  try {
+    const synth = await synthFoundation({ outdir: path.join(dir, 'cdktf.out'), configPath });
+    log(`synth: ${synth.durationMs} ms -> ${path.relative(REPO_ROOT, synth.stackDir)}`);
+    const r = await applyFoundation({ endpoint: moto.endpoint, workdir: synth.stackDir, region, log });
+    fs.writeFileSync(outputsFile, JSON.stringify(r.outputs, null, 2) + '\n');
+    process.env.STAGING_ROLLOUT_IT_OUTPUTS = outputsFile;
+    const timings = { synth: synth.durationMs, ...r.timings, total: Date.now() - started };
+    write({
+      ...base,
+      status: 'applied',
+      stackDir: synth.stackDir,
+      workdir: r.workdir,
+      stateFile: r.stateFile,
+      planJsonFile: r.planJsonFile,
+      cliConfig: r.cliConfig,
+      outputsFile,
+      outputs: r.outputs,
+      planned: r.planned,
+      applied: r.applied,
+      skipped: r.skipped,
+      skippedOutputs: r.skippedOutputs,
+      counts: { planned: r.planned.length, applied: r.applied.length, skipped: r.skipped.length },
+      timings,
+    });
+    log(
+      `foundation applied: ${r.applied.length} created, ${r.skipped.length} skipped of ${r.planned.length} planned; ` +
+        `timings ms ${JSON.stringify(timings)}`,
+    );
+    if (r.skipped.length) {
+      log('skipped resources (emulator gaps, test/integration/emulator-gaps.json):');
+      for (const s of r.skipped) log(`  SKIPPED ${s.address}: ${s.reason}`);
+    }
+    for (const o of r.skippedOutputs) log(`  SKIPPED output ${o.name}: ${o.reason}`);
+  } catch (e) {
+    const error = /** @type {Error} */ (e).message;
+    write({ ...base, status: 'failed', error });
+    log(`FOUNDATION SETUP FAILED (suites that need it will fail):\n${error}`);
+  }
+}
