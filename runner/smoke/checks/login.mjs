@@ -1,0 +1,50 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { httpRequest, joinUrl } from '../http.mjs';
+import { permanent } from '../tasks.mjs';
+
+/**
+ * Read the smoke user's credentials ({username, password}) from Secrets Manager and register both with the
+ * redactor before they can reach any output. Errors never quote the secret's content.
+ * @param {import('../context.mjs').SmokeContext} sctx @param {AbortSignal} [signal]
+ */
+export async function readSmokeUser(sctx, signal) {
+  const arn = sctx.outputs.secret_arns?.smoke_user;
+  if (!arn) throw permanent('stack output secret_arns.smoke_user is missing');
+  const res = await sctx.aws.secrets.send(new GetSecretValueCommand({ SecretId: arn }), { abortSignal: signal });
+  const raw = res.SecretString;
+  if (typeof raw !== 'string' || raw.length === 0) throw permanent(`secret ${arn} has no string value (expected JSON {"username","password"})`);
+  let parsed;
+  try { parsed = JSON.parse(raw); } catch { parsed = undefined; }
+  if (parsed && typeof parsed === 'object') { sctx.redact.add(parsed.username); sctx.redact.add(parsed.password); }
+  sctx.redact.add(raw);
+  if (!parsed || typeof parsed !== 'object' || typeof parsed.username !== 'string' || typeof parsed.password !== 'string' || !parsed.username || !parsed.password) {
+    throw permanent(`secret ${arn} is not JSON {"username": string, "password": string} (value not shown)`);
+  }
+  return { username: /** @type {string} */ (parsed.username), password: /** @type {string} */ (parsed.password) };
+}
+
+/** A known staging user logs in through the ALB. The response body (it may carry a token) is never kept. */
+export function loginCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
+  return /** @type {import('../suite.mjs').CheckDefinition} */ ({
+    name: 'login',
+    needs: ['albHttp'],
+    timing: settings.checks.login,
+    async run(sctx, signal) {
+      const base = sctx.outputs.alb_url;
+      if (!base) throw permanent('stack output alb_url is missing');
+      const creds = await readSmokeUser(sctx, signal);
+      const url = joinUrl(base, settings.loginPath);
+      const res = await httpRequest(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(creds),
+        signal,
+        maxBody: 4096,
+      });
+      const seen = `POST ${url} as the smoke user (credentials from Secrets Manager) -> HTTP ${res.status} in ${res.ms} ms`;
+      if (res.ok) return { status: 'passed', evidence: seen };
+      if (res.status === 401 || res.status === 403) return { status: 'failed', reason: `login refused: HTTP ${res.status}`, evidence: seen, retryable: false };
+      return { status: 'failed', reason: `login did not succeed: HTTP ${res.status}`, evidence: seen, retryable: res.status >= 500 || res.status === 429 };
+    },
+  });
+}

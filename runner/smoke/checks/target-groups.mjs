@@ -1,0 +1,31 @@
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+
+/** Every app-tier target group: only healthy targets, and at least the service's desired count of them. */
+export function targetGroupsCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
+  const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.enabled && s.targetGroupArn);
+  return /** @type {import('../suite.mjs').CheckDefinition} */ ({
+    name: 'target-groups',
+    needs: ['targetHealth'],
+    timing: settings.checks['target-groups'],
+    skipReason: (sctx) => (selected(sctx).length ? null : 'no enabled service has a target group'),
+    async run(sctx, signal) {
+      /** @type {string[]} */ const problems = [];
+      /** @type {string[]} */ const seen = [];
+      for (const s of selected(sctx)) {
+        const res = await sctx.aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: /** @type {string} */ (s.targetGroupArn) }), { abortSignal: signal });
+        const targets = res.TargetHealthDescriptions ?? [];
+        const healthy = targets.filter((/** @type {any} */ t) => t.TargetHealth?.State === 'healthy');
+        const other = targets.filter((/** @type {any} */ t) => t.TargetHealth?.State !== 'healthy');
+        seen.push(`${s.name} ${healthy.length} healthy/${s.desiredCount} desired`);
+        for (const t of other.slice(0, 3)) {
+          const h = t.TargetHealth ?? {};
+          problems.push(`${s.name}: target ${t.Target?.Id ?? '?'}:${t.Target?.Port ?? '?'} is ${h.State ?? 'unknown'}${h.Reason ? ` (${h.Reason}${h.Description ? `: ${h.Description}` : ''})` : ''}`);
+        }
+        if (healthy.length < s.desiredCount) problems.push(`${s.name}: ${healthy.length} healthy target(s), desired ${s.desiredCount}`);
+      }
+      const evidence = seen.join(', ');
+      if (problems.length) return { status: 'failed', reason: problems.join('; '), evidence, retryable: true };
+      return { status: 'passed', evidence };
+    },
+  });
+}

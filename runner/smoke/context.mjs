@@ -1,0 +1,187 @@
+// Builds the smoke suite's view of a rollout from the runner's StepContext (docs/contract.md section 4):
+// settings, capabilities, the merged service catalog, the release start, a redacting logger.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { normalizeSmokeConfig, SmokeConfigError } from './settings.mjs';
+import { resolveCapabilities } from './capabilities.mjs';
+import { createRedactor } from './redact.mjs';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * A service as the smoke checks see it: catalog facts plus the stack's AWS identifiers.
+ * @typedef {object} SmokeService
+ * @property {string} name
+ * @property {boolean} enabled
+ * @property {string | null} disabledReason
+ * @property {string} tier
+ * @property {string} kind               web | worker | support
+ * @property {number} desiredCount
+ * @property {string | null} ecsServiceName
+ * @property {string | null} taskFamily
+ * @property {string | null} containerName
+ * @property {string | null} targetGroupArn
+ * @property {string | null} logGroupName
+ */
+
+/**
+ * @typedef {object} SmokeContext
+ * @property {import('./settings.mjs').SmokeSettings} settings
+ * @property {import('./capabilities.mjs').Capabilities} caps
+ * @property {import('./redact.mjs').Redactor} redact
+ * @property {Record<string, any>} outputs
+ * @property {SmokeService[]} services
+ * @property {any} aws
+ * @property {any} state
+ * @property {string} release
+ * @property {string} cluster
+ * @property {Date | null} since          explicit release start, when the runner knows it
+ * @property {Map<string, Date>} deployedAt  per service: creation of its PRIMARY deployment (fallback for since)
+ * @property {(msg: string) => void} log
+ * @property {AbortSignal | undefined} signal
+ * @property {(ms: number, signal?: AbortSignal) => Promise<void>} sleep
+ * @property {() => number} now
+ */
+
+/** Accept `terraform output -json` form ({x: {value}}) as well as plain outputs. */
+export function plainOutputs(/** @type {Record<string, any>} */ outputs) {
+  /** @type {Record<string, any>} */
+  const out = {};
+  for (const [k, v] of Object.entries(outputs ?? {})) {
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && 'value' in v && Object.keys(v).every((x) => ['value', 'type', 'sensitive'].includes(x)) ? v.value : v;
+  }
+  return out;
+}
+
+/**
+ * Merge the normalised catalog (camelCase, `ctx.catalog`) with the stack's `service_catalog` output
+ * (snake_case, AWS identifiers). Catalog order first.
+ * @param {any[] | undefined} catalog @param {Record<string, any> | undefined} serviceCatalog
+ * @returns {SmokeService[]}
+ */
+export function mergeServices(catalog, serviceCatalog) {
+  const list = Array.isArray(catalog) ? catalog : Array.isArray(/** @type {any} */ (catalog)?.services) ? /** @type {any} */ (catalog).services : [];
+  const sc = serviceCatalog ?? {};
+  const names = [...new Set([...list.map((s) => s.name), ...Object.keys(sc)])];
+  return names.map((name) => {
+    const c = list.find((s) => s.name === name) ?? {};
+    const o = sc[name] ?? {};
+    const pick = (/** @type {any[]} */ ...vals) => { for (const v of vals) if (v !== undefined) return v; return null; };
+    return {
+      name,
+      enabled: pick(c.enabled, o.enabled, true) !== false,
+      disabledReason: pick(c.disabledReason, o.disabled_reason),
+      tier: pick(c.tier, o.tier),
+      kind: pick(c.kind, o.kind),
+      desiredCount: Number(pick(c.desiredCount, o.desired_count, 0)),
+      ecsServiceName: pick(o.ecs_service_name, c.ecsServiceName),
+      taskFamily: pick(o.task_family, c.taskFamily),
+      containerName: pick(o.container_name, c.containerName, name),
+      targetGroupArn: pick(o.target_group_arn, c.targetGroupArn),
+      logGroupName: pick(o.log_group_name, c.logGroupName),
+    };
+  });
+}
+
+/** @param {unknown} v @param {string} what */
+function toDate(v, what) {
+  if (v === undefined || v === null) return null;
+  const d = v instanceof Date ? v : new Date(/** @type {any} */ (v));
+  if (Number.isNaN(d.getTime())) throw new SmokeConfigError(`${what}: not a valid time, got ${JSON.stringify(v)}`);
+  return d;
+}
+
+/** Read the smoke settings from the StepContext (ctx.config, else the config file the runner was given). */
+function smokeSettingsFrom(/** @type {any} */ ctx) {
+  if (ctx.settings?.healthPath) return ctx.settings; // already normalised (tests)
+  let raw = ctx.config?.smoke ?? ctx.smoke ?? ctx.options?.smoke;
+  let source = ctx.options?.configPath ?? ctx.options?.config ?? 'config';
+  if (raw === undefined) {
+    const file = ctx.options?.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
+    const path = file.startsWith('/') ? file : `${REPO_ROOT}${file}`;
+    source = file;
+    let text;
+    try { text = readFileSync(path, 'utf8'); } catch (e) { throw new SmokeConfigError(`${file}: cannot read the config for the smoke settings (${/** @type {Error} */ (e).message})`); }
+    try { raw = JSON.parse(text).smoke; } catch (e) { throw new SmokeConfigError(`${file}: not valid JSON (${/** @type {Error} */ (e).message})`); }
+  }
+  return normalizeSmokeConfig(raw, { source });
+}
+
+/** Abortable sleep. */
+export function sleep(/** @type {number} */ ms, /** @type {AbortSignal | undefined} */ signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(undefined); }, ms);
+    const onAbort = () => { clearTimeout(t); reject(signal?.reason ?? new Error('aborted')); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** @param {any} log @returns {(msg: string) => void} */
+function printer(log) {
+  if (typeof log === 'function') return log;
+  if (log && typeof log.info === 'function') return (m) => log.info(m);
+  if (log && typeof log.log === 'function') return (m) => log.log(m);
+  return (m) => console.log(m);
+}
+
+/**
+ * @param {any} ctx  the runner's StepContext
+ * @returns {SmokeContext}
+ */
+export function createSmokeContext(ctx) {
+  const settings = smokeSettingsFrom(ctx);
+  const caps = resolveCapabilities(ctx);
+  const redact = ctx.redact ?? createRedactor();
+  const outputs = plainOutputs(ctx.outputs);
+  const print = printer(ctx.log);
+  const since = toDate(ctx.releaseStartedAt ?? ctx.state?.releaseStartedAt ?? ctx.state?.startedAt ?? ctx.startedAt ?? ctx.options?.since, 'release start');
+  return {
+    settings, caps, redact, outputs,
+    services: mergeServices(ctx.catalog, outputs.service_catalog),
+    aws: ctx.aws ?? {},
+    state: ctx.state ?? {},
+    release: String(ctx.release ?? ''),
+    cluster: outputs.cluster_name ?? outputs.cluster_arn,
+    since,
+    deployedAt: new Map(),
+    log: (msg) => print(redact.text(msg)),
+    signal: ctx.signal,
+    sleep: typeof ctx.clock?.sleep === 'function' ? (ms, signal) => ctx.clock.sleep(ms, signal) : sleep,
+    now: typeof ctx.clock?.now === 'function' ? () => ctx.clock.now() : () => Date.now(),
+  };
+}
+
+/**
+ * DescribeServices in batches of 10 (the API limit). Returns ECS service objects by catalog name and the names
+ * ECS reported as missing.
+ * @param {SmokeContext} sctx @param {SmokeService[]} services @param {AbortSignal} [signal]
+ */
+export async function describeServices(sctx, services, signal) {
+  /** @type {Map<string, any>} */
+  const found = new Map();
+  /** @type {string[]} */
+  const missing = [];
+  const byEcsName = new Map(services.map((s) => [s.ecsServiceName, s]));
+  const ecsNames = services.map((s) => s.ecsServiceName).filter((n) => typeof n === 'string');
+  for (let i = 0; i < ecsNames.length; i += 10) {
+    const batch = ecsNames.slice(i, i + 10);
+    const res = await sctx.aws.ecs.send(new DescribeServicesCommand({ cluster: sctx.cluster, services: batch }), { abortSignal: signal });
+    for (const svc of res.services ?? []) {
+      const s = byEcsName.get(svc.serviceName) ?? services.find((x) => svc.serviceArn?.endsWith(`/${x.ecsServiceName}`));
+      if (s && svc.status !== 'INACTIVE') found.set(s.name, svc);
+    }
+  }
+  for (const s of services) if (!found.has(s.name)) missing.push(s.name);
+  for (const [name, svc] of found) {
+    const primary = (svc.deployments ?? []).find((/** @type {any} */ d) => d.status === 'PRIMARY');
+    if (primary?.createdAt && !sctx.deployedAt.has(name)) sctx.deployedAt.set(name, new Date(primary.createdAt));
+  }
+  return { found, missing };
+}
+
+/** The time "since the release began" for one service: the runner's release start, else its PRIMARY deployment. */
+export function sinceFor(/** @type {SmokeContext} */ sctx, /** @type {string} */ name) {
+  return sctx.since ?? sctx.deployedAt.get(name) ?? null;
+}

@@ -1,0 +1,28 @@
+// The smoke suite: check definitions in report order.
+import { apiHealthCheck } from './checks/api-health.mjs';
+import { loginCheck } from './checks/login.mjs';
+import { databaseCheck } from './checks/database.mjs';
+import { workersCheck } from './checks/workers.mjs';
+import { fetcherAnisetteCheck } from './checks/fetcher-anisette.mjs';
+import { logsCheck } from './checks/logs.mjs';
+import { targetGroupsCheck } from './checks/target-groups.mjs';
+
+export { runCheck, runSuite } from './suite.mjs';
+export { createSmokeContext } from './context.mjs';
+export { normalizeSmokeConfig, SmokeConfigError, CHECK_DEFAULTS } from './settings.mjs';
+export { resolveCapabilities, capabilitySet, CAPABILITY_GAPS, CAPABILITY_NAMES } from './capabilities.mjs';
+
+/** @param {import('./settings.mjs').SmokeSettings} settings @returns {import('./suite.mjs').CheckDefinition[]} */
+export function buildChecks(settings) {
+  return [
+    apiHealthCheck(settings),
+    loginCheck(settings),
+    databaseCheck(settings),
+    workersCheck(settings),
+    fetcherAnisetteCheck(settings),
+    logsCheck(settings),
+    targetGroupsCheck(settings),
+  ];
+}
+
+export const CHECK_NAMES = ['api-health', 'login', 'database', 'workers', 'fetcher-anisette', 'logs', 'target-groups'];

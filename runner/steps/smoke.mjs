@@ -1,0 +1,31 @@
+// Runner step `smoke` (docs/contract.md section 4): the post-release smoke suite. Its result decides the step's
+// status, and with it the rollout's exit code. Checks the environment cannot answer are skipped with a reason.
+import { buildChecks, runSuite, createSmokeContext } from '../smoke/index.mjs';
+
+export const id = 'smoke';
+export const title = 'Smoke tests';
+
+/**
+ * @param {any} ctx StepContext
+ * @returns {Promise<{ status: 'passed' | 'failed' | 'skipped', reason?: string | null, details?: object, checks?: import('../smoke/suite.mjs').CheckRecord[] }>}
+ */
+export async function run(ctx) {
+  let sctx;
+  try {
+    sctx = createSmokeContext(ctx);
+  } catch (err) {
+    return { status: 'failed', reason: `smoke configuration: ${/** @type {Error} */ (err).message}`, checks: [] };
+  }
+  if (!sctx.cluster) return { status: 'failed', reason: 'stack output cluster_name is missing', checks: [] };
+  sctx.log(`smoke: ${sctx.caps.emulator ? 'emulator mode' : 'real AWS'} (${sctx.caps.source}), release ${sctx.release || '(unknown)'}`);
+  const result = await runSuite(buildChecks(sctx.settings), sctx);
+  return {
+    status: result.status,
+    reason: result.reason,
+    details: {
+      capabilities: sctx.caps,
+      since: sctx.since ? sctx.since.toISOString() : null,
+    },
+    checks: result.checks,
+  };
+}
