@@ -272,13 +272,15 @@ function normalizeConfig(raw, opts = {}) {
 
   // database
   const dbRaw = c.section(root.database, 'database');
-  c.keys(dbRaw, ['instanceType', 'dataVolumeGiB', 'postgresVersion', 'databaseName', 'username'], 'database');
+  c.keys(dbRaw, ['instanceType', 'dataVolumeGiB', 'postgresVersion', 'databaseName', 'username', 'protectDataVolume'], 'database');
   const database = {
     instanceType: c.string(dbRaw.instanceType, 'database.instanceType', { pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, hint: 'an EC2 instance type like "t3.small"', def: 't3.small' }),
     dataVolumeGiB: c.integer(dbRaw.dataVolumeGiB, 'database.dataVolumeGiB', { min: 1, max: 16384, def: 20 }),
     postgresVersion: c.string(dbRaw.postgresVersion, 'database.postgresVersion', { pattern: /^\d{2}$/, hint: 'a PostgreSQL major version like "15"', def: '15' }),
     databaseName: c.string(dbRaw.databaseName, 'database.databaseName', { pattern: /^[a-z_][a-z0-9_]{0,62}$/, hint: 'a lowercase SQL identifier', def: 'app' }),
     username: c.string(dbRaw.username, 'database.username', { pattern: /^[a-z_][a-z0-9_]{0,62}$/, hint: 'a lowercase SQL identifier', def: 'app' }),
+    // lifecycle.prevent_destroy on the EBS data volume; false only for throwaway environments (emulator tests)
+    protectDataVolume: c.boolean(dbRaw.protectDataVolume, 'database.protectDataVolume', true),
   };
   if (database.username === 'postgres') c.fail('database.username', 'must not be the superuser "postgres"');
 
@@ -333,7 +335,7 @@ function normalizeConfig(raw, opts = {}) {
 
   // migration
   const migRaw = c.object(root.migration, 'migration');
-  c.keys(migRaw, ['image', 'command', 'cpu', 'memory', 'timeoutSeconds', 'containerName'], 'migration');
+  c.keys(migRaw, ['image', 'command', 'cpu', 'memory', 'timeoutSeconds', 'containerName', 'secrets'], 'migration');
   const migImage = c.string(migRaw.image, 'migration.image', { def: 'api' });
   if (!imageKeys.includes(migImage)) c.fail('migration.image', `unknown image ${show(migImage)} (images: ${imageKeys.join(', ')})`);
   const migration = {
@@ -342,7 +344,11 @@ function normalizeConfig(raw, opts = {}) {
     ...c.fargateSize(migRaw.cpu, migRaw.memory, 'migration', { cpu: 256, memory: 512 }),
     timeoutSeconds: c.integer(migRaw.timeoutSeconds, 'migration.timeoutSeconds', { min: 30, max: 86400, def: 900 }),
     containerName: c.string(migRaw.containerName, 'migration.containerName', { pattern: NAME, hint: NAME_HINT, def: 'migration' }),
+    secrets: c.stringArray(migRaw.secrets, 'migration.secrets', { def: ['database'] }),
   };
+  migration.secrets.forEach((k, i) => {
+    if (!SECRET_KEYS.includes(k)) c.fail(`migration.secrets[${i}]`, `unknown secret ${show(k)} (secrets: ${SECRET_KEYS.join(', ')})`);
+  });
 
   const tiers = c.stringArray(root.tiers, 'tiers', { nonEmpty: true, pattern: NAME, hint: NAME_HINT });
 

@@ -91,6 +91,8 @@ export interface NormalizedConfig {
     postgresVersion: string;
     databaseName: string;
     username: string;
+    /** lifecycle.prevent_destroy on the EBS data volume (default true) */
+    protectDataVolume: boolean;
   };
   cache: { nodeType: string; engineVersion: string; replicas: number };
   storage: { dataPath: string; posixUid: number; posixGid: number };
@@ -109,6 +111,8 @@ export interface NormalizedConfig {
     memory: number;
     timeoutSeconds: number;
     containerName: string;
+    /** secrets injected into the migration container (default ["database"]) */
+    secrets: SecretKey[];
   };
   tiers: string[];
   services: Record<string, NormalizedService>;

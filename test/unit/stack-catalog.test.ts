@@ -39,6 +39,8 @@ describe('normalizeConfig on config/staging.json', () => {
     expect(config.namePrefix).toBe('staging');
     expect(config.backend).toEqual({ type: 'local', path: 'terraform.foundation.tfstate' });
     expect(config.migration.containerName).toBe('migration');
+    expect(config.migration.secrets).toEqual(['database']);
+    expect(config.database.protectDataVolume).toBe(true);
     expect(config.loadBalancer.healthCheck.matcher).toBe('200-399');
   });
 
@@ -155,6 +157,7 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['s3 backend without bucket', (r) => { r.backend = { type: 's3' }; }, 'backend.bucket: must be a non-empty string, got undefined'],
     ['s3 backend without locking', (r) => { r.backend = { type: 's3', bucket: 'tf-state', useLockfile: false }; }, 'backend: S3 state needs locking'],
     ['cloud backend without workspace', (r) => { r.backend = { type: 'cloud', organization: 'acme' }; }, 'backend.workspace: must be a non-empty string, got undefined'],
+    ['migration secret', (r) => { r.migration.secrets = ['db']; }, 'migration.secrets[0]: unknown secret "db"'],
     ['migration image', (r) => { r.migration.image = 'worker'; }, 'migration.image: unknown image "worker"'],
     ['unknown top-level key', (r) => { r.loadbalancer = {}; }, 'loadbalancer: unknown key'],
     ['services not an object', (r) => { r.services = []; }, 'services: must be an object, got an array'],
