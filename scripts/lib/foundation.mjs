@@ -220,6 +220,58 @@ export function computeSkips(graph, gaps) {
 export const configAddress = (/** @type {string} */ a) => a.replace(/\[[^\]]*\]$/, '');
 
 /**
+ * Shared by plan and apply: harness override (local state in the workdir), mirror-only CLI config,
+ * init / validate / plan of the whole stack, plan JSON written to <workdir>/plan.json.
+ * @param {{ endpoint: string, workdir: string, region?: string, log?: (msg: string) => void }} opts
+ */
+async function prepareAndPlan(opts) {
+  const workdir = path.resolve(opts.workdir);
+  const log = opts.log ?? (() => {});
+  if (!fs.existsSync(path.join(workdir, 'cdk.tf.json'))) throw new Error(`${workdir} holds no cdk.tf.json (synthesize first)`);
+  const stateFile = path.join(workdir, 'terraform.tfstate');
+  // The harness's only change to the synthesized stack: local state inside the workdir (whatever backend
+  // the config chose), never the developer's or CI's real backend.
+  fs.writeFileSync(
+    path.join(workdir, HARNESS_OVERRIDE_FILE),
+    JSON.stringify({ terraform: { backend: { local: { path: stateFile } } } }, null, 2) + '\n',
+  );
+  for (const f of [stateFile, `${stateFile}.backup`, path.join(workdir, 'plan.tfplan'), path.join(workdir, 'plan.json')]) {
+    fs.rmSync(f, { force: true });
+  }
+  fs.rmSync(path.join(workdir, '.terraform', 'terraform.tfstate'), { force: true });
+  const cliConfig = writeCliConfig(path.join(workdir, '.harness'));
+  const env = withEmulatorEnv(opts.endpoint, { region: opts.region });
+  const tf = (/** @type {string[]} */ args) => terraform(args, { cwd: workdir, env, cliConfig });
+  /** @type {Record<string, number>} */
+  const timings = {};
+  const timed = async (/** @type {string} */ name, /** @type {() => Promise<string>} */ fn) => {
+    const t = Date.now();
+    log(`terraform ${name} ...`);
+    const out = await fn();
+    timings[name] = Date.now() - t;
+    log(`terraform ${name}: ${timings[name]} ms`);
+    return out;
+  };
+  await timed('init', () => tf(['init', '-no-color', '-reconfigure']));
+  await timed('validate', () => tf(['validate', '-no-color']));
+  await timed('plan', () => tf(['plan', '-no-color', '-input=false', '-out=plan.tfplan']));
+  const planJsonText = await tf(['show', '-json', 'plan.tfplan']);
+  const planJsonFile = path.join(workdir, 'plan.json');
+  fs.writeFileSync(planJsonFile, planJsonText);
+  return { workdir, tf, timed, timings, stateFile, cliConfig, planJsonFile, plan: JSON.parse(planJsonText) };
+}
+
+/**
+ * init / validate / plan of the whole stack against the emulator, without applying.
+ * @param {{ endpoint: string, workdir: string, region?: string, log?: (msg: string) => void }} opts
+ * @returns {Promise<{ plan: any, planJsonFile: string, timings: Record<string, number>, workdir: string }>}
+ */
+export async function planFoundation(opts) {
+  const { plan, planJsonFile, timings, workdir } = await prepareAndPlan(opts);
+  return { plan, planJsonFile, timings, workdir };
+}
+
+/**
  * @typedef {object} ApplyResult
  * @property {Record<string, any>} outputs   `terraform output -json` (values under .value)
  * @property {string[]} planned              managed resource instance addresses in the full plan
@@ -241,40 +293,8 @@ export const configAddress = (/** @type {string} */ a) => a.replace(/\[[^\]]*\]$
  * @returns {Promise<ApplyResult>}
  */
 export async function applyFoundation(opts) {
-  const workdir = path.resolve(opts.workdir);
-  const log = opts.log ?? (() => {});
-  if (!fs.existsSync(path.join(workdir, 'cdk.tf.json'))) throw new Error(`${workdir} holds no cdk.tf.json (synthesize first)`);
   const gaps = loadGaps(opts.gapsFile);
-  const stateFile = path.join(workdir, 'terraform.tfstate');
-  // The harness's only change to the synthesized stack: local state inside the workdir (whatever backend
-  // the config chose), never the developer's or CI's real backend.
-  fs.writeFileSync(
-    path.join(workdir, HARNESS_OVERRIDE_FILE),
-    JSON.stringify({ terraform: { backend: { local: { path: stateFile } } } }, null, 2) + '\n',
-  );
-  for (const f of [stateFile, `${stateFile}.backup`, path.join(workdir, 'plan.tfplan')]) fs.rmSync(f, { force: true });
-  fs.rmSync(path.join(workdir, '.terraform', 'terraform.tfstate'), { force: true });
-  const cliConfig = writeCliConfig(path.join(workdir, '.harness'));
-  const env = withEmulatorEnv(opts.endpoint, { region: opts.region });
-  const tf = (/** @type {string[]} */ args) => terraform(args, { cwd: workdir, env, cliConfig });
-  /** @type {Record<string, number>} */
-  const timings = {};
-  const timed = async (/** @type {string} */ name, /** @type {() => Promise<string>} */ fn) => {
-    const t = Date.now();
-    log(`terraform ${name} ...`);
-    const out = await fn();
-    timings[name] = Date.now() - t;
-    log(`terraform ${name}: ${timings[name]} ms`);
-    return out;
-  };
-
-  await timed('init', () => tf(['init', '-no-color', '-reconfigure']));
-  await timed('validate', () => tf(['validate', '-no-color']));
-  await timed('plan', () => tf(['plan', '-no-color', '-input=false', '-out=plan.tfplan']));
-  const planJsonText = await tf(['show', '-json', 'plan.tfplan']);
-  const planJsonFile = path.join(workdir, 'plan.json');
-  fs.writeFileSync(planJsonFile, planJsonText);
-  const plan = JSON.parse(planJsonText);
+  const { workdir, tf, timed, timings, stateFile, cliConfig, planJsonFile, plan } = await prepareAndPlan(opts);
   const planned = (plan.resource_changes ?? [])
     .filter((/** @type {any} */ c) => c.mode === 'managed' && !c.change.actions.includes('no-op') && !c.change.actions.includes('delete'))
     .map((/** @type {any} */ c) => c.address);
