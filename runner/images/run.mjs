@@ -1,0 +1,119 @@
+// The image step end to end, independent of how it is invoked (runner step or runner/images/cli.mjs):
+// settings -> needed images -> contexts and destinations checked -> release tags -> ECR credentials ->
+// publishImages (check, build, push, digest, convenience tag).
+import os from 'node:os';
+import { ImageConfigError } from './errors.mjs';
+import { toCommandRunner } from './exec.mjs';
+import { ecrCredentials } from './ecr-auth.mjs';
+import { publishImages } from './publish.mjs';
+import { neededImages, resolveTags, resolveTargets, TAG_PATTERN } from './targets.mjs';
+
+/** Environment variables the image step reads (all optional). */
+export const ENV = Object.freeze({
+  registry: 'STAGING_ROLLOUT_IMAGE_REGISTRY',
+  convenienceTag: 'STAGING_ROLLOUT_CONVENIENCE_TAG',
+  concurrency: 'STAGING_ROLLOUT_IMAGE_CONCURRENCY',
+});
+
+/**
+ * @typedef {object} ImageOptions
+ * @property {string|null} [release]          explicit release tag for every image (else: git commit of each context)
+ * @property {boolean} [dryRun]
+ * @property {string|null} [imageRegistry]    registry address replacing the host of repository_urls
+ * @property {string|false|null} [convenienceTag] false: none
+ * @property {number|null} [imageConcurrency] parallel builds
+ */
+
+/**
+ * Resolve the settings: flag > environment variable > config key > default.
+ * @param {{ environment?: string, imageRegistry?: string|null, imageConvenienceTag?: string|null }} config
+ * @param {ImageOptions} options
+ * @param {Record<string, string|undefined>} env
+ */
+export function imageSettings(config, options, env) {
+  /** @type {{ value: string|null, source: string }} */
+  let registry = { value: null, source: 'repository_urls' };
+  if (options.imageRegistry) registry = { value: options.imageRegistry, source: '--image-registry' };
+  else if (env[ENV.registry]) registry = { value: /** @type {string} */ (env[ENV.registry]), source: ENV.registry };
+  else if (config.imageRegistry) registry = { value: config.imageRegistry, source: 'config imageRegistry' };
+
+  /** @type {string|null} */
+  let convenienceTag;
+  let tagSource;
+  if (options.convenienceTag === false) [convenienceTag, tagSource] = [null, '--no-convenience-tag'];
+  else if (options.convenienceTag) [convenienceTag, tagSource] = [options.convenienceTag, '--convenience-tag'];
+  else if (env[ENV.convenienceTag] !== undefined) [convenienceTag, tagSource] = [env[ENV.convenienceTag] || null, ENV.convenienceTag];
+  else if (config.imageConvenienceTag !== undefined) [convenienceTag, tagSource] = [config.imageConvenienceTag, 'config imageConvenienceTag'];
+  else [convenienceTag, tagSource] = [config.environment ? `${config.environment}-latest` : null, 'default <environment>-latest'];
+  if (convenienceTag != null && !TAG_PATTERN.test(convenienceTag)) {
+    throw new ImageConfigError(`${tagSource}: "${convenienceTag}" is not a valid image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
+  }
+
+  let concurrency = os.cpus().length;
+  const rawConc = options.imageConcurrency ?? env[ENV.concurrency];
+  if (rawConc != null && rawConc !== '') {
+    const n = Number(rawConc);
+    if (!Number.isInteger(n) || n < 1) throw new ImageConfigError(`${options.imageConcurrency != null ? '--image-concurrency' : ENV.concurrency}: must be an integer >= 1, got "${rawConc}"`);
+    concurrency = n;
+  }
+  return { registry, convenienceTag, concurrency };
+}
+
+/**
+ * Outputs in either plain stack-output form (snake_case) or the runner's normalised form (camelCase).
+ * @param {Record<string, any>} outputs
+ */
+function repoOutputs(outputs) {
+  return {
+    repository_urls: outputs.repository_urls ?? outputs.repositoryUrls,
+    repository_mutable_tags: outputs.repository_mutable_tags ?? outputs.repositoryMutableTags ?? {},
+  };
+}
+
+/**
+ * @param {object} p
+ * @param {{ environment?: string, images: Record<string, any>, migration?: { image?: string }, imageRegistry?: string|null, imageConvenienceTag?: string|null }} p.config
+ * @param {string} p.configPath path of the config file; image contexts are relative to its directory
+ * @param {Array<{ name: string, enabled: boolean, disabledReason?: string|null, image: string }>} p.services
+ * @param {Record<string, any>} p.outputs
+ * @param {ImageOptions} [p.options]
+ * @param {{ send: (cmd: any) => Promise<any> }} p.ecr
+ * @param {any} [p.exec] see exec.mjs toCommandRunner
+ * @param {typeof fetch} [p.fetch]
+ * @param {(msg: string) => void} [p.log]
+ * @param {AbortSignal} [p.signal]
+ * @param {Record<string, string|undefined>} [p.env]
+ * @param {string|null} [p.dockerConfigDir]
+ */
+export async function runImages(p) {
+  const options = p.options ?? {};
+  const env = p.env ?? process.env;
+  const log = p.log ?? (() => {});
+  const run = toCommandRunner(p.exec);
+  const settings = imageSettings(p.config, options, env);
+  const { needed, unused } = neededImages(p.config.images, p.services, { migrationImage: p.config.migration?.image ?? null });
+  for (const u of unused) log(`image ${u.key}: not built (${u.reason})`);
+  const targets = resolveTargets({
+    images: p.config.images,
+    configPath: p.configPath,
+    needed,
+    outputs: repoOutputs(p.outputs),
+    registryOverride: settings.registry.value,
+    registryOverrideSource: settings.registry.source,
+  });
+  if (settings.registry.value) log(`images go to ${settings.registry.value} (from ${settings.registry.source}) instead of the hosts in repository_urls`);
+  await resolveTags(targets, { release: options.release ?? null, run });
+  const result = await publishImages({
+    targets,
+    getCredentials: () => ecrCredentials(p.ecr),
+    run,
+    fetch: p.fetch,
+    log,
+    dryRun: options.dryRun ?? false,
+    concurrency: settings.concurrency,
+    convenienceTag: settings.convenienceTag,
+    signal: p.signal,
+    dockerConfigDir: p.dockerConfigDir ?? null,
+  });
+  return { ...result, unused, settings };
+}

@@ -1,0 +1,167 @@
+// Which images a rollout needs, where their build contexts are, where they go, and under which tag.
+// Pure except for read-only file-system checks and `git` queries through the injected command runner.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CommandError, ImageConfigError } from './errors.mjs';
+import { parseRegistryAddress, splitRepositoryUrl } from './registry.mjs';
+
+/** Docker's tag grammar. */
+export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * @typedef {{ name: string, enabled: boolean, disabledReason?: string|null, image: string }} CatalogService
+ * @typedef {{ context: string, dockerfile?: string, platform?: string, buildArgs?: Record<string,string> }} ImageEntry
+ * @typedef {object} ImageTarget
+ * @property {string} key             image key (config `images`)
+ * @property {string[]} usedBy        enabled services (and `migration`) that run this image
+ * @property {string} context         absolute build context
+ * @property {string} dockerfile      absolute Dockerfile path
+ * @property {string|undefined} platform
+ * @property {Record<string,string>} buildArgs
+ * @property {string} repository      image repository as pushed/pulled (host/name), registry override applied
+ * @property {{ scheme: 'http'|'https', host: string }} registry
+ * @property {string} name            repository name inside the registry
+ * @property {boolean} mutableTags    repository_mutable_tags[key] === true
+ * @property {string} [tag]           release tag (set by resolveTags)
+ * @property {'release'|'git'} [tagSource]
+ */
+
+/**
+ * Images needed by the enabled services (plus the migration image), in config order.
+ * @param {Record<string, ImageEntry>} images config `images`
+ * @param {CatalogService[]} services normalised catalog
+ * @param {{ migrationImage?: string|null }} [opts]
+ * @returns {{ needed: { key: string, usedBy: string[] }[], unused: { key: string, reason: string }[] }}
+ */
+export function neededImages(images, services, { migrationImage } = {}) {
+  if (!images || typeof images !== 'object' || Array.isArray(images)) throw new ImageConfigError('config images: must be an object of image key -> { context, dockerfile }');
+  /** @type {Map<string, string[]>} */
+  const users = new Map();
+  /** @type {Map<string, string[]>} */
+  const disabledUsers = new Map();
+  const add = (/** @type {Map<string,string[]>} */ m, /** @type {string} */ k, /** @type {string} */ v) => m.set(k, [...(m.get(k) ?? []), v]);
+  for (const s of services) {
+    if (!(s.image in images)) throw new ImageConfigError(`service ${s.name}: image "${s.image}" is not a key of config images (${Object.keys(images).join(', ')})`);
+    if (s.enabled) add(users, s.image, s.name);
+    else add(disabledUsers, s.image, `${s.name} (${s.disabledReason ?? 'disabled'})`);
+  }
+  if (migrationImage != null) {
+    if (!(migrationImage in images)) throw new ImageConfigError(`migration.image: "${migrationImage}" is not a key of config images`);
+    add(users, migrationImage, 'migration');
+  }
+  const needed = [];
+  const unused = [];
+  for (const key of Object.keys(images)) {
+    if (users.has(key)) needed.push({ key, usedBy: /** @type {string[]} */ (users.get(key)) });
+    else if (disabledUsers.has(key)) unused.push({ key, reason: `only used by disabled services: ${disabledUsers.get(key)?.join(', ')}` });
+    else unused.push({ key, reason: 'not used by any service' });
+  }
+  return { needed, unused };
+}
+
+/**
+ * Resolve build contexts and destinations; checks every context and Dockerfile exists before anything is built
+ * and reports all problems at once.
+ * @param {object} p
+ * @param {Record<string, ImageEntry>} p.images config `images`
+ * @param {string} p.configPath path of the config file (contexts are relative to its directory)
+ * @param {{ key: string, usedBy: string[] }[]} p.needed
+ * @param {Record<string, any>} p.outputs stack outputs (plain form)
+ * @param {string|null} [p.registryOverride] registry address replacing the host of repository_urls
+ * @param {string} [p.registryOverrideSource] where the override came from (for messages)
+ * @returns {ImageTarget[]}
+ */
+export function resolveTargets({ images, configPath, needed, outputs, registryOverride = null, registryOverrideSource = 'imageRegistry' }) {
+  const baseDir = path.dirname(path.resolve(configPath));
+  const urls = outputs?.repository_urls;
+  const mutable = outputs?.repository_mutable_tags ?? {};
+  const override = registryOverride ? parseRegistryAddress(registryOverride, registryOverrideSource) : null;
+  /** @type {string[]} */
+  const problems = [];
+  /** @type {ImageTarget[]} */
+  const targets = [];
+  if (needed.length && (!urls || typeof urls !== 'object')) throw new ImageConfigError('stack output repository_urls is missing (expected a map of image key -> ECR repository URL)');
+  for (const { key, usedBy } of needed) {
+    const entry = images[key];
+    const where = `${configPath}: images.${key}`;
+    if (!entry || typeof entry !== 'object' || typeof entry.context !== 'string' || entry.context === '') {
+      problems.push(`${where}.context: must be a path (relative to the config file)`);
+      continue;
+    }
+    if (entry.dockerfile !== undefined && (typeof entry.dockerfile !== 'string' || entry.dockerfile === '')) {
+      problems.push(`${where}.dockerfile: must be a path relative to the context, got ${JSON.stringify(entry.dockerfile)}`);
+      continue;
+    }
+    const context = path.resolve(baseDir, entry.context);
+    const dockerfile = path.resolve(context, entry.dockerfile ?? 'Dockerfile');
+    if (!isDir(context)) problems.push(`${where}.context: build context ${context} does not exist or is not a directory`);
+    else if (!isFile(dockerfile)) problems.push(`${where}.dockerfile: ${dockerfile} does not exist or is not a file`);
+    const url = urls?.[key];
+    if (typeof url !== 'string') {
+      problems.push(`stack output repository_urls has no entry for image "${key}"`);
+      continue;
+    }
+    let repo;
+    try {
+      repo = splitRepositoryUrl(url, `repository_urls.${key}`);
+    } catch (e) {
+      problems.push(/** @type {Error} */ (e).message);
+      continue;
+    }
+    const registry = override ?? { scheme: /** @type {'https'} */ ('https'), host: repo.host };
+    targets.push({
+      key,
+      usedBy,
+      context,
+      dockerfile,
+      platform: entry.platform,
+      buildArgs: entry.buildArgs ?? {},
+      repository: `${registry.host}/${repo.name}`,
+      registry,
+      name: repo.name,
+      mutableTags: mutable[key] === true,
+    });
+  }
+  if (problems.length) throw new ImageConfigError(`image configuration is not usable (nothing was built):\n  - ${problems.join('\n  - ')}`);
+  return targets;
+}
+
+/**
+ * Set each target's tag: the explicit release when given, else the short git commit of its context. A context
+ * with uncommitted changes has no commit that names its content, so it is an error unless a release is given.
+ * @param {ImageTarget[]} targets
+ * @param {{ release?: string|null, run: import('./exec.mjs').CommandRunner }} opts
+ */
+export async function resolveTags(targets, { release, run }) {
+  if (release != null) {
+    if (!TAG_PATTERN.test(release)) throw new ImageConfigError(`release "${release}" is not a valid image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
+    for (const t of targets) Object.assign(t, { tag: release, tagSource: 'release' });
+    return targets;
+  }
+  const problems = [];
+  for (const t of targets) {
+    const rev = await run(['git', '-C', t.context, 'rev-parse', '--short', 'HEAD']);
+    if (rev.exitCode !== 0) {
+      problems.push(`image ${t.key}: cannot take the release tag from git in ${t.context} (${(rev.stderr || rev.stdout).trim().split('\n')[0]}); pass a release (--release TAG)`);
+      continue;
+    }
+    const status = await run(['git', '-C', t.context, 'status', '--porcelain', '--', '.']);
+    if (status.exitCode !== 0) throw new CommandError(`git status in ${t.context}`, ['git', '-C', t.context, 'status', '--porcelain', '--', '.'], status.exitCode, status.stderr, status.stdout);
+    if (status.stdout.trim() !== '') {
+      problems.push(`image ${t.key}: build context ${t.context} has uncommitted changes, so commit ${rev.stdout.trim()} does not describe it; commit them or pass a release (--release TAG)`);
+      continue;
+    }
+    Object.assign(t, { tag: rev.stdout.trim(), tagSource: 'git' });
+  }
+  if (problems.length) throw new ImageConfigError(`cannot choose release tags (nothing was built):\n  - ${problems.join('\n  - ')}`);
+  return targets;
+}
+
+/** @param {string} p */
+function isDir(p) {
+  try { return fs.statSync(p).isDirectory(); } catch { return false; }
+}
+/** @param {string} p */
+function isFile(p) {
+  try { return fs.statSync(p).isFile(); } catch { return false; }
+}

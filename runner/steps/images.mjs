@@ -1,0 +1,92 @@
+// Rollout step `images` (docs/contract.md section 4; docs/images.md): build and push every image an enabled
+// service uses under the release tag, skipping tags the registry already has, and record
+// ctx.state.images[key] = { uri, tag, digest, status } for the task-definition step and the report.
+import { readFileSync } from 'node:fs';
+import { InterruptedError, InputError } from '../lib/errors.mjs';
+import { ImageConfigError } from '../images/errors.mjs';
+import { runImages } from '../images/run.mjs';
+
+export const id = 'images';
+export const title = 'Images';
+
+/**
+ * Options read from ctx.options (all optional; rollout.mjs may add flags for them, the environment variables of
+ * runner/images/run.mjs ENV work without flags):
+ *   release (explicit --release only; when null each image is tagged with its context's git commit),
+ *   dryRun, imageRegistry, convenienceTag (string, or false for none), imageConcurrency, configPath / config.
+ * @param {any} ctx StepContext (runner/lib/types.mjs)
+ * @returns {Promise<import('../lib/types.mjs').StepResult>}
+ */
+export async function run(ctx) {
+  const options = ctx.options ?? {};
+  const configPath = options.configPath ?? options.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
+  const log = (/** @type {string} */ m) => (ctx.log?.info ? ctx.log.info(m) : typeof ctx.log === 'function' ? ctx.log(m) : undefined);
+  let result;
+  try {
+    const config = ctx.config ?? readConfig(configPath);
+    result = await runImages({
+      config,
+      configPath,
+      services: ctx.catalog ?? ctx.outputs?.catalog ?? [],
+      outputs: ctx.outputs ?? {},
+      options: {
+        release: options.release ?? null,
+        dryRun: options.dryRun ?? false,
+        imageRegistry: options.imageRegistry ?? null,
+        convenienceTag: options.convenienceTag ?? null,
+        imageConcurrency: options.imageConcurrency ?? null,
+      },
+      ecr: ctx.aws?.ecr,
+      exec: ctx.exec,
+      fetch: ctx.fetch,
+      log,
+      signal: ctx.signal,
+      env: ctx.env ?? process.env,
+    });
+  } catch (e) {
+    if (ctx.signal?.aborted || /** @type {any} */ (e)?.name === 'AbortError') throw new InterruptedError('interrupted during the images step');
+    if (e instanceof ImageConfigError) throw new InputError(e.message);
+    // auth failure before anything was built (ECR token, registry refused the tag check)
+    return { status: 'failed', reason: /** @type {Error} */ (e).message, checks: [], details: { images: {} } };
+  }
+
+  ctx.state ??= {};
+  ctx.state.images ??= {};
+  /** @type {import('../lib/types.mjs').Check[]} */
+  const checks = [];
+  for (const r of Object.values(result.images)) {
+    ctx.state.images[r.key] = { uri: r.uri, tag: r.tag, digest: r.digest ?? undefined, status: r.status, repository: r.repository };
+    const total = (r.timings.buildMs ?? 0) + (r.timings.pushMs ?? 0) + r.timings.checkMs;
+    checks.push({
+      name: `image:${r.key}`,
+      status: r.status === 'pushed' || r.status === 'skipped-exists' ? 'passed' : r.status === 'failed' ? 'failed' : 'skipped',
+      reason: r.status === 'pushed' ? null : r.reason ?? r.status,
+      evidence: r.digest ? `${r.uri} ${r.digest} (${r.status})` : `${r.uri} (${r.status})`,
+      durationMs: total,
+    });
+    const c = r.convenienceTag;
+    if (c.tag) {
+      checks.push({
+        name: `image:${r.key}:${c.tag}`,
+        status: c.status === 'updated' || c.status === 'unchanged' ? 'passed' : c.status === 'failed' ? 'failed' : 'skipped',
+        reason: c.status === 'updated' || c.status === 'unchanged' ? null : c.reason ?? c.status,
+        evidence: c.digest ? `${r.repository}:${c.tag} -> ${c.digest} (${c.status})` : `${r.repository}:${c.tag} (${c.status})`,
+      });
+    }
+  }
+  for (const u of result.unused) checks.push({ name: `image:${u.key}`, status: 'skipped', reason: u.reason });
+
+  /** @type {import('../lib/types.mjs').StepResult} */
+  const out = { status: result.status, checks, details: { images: result.images, unused: result.unused, concurrency: result.settings.concurrency } };
+  if (result.reason) out.reason = result.reason;
+  return out;
+}
+
+/** @param {string} file */
+function readConfig(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ImageConfigError(`config ${file}: ${/** @type {Error} */ (e).message}`);
+  }
+}
