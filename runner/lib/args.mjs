@@ -1,0 +1,159 @@
+// Command-line flags of runner/rollout.mjs. Pure: parseArgs never touches the file system or AWS.
+import { InputError } from './errors.mjs';
+
+export const HELP = `Usage: npx zx runner/rollout.mjs [flags]
+
+Brings a release online on the ECS staging stack in a fixed order:
+  images -> task-definitions -> migration -> tier:<tier> (config order) -> smoke
+
+Inputs
+  --outputs FILE          foundation outputs as JSON, either \`terraform output -json\` form ({"x":{"value":..}})
+                          or plain form ({"x":..}). Default: \`terraform output -json\` in --stack-dir.
+  --stack-dir DIR         synthesized foundation stack directory (default cdktf.out/stacks/foundation)
+  --config FILE           environment config: migration command and timeout, smoke settings
+                          (default $STAGING_ROLLOUT_CONFIG or config/staging.json). The service catalog itself
+                          comes from the outputs' service_catalog.
+  --release TAG           release (image tag) to roll out (default: git rev-parse --short=12 HEAD)
+
+Step selection (step ids: images, task-definitions, migration, tier:<tier>..., smoke)
+  --only STEP             run only this step (repeatable)
+  --from STEP             start at this step, skip the ones before it
+  --skip STEP             skip this step (repeatable)
+  --dry-run               print the ordered plan (steps, waves, gates, task definitions, what would change,
+                          using read-only AWS calls where possible) and change nothing
+
+Behaviour
+  --emulator              emulator mode: checks a local emulator cannot show (rollout state, running tasks,
+                          target health, container exit code and logs) are reported as skipped with the reason.
+                          On automatically when AWS_ENDPOINT_URL points at a loopback address.
+  --no-emulator           never emulator mode
+  --poll-interval SEC     poll period while waiting for tasks and services (default 2; 0 allowed)
+  --service-timeout SEC   time a wave of services may take to become stable (default 900)
+  --migration-timeout SEC time the migration task may take (default: config migration.timeoutSeconds)
+  --max-failed-tasks N    fail a service when its new deployment has this many failed tasks (default 3)
+
+Output
+  --report FILE           write the JSON rollout report (docs/contract.md section 7)
+  --summary FILE          Markdown summary, written by runner/report when present
+                          (default $GITHUB_STEP_SUMMARY when set)
+  --help, -h              this text
+
+Exit codes
+  0    every selected step passed or was skipped with a reason
+  1    a step failed (later steps were not started)
+  2    bad input or configuration (outputs, config, flags, catalog); nothing was changed in AWS
+  130  interrupted (Ctrl-C); the report says what was left half-done
+`;
+
+/**
+ * @typedef {object} Options
+ * @property {string|null} outputs
+ * @property {string} stackDir
+ * @property {string|null} config
+ * @property {string|null} release
+ * @property {string[]} only
+ * @property {string|null} from
+ * @property {string[]} skip
+ * @property {boolean} dryRun
+ * @property {boolean|null} emulator
+ * @property {number} pollIntervalMs
+ * @property {number} serviceTimeoutMs
+ * @property {number|null} migrationTimeoutMs
+ * @property {number} maxFailedTasks
+ * @property {string|null} report
+ * @property {string|null} summary
+ * @property {boolean} help
+ */
+
+/** @returns {Options} */
+export function defaultOptions() {
+  return {
+    outputs: null, stackDir: 'cdktf.out/stacks/foundation', config: null, release: null, only: [], from: null,
+    skip: [], dryRun: false, emulator: null, pollIntervalMs: 2000, serviceTimeoutMs: 900_000,
+    migrationTimeoutMs: null, maxFailedTasks: 3, report: null, summary: null, help: false,
+  };
+}
+
+/** @param {string} flag @param {string} raw */
+function seconds(flag, raw) {
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new InputError(`${flag}: must be a number of seconds >= 0, got "${raw}"`);
+  return Math.round(Number(raw) * 1000);
+}
+
+/** @param {string} flag @param {string} raw */
+function positiveInt(flag, raw) {
+  if (!/^[1-9]\d*$/.test(raw)) throw new InputError(`${flag}: must be an integer >= 1, got "${raw}"`);
+  return Number(raw);
+}
+
+const VALUE_FLAGS = new Set([
+  '--outputs', '--stack-dir', '--config', '--release', '--only', '--from', '--skip', '--poll-interval',
+  '--service-timeout', '--migration-timeout', '--max-failed-tasks', '--report', '--summary',
+]);
+const BOOL_FLAGS = new Set(['--dry-run', '--emulator', '--no-emulator', '--help', '-h']);
+
+/**
+ * @param {string[]} argv arguments after the script name
+ * @returns {Options}
+ */
+export function parseArgs(argv) {
+  const o = defaultOptions();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    let flag = arg;
+    /** @type {string|undefined} */
+    let value;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      flag = arg.slice(0, eq);
+      value = arg.slice(eq + 1);
+    }
+    if (BOOL_FLAGS.has(flag)) {
+      if (value !== undefined) throw new InputError(`${flag} takes no value, got "${arg}"`);
+      if (flag === '--dry-run') o.dryRun = true;
+      else if (flag === '--emulator') o.emulator = true;
+      else if (flag === '--no-emulator') o.emulator = false;
+      else o.help = true;
+      continue;
+    }
+    if (!VALUE_FLAGS.has(flag)) {
+      throw new InputError(arg.startsWith('-') ? `unknown flag ${flag} (see --help)` : `unexpected argument "${arg}" (see --help)`);
+    }
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined || (value.startsWith('--') && value.length > 2)) throw new InputError(`${flag} needs a value`);
+    }
+    if (value === '') throw new InputError(`${flag} needs a non-empty value`);
+    switch (flag) {
+      case '--outputs': o.outputs = value; break;
+      case '--stack-dir': o.stackDir = value; break;
+      case '--config': o.config = value; break;
+      case '--release': o.release = value; break;
+      case '--only': o.only.push(value); break;
+      case '--from':
+        if (o.from !== null) throw new InputError(`--from given twice ("${o.from}" and "${value}")`);
+        o.from = value;
+        break;
+      case '--skip': o.skip.push(value); break;
+      case '--poll-interval': o.pollIntervalMs = seconds(flag, value); break;
+      case '--service-timeout': o.serviceTimeoutMs = seconds(flag, value); break;
+      case '--migration-timeout': o.migrationTimeoutMs = seconds(flag, value); break;
+      case '--max-failed-tasks': o.maxFailedTasks = positiveInt(flag, value); break;
+      case '--report': o.report = value; break;
+      case '--summary': o.summary = value; break;
+    }
+  }
+  if (o.from !== null && o.only.length) throw new InputError('--from and --only cannot be combined');
+  return o;
+}
+
+/** A release tag is used as an image tag: Docker's tag grammar. */
+export const RELEASE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** @param {string} release */
+export function validateRelease(release) {
+  if (!RELEASE_PATTERN.test(release)) {
+    throw new InputError(`--release: "${release}" is not a valid image tag (letters, digits, "_", "." and "-", at most 128, not starting with "." or "-")`);
+  }
+  return release;
+}

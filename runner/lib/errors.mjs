@@ -1,0 +1,38 @@
+// Error classes that map to the runner's exit codes (docs/contract.md section 5).
+
+/** Bad input or configuration: exit 2, and nothing was changed in AWS. */
+export class InputError extends Error {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = 'InputError';
+    this.exitCode = 2;
+  }
+}
+
+/** A step failed for a reason worth reporting precisely (exit 1). */
+export class StepFailure extends Error {
+  /**
+   * @param {string} message
+   * @param {{ service?: string, details?: Record<string, unknown> }} [extra]
+   */
+  constructor(message, extra = {}) {
+    super(message);
+    this.name = 'StepFailure';
+    /** @type {string|undefined} */
+    this.service = extra.service;
+    /** @type {Record<string, unknown>|undefined} */
+    this.details = extra.details;
+  }
+}
+
+/** The run was interrupted (Ctrl-C): exit 130. */
+export class InterruptedError extends Error {
+  /** @param {string} [message] */
+  constructor(message = 'interrupted') {
+    super(message);
+    this.name = 'InterruptedError';
+  }
+}
+
+export const EXIT = Object.freeze({ OK: 0, FAILED: 1, BAD_INPUT: 2, INTERRUPTED: 130 });

@@ -1,0 +1,193 @@
+// Runs a plan: steps in order, nothing after a failed step is touched; builds the rollout report
+// (docs/contract.md section 7). Step modules are loaded by path; a missing module is `skipped`,
+// reason "not implemented".
+import { InterruptedError, StepFailure, EXIT } from './errors.mjs';
+import { fmtMs } from './runtime.mjs';
+
+/**
+ * @typedef {object} ReportStep
+ * @property {string} id
+ * @property {string} title
+ * @property {'passed'|'failed'|'skipped'|'not-run'} status
+ * @property {string|null} reason
+ * @property {string|null} startedAt
+ * @property {string|null} finishedAt
+ * @property {number|null} durationMs
+ * @property {import('./types.mjs').ServiceResult[]} services
+ * @property {import('./types.mjs').Check[]} checks
+ */
+
+/**
+ * @typedef {object} Report
+ * @property {1} schemaVersion
+ * @property {string} release
+ * @property {string} environment
+ * @property {'passed'|'failed'|'interrupted'} status
+ * @property {number} exitCode
+ * @property {{ step: string, service?: string, message: string }|null} failure
+ * @property {string} startedAt
+ * @property {string} finishedAt
+ * @property {number} durationMs
+ * @property {number} awsCalls
+ * @property {Record<string, { uri: string, tag: string, digest?: string|null, status: string }>} images
+ * @property {ReportStep[]} steps
+ */
+
+/**
+ * @typedef {(relPath: string) => Promise<{ run: (ctx: any) => Promise<any> } | null>} ModuleLoader
+ */
+
+/**
+ * Default loader: import runner/<relPath>; null when the file does not exist.
+ * @type {ModuleLoader}
+ */
+export async function loadStepModule(relPath) {
+  const url = new URL(`../${relPath}`, import.meta.url);
+  try {
+    const mod = await import(url.href);
+    if (typeof mod.run !== 'function') throw new Error(`runner/${relPath} does not export run(ctx)`);
+    return mod;
+  } catch (e) {
+    const err = /** @type {NodeJS.ErrnoException} */ (e);
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(relPath.split('/').pop() ?? relPath)) return null;
+    throw e;
+  }
+}
+
+/**
+ * @param {object} args
+ * @param {import('./plan.mjs').Plan} args.plan
+ * @param {Omit<import('./types.mjs').StepContext, 'step'|'plan'>} args.ctx
+ * @param {ModuleLoader} [args.loadModule]
+ * @param {() => number} [args.awsCalls]
+ * @returns {Promise<Report>}
+ */
+export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls = () => 0 }) {
+  const { clock, log } = ctx;
+  const t0 = clock.now();
+  /** @type {Report} */
+  const report = {
+    schemaVersion: 1, release: plan.release, environment: plan.environment, status: 'passed', exitCode: EXIT.OK,
+    failure: null, startedAt: new Date(t0).toISOString(), finishedAt: '', durationMs: 0, awsCalls: 0, images: {}, steps: [],
+  };
+  const dry = ctx.options.dryRun;
+  /** @type {string|null} */
+  let stopReason = null;
+  for (const step of plan.steps) {
+    /** @type {ReportStep} */
+    const entry = { id: step.id, title: step.title, status: 'not-run', reason: null, startedAt: null, finishedAt: null, durationMs: null, services: [], checks: [] };
+    report.steps.push(entry);
+    if (stopReason) {
+      entry.reason = stopReason;
+      continue;
+    }
+    if (!step.selected) {
+      entry.status = 'skipped';
+      entry.reason = step.skipReason;
+      log.info(`[${step.id}] skipped: ${step.skipReason}`);
+      continue;
+    }
+    if (dry && (step.kind === 'images' || step.kind === 'smoke')) {
+      entry.status = 'skipped';
+      entry.reason = step.kind === 'images' ? 'dry run: images are not built or pushed' : 'dry run: smoke tests not run';
+      continue;
+    }
+    const mod = await loadModule(step.module);
+    if (!mod) {
+      entry.status = 'skipped';
+      entry.reason = `not implemented (runner/${step.module} is missing)`;
+      log.warn(`[${step.id}] skipped: ${entry.reason}`);
+      continue;
+    }
+    const s0 = clock.now();
+    entry.startedAt = new Date(s0).toISOString();
+    log.info(`[${step.id}] ${step.title}: started`);
+    /** @type {import('./types.mjs').StepResult} */
+    let result;
+    try {
+      result = await mod.run({ ...ctx, step, plan });
+      if (!result || !['passed', 'failed', 'skipped'].includes(result.status)) {
+        result = { status: 'failed', reason: `step returned an invalid result: ${JSON.stringify(result)}` };
+      }
+    } catch (e) {
+      if (e instanceof InterruptedError || ctx.signal.aborted) {
+        const half = ctx.state.halfDone.map((h) => h.what);
+        result = { status: 'failed', reason: `interrupted (Ctrl-C) during ${step.id}${half.length ? `; left half-done: ${half.join('; ')}` : '; nothing was left half-done'}` };
+        report.status = 'interrupted';
+      } else {
+        const err = /** @type {Error} */ (e);
+        result = {
+          status: 'failed',
+          reason: err instanceof StepFailure ? err.message : `${err.name}: ${err.message}`,
+          service: err instanceof StepFailure ? err.service : undefined,
+        };
+      }
+    }
+    if (dry && result.status === 'failed' && report.status !== 'interrupted') {
+      // a dry run changes nothing; a state it cannot read is reported, not a failure of the rollout
+      result = { ...result, status: 'skipped', reason: `dry run: current state could not be read (${firstLine(result.reason ?? '')})` };
+    }
+    const s1 = clock.now();
+    entry.status = result.status;
+    entry.reason = result.status === 'skipped' ? result.reason || 'step skipped without giving a reason' : result.reason ?? null;
+    entry.finishedAt = new Date(s1).toISOString();
+    entry.durationMs = s1 - s0;
+    entry.services = (result.services ?? []).map(fillService);
+    entry.checks = (result.checks ?? []).map(fillCheck);
+    log.info(`[${step.id}] ${result.status} in ${fmtMs(s1 - s0)}${entry.reason ? `: ${firstLine(entry.reason)}` : ''}`);
+    if (result.status === 'failed') {
+      if (report.status !== 'interrupted') report.status = 'failed';
+      if (!report.failure) report.failure = { step: step.id, ...(result.service ? { service: result.service } : {}), message: entry.reason ?? 'failed' };
+      if (report.status === 'interrupted') stopReason = `not started: interrupted during ${step.id}`;
+      else if (!dry) stopReason = `not started: ${step.id} failed`;
+    }
+  }
+  for (const [key, img] of Object.entries(ctx.state.images ?? {})) {
+    report.images[key] = { uri: img.uri, tag: img.tag, digest: img.digest ?? null, status: img.status ?? 'skipped' };
+  }
+  const t1 = clock.now();
+  report.finishedAt = new Date(t1).toISOString();
+  report.durationMs = t1 - t0;
+  report.awsCalls = awsCalls();
+  report.exitCode = report.status === 'passed' ? EXIT.OK : report.status === 'interrupted' ? EXIT.INTERRUPTED : EXIT.FAILED;
+  return report;
+}
+
+/** @param {string} s */
+const firstLine = (s) => s.split('\n')[0];
+
+/** @param {import('./types.mjs').ServiceResult} s @returns {import('./types.mjs').ServiceResult} */
+function fillService(s) {
+  return {
+    name: s.name, status: s.status, reason: s.reason ?? null, startedAt: s.startedAt ?? null, finishedAt: s.finishedAt ?? null,
+    durationMs: s.durationMs ?? null, taskDefinitionArn: s.taskDefinitionArn ?? null, running: s.running ?? null,
+    desired: s.desired ?? null, rolloutState: s.rolloutState ?? null,
+  };
+}
+
+/** @param {import('./types.mjs').Check} c @returns {import('./types.mjs').Check} */
+function fillCheck(c) {
+  return { name: c.name, status: c.status, reason: c.status === 'skipped' ? c.reason || 'no reason given' : c.reason ?? null, evidence: c.evidence ?? '', durationMs: c.durationMs ?? 0 };
+}
+
+/**
+ * Final summary table.
+ * @param {Report} report
+ * @returns {string}
+ */
+export function formatSummary(report) {
+  const rows = [['step', 'status', 'time', 'detail']];
+  for (const s of report.steps) {
+    rows.push([s.id, s.status, s.durationMs === null ? '-' : fmtMs(s.durationMs), firstLine(s.reason ?? '')]);
+    for (const v of s.services) rows.push([`  ${v.name}`, v.status, v.durationMs === null ? '-' : fmtMs(/** @type {number} */ (v.durationMs)), firstLine(v.reason ?? (v.running !== null ? `running ${v.running}/${v.desired}` : ''))]);
+  }
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (/** @type {string[]} */ r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2].padStart(w[2])}  ${r[3]}`.trimEnd();
+  const skippedChecks = report.steps.flatMap((s) => s.checks.filter((c) => c.status === 'skipped').map((c) => `  ${s.id} ${c.name}: ${c.reason}`));
+  return [
+    line(rows[0]), ...rows.slice(1).map(line), '',
+    `${report.status.toUpperCase()} (exit ${report.exitCode}) in ${fmtMs(report.durationMs)}, ${report.awsCalls} AWS API calls`,
+    ...(report.failure ? [`failure in ${report.failure.step}${report.failure.service ? ` (${report.failure.service})` : ''}:`, ...report.failure.message.split('\n').map((l) => `  ${l}`)] : []),
+    ...(skippedChecks.length ? ['checks skipped (not proven):', ...skippedChecks] : []),
+  ].join('\n');
+}

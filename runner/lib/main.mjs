@@ -1,0 +1,172 @@
+// The runner's entry logic with every side effect injectable (runner/rollout.mjs wires the real ones).
+import { writeFile, mkdir, access } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs, HELP, validateRelease } from './args.mjs';
+import { InputError, EXIT } from './errors.mjs';
+import { loadConfig } from './config.mjs';
+import { loadOutputs } from './outputs.mjs';
+import { buildPlan, selectSteps, formatPlan } from './plan.mjs';
+import { detectCapabilities } from './capabilities.mjs';
+import { createAwsClients, createCallCounter } from './aws.mjs';
+import { execute, formatSummary, loadStepModule } from './execute.mjs';
+import { systemClock, zxExec, createLogger } from './runtime.mjs';
+
+/**
+ * @typedef {object} MainDeps
+ * @property {string} [cwd]
+ * @property {Record<string, string|undefined>} [env]
+ * @property {import('./types.mjs').Exec} [exec]
+ * @property {import('./types.mjs').Clock} [clock]
+ * @property {(counter: import('./aws.mjs').CallCounter, region: string) => import('./aws.mjs').AwsClients} [createAws]
+ * @property {(line: string) => void} [write] stdout line writer
+ * @property {(line: string) => void} [writeErr] stderr line writer
+ * @property {import('./execute.mjs').ModuleLoader} [loadModule]
+ * @property {AbortSignal} [signal]
+ * @property {(relPath: string) => Promise<any>} [loadReportModule] null when runner/report/index.mjs is absent
+ */
+
+/**
+ * @param {string[]} argv
+ * @param {MainDeps} [deps]
+ * @returns {Promise<{ exitCode: number, report: import('./execute.mjs').Report|null, plan: import('./plan.mjs').Plan|null, awsCalls: number }>}
+ */
+export async function main(argv, deps = {}) {
+  const cwd = deps.cwd ?? process.cwd();
+  const env = deps.env ?? process.env;
+  const exec = deps.exec ?? zxExec();
+  const clock = deps.clock ?? systemClock();
+  const write = deps.write ?? ((/** @type {string} */ l) => process.stdout.write(`${l}\n`));
+  const writeErr = deps.writeErr ?? ((/** @type {string} */ l) => process.stderr.write(`${l}\n`));
+  const signal = deps.signal ?? new AbortController().signal;
+  const counter = createCallCounter();
+  const startedAt = clock.now();
+
+  /** @type {import('./args.mjs').Options|null} */
+  let options = null;
+  /** @type {{ release: string, environment: string }} */
+  const ident = { release: 'unknown', environment: 'unknown' };
+  try {
+    options = parseArgs(argv);
+    if (options.help) {
+      write(HELP);
+      return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
+    }
+    const configPath = options.config ?? env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
+    const config = await loadConfig(configPath, cwd);
+    const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd, exec });
+    ident.environment = outputs.environment;
+    const release = validateRelease(options.release ?? (await gitRelease(exec, cwd)));
+    ident.release = release;
+    const plan = selectSteps(
+      buildPlan({ outputs, config, release, source: options.outputs ?? 'terraform output' }),
+      { only: options.only, from: options.from, skip: options.skip },
+    );
+    const capabilities = detectCapabilities({ emulator: options.emulator, env });
+
+    // input is valid: from here on AWS may be called
+    const log = createLogger({ write, clock, startedAt });
+    log.info(formatPlan(plan));
+    log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${options.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
+    const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter });
+    const opts = { ...options, configPath };
+    const report = await execute({
+      plan,
+      ctx: {
+        outputs, catalog: plan.services, release, options: opts, config, aws, exec, log, clock, signal, capabilities,
+        state: { halfDone: [] },
+      },
+      loadModule: deps.loadModule ?? loadStepModule,
+      awsCalls: () => counter.total,
+    });
+    if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
+    write(`\n${formatSummary(report)}`);
+    await writeOutputs(report, opts, { cwd, env, write, writeErr, loadReportModule: deps.loadReportModule });
+    return { exitCode: report.exitCode, report, plan, awsCalls: counter.total };
+  } catch (e) {
+    if (e instanceof InputError) {
+      writeErr(`error: ${e.message}`);
+      if (options?.report) {
+        const t = clock.now();
+        /** @type {import('./execute.mjs').Report} */
+        const report = {
+          schemaVersion: 1, release: ident.release, environment: ident.environment, status: 'failed', exitCode: EXIT.BAD_INPUT,
+          failure: { step: 'input', message: e.message }, startedAt: new Date(startedAt).toISOString(),
+          finishedAt: new Date(t).toISOString(), durationMs: t - startedAt, awsCalls: counter.total, images: {}, steps: [],
+        };
+        await writeJson(path.resolve(cwd, options.report), report).catch(() => {});
+      }
+      return { exitCode: EXIT.BAD_INPUT, report: null, plan: null, awsCalls: counter.total };
+    }
+    throw e;
+  }
+}
+
+/** @param {import('./types.mjs').Exec} exec @param {string} cwd */
+async function gitRelease(exec, cwd) {
+  let res;
+  try {
+    res = await exec('git', ['rev-parse', '--short=12', 'HEAD'], { cwd });
+  } catch (e) {
+    throw new InputError(`no --release given and git could not be run (${/** @type {Error} */ (e).message}); pass --release TAG`);
+  }
+  const tag = res.stdout.trim();
+  if (res.exitCode !== 0 || !tag) throw new InputError(`no --release given and \`git rev-parse --short=12 HEAD\` failed (${res.stderr.trim() || `exit ${res.exitCode}`}); pass --release TAG`);
+  return tag;
+}
+
+/** @param {import('./execute.mjs').Report} report @returns {Record<string, string[]>} */
+function dryRunNotes(report) {
+  /** @type {Record<string, string[]>} */
+  const notes = {};
+  for (const s of report.steps) {
+    notes[s.id] = [`-> ${s.status}${s.reason ? `: ${s.reason.split('\n')[0]}` : ''}`];
+    for (const v of s.services) if (v.reason) notes[s.id].push(`   ${v.name}: ${v.reason}`);
+  }
+  return notes;
+}
+
+/** @param {string} file @param {unknown} data */
+async function writeJson(file, data) {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+}
+
+/**
+ * Write --report, then let runner/report (Engineer E) render its artifacts when it exists.
+ * @param {import('./execute.mjs').Report} report
+ * @param {import('./args.mjs').Options} options
+ * @param {{ cwd: string, env: Record<string, string|undefined>, write: (l: string) => void, writeErr: (l: string) => void, loadReportModule?: (p: string) => Promise<any> }} io
+ */
+async function writeOutputs(report, options, io) {
+  if (!options.report) return;
+  const reportPath = path.resolve(io.cwd, options.report);
+  await writeJson(reportPath, report);
+  io.write(`report: ${reportPath}`);
+  const summaryPath = options.summary ? path.resolve(io.cwd, options.summary) : io.env.GITHUB_STEP_SUMMARY || undefined;
+  const load = io.loadReportModule ?? defaultReportModule;
+  const mod = await load('report/index.mjs');
+  if (!mod) {
+    io.write('report artifacts (Markdown summary, timeline): skipped, runner/report/index.mjs is not present');
+    return;
+  }
+  if (typeof mod.writeArtifacts !== 'function') {
+    io.writeErr('report artifacts: skipped, runner/report/index.mjs does not export writeArtifacts');
+    return;
+  }
+  try {
+    await mod.writeArtifacts(report, { reportPath, summaryPath });
+  } catch (e) {
+    io.writeErr(`report artifacts failed: ${/** @type {Error} */ (e).message}`);
+  }
+}
+
+/** @param {string} rel */
+async function defaultReportModule(rel) {
+  const url = new URL(`../${rel}`, import.meta.url);
+  try {
+    await access(url);
+  } catch {
+    return null;
+  }
+  return import(url.href);
+}

@@ -1,0 +1,198 @@
+// The rollout plan as data (pure: no I/O). Steps have explicit dependencies; tier steps hold "waves" of
+// services that start together, each wave gated on the previous one being stable and, for services that
+// mount /data, on the EFS mount targets being available.
+import { InputError } from './errors.mjs';
+import { checkCatalog } from './catalog.mjs';
+
+/**
+ * @typedef {{ kind: 'stable', services: string[] } | { kind: 'efs', fileSystemId: string, services: string[] }} Gate
+ * @typedef {{ index: number, services: string[], gates: Gate[] }} Wave
+ * @typedef {{ service: string, family: string, container: string, image: string }} FamilyPlan
+ * @typedef {{ name: string, reason: string }} SkippedService
+ */
+
+/**
+ * @typedef {object} PlanStep
+ * @property {string} id
+ * @property {string} title
+ * @property {'images'|'task-definitions'|'migration'|'tier'|'smoke'} kind
+ * @property {string[]} dependsOn
+ * @property {string} module path relative to runner/
+ * @property {string} [tier]
+ * @property {Wave[]} [waves] tier steps
+ * @property {SkippedService[]} [skippedServices] tier steps: disabled / not needed
+ * @property {FamilyPlan[]} [families] task-definitions step (migration family last)
+ * @property {string[]} [imageKeys] images step
+ * @property {boolean} selected
+ * @property {string|null} skipReason why a step is not selected
+ */
+
+/**
+ * @typedef {object} Plan
+ * @property {string} release
+ * @property {string} environment
+ * @property {string} cluster
+ * @property {string[]} tiers
+ * @property {import('./catalog.mjs').Service[]} services dependency order, disabled flags propagated
+ * @property {PlanStep[]} steps
+ */
+
+export const MIGRATION_KEY = '(migration)';
+
+/**
+ * @param {{ outputs: import('./outputs.mjs').Outputs, config: import('./config.mjs').RunnerConfig, release: string, source?: string }} input
+ * @returns {Plan}
+ */
+export function buildPlan({ outputs, config, release, source = 'outputs' }) {
+  const tiers = config.tiers;
+  const services = checkCatalog(outputs.catalog, tiers, source);
+  const byName = new Map(services.map((s) => [s.name, s]));
+
+  // a support service is needed only when an enabled service depends on it (anisette only with the fetcher)
+  /** @type {Map<string, string>} */
+  const skipped = new Map();
+  for (const s of services) {
+    if (!s.enabled) skipped.set(s.name, `disabled: ${s.disabledReason}`);
+  }
+  for (const s of services) {
+    if (skipped.has(s.name) || s.kind !== 'support') continue;
+    const users = services.filter((o) => o.enabled && o.dependsOn.includes(s.name));
+    if (users.length === 0) skipped.set(s.name, `not needed: support service and no enabled service depends on ${s.name}`);
+  }
+  const active = services.filter((s) => !skipped.has(s.name));
+
+  const migrationImage = config.migration.image;
+  if (!(migrationImage in outputs.repositoryUrls)) {
+    throw new InputError(`config migration.image "${migrationImage}" has no entry in output repository_urls (${Object.keys(outputs.repositoryUrls).join(', ')})`);
+  }
+  /** @type {FamilyPlan[]} */
+  const families = active.map((s) => ({
+    service: s.name,
+    family: /** @type {string} */ (s.taskFamily),
+    container: /** @type {string} */ (s.containerName),
+    image: s.image,
+  }));
+  families.push({ service: MIGRATION_KEY, family: outputs.migrationTaskFamily, container: outputs.migrationContainerName, image: migrationImage });
+
+  const imageKeys = [...new Set([...active.map((s) => s.image), migrationImage])];
+
+  /** @type {PlanStep[]} */
+  const steps = [
+    { id: 'images', title: 'Images', kind: 'images', dependsOn: [], module: 'steps/images.mjs', imageKeys, selected: true, skipReason: null },
+    { id: 'task-definitions', title: 'Task definitions', kind: 'task-definitions', dependsOn: ['images'], module: 'steps/task-definitions.mjs', families, selected: true, skipReason: null },
+    { id: 'migration', title: 'Database migration', kind: 'migration', dependsOn: ['task-definitions'], module: 'steps/migration.mjs', selected: true, skipReason: null },
+  ];
+  let previous = 'migration';
+  for (const tier of tiers) {
+    const inTier = services.filter((s) => s.tier === tier);
+    const activeInTier = inTier.filter((s) => !skipped.has(s.name));
+    steps.push({
+      id: `tier:${tier}`,
+      title: `${tier[0].toUpperCase()}${tier.slice(1)} tier`,
+      kind: 'tier',
+      tier,
+      dependsOn: [previous],
+      module: 'steps/tier.mjs',
+      waves: waves(activeInTier, byName, outputs.efsFileSystemId),
+      skippedServices: inTier.filter((s) => skipped.has(s.name)).map((s) => ({ name: s.name, reason: /** @type {string} */ (skipped.get(s.name)) })),
+      selected: true,
+      skipReason: null,
+    });
+    previous = `tier:${tier}`;
+  }
+  steps.push({ id: 'smoke', title: 'Smoke tests', kind: 'smoke', dependsOn: [previous], module: 'steps/smoke.mjs', selected: true, skipReason: null });
+  return { release, environment: outputs.environment, cluster: outputs.clusterName, tiers, services, steps };
+}
+
+/**
+ * Waves of one tier: a service starts in the wave after the last of its same-tier dependencies; a service
+ * with no same-tier dependency starts in wave 0. Dependencies in earlier tiers are stable already.
+ * @param {import('./catalog.mjs').Service[]} active services of the tier in dependency order
+ * @param {Map<string, import('./catalog.mjs').Service>} byName
+ * @param {string} efsFileSystemId
+ * @returns {Wave[]}
+ */
+function waves(active, byName, efsFileSystemId) {
+  /** @type {Map<string, number>} */
+  const level = new Map();
+  for (const s of active) {
+    let l = 0;
+    for (const d of s.dependsOn) {
+      const dep = byName.get(d);
+      if (dep && dep.tier === s.tier && level.has(d)) l = Math.max(l, /** @type {number} */ (level.get(d)) + 1);
+    }
+    level.set(s.name, l);
+  }
+  /** @type {Wave[]} */
+  const out = [];
+  for (const s of active) {
+    const l = /** @type {number} */ (level.get(s.name));
+    while (out.length <= l) out.push({ index: out.length, services: [], gates: [] });
+    out[l].services.push(s.name);
+  }
+  for (const w of out) {
+    const members = w.services.map((n) => /** @type {import('./catalog.mjs').Service} */ (byName.get(n)));
+    const deps = [...new Set(members.flatMap((s) => s.dependsOn.filter((d) => level.has(d))))];
+    if (deps.length) w.gates.push({ kind: 'stable', services: deps });
+    const data = members.filter((s) => s.needsData).map((s) => s.name);
+    if (data.length) w.gates.push({ kind: 'efs', fileSystemId: efsFileSystemId, services: data });
+  }
+  return out;
+}
+
+/**
+ * Apply --only / --from / --skip. Unknown step ids are bad input.
+ * @param {Plan} plan
+ * @param {{ only?: string[], from?: string|null, skip?: string[] }} sel
+ * @returns {Plan}
+ */
+export function selectSteps(plan, sel) {
+  const ids = plan.steps.map((s) => s.id);
+  /** @param {string} flag @param {string} id */
+  const known = (flag, id) => {
+    if (!ids.includes(id)) throw new InputError(`${flag} ${id}: unknown step (steps: ${ids.join(', ')})`);
+  };
+  const only = sel.only ?? [];
+  const skip = sel.skip ?? [];
+  only.forEach((id) => known('--only', id));
+  skip.forEach((id) => known('--skip', id));
+  if (sel.from) known('--from', sel.from);
+  const fromIndex = sel.from ? ids.indexOf(sel.from) : 0;
+  const steps = plan.steps.map((s, i) => {
+    let skipReason = null;
+    if (only.length && !only.includes(s.id)) skipReason = `not selected (--only ${only.join(', ')})`;
+    else if (i < fromIndex) skipReason = `before --from ${sel.from}`;
+    else if (skip.includes(s.id)) skipReason = 'skipped with --skip';
+    return { ...s, selected: skipReason === null, skipReason };
+  });
+  if (!steps.some((s) => s.selected)) throw new InputError('the step selection leaves nothing to run');
+  return { ...plan, steps };
+}
+
+/**
+ * Human-readable plan; `notes` (step id -> lines) adds what a dry run found out about the current state.
+ * @param {Plan} plan
+ * @param {Record<string, string[]>} [notes]
+ * @returns {string}
+ */
+export function formatPlan(plan, notes = {}) {
+  const lines = [`Rollout plan: release ${plan.release} -> ${plan.environment} (cluster ${plan.cluster})`];
+  plan.steps.forEach((s, i) => {
+    const head = `${i + 1}. ${s.id}${s.dependsOn.length ? ` (after ${s.dependsOn.join(', ')})` : ''}`;
+    lines.push(s.selected ? head : `${head}  [skipped: ${s.skipReason}]`);
+    if (s.kind === 'images' && s.imageKeys) lines.push(`     images: ${s.imageKeys.join(', ')}`);
+    if (s.kind === 'task-definitions' && s.families) {
+      for (const f of s.families) lines.push(`     ${f.family} (${f.service === MIGRATION_KEY ? 'migration' : f.service}): container ${f.container} <- image ${f.image}:${plan.release}`);
+    }
+    if (s.kind === 'tier') {
+      for (const w of s.waves ?? []) {
+        const gates = w.gates.map((g) => (g.kind === 'stable' ? `after ${g.services.join(', ')} stable` : `EFS ${g.fileSystemId} mount targets available (for ${g.services.join(', ')})`));
+        lines.push(`     wave ${w.index + 1}: ${w.services.join(', ')}${w.services.length > 1 ? ' in parallel' : ''}${gates.length ? `; gates: ${gates.join('; ')}` : ''}`);
+      }
+      if (!s.waves?.length) lines.push('     (no enabled service in this tier)');
+      for (const k of s.skippedServices ?? []) lines.push(`     skip ${k.name}: ${k.reason}`);
+    }
+    for (const n of notes[s.id] ?? []) lines.push(`     ${n}`);
+  });
+  return lines.join('\n');
+}

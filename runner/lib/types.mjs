@@ -1,0 +1,103 @@
+// Shared JSDoc types of the runner (docs/contract.md section 4). No runtime code.
+
+/**
+ * @typedef {{ stdout: string, stderr: string, exitCode: number }} ExecResult
+ * @typedef {(cmd: string, args: string[], opts?: { cwd?: string, env?: Record<string, string|undefined> }) => Promise<ExecResult>} Exec
+ */
+
+/**
+ * @typedef {object} Logger
+ * @property {(msg: string) => void} info
+ * @property {(msg: string) => void} warn
+ * @property {(msg: string) => void} progress live progress line (may be rate-limited by the printer)
+ */
+
+/**
+ * @typedef {object} Clock
+ * @property {() => number} now milliseconds since the epoch
+ * @property {(ms: number, signal?: AbortSignal) => Promise<void>} sleep rejects with InterruptedError on abort
+ */
+
+/**
+ * @typedef {object} ImageState
+ * @property {string} uri
+ * @property {string} tag
+ * @property {string} [digest]
+ * @property {string} [status]
+ */
+
+/**
+ * @typedef {object} TaskDefinitionState
+ * @property {string} arn
+ * @property {string} family
+ * @property {number} revision
+ * @property {string} image
+ * @property {boolean} registered false when an identical revision was reused
+ * @property {string} [container] the container the release image goes into
+ * @property {string} [logGroup] awslogs group of that container
+ * @property {string} [logStreamPrefix] awslogs stream prefix of that container
+ */
+
+/**
+ * @typedef {object} RunState
+ * @property {Record<string, ImageState>} [images]
+ * @property {Record<string, TaskDefinitionState>} [taskDefinitions]
+ * @property {TaskDefinitionState} [migrationTaskDefinition]
+ * @property {{ taskArn: string, reused: boolean }} [migration]
+ * @property {boolean} [efsReady]
+ * @property {Array<{ step: string, service?: string, what: string }>} halfDone what an interruption leaves behind
+ * @property {Record<string, unknown>} [extra]
+ */
+
+/**
+ * @typedef {object} Check
+ * @property {string} name
+ * @property {'passed'|'failed'|'skipped'} status
+ * @property {string|null} reason
+ * @property {string} [evidence]
+ * @property {number} [durationMs]
+ */
+
+/**
+ * @typedef {object} ServiceResult
+ * @property {string} name
+ * @property {'passed'|'failed'|'skipped'|'unchanged'} status
+ * @property {string|null} reason
+ * @property {string|null} [startedAt]
+ * @property {string|null} [finishedAt]
+ * @property {number|null} [durationMs]
+ * @property {string|null} [taskDefinitionArn]
+ * @property {number|null} [running]
+ * @property {number|null} [desired]
+ * @property {string|null} [rolloutState]
+ */
+
+/**
+ * @typedef {object} StepResult
+ * @property {'passed'|'failed'|'skipped'} status
+ * @property {string} [reason]
+ * @property {Record<string, unknown>} [details]
+ * @property {Check[]} [checks]
+ * @property {ServiceResult[]} [services]
+ * @property {string} [service] the failing service, for the report's `failure`
+ */
+
+/**
+ * @typedef {object} StepContext
+ * @property {import('./outputs.mjs').Outputs} outputs
+ * @property {import('./catalog.mjs').Service[]} catalog
+ * @property {string} release
+ * @property {import('./args.mjs').Options & { configPath: string }} options
+ * @property {import('./config.mjs').RunnerConfig} config
+ * @property {import('./aws.mjs').AwsClients} aws
+ * @property {Exec} exec
+ * @property {Logger} log
+ * @property {RunState} state
+ * @property {AbortSignal} signal
+ * @property {Clock} clock
+ * @property {import('./capabilities.mjs').Capabilities} capabilities
+ * @property {import('./plan.mjs').PlanStep} step the plan step being run
+ * @property {import('./plan.mjs').Plan} plan
+ */
+
+export {};

@@ -1,0 +1,35 @@
+#!/usr/bin/env zx
+// Entry point: `npx zx runner/rollout.mjs [flags]` (or `node runner/rollout.mjs`). See --help and docs/runner.md.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { main } from './lib/main.mjs';
+
+const self = realpathSync(fileURLToPath(import.meta.url));
+const at = process.argv.findIndex((a, i) => i > 0 && (() => {
+  try {
+    return realpathSync(a) === self;
+  } catch {
+    return false;
+  }
+})());
+const argv = process.argv.slice(at >= 0 ? at + 1 : 2);
+
+const controller = new AbortController();
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts += 1;
+  if (interrupts === 1) {
+    process.stderr.write('\ninterrupt: stopping after the current AWS call (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  } else {
+    process.exit(130);
+  }
+});
+
+try {
+  const { exitCode } = await main(argv, { signal: controller.signal });
+  process.exitCode = exitCode;
+} catch (e) {
+  process.stderr.write(`internal error: ${/** @type {Error} */ (e).stack ?? e}\n`);
+  process.exitCode = 1;
+}

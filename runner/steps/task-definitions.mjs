@@ -1,0 +1,192 @@
+// Step `task-definitions`: for every enabled service family (and the migration family) register a revision
+// whose container image is pinned to the release - by digest when known - or reuse an identical existing
+// revision. `resolveTaskDefinitions(ctx, { register: false })` finds the release revisions for later steps
+// run alone (--only/--from) without registering anything.
+import {
+  DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { StepFailure } from '../lib/errors.mjs';
+import { MIGRATION_KEY } from '../lib/plan.mjs';
+import { send } from '../lib/runtime.mjs';
+
+/** Fields RegisterTaskDefinition accepts, taken over from the family's latest revision. */
+const REGISTER_FIELDS = [
+  'family', 'taskRoleArn', 'executionRoleArn', 'networkMode', 'containerDefinitions', 'volumes',
+  'placementConstraints', 'requiresCompatibilities', 'cpu', 'memory', 'pidMode', 'ipcMode', 'proxyConfiguration',
+  'inferenceAccelerators', 'ephemeralStorage', 'runtimePlatform', 'enableFaultInjection',
+];
+/** How many older revisions to inspect for an identical one when the latest differs (e.g. a rollback). */
+const OLDER_CANDIDATES = 3;
+export const RELEASE_TAG_KEY = 'staging-rollout:release';
+
+/** @param {import('../lib/types.mjs').StepContext} ctx */
+export async function run(ctx) {
+  const families = ctx.step.families ?? [];
+  const found = await resolveTaskDefinitions(ctx, families, { register: !ctx.options.dryRun });
+  /** @type {import('../lib/types.mjs').ServiceResult[]} */
+  const services = found.map((f) => ({
+    name: f.service === MIGRATION_KEY ? 'migration' : f.service,
+    status: f.td ? (f.td.registered ? 'passed' : 'unchanged') : 'skipped',
+    reason: f.td ? (f.td.registered ? null : `identical revision ${f.td.family}:${f.td.revision} reused`) : 'dry run: would register a new revision',
+    taskDefinitionArn: f.td?.arn ?? null,
+  }));
+  const registered = found.filter((f) => f.td?.registered).length;
+  const reused = found.filter((f) => f.td && !f.td.registered).length;
+  if (ctx.options.dryRun) {
+    return {
+      status: 'skipped',
+      reason: `dry run: ${found.length - reused} revision(s) would be registered, ${reused} reused`,
+      services,
+      details: { notes: found.map((f) => `${f.family}: ${f.td ? `reuse ${f.td.family}:${f.td.revision}` : 'register a new revision'} (image ${f.image})`) },
+    };
+  }
+  return { status: 'passed', services, details: { registered, reused } };
+}
+
+/**
+ * @typedef {{ service: string, family: string, image: string, td: import('../lib/types.mjs').TaskDefinitionState|null }} Resolved
+ */
+
+/**
+ * Find (and with register: true, create) the release revision of each family; records them in ctx.state.
+ * @param {import('../lib/types.mjs').StepContext} ctx
+ * @param {import('../lib/plan.mjs').FamilyPlan[]} families
+ * @param {{ register: boolean }} opts
+ * @returns {Promise<Resolved[]>}
+ */
+export async function resolveTaskDefinitions(ctx, families, { register }) {
+  const imageRefs = /** @type {Record<string, string>} */ ({});
+  for (const key of [...new Set(families.map((f) => f.image))]) imageRefs[key] = await imageRef(ctx, key);
+  ctx.state.taskDefinitions ??= {};
+  /** @type {Resolved[]} */
+  const out = [];
+  // one family at a time: RegisterTaskDefinition has a low rate limit
+  for (const f of families) {
+    const image = imageRefs[f.image];
+    const latest = await describe(ctx, f.family);
+    const desired = desiredRevision(latest.taskDefinition, f, image);
+    let td = identical(latest.taskDefinition, desired) ? latest.taskDefinition : await findOlderIdentical(ctx, f.family, latest.taskDefinition, desired);
+    let registered = false;
+    if (!td && register) {
+      const tags = (latest.tags ?? []).filter((/** @type {any} */ t) => !String(t.key).startsWith('aws:') && t.key !== RELEASE_TAG_KEY);
+      tags.push({ key: RELEASE_TAG_KEY, value: ctx.release });
+      const res = await send(ctx, ctx.aws.ecs, new RegisterTaskDefinitionCommand(/** @type {any} */ ({ ...desired, tags })));
+      td = res.taskDefinition;
+      registered = true;
+      ctx.log.progress(`[task-definitions] ${f.family}: registered revision ${td.revision} (image ${image})`);
+    } else if (td) {
+      ctx.log.progress(`[task-definitions] ${f.family}: identical revision ${td.revision} reused (image ${image})`);
+    }
+    /** @type {import('../lib/types.mjs').TaskDefinitionState|null} */
+    let state = null;
+    if (td) {
+      const c = (td.containerDefinitions ?? []).find((/** @type {any} */ x) => x.name === f.container);
+      const lo = c?.logConfiguration?.logDriver === 'awslogs' ? c.logConfiguration.options ?? {} : {};
+      state = {
+        arn: td.taskDefinitionArn, family: td.family, revision: td.revision, image, registered,
+        container: f.container, logGroup: lo['awslogs-group'], logStreamPrefix: lo['awslogs-stream-prefix'],
+      };
+      if (f.service === MIGRATION_KEY) ctx.state.migrationTaskDefinition = state;
+      else ctx.state.taskDefinitions[f.service] = state;
+    }
+    out.push({ service: f.service, family: f.family, image, td: state });
+  }
+  return out;
+}
+
+/**
+ * The image reference for an image key: digest from the images step, else the digest ECR has for the release
+ * tag, else `<repository_url>:<release>`.
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {string} key
+ */
+async function imageRef(ctx, key) {
+  const repo = ctx.outputs.repositoryUrls[key];
+  const st = ctx.state.images?.[key];
+  if (st?.digest) return `${repo}@${st.digest}`;
+  if (st?.uri) return st.uri;
+  const repositoryName = repo.split('/').slice(1).join('/');
+  try {
+    const res = await send(ctx, ctx.aws.ecr, new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: ctx.release }] }));
+    const digest = res.imageDetails?.[0]?.imageDigest;
+    if (digest) return `${repo}@${digest}`;
+  } catch (e) {
+    const name = /** @type {Error} */ (e).name;
+    if (name !== 'ImageNotFoundException' && name !== 'RepositoryNotFoundException') throw e;
+    if (!ctx.capabilities.emulator && !ctx.options.dryRun) {
+      throw new StepFailure(`image ${repo}:${ctx.release} not found in ECR (${name}); run the images step or push the image first`);
+    }
+    ctx.log.warn(`[task-definitions] ${repositoryName}:${ctx.release} is not in the registry (${name}); pinning the tag (no digest)`);
+  }
+  return `${repo}:${ctx.release}`;
+}
+
+/** @param {import('../lib/types.mjs').StepContext} ctx @param {string} family */
+async function describe(ctx, family) {
+  try {
+    return await send(ctx, ctx.aws.ecs, new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }));
+  } catch (e) {
+    if (/** @type {Error} */ (e).name === 'ClientException') {
+      throw new StepFailure(`task definition family ${family} not found (${/** @type {Error} */ (e).message}); was the foundation stack applied?`);
+    }
+    throw e;
+  }
+}
+
+/**
+ * @param {any} latest @param {import('../lib/plan.mjs').FamilyPlan} f @param {string} image
+ * @returns {Record<string, any>}
+ */
+export function desiredRevision(latest, f, image) {
+  /** @type {Record<string, any>} */
+  const input = {};
+  for (const k of REGISTER_FIELDS) if (latest[k] !== undefined && latest[k] !== null) input[k] = structuredClone(latest[k]);
+  const defs = /** @type {any[]} */ (input.containerDefinitions ?? []);
+  const c = defs.find((x) => x.name === f.container);
+  if (!c) {
+    throw new StepFailure(`task definition ${f.family} has no container named ${f.container} (containers: ${defs.map((x) => x.name).join(', ') || 'none'})`);
+  }
+  c.image = image;
+  return input;
+}
+
+/** Canonical JSON of what matters: registrable fields, without empty values, keys sorted. */
+/** @param {any} v @returns {any} */
+function canonical(v) {
+  if (Array.isArray(v)) {
+    const arr = v.map(canonical).filter((x) => x !== undefined);
+    return arr.length ? arr : undefined;
+  }
+  if (v && typeof v === 'object') {
+    /** @type {Record<string, any>} */
+    const o = {};
+    for (const k of Object.keys(v).sort()) {
+      const c = canonical(v[k]);
+      if (c !== undefined) o[k] = c;
+    }
+    return Object.keys(o).length ? o : undefined;
+  }
+  return v === null ? undefined : v;
+}
+
+/** @param {any} td @param {Record<string, any>} desired */
+export function identical(td, desired) {
+  if (!td || td.status === 'INACTIVE') return false;
+  /** @type {Record<string, any>} */
+  const have = {};
+  for (const k of REGISTER_FIELDS) have[k] = td[k];
+  return JSON.stringify(canonical(have)) === JSON.stringify(canonical(desired));
+}
+
+/** @param {import('../lib/types.mjs').StepContext} ctx @param {string} family @param {any} latest @param {Record<string, any>} desired */
+async function findOlderIdentical(ctx, family, latest, desired) {
+  const res = await send(ctx, ctx.aws.ecs, new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE', sort: 'DESC', maxResults: OLDER_CANDIDATES + 5 }));
+  const arns = (res.taskDefinitionArns ?? [])
+    .filter((/** @type {string} */ a) => a.split('/').pop()?.replace(/:\d+$/, '') === family && a !== latest.taskDefinitionArn)
+    .slice(0, OLDER_CANDIDATES);
+  for (const arn of arns) {
+    const d = await send(ctx, ctx.aws.ecs, new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+    if (identical(d.taskDefinition, desired)) return d.taskDefinition;
+  }
+  return null;
+}

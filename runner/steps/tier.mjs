@@ -1,0 +1,354 @@
+// Step `tier:<name>`: bring every enabled service of one tier to the release, wave by wave. A wave's services
+// are updated in parallel (UpdateService: release task definition + catalog desiredCount, no forced new
+// deployment) and then watched with batched DescribeServices (<= 10 per call) on a fixed poll until each is
+// done: primary deployment on the new revision, rolloutState COMPLETED, running == desired, no other
+// deployment, healthy targets where it has a target group. Services already at the revision and stable are
+// left alone (reruns). Circuit-breaker rollback, a FAILED rollout, tasks that keep failing or a timeout fail
+// the step with the service's last events and stopped-task reasons.
+import {
+  DescribeServicesCommand, UpdateServiceCommand, ListTasksCommand, DescribeTasksCommand,
+} from '@aws-sdk/client-ecs';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeMountTargetsCommand } from '@aws-sdk/client-efs';
+import { StepFailure, InterruptedError } from '../lib/errors.mjs';
+import { send, fmtMs, chunks } from '../lib/runtime.mjs';
+import { resolveTaskDefinitions } from './task-definitions.mjs';
+
+const EVENTS_IN_FAILURE = 5;
+const STOPPED_IN_FAILURE = 5;
+
+/**
+ * @typedef {object} Tracked
+ * @property {string} name
+ * @property {import('../lib/catalog.mjs').Service} entry
+ * @property {string} ecsName
+ * @property {string} target task definition ARN of the release
+ * @property {number} desired
+ * @property {import('../lib/types.mjs').ServiceResult} result
+ * @property {number} startedMs
+ * @property {string} lastLine
+ * @property {any} last last DescribeServices view
+ * @property {string} [targetNote] last target health summary
+ * @property {{ step: string, service?: string, what: string }} [half]
+ */
+
+/** @param {import('../lib/types.mjs').StepContext} ctx @returns {Promise<import('../lib/types.mjs').StepResult>} */
+export async function run(ctx) {
+  const step = ctx.step;
+  const waves = step.waves ?? [];
+  const byName = new Map(ctx.catalog.map((s) => [s.name, s]));
+  /** @type {Map<string, import('../lib/types.mjs').ServiceResult>} */
+  const results = new Map();
+  /** @type {import('../lib/types.mjs').Check[]} */
+  const checks = [];
+  for (const k of step.skippedServices ?? []) results.set(k.name, { name: k.name, status: 'skipped', reason: k.reason });
+  const names = waves.flatMap((w) => w.services);
+  if (names.length === 0) {
+    return { status: 'skipped', reason: `no enabled service in tier ${step.tier}`, services: [...results.values()] };
+  }
+
+  // release revisions: from the task-definitions step, or looked up (never registered) when it did not run
+  const missing = names.filter((n) => !ctx.state.taskDefinitions?.[n]);
+  if (missing.length) {
+    const fams = (ctx.plan.steps.find((s) => s.kind === 'task-definitions')?.families ?? []).filter((f) => missing.includes(f.service));
+    await resolveTaskDefinitions(ctx, fams, { register: false });
+    const still = names.filter((n) => !ctx.state.taskDefinitions?.[n]);
+    if (still.length && !ctx.options.dryRun) {
+      throw new StepFailure(`no task definition revision for release ${ctx.release} of ${still.join(', ')}: run the task-definitions step first`, { service: still[0] });
+    }
+  }
+
+  /** @type {string[]} */
+  const notes = [];
+  for (const wave of waves) {
+    for (const gate of wave.gates) {
+      if (gate.kind !== 'efs') continue; // 'stable' gates hold: the previous wave finished
+      const check = await efsGate(ctx, gate.fileSystemId, gate.services);
+      if (!checks.some((c) => c.name === check.name)) checks.push(check);
+    }
+    const tracked = wave.services.map((name) => {
+      const entry = /** @type {import('../lib/catalog.mjs').Service} */ (byName.get(name));
+      /** @type {import('../lib/types.mjs').ServiceResult} */
+      const result = {
+        name, status: 'skipped', reason: null, taskDefinitionArn: ctx.state.taskDefinitions?.[name]?.arn ?? null,
+        running: null, desired: entry.desiredCount, rolloutState: null,
+      };
+      results.set(name, result);
+      return /** @type {Tracked} */ ({
+        name, entry, ecsName: /** @type {string} */ (entry.ecsServiceName), target: result.taskDefinitionArn ?? '',
+        desired: entry.desiredCount, result, startedMs: ctx.clock.now(), lastLine: '', last: null,
+      });
+    });
+    const current = await describeServices(ctx, tracked.map((t) => t.ecsName));
+    /** @type {Tracked[]} */
+    const toUpdate = [];
+    for (const t of tracked) {
+      const svc = current.get(t.ecsName);
+      t.last = svc;
+      t.result.running = svc.runningCount ?? null;
+      t.result.rolloutState = primaryOf(svc)?.rolloutState ?? null;
+      if (t.target && settled(ctx, svc, t)) {
+        Object.assign(t.result, { status: 'unchanged', reason: `already at ${shortTd(t.target)} with ${t.desired} desired, stable` });
+        ctx.log.progress(`[${step.id}] ${t.name}: unchanged (${shortTd(t.target)})`);
+      } else {
+        toUpdate.push(t);
+      }
+    }
+    if (ctx.options.dryRun) {
+      for (const t of toUpdate) {
+        Object.assign(t.result, { status: 'skipped', reason: `dry run: would update ${t.ecsName} from ${shortTd(svc0(t))} to ${t.target ? shortTd(t.target) : 'the release revision (not registered yet)'}, desired ${t.last?.desiredCount ?? '?'} -> ${t.desired}` });
+        notes.push(`wave ${wave.index + 1}: ${t.result.reason}`);
+      }
+      for (const t of tracked.filter((x) => x.result.status === 'unchanged')) notes.push(`wave ${wave.index + 1}: ${t.name} ${t.result.reason}`);
+      continue;
+    }
+
+    const startedAt = new Date(ctx.clock.now()).toISOString();
+    await Promise.all(toUpdate.map(async (t) => {
+      t.startedMs = ctx.clock.now();
+      t.result.startedAt = startedAt;
+      t.half = { step: step.id, service: t.name, what: `${t.ecsName} was updated to ${shortTd(t.target)} but not yet stable` };
+      await send(ctx, ctx.aws.ecs, new UpdateServiceCommand({
+        cluster: ctx.outputs.clusterName, service: t.ecsName, taskDefinition: t.target, desiredCount: t.desired, forceNewDeployment: false,
+      }));
+      ctx.state.halfDone.push(t.half);
+      ctx.log.progress(`[${step.id}] ${t.name}: update started -> ${shortTd(t.target)}, desired ${t.desired}`);
+    }));
+    const failure = await waitStable(ctx, toUpdate, checks);
+    if (failure) {
+      return {
+        status: 'failed', reason: failure.message, service: failure.service,
+        services: ordered(results, step), checks,
+      };
+    }
+  }
+  if (ctx.options.dryRun) {
+    return { status: 'skipped', reason: 'dry run: nothing changed', services: ordered(results, step), checks, details: { notes } };
+  }
+  return { status: 'passed', services: ordered(results, step), checks };
+}
+
+/** @param {Map<string, import('../lib/types.mjs').ServiceResult>} results @param {import('../lib/plan.mjs').PlanStep} step */
+function ordered(results, step) {
+  const order = [...(step.waves ?? []).flatMap((w) => w.services), ...(step.skippedServices ?? []).map((s) => s.name)];
+  return order.filter((n) => results.has(n)).map((n) => /** @type {import('../lib/types.mjs').ServiceResult} */ (results.get(n)));
+}
+
+/** @param {string} arn */
+const shortTd = (arn) => (arn ? arn.split('/').pop() ?? arn : 'none');
+/** @param {Tracked} t */
+const svc0 = (t) => t.last?.taskDefinition ?? '';
+/** @param {any} svc */
+const primaryOf = (svc) => (svc?.deployments ?? []).find((/** @type {any} */ d) => d.status === 'PRIMARY');
+
+/**
+ * Already at the release and stable: nothing to do on a rerun.
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {any} svc @param {Tracked} t
+ */
+function settled(ctx, svc, t) {
+  if (svc.status !== 'ACTIVE' || svc.taskDefinition !== t.target || svc.desiredCount !== t.desired) return false;
+  if (ctx.capabilities.lacks('ecs-deployments')) return true;
+  const p = primaryOf(svc);
+  return (svc.deployments ?? []).length === 1 && p?.taskDefinition === t.target
+    && (p.rolloutState === undefined || p.rolloutState === 'COMPLETED') && svc.runningCount === t.desired;
+}
+
+/**
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {string[]} names ECS service names
+ * @returns {Promise<Map<string, any>>}
+ */
+async function describeServices(ctx, names) {
+  /** @type {Map<string, any>} */
+  const out = new Map();
+  for (const part of chunks(names, 10)) {
+    const res = await send(ctx, ctx.aws.ecs, new DescribeServicesCommand({ cluster: ctx.outputs.clusterName, services: part }));
+    for (const s of res.services ?? []) out.set(s.serviceName, s);
+    const missing = part.filter((n) => !out.has(n));
+    if (missing.length) {
+      const why = (res.failures ?? []).map((/** @type {any} */ f) => `${f.arn}: ${f.reason}`).join('; ');
+      throw new StepFailure(`ECS service ${missing.join(', ')} not found in cluster ${ctx.outputs.clusterName}${why ? ` (${why})` : ''}; was the foundation stack applied?`, { service: missing[0] });
+    }
+  }
+  return out;
+}
+
+/**
+ * Poll until every tracked service is done; returns the first failure, or null.
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked[]} list @param {import('../lib/types.mjs').Check[]} checks
+ * @returns {Promise<{ service: string, message: string }|null>}
+ */
+async function waitStable(ctx, list, checks) {
+  const pending = new Map(list.map((t) => [t.ecsName, t]));
+  const start = ctx.clock.now();
+  const emu = ctx.capabilities;
+  while (pending.size) {
+    const described = await describeServices(ctx, [...pending.keys()]);
+    for (const t of [...pending.values()]) {
+      const svc = described.get(t.ecsName);
+      t.last = svc;
+      const p = primaryOf(svc);
+      t.result.running = svc.runningCount ?? null;
+      t.result.rolloutState = emu.lacks('ecs-deployments') ? null : p?.rolloutState ?? null;
+      const line = `running ${svc.runningCount ?? '?'}/${t.desired}${emu.lacks('ecs-deployments') ? '' : `, ${p?.rolloutState ?? 'no primary deployment'}`}${(svc.deployments ?? []).length > 1 ? `, ${svc.deployments.length} deployments` : ''}${t.targetNote ? `, targets ${t.targetNote}` : ''}`;
+      if (line !== t.lastLine) {
+        t.lastLine = line;
+        ctx.log.progress(`[${ctx.step.id}] ${t.name} ${fmtMs(ctx.clock.now() - t.startedMs)}: ${line}`);
+      }
+      const ev = evaluate(ctx, svc, t);
+      if (ev.fail) return fail(ctx, t, ev.fail, pending);
+      if (!ev.done) continue;
+      if (t.entry.targetGroupArn && !emu.lacks('target-health')) {
+        const th = await targetHealth(ctx, t.entry.targetGroupArn, t.desired);
+        t.targetNote = th.note;
+        if (!th.healthy) continue;
+        checks.push({ name: `${t.name}:targets`, status: 'passed', reason: null, evidence: th.note });
+      } else if (t.entry.targetGroupArn) {
+        checks.push({ name: `${t.name}:targets`, status: 'skipped', reason: emu.reason('target-health') });
+      }
+      if (emu.lacks('ecs-deployments')) {
+        checks.push({ name: `${t.name}:rollout`, status: 'skipped', reason: emu.reason('ecs-deployments') });
+      } else {
+        checks.push({ name: `${t.name}:rollout`, status: 'passed', reason: null, evidence: `primary deployment ${p?.id ?? ''} on ${shortTd(t.target)} ${p?.rolloutState ?? ''}, no other deployment`.replace(/\s+/g, ' ').trim() });
+      }
+      if (emu.lacks('running-tasks')) {
+        checks.push({ name: `${t.name}:running`, status: 'skipped', reason: emu.reason('running-tasks') });
+      } else {
+        checks.push({ name: `${t.name}:running`, status: 'passed', reason: null, evidence: `running ${svc.runningCount}/${t.desired}` });
+      }
+      const now = ctx.clock.now();
+      Object.assign(t.result, {
+        status: 'passed', reason: null, finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs,
+      });
+      ctx.log.progress(`[${ctx.step.id}] ${t.name}: stable after ${fmtMs(now - t.startedMs)}`);
+      pending.delete(t.ecsName);
+      if (t.half) ctx.state.halfDone.splice(ctx.state.halfDone.indexOf(t.half), 1);
+    }
+    if (!pending.size) break;
+    if (ctx.clock.now() - start >= ctx.options.serviceTimeoutMs) {
+      const t = /** @type {Tracked} */ ([...pending.values()][0]);
+      return fail(ctx, t, `not stable after ${fmtMs(ctx.options.serviceTimeoutMs)} (${t.lastLine})`, pending);
+    }
+    await ctx.clock.sleep(ctx.options.pollIntervalMs, ctx.signal);
+  }
+  return null;
+}
+
+/**
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {any} svc @param {Tracked} t
+ * @returns {{ done: boolean, fail?: string }}
+ */
+function evaluate(ctx, svc, t) {
+  if (svc.status !== 'ACTIVE') return { done: false, fail: `service status is ${svc.status}` };
+  if (ctx.capabilities.lacks('ecs-deployments')) {
+    if (svc.taskDefinition !== t.target && svc.taskDefinition) {
+      return { done: false, fail: `service runs ${shortTd(svc.taskDefinition)} instead of ${shortTd(t.target)} after the update` };
+    }
+    return { done: svc.taskDefinition === t.target && svc.desiredCount === t.desired };
+  }
+  const deps = svc.deployments ?? [];
+  const primary = primaryOf(svc);
+  const mine = deps.find((/** @type {any} */ d) => d.taskDefinition === t.target);
+  if (mine?.rolloutState === 'FAILED') {
+    return { done: false, fail: `deployment ${mine.id} FAILED${mine.rolloutStateReason ? `: ${mine.rolloutStateReason}` : ''}` };
+  }
+  if (primary && primary.taskDefinition !== t.target) {
+    return { done: false, fail: `circuit breaker rolled back: the primary deployment runs ${shortTd(primary.taskDefinition)} instead of ${shortTd(t.target)}${primary.rolloutStateReason ? ` (${primary.rolloutStateReason})` : ''}` };
+  }
+  if (!primary) return { done: false };
+  if ((primary.failedTasks ?? 0) >= ctx.options.maxFailedTasks) {
+    return { done: false, fail: `tasks keep stopping: ${primary.failedTasks} failed tasks in deployment ${primary.id}` };
+  }
+  const done = (primary.rolloutState === undefined || primary.rolloutState === 'COMPLETED') && deps.length === 1
+    && svc.runningCount === t.desired && (primary.runningCount ?? svc.runningCount) === t.desired;
+  return { done };
+}
+
+/**
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {string} tg @param {number} desired
+ * @returns {Promise<{ healthy: boolean, note: string }>}
+ */
+async function targetHealth(ctx, tg, desired) {
+  const res = await send(ctx, ctx.aws.elbv2, new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
+  const all = (res.TargetHealthDescriptions ?? []).filter((/** @type {any} */ d) => d.TargetHealth?.State !== 'draining');
+  const healthy = all.filter((/** @type {any} */ d) => d.TargetHealth?.State === 'healthy');
+  const bad = all.filter((/** @type {any} */ d) => d.TargetHealth?.State !== 'healthy');
+  const why = bad.map((/** @type {any} */ d) => `${d.Target?.Id}:${d.Target?.Port} ${d.TargetHealth?.State}${d.TargetHealth?.Reason ? ` (${d.TargetHealth.Reason}${d.TargetHealth.Description ? `: ${d.TargetHealth.Description}` : ''})` : ''}`);
+  return {
+    healthy: bad.length === 0 && healthy.length >= desired,
+    note: `${healthy.length}/${all.length} healthy${why.length ? `; ${why.join('; ')}` : ''}`,
+  };
+}
+
+/**
+ * Build the failure message with the service's last events and its stopped tasks' reasons.
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked} t @param {string} why @param {Map<string, Tracked>} pending
+ */
+async function fail(ctx, t, why, pending) {
+  const now = ctx.clock.now();
+  Object.assign(t.result, { status: 'failed', reason: why, finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs });
+  const parts = [`${t.name} (${t.ecsName}): ${why}`];
+  const events = (t.last?.events ?? []).slice(0, EVENTS_IN_FAILURE).map((/** @type {any} */ e) => `  ${e.createdAt ? new Date(e.createdAt).toISOString() : ''} ${e.message}`.trimEnd());
+  if (events.length) parts.push(`last service events:\n${events.join('\n')}`);
+  if (ctx.capabilities.lacks('stopped-tasks')) {
+    parts.push(`stopped tasks: not collected (${ctx.capabilities.reason('stopped-tasks')})`);
+  } else {
+    try {
+      const stopped = await stoppedReasons(ctx, t);
+      parts.push(stopped.length ? `stopped tasks:\n${stopped.map((s) => `  ${s}`).join('\n')}` : 'stopped tasks: none');
+    } catch (e) {
+      if (e instanceof InterruptedError) throw e;
+      parts.push(`stopped tasks: could not be listed (${/** @type {Error} */ (e).name}: ${/** @type {Error} */ (e).message})`);
+    }
+  }
+  const others = [...pending.values()].filter((o) => o !== t);
+  for (const o of others) Object.assign(o.result, { status: 'failed', reason: `not finished: ${t.name} failed first (${o.lastLine || 'no status yet'})` });
+  if (others.length) parts.push(`still deploying when this failed (left as they are): ${others.map((o) => o.name).join(', ')}`);
+  return { service: t.name, message: parts.join('\n') };
+}
+
+/** @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked} t @returns {Promise<string[]>} */
+async function stoppedReasons(ctx, t) {
+  const cluster = ctx.outputs.clusterName;
+  const list = await send(ctx, ctx.aws.ecs, new ListTasksCommand({ cluster, serviceName: t.ecsName, desiredStatus: 'STOPPED', maxResults: 100 }));
+  const arns = list.taskArns ?? [];
+  if (!arns.length) return [];
+  const d = await send(ctx, ctx.aws.ecs, new DescribeTasksCommand({ cluster, tasks: arns.slice(0, 100) }));
+  const mine = (t.last?.deployments ?? []).find((/** @type {any} */ x) => x.taskDefinition === t.target);
+  return (d.tasks ?? [])
+    .filter((/** @type {any} */ k) => k.taskDefinitionArn === t.target && (!mine?.id || !k.startedBy || k.startedBy === mine.id))
+    .slice(0, STOPPED_IN_FAILURE)
+    .map((/** @type {any} */ k) => {
+      const cs = (k.containers ?? []).filter((/** @type {any} */ c) => c.exitCode !== undefined || c.reason)
+        .map((/** @type {any} */ c) => `${c.name}${c.exitCode !== undefined ? ` exit ${c.exitCode}` : ''}${c.reason ? ` (${c.reason})` : ''}`);
+      return `${String(k.taskArn).split('/').pop()}: ${k.stopCode ?? ''} ${k.stoppedReason ?? ''}${cs.length ? `; ${cs.join(', ')}` : ''}`.replace(/\s+/g, ' ').trim();
+    });
+}
+
+/**
+ * The /data gate: every mount target of the file system `available`.
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {string} fileSystemId @param {string[]} services
+ * @returns {Promise<import('../lib/types.mjs').Check>}
+ */
+async function efsGate(ctx, fileSystemId, services) {
+  const start = ctx.clock.now();
+  let last = '';
+  for (;;) {
+    const res = await send(ctx, ctx.aws.efs, new DescribeMountTargetsCommand({ FileSystemId: fileSystemId }));
+    const mts = res.MountTargets ?? [];
+    const states = mts.map((/** @type {any} */ m) => `${m.MountTargetId} ${m.LifeCycleState}`);
+    const bad = mts.filter((/** @type {any} */ m) => ['deleting', 'deleted', 'error'].includes(m.LifeCycleState));
+    if (bad.length) throw new StepFailure(`EFS ${fileSystemId} is not usable for ${services.join(', ')}: ${states.join(', ')}`, { service: services[0] });
+    if (mts.length && mts.every((/** @type {any} */ m) => m.LifeCycleState === 'available')) {
+      ctx.state.efsReady = true;
+      ctx.log.progress(`[${ctx.step.id}] /data ready: ${mts.length} mount target(s) of ${fileSystemId} available`);
+      return { name: 'efs-mount-targets', status: 'passed', reason: null, evidence: `${mts.length} mount target(s) of ${fileSystemId} available`, durationMs: ctx.clock.now() - start };
+    }
+    const line = mts.length ? states.join(', ') : 'no mount targets yet';
+    if (line !== last) ctx.log.progress(`[${ctx.step.id}] waiting for /data (${fileSystemId}): ${line}`);
+    last = line;
+    if (ctx.clock.now() - start >= ctx.options.serviceTimeoutMs) {
+      throw new StepFailure(`EFS ${fileSystemId} mount targets not available after ${fmtMs(ctx.options.serviceTimeoutMs)} (${line}); ${services.join(', ')} not started`, { service: services[0] });
+    }
+    await ctx.clock.sleep(ctx.options.pollIntervalMs, ctx.signal);
+  }
+}
