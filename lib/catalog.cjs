@@ -7,6 +7,8 @@
 const SECRET_KEYS = Object.freeze(['database', 'cache', 'app', 'smoke_user']);
 const KINDS = Object.freeze(['web', 'worker', 'support']);
 const VOLUMES = Object.freeze(['data']);
+/** Names the stack uses for its own log groups and roles (`/ecs/<prefix>/migration`, `/ecs/<prefix>/exec`). */
+const RESERVED_NAMES = Object.freeze(['migration', 'exec']);
 /** Values CloudWatch Logs accepts for retention_in_days. */
 const LOG_RETENTION_DAYS = Object.freeze([
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -361,6 +363,7 @@ function normalizeConfig(raw, opts = {}) {
   for (const name of names) {
     const p = joinPath('services', name);
     if (!NAME.test(name) || name.length > 32) c.fail(p, `service name must be ${NAME_HINT} (at most 32 characters)`);
+    if (RESERVED_NAMES.includes(name)) c.fail(p, `service name ${show(name)} is reserved (log group and task role of the ${name} task)`);
     if (name === migration.containerName) c.fail(p, `service name collides with migration.containerName ${show(name)}`);
     services.push(normalizeService(c, name, svcRaw[name], p, { tiers, imageKeys, loadBalancer, names }));
   }

@@ -162,6 +162,7 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['unknown top-level key', (r) => { r.loadbalancer = {}; }, 'loadbalancer: unknown key'],
     ['services not an object', (r) => { r.services = []; }, 'services: must be an object, got an array'],
     ['uppercase service name', (r) => { r.services.Api = r.services.api; delete r.services.api; }, 'services.Api: service name must be lowercase'],
+    ['reserved service name', (r) => { r.services.exec = r.services.api; delete r.services.api; }, 'services.exec: service name "exec" is reserved'],
     ['duplicate tier', (r) => { r.tiers = ['app', 'app']; }, 'tiers[1]: duplicate value "app"'],
     ['superuser', (r) => { r.database.username = 'postgres'; }, 'database.username: must not be the superuser "postgres"'],
     ['posix uid root', (r) => { r.storage.posixUid = 0; }, 'storage.posixUid: must be an integer 1-4294967295, got 0'],
