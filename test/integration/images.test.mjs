@@ -4,7 +4,7 @@
 // busybox are built, pushed, checked in the registry through its v2 API, and a second run skips both.
 //
 // Docker unavailable: the tests are reported SKIPPED with the reason (console + .work/it/skipped.jsonl);
-// with CI=true they FAIL instead, because CI on these machines must run them (scripts/ci/docker.sh sets up).
+// with CI=true (or STAGING_ROLLOUT_REQUIRE_INTEGRATION=1, set by .ci/run) they FAIL instead, because CI on these machines must run them (scripts/ci/docker.sh sets up).
 import { jest } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -58,7 +58,9 @@ const env = {
 /** Skip (recorded, visible) or, on CI, fail. @param {string} test */
 function unavailable(test) {
   if (!env.unavailable) return false;
-  if (process.env.CI === 'true') throw new Error(`CI=true but the image integration test cannot run: ${env.unavailable}`);
+  if (process.env.CI === 'true' || process.env.STAGING_ROLLOUT_REQUIRE_INTEGRATION === '1') {
+    throw new Error(`CI=true (or STAGING_ROLLOUT_REQUIRE_INTEGRATION=1) but the image integration test cannot run: ${env.unavailable}`);
+  }
   recordSkip({ suite: SUITE, test, reason: env.unavailable });
   return true;
 }
@@ -115,6 +117,12 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  if (env.registryPort) {
+    // the images this suite built locally (their names carry the per-run registry port)
+    const list = spawnSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' });
+    const mine = (list.stdout || '').split('\n').filter((l) => l.startsWith(`127.0.0.1:${env.registryPort}/`));
+    if (mine.length) spawnSync('docker', ['rmi', '--force', ...mine], { stdio: 'ignore' });
+  }
   if (env.registryDir) {
     spawnSync(DOCKER_SH, ['stop-registry', env.registryDir], { stdio: 'inherit' });
     fs.rmSync(env.registryDir, { recursive: true, force: true });
@@ -223,6 +231,28 @@ describe(SUITE, () => {
     }
     expect(calls.filter((c) => c.argv[0] === 'docker')).toHaveLength(0);
     expect(result.details.images.api.convenienceTag.status).toBe('unchanged');
+  });
+
+  test('standalone CLI --dry-run reports both images as already present and changes nothing', async () => {
+    if (unavailable('standalone CLI dry run')) return;
+    const outputsFile = path.join(env.work, 'outputs.json');
+    const jsonFile = path.join(env.work, 'dry-run.json');
+    fs.writeFileSync(outputsFile, JSON.stringify({
+      region: { value: REGION },
+      repository_urls: { value: env.repoUris },
+      repository_mutable_tags: { value: { api: true, frontend: false } },
+      service_catalog: { value: { api: { name: 'api', enabled: true, image: 'api' }, frontend: { name: 'frontend', enabled: true, image: 'frontend' } } },
+    }));
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'runner', 'images', 'cli.mjs'), '--config', path.join(env.work, 'config', 'it.json'), '--outputs', outputsFile, '--dry-run', '--convenience-tag', 'it-latest', '--json', jsonFile], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_ENDPOINT_URL: env.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION, STAGING_ROLLOUT_IMAGE_REGISTRY: `http://127.0.0.1:${env.registryPort}` },
+    });
+    expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
+    expect(r.stdout).toMatch(/images: skipped: dry run: 0 to build and push, 2 already in the registry/);
+    const out = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+    expect(out.images.api).toMatchObject({ status: 'skipped-exists', digest: first.api.digest });
+    expect(out.images.frontend).toMatchObject({ status: 'skipped-exists', digest: first.frontend.digest });
+    expect(r.stdout + r.stderr).not.toContain(env.creds.password);
   });
 
   test('a build error fails the step with docker\'s own error output and pushes nothing', async () => {
