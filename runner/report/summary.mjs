@@ -1,0 +1,111 @@
+// Markdown summary of a rollout report (docs/contract.md section 7), suitable for $GITHUB_STEP_SUMMARY.
+// Every value from the report is escaped: no HTML or table syntax from a message reaches the page.
+import { assertReport, duration, durationOf, isFailure } from './format.mjs';
+
+const LABEL = /** @type {Record<string, string>} */ ({
+  passed: '✅ passed',
+  failed: '❌ **FAILED**',
+  interrupted: '⛔ **INTERRUPTED**',
+  skipped: '⏭️ skipped',
+  'not-run': '⚪ not run',
+  unchanged: '➖ unchanged',
+  pushed: '✅ pushed',
+  'skipped-exists': '➖ exists (not rebuilt)',
+});
+
+/** Status cell. Unknown statuses are shown escaped as they are. */
+export function statusLabel(/** @type {unknown} */ s) {
+  return LABEL[String(s)] ?? (s === undefined || s === null ? '–' : cell(s));
+}
+
+/** Escape one table cell: HTML, pipes, newlines, Markdown emphasis/link syntax. */
+export function cell(/** @type {unknown} */ v) {
+  if (v === undefined || v === null || v === '') return '–';
+  return String(v)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/\\/g, '\\\\').replace(/([|*_`[\]#~])/g, '\\$1')
+    .replace(/\r?\n/g, ' ');
+}
+
+/** Inline code for identifiers; falls back to an escaped cell when the value holds a backtick. */
+export function code(/** @type {unknown} */ v) {
+  if (v === undefined || v === null || v === '') return '–';
+  const s = String(v).replace(/\r?\n/g, ' ');
+  return s.includes('`') || /[<>|&]/.test(s) ? cell(s) : `\`${s}\``;
+}
+
+/** @param {string[]} head @param {string[][]} rows */
+function table(head, rows) {
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/**
+ * @param {unknown} input the report object
+ * @returns {string} Markdown
+ */
+export function renderSummary(input) {
+  const report = assertReport(input);
+  const steps = /** @type {any[]} */ (report.steps ?? []);
+  const status = String(report.status ?? 'unknown');
+  const icon = status === 'passed' ? '✅' : isFailure(status) ? '❌' : 'ℹ️';
+  /** @type {string[]} */
+  const out = [];
+  out.push(`## ${icon} Staging rollout ${cell(status.toUpperCase())}: release ${code(report.release)} (${cell(report.environment ?? 'unknown environment')})`);
+  out.push('');
+  out.push(table(['', ''], [
+    ['Status', `${statusLabel(status)}${typeof report.exitCode === 'number' ? ` (exit code ${report.exitCode})` : ''}`],
+    ['Release', code(report.release)],
+    ['Environment', cell(report.environment)],
+    ['Started', cell(report.startedAt)],
+    ['Finished', cell(report.finishedAt)],
+    ['Duration', duration(durationOf(report))],
+    ['AWS API calls', cell(report.awsCalls)],
+  ]));
+  if (report.failure) {
+    const f = report.failure;
+    out.push('');
+    out.push(`> ❌ **Failure** in step ${code(f.step)}${f.service ? `, service ${code(f.service)}` : ''}: ${cell(f.message)}`);
+  }
+
+  out.push('', '### Steps', '');
+  out.push(steps.length
+    ? table(['#', 'Step', 'Status', 'Duration', 'Notes'], steps.map((s, i) => [
+      String(i + 1), `${code(s.id)}${s.title ? ` ${cell(s.title)}` : ''}`, statusLabel(s.status), duration(durationOf(s)), cell(s.reason),
+    ]))
+    : '_No steps were run._');
+
+  const services = steps.flatMap((s) => (s.services ?? []).map((/** @type {any} */ v) => ({ step: s.id, ...v })));
+  if (services.length) {
+    out.push('', '### Services', '');
+    out.push(table(['Step', 'Service', 'Status', 'Running / desired', 'Rollout', 'Task definition', 'Duration', 'Notes'], services.map((v) => [
+      code(v.step), code(v.name), statusLabel(v.status),
+      v.running === undefined && v.desired === undefined ? '–' : `${v.running ?? '?'} / ${v.desired ?? '?'}`,
+      cell(v.rolloutState), code(v.taskDefinitionArn ? String(v.taskDefinitionArn).split('/').pop() : null), duration(durationOf(v)), cell(v.reason),
+    ])));
+  }
+
+  const images = Object.entries(report.images ?? {});
+  if (images.length) {
+    out.push('', '### Images', '');
+    out.push(table(['Image', 'Status', 'Tag', 'Digest', 'URI'], images.map(([key, im]) => {
+      const i = /** @type {any} */ (im ?? {});
+      return [code(key), statusLabel(i.status), code(i.tag), code(i.digest), code(i.uri)];
+    })));
+  }
+
+  const checks = steps.flatMap((s) => (s.checks ?? []).map((/** @type {any} */ c) => ({ step: s.id, ...c })));
+  if (checks.length) {
+    out.push('', '### Smoke checks', '');
+    out.push(table(['Check', 'Status', 'Duration', 'Evidence / reason'], checks.map((c) => [
+      code(c.name), statusLabel(c.status), duration(durationOf(c)),
+      [c.reason ? cell(c.reason) : null, c.evidence ? cell(c.evidence) : null].filter(Boolean).join('<br>') || '–',
+    ])));
+    const skipped = checks.filter((c) => c.status === 'skipped').length;
+    const failed = checks.filter((c) => c.status === 'failed').length;
+    const passed = checks.filter((c) => c.status === 'passed').length;
+    out.push('', `Smoke checks **${passed}** passed · **${failed}** failed · **${skipped}** skipped. A skipped check proved nothing; its reason says why it could not be checked.`);
+  }
+  out.push('');
+  return out.join('\n');
+}
