@@ -14,7 +14,8 @@ export function timelinePathFor(/** @type {string} */ reportPath) {
 
 /**
  * Write the summary and the timeline for `report`.
- * - `summaryPath`: the Markdown summary is written there (replacing the file).
+ * - `summaryPath`: the Markdown summary is written there (replacing the file), unless it is the
+ *   `$GITHUB_STEP_SUMMARY` file itself.
  * - `$GITHUB_STEP_SUMMARY` (from `env`): the summary is appended there (GitHub's step summary file).
  * - `reportPath`: the SVG is written beside it (`report.json` -> `report.timeline.svg`); `timelinePath` overrides.
  * The JSON report itself is the caller's to write.
@@ -31,12 +32,13 @@ export function writeArtifacts(report, opts = {}) {
   // render first: a malformed report fails before anything is written
   const md = wantSummary ? renderSummary(report) : null;
   const svg = timelinePath ? renderTimeline(report) : null;
-  if (md !== null && opts.summaryPath) {
+  const summaryIsStepSummary = Boolean(opts.summaryPath && stepSummary && resolve(stepSummary) === resolve(opts.summaryPath));
+  if (md !== null && opts.summaryPath && !summaryIsStepSummary) {
     mkdirSync(dirname(resolve(opts.summaryPath)), { recursive: true });
     writeFileSync(opts.summaryPath, md);
     written.summaryPath = opts.summaryPath;
   }
-  if (md !== null && stepSummary && (!opts.summaryPath || resolve(stepSummary) !== resolve(opts.summaryPath))) {
+  if (md !== null && stepSummary) { // GitHub's step summary file: always appended, never replaced
     appendFileSync(stepSummary, `${md}\n`);
     written.stepSummaryPath = stepSummary;
   }

@@ -54,6 +54,24 @@ export function plainOutputs(/** @type {Record<string, any>} */ outputs) {
   return out;
 }
 
+/** snake_case output name -> the runner's camelCase property (runner/lib/outputs.mjs). */
+const CAMEL = /** @type {Record<string, string>} */ ({
+  cluster_name: 'clusterName', cluster_arn: 'clusterArn', alb_url: 'albUrl', private_subnet_ids: 'privateSubnetIds',
+  tasks_security_group_id: 'tasksSecurityGroupId', secret_arns: 'secretArns',
+});
+
+/**
+ * The stack outputs in contract (snake_case) form, from whatever the runner passes: plain outputs,
+ * `terraform output -json` form, or the runner's parsed object (camelCase properties plus `raw`).
+ * @param {any} given @returns {Record<string, any>}
+ */
+export function smokeOutputs(given) {
+  const o = given ?? {};
+  const plain = plainOutputs(o.raw && typeof o.raw === 'object' ? o.raw : o);
+  for (const [snake, camel] of Object.entries(CAMEL)) if (plain[snake] === undefined && o[camel] !== undefined) plain[snake] = o[camel];
+  return plain;
+}
+
 /**
  * Merge the normalised catalog (camelCase, `ctx.catalog`) with the stack's `service_catalog` output
  * (snake_case, AWS identifiers). Catalog order first.
@@ -134,7 +152,7 @@ export function createSmokeContext(ctx) {
   const settings = smokeSettingsFrom(ctx);
   const caps = resolveCapabilities(ctx);
   const redact = ctx.redact ?? createRedactor();
-  const outputs = plainOutputs(ctx.outputs);
+  const outputs = smokeOutputs(ctx.outputs);
   const print = printer(ctx.log);
   const since = toDate(ctx.releaseStartedAt ?? ctx.state?.releaseStartedAt ?? ctx.state?.startedAt ?? ctx.startedAt ?? ctx.options?.since, 'release start');
   return {

@@ -236,3 +236,16 @@ describe('writeArtifacts', () => {
     expect(timelinePathFor('reports/rollout')).toBe('reports/rollout.timeline.svg');
   });
 });
+
+describe('writeArtifacts with --summary pointing at $GITHUB_STEP_SUMMARY (the runner\'s default)', () => {
+  test('appends once, never replaces what earlier steps wrote', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'report-'));
+    const stepSummary = join(dir, 'step-summary.md');
+    writeFileSync(stepSummary, 'earlier step output\n');
+    const res = writeArtifacts(failedReport(), { summaryPath: stepSummary, env: { GITHUB_STEP_SUMMARY: stepSummary } });
+    expect(res).toEqual({ summaryPath: null, stepSummaryPath: stepSummary, timelinePath: null });
+    const text = readFileSync(stepSummary, 'utf8');
+    expect(text.startsWith('earlier step output\n')).toBe(true);
+    expect(text.split('## ❌ Staging rollout').length - 1).toBe(1);
+  });
+});

@@ -495,3 +495,14 @@ describe('smoke step', () => {
     for (const c of res.checks.filter((x) => x.status !== 'skipped')) expect(c.reason).toBe('interrupted before the check finished');
   });
 });
+
+describe('the runner\'s parsed outputs (camelCase properties plus raw)', () => {
+  test('are read like plain outputs', async () => {
+    const { smokeOutputs } = await import('../../runner/smoke/context.mjs');
+    const { outputs } = outputsFor(RAW);
+    const parsed = { clusterName: 'staging', albUrl: 'http://alb.invalid', secretArns: { smoke_user: 'arn:secret' }, raw: outputs };
+    expect(smokeOutputs(parsed)).toMatchObject({ cluster_name: 'staging', alb_url: 'http://alb.invalid', service_catalog: outputs.service_catalog });
+    expect(smokeOutputs({ clusterName: 'c2', privateSubnetIds: ['s'] })).toMatchObject({ cluster_name: 'c2', private_subnet_ids: ['s'] });
+    expect(smokeOutputs({ cluster_name: { value: 'c3', type: 'string', sensitive: false } })).toEqual({ cluster_name: 'c3' });
+  });
+});
