@@ -1,0 +1,44 @@
+// CDKTF app entry: builds the `foundation` stack from a typed environment config.
+//   STAGING_ROLLOUT_CONFIG=path (default config/staging.json) selects the environment.
+// Tests call buildApp() in-process; `cdktf synth` runs this file (see cdktf.json).
+import { App } from 'cdktf';
+import { DEFAULT_CONFIG, EnvironmentConfig, loadConfig, ConfigError } from './stacks/config';
+import { FoundationStack, STACK_ID } from './stacks/foundation-stack';
+
+export { FoundationStack, STACK_ID, loadConfig, ConfigError };
+export type { EnvironmentConfig };
+
+export interface BuildAppOptions {
+  /**
+   * Where `app.synth()` writes (cdktf.out by default, or CDKTF_OUTDIR when run by the cdktf CLI).
+   * @default process.env.CDKTF_OUTDIR ?? 'cdktf.out'
+   */
+  readonly outdir?: string;
+}
+
+/** The app with the foundation stack for one environment config. Call `app.synth()` to write it. */
+export function buildApp(environment: EnvironmentConfig, options: BuildAppOptions = {}): { app: App; stack: FoundationStack } {
+  const app = new App({ outdir: options.outdir, skipValidation: false });
+  const stack = new FoundationStack(app, STACK_ID, { environment });
+  return { app, stack };
+}
+
+/** Entry point: load the config named by STAGING_ROLLOUT_CONFIG and synthesize. */
+export function main(): number {
+  const file = process.env.STAGING_ROLLOUT_CONFIG || DEFAULT_CONFIG;
+  try {
+    const { app } = buildApp(loadConfig(file));
+    app.synth();
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError || (e instanceof Error && e.name === 'PropsError')) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = main();
+}

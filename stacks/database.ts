@@ -1,0 +1,291 @@
+// Database host: PostgreSQL on one EC2 instance in a private subnet. IMDSv2 only, no key pair (Session
+// Manager instead), encrypted root volume and a separate encrypted EBS data volume that outlives the instance
+// (prevent_destroy, attached by a separate aws_volume_attachment). The password is generated ON THE HOST and
+// written to the `database` secret with PutSecretValue; Terraform never sees it.
+import { Construct } from 'constructs';
+import { Instance } from '@cdktf/provider-aws/lib/instance';
+import { EbsVolume } from '@cdktf/provider-aws/lib/ebs-volume';
+import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
+import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
+import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parameter';
+import { Subnet } from '@cdktf/provider-aws/lib/subnet';
+import { PropsError, StackEnv } from './util';
+
+/** Actions the SSM agent needs for Session Manager; AWS requires Resource "*" for them. */
+export const SSM_AGENT_ACTIONS = [
+  'ssm:UpdateInstanceInformation',
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+  'ec2messages:AcknowledgeMessage',
+  'ec2messages:DeleteMessage',
+  'ec2messages:FailMessage',
+  'ec2messages:GetEndpoint',
+  'ec2messages:GetMessages',
+  'ec2messages:SendReply',
+];
+
+export const DATA_DEVICE_NAME = '/dev/sdf';
+
+export interface DatabaseHostProps {
+  readonly env: StackEnv;
+  /** private subnet of the host; the data volume is created in its AZ */
+  readonly subnet: Subnet;
+  readonly securityGroupId: string;
+  readonly kmsKeyArn: string;
+  /** ARN of the `database` secret the host writes */
+  readonly secretArn: string;
+  /** VPC CIDR allowed in pg_hba.conf (the security group narrows it to tasks) */
+  readonly vpcCidr: string;
+  /**
+   * @default 't3.small'
+   */
+  readonly instanceType?: string;
+  /**
+   * @default 20
+   */
+  readonly dataVolumeGiB?: number;
+  /**
+   * PostgreSQL major version (Amazon Linux 2023 package postgresql<N>-server).
+   * @default '15'
+   */
+  readonly postgresVersion?: string;
+  /**
+   * @default 'app'
+   */
+  readonly databaseName?: string;
+  /**
+   * @default 'app'
+   */
+  readonly username?: string;
+  /**
+   * lifecycle.prevent_destroy on the data volume.
+   * @default true
+   */
+  readonly protectDataVolume?: boolean;
+  /**
+   * SSM public parameter with the AMI id; the architecture follows the instance type (…-arm64 for Graviton).
+   * @default '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arch>'
+   */
+  readonly amiParameter?: string;
+}
+
+export class DatabaseHost extends Construct {
+  readonly instance: Instance;
+  readonly dataVolume: EbsVolume;
+  readonly attachment: VolumeAttachment;
+  readonly role: IamRole;
+  /** PostgreSQL port */
+  readonly port = 5432;
+
+  constructor(scope: Construct, id: string, props: DatabaseHostProps) {
+    super(scope, id);
+    const instanceType = props.instanceType ?? 't3.small';
+    const size = props.dataVolumeGiB ?? 20;
+    const pgVersion = props.postgresVersion ?? '15';
+    const dbName = props.databaseName ?? 'app';
+    const user = props.username ?? 'app';
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) throw new PropsError('DatabaseHost', `instanceType must look like "t3.small", got ${JSON.stringify(instanceType)}`);
+    if (!Number.isInteger(size) || size < 1 || size > 16384) throw new PropsError('DatabaseHost', `dataVolumeGiB must be an integer 1-16384, got ${size}`);
+    if (!/^\d{2}$/.test(pgVersion)) throw new PropsError('DatabaseHost', `postgresVersion must be a major version like "15", got ${JSON.stringify(pgVersion)}`);
+    for (const [k, v] of [['databaseName', dbName], ['username', user]] as const) {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(v)) throw new PropsError('DatabaseHost', `${k} must be a lowercase SQL identifier, got ${JSON.stringify(v)}`);
+    }
+    const { env } = props;
+    const arch = /^[a-z]+\d+g[a-z]*\./.test(instanceType) ? 'arm64' : 'x86_64';
+    const ami = new DataAwsSsmParameter(this, 'ami', {
+      name: props.amiParameter ?? `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`,
+    });
+
+    const trust = new DataAwsIamPolicyDocument(this, 'trust', {
+      statement: [{ effect: 'Allow', actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }],
+    });
+    this.role = new IamRole(this, 'role', { name: `${env.prefix}-database-host`, assumeRolePolicy: trust.json });
+    const policy = new DataAwsIamPolicyDocument(this, 'policy', {
+      statement: [
+        {
+          sid: 'SessionManagerAgent',
+          effect: 'Allow',
+          actions: SSM_AGENT_ACTIONS,
+          resources: ['*'],
+        },
+        {
+          sid: 'OwnDatabaseSecretOnly',
+          effect: 'Allow',
+          actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'],
+          resources: [props.secretArn],
+        },
+        {
+          sid: 'KeyThroughSecretsManagerOnly',
+          effect: 'Allow',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [props.kmsKeyArn],
+          condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${env.region}.amazonaws.com`] }],
+        },
+      ],
+    });
+    new IamRolePolicy(this, 'role-policy', { name: 'database-host', role: this.role.id, policy: policy.json });
+    const profile = new IamInstanceProfile(this, 'profile', { name: `${env.prefix}-database-host`, role: this.role.name });
+
+    this.dataVolume = new EbsVolume(this, 'data-volume', {
+      availabilityZone: props.subnet.availabilityZone,
+      size,
+      type: 'gp3',
+      encrypted: true,
+      kmsKeyId: props.kmsKeyArn,
+      finalSnapshot: true,
+      tags: { Name: `${env.prefix}-database-data` },
+      lifecycle: { preventDestroy: props.protectDataVolume ?? true },
+    });
+
+    this.instance = new Instance(this, 'instance', {
+      ami: ami.value,
+      instanceType,
+      subnetId: props.subnet.id,
+      vpcSecurityGroupIds: [props.securityGroupId],
+      iamInstanceProfile: profile.name,
+      associatePublicIpAddress: false,
+      metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
+      rootBlockDevice: { encrypted: true, kmsKeyId: props.kmsKeyArn, volumeType: 'gp3', volumeSize: 8, deleteOnTermination: true },
+      userData: databaseUserData({
+        secretArn: props.secretArn,
+        volumeId: this.dataVolume.id,
+        region: env.region,
+        pgVersion,
+        dbName,
+        user,
+        vpcCidr: props.vpcCidr,
+      }),
+      userDataReplaceOnChange: true,
+      tags: { Name: `${env.prefix}-database` },
+      // a new AMI release must not replace the host behind the operator's back
+      lifecycle: { ignoreChanges: ['ami'] },
+    });
+
+    this.attachment = new VolumeAttachment(this, 'data-attachment', {
+      deviceName: DATA_DEVICE_NAME,
+      volumeId: this.dataVolume.id,
+      instanceId: this.instance.id,
+      stopInstanceBeforeDetaching: true,
+    });
+  }
+}
+
+/** Values the bootstrap script is rendered with (tokens allowed for the ids). */
+export interface DatabaseUserDataValues {
+  secretArn: string;
+  volumeId: string;
+  region: string;
+  pgVersion: string;
+  dbName: string;
+  user: string;
+  vpcCidr: string;
+}
+
+/**
+ * The host bootstrap script. It never prints the password, passes it to no command line, and keeps the
+ * password already in the secret when there is one (the data volume outlives the instance).
+ * Written without "${" or "%{" so Terraform does not treat any of it as a template.
+ */
+export function databaseUserData(v: DatabaseUserDataValues): string {
+  const script = String.raw`#!/bin/bash
+# staging-rollout database host bootstrap (stacks/database.ts). Runs at every boot of a new instance.
+set -euo pipefail
+umask 077
+SECRET_ARN='@SECRET_ARN@'
+VOLUME_ID='@VOLUME_ID@'
+REGION='@REGION@'
+PG_MAJOR='@PG_MAJOR@'
+DB_NAME='@DB_NAME@'
+DB_USER='@DB_USER@'
+VPC_CIDR='@VPC_CIDR@'
+export SECRET_ARN REGION DB_NAME DB_USER AWS_DEFAULT_REGION="$REGION"
+MOUNT=/var/lib/pgsql
+PGDATA="$MOUNT/data"
+
+dnf install -y "postgresql$PG_MAJOR-server" python3 openssl
+
+# the data volume: formatted only when blank, never reformatted
+DEV="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(echo "$VOLUME_ID" | tr -d '-')"
+for _ in $(seq 1 120); do [ -e "$DEV" ] && break; sleep 5; done
+if [ ! -e "$DEV" ]; then echo "data volume $VOLUME_ID is not attached" >&2; exit 1; fi
+if ! blkid "$DEV" >/dev/null 2>&1; then mkfs.xfs "$DEV"; fi
+mkdir -p "$MOUNT"
+grep -q "^$DEV " /etc/fstab || echo "$DEV $MOUNT xfs defaults,nofail 0 2" >> /etc/fstab
+mountpoint -q "$MOUNT" || mount "$MOUNT"
+chown postgres:postgres "$MOUNT"
+chmod 700 "$MOUNT"
+if [ ! -f "$PGDATA/PG_VERSION" ]; then
+  sudo -u postgres initdb -D "$PGDATA" --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8
+fi
+if [ ! -f "$PGDATA/server.key" ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$(hostname)" -keyout "$PGDATA/server.key" -out "$PGDATA/server.crt"
+  chown postgres:postgres "$PGDATA/server.key" "$PGDATA/server.crt"
+  chmod 600 "$PGDATA/server.key"
+fi
+if ! grep -q '^# staging-rollout$' "$PGDATA/postgresql.conf"; then
+  printf '%s\n' '# staging-rollout' "listen_addresses = '*'" "password_encryption = 'scram-sha-256'" 'ssl = on' >> "$PGDATA/postgresql.conf"
+  printf '%s\n' '# staging-rollout: TLS and SCRAM from inside the VPC only' "hostssl $DB_NAME $DB_USER $VPC_CIDR scram-sha-256" >> "$PGDATA/pg_hba.conf"
+fi
+systemctl enable --now postgresql
+systemctl reload postgresql
+
+# the password: reuse the one in the secret (the data volume keeps the role), else generate one here
+python3 - <<'PY'
+import json, os, secrets, subprocess, tempfile, urllib.request
+
+arn, region, db, user = os.environ['SECRET_ARN'], os.environ['REGION'], os.environ['DB_NAME'], os.environ['DB_USER']
+aws = ['aws', '--region', region, 'secretsmanager']
+got = subprocess.run(aws + ['get-secret-value', '--secret-id', arn, '--query', 'SecretString', '--output', 'text'], capture_output=True, text=True)
+current = {}
+if got.returncode == 0:
+    try:
+        current = json.loads(got.stdout)
+    except ValueError:
+        current = {}
+elif 'ResourceNotFoundException' not in got.stderr:
+    raise SystemExit('cannot read the database secret: ' + got.stderr.strip())
+password = current.get('password') or secrets.token_urlsafe(32)
+
+req = urllib.request.Request('http://169.254.169.254/latest/api/token', method='PUT', headers={'X-aws-ec2-metadata-token-ttl-seconds': '60'})
+token = urllib.request.urlopen(req, timeout=5).read().decode()
+req = urllib.request.Request('http://169.254.169.254/latest/meta-data/local-ipv4', headers={'X-aws-ec2-metadata-token': token})
+host = urllib.request.urlopen(req, timeout=5).read().decode()
+
+sql = (
+    "SELECT 'CREATE ROLE " + user + " LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + user + "')\\gexec\n"
+    "ALTER ROLE " + user + " WITH LOGIN PASSWORD '" + password + "';\n"
+    "SELECT 'CREATE DATABASE " + db + " OWNER " + user + "' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '" + db + "')\\gexec\n"
+)
+subprocess.run(['sudo', '-u', 'postgres', 'psql', '-q', '-v', 'ON_ERROR_STOP=1'], input=sql, text=True, check=True, stdout=subprocess.DEVNULL)
+
+value = {'engine': 'postgres', 'host': host, 'port': 5432, 'dbname': db, 'username': user, 'password': password, 'sslmode': 'require'}
+if value != current:
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
+        json.dump(value, f)
+    try:
+        subprocess.run(aws + ['put-secret-value', '--secret-id', arn, '--secret-string', 'file://' + f.name], check=True, stdout=subprocess.DEVNULL)
+    finally:
+        os.unlink(f.name)
+print('database secret is current')
+PY
+`;
+  const values: Record<string, string> = {
+    '@SECRET_ARN@': v.secretArn,
+    '@VOLUME_ID@': v.volumeId,
+    '@REGION@': v.region,
+    '@PG_MAJOR@': v.pgVersion,
+    '@DB_NAME@': v.dbName,
+    '@DB_USER@': v.user,
+    '@VPC_CIDR@': v.vpcCidr,
+  };
+  if (script.includes('${') || script.includes('%{')) throw new PropsError('DatabaseHost', 'user data template contains a Terraform template sequence');
+  return script.replace(/@[A-Z_]+@/g, (m) => {
+    if (!(m in values)) throw new PropsError('DatabaseHost', `user data placeholder ${m} has no value`);
+    return values[m];
+  });
+}
