@@ -41,6 +41,7 @@ class UsageError extends Error {}
 export function parseCliArgs(argv) {
   /** @type {Record<string, any>} */
   const o = { config: null, outputs: null, stackDir: 'cdktf.out/stacks/foundation', release: null, imageRegistry: null, convenienceTag: null, imageConcurrency: null, dryRun: false, json: null, help: false };
+  /** @type {Record<string, string>} */
   const valued = { '--config': 'config', '--outputs': 'outputs', '--stack-dir': 'stackDir', '--release': 'release', '--image-registry': 'imageRegistry', '--convenience-tag': 'convenienceTag', '--image-concurrency': 'imageConcurrency', '--json': 'json' };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].startsWith('--') && argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
@@ -50,7 +51,7 @@ export function parseCliArgs(argv) {
     else if (flag in valued) {
       value ??= argv[++i];
       if (value === undefined || value === '' || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      o[/** @type {keyof typeof valued} */ (valued)[flag]] = value;
+      o[valued[flag]] = value;
     } else throw new UsageError(`unknown ${flag.startsWith('-') ? 'flag' : 'argument'} "${flag}" (see --help)`);
   }
   return o;

@@ -15,27 +15,33 @@
  * - undefined/null: zx `$` (imported lazily);
  * - zx `$` itself (a function with `.sync`): called as `$({ input, cwd, signal, nothrow, quiet })\`${argv}\``;
  * - an object with `run(argv, opts)` (CommandRunner shape);
- * - the runner's Exec (runner/lib/types.mjs): a function `(cmd, args, opts)`; `opts.input` must be written to
- *   the command's stdin.
+ * - the runner's Exec (runner/lib/types.mjs): a function `(cmd, args, opts)`. Such an exec must declare
+ *   `exec.stdin = true` when it writes `opts.input` to the command's stdin; without it, a command that needs
+ *   stdin (docker login --password-stdin) runs through `stdinRunner` (default: zx) instead, so the password
+ *   never meets an exec that would drop it (docker would then read the terminal or fail without a reason).
  * @param {any} [exec]
+ * @param {{ stdinRunner?: CommandRunner }} [opts]
  * @returns {CommandRunner}
  */
-export function toCommandRunner(exec) {
-  if (exec == null) {
-    return async (argv, opts) => {
-      const { $ } = await import('zx');
-      return zxRun($, argv, opts);
-    };
-  }
+export function toCommandRunner(exec, opts = {}) {
+  if (exec == null) return zxRunner;
   if (typeof exec === 'function' && typeof exec.sync === 'function') return (argv, opts) => zxRun(exec, argv, opts);
   if (typeof exec === 'object' && typeof exec.run === 'function') return (argv, opts) => exec.run(argv, opts ?? {});
   if (typeof exec === 'function') {
-    return async (argv, opts = {}) => {
-      const r = await exec(argv[0], argv.slice(1), opts);
+    const stdinRunner = opts.stdinRunner ?? zxRunner;
+    return async (argv, o = {}) => {
+      if (o.input !== undefined && exec.stdin !== true) return stdinRunner(argv, o);
+      const r = await exec(argv[0], argv.slice(1), o);
       return { exitCode: r.exitCode ?? null, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
     };
   }
   throw new TypeError('exec must be zx $, a function (cmd, args, opts) or an object with run(argv, opts)');
+}
+
+/** @type {CommandRunner} */
+async function zxRunner(argv, opts) {
+  const { $ } = await import('zx');
+  return zxRun($, argv, opts);
 }
 
 /**

@@ -54,7 +54,7 @@ export function createRegistryClient({ address, credentials, fetch: fetchImpl = 
 
   /**
    * @param {string} method @param {string} path @param {string} scope
-   * @param {{ headers?: Record<string,string>, body?: Uint8Array }} [init]
+   * @param {{ headers?: Record<string,string>, body?: BodyInit }} [init]
    * @returns {Promise<Response>}
    */
   async function request(method, path, scope, init = {}) {
@@ -137,7 +137,7 @@ export function createRegistryClient({ address, credentials, fetch: fetchImpl = 
     async putTag(name, digest, tag) {
       const m = await this.getManifest(name, digest);
       const path = `/v2/${name}/manifests/${encodeURIComponent(tag)}`;
-      const res = await request('PUT', path, `repository:${name}:pull,push`, { headers: { 'Content-Type': m.mediaType }, body: m.body });
+      const res = await request('PUT', path, `repository:${name}:pull,push`, { headers: { 'Content-Type': m.mediaType }, body: /** @type {BodyInit} */ (/** @type {unknown} */ (m.body)) });
       if (!res.ok) throw new RegistryError(`registry ${address.host}: PUT ${path} answered HTTP ${res.status}: ${await errorText(res)}`, res.status);
       return res.headers.get('docker-content-digest') ?? m.digest;
     },

@@ -12,6 +12,7 @@ import { parsePushDigest } from '../../runner/images/docker.mjs';
 import { parseRegistryAddress, splitRepositoryUrl, MANIFEST_ACCEPT } from '../../runner/images/registry.mjs';
 import { neededImages } from '../../runner/images/targets.mjs';
 import { pool } from '../../runner/images/publish.mjs';
+import { toCommandRunner } from '../../runner/images/exec.mjs';
 
 const PASSWORD = 'pw-Xq81-very-secret';
 const USER = 'AWS';
@@ -130,6 +131,7 @@ function fakeExec(reg, { fail = {}, printDigest = true, onBuild } = {}) {
     if (cmd === 'git' && args.includes('status')) return { exitCode: 0, stdout: '', stderr: '' };
     return { exitCode: 127, stdout: '', stderr: `unexpected command ${argv.join(' ')}` };
   });
+  exec.stdin = true; // this exec writes opts.input to the command's stdin
   return { exec, calls, docker: (sub) => calls.filter((c) => c.argv[0] === 'docker' && c.argv.includes(sub)) };
 }
 
@@ -600,6 +602,24 @@ describe('images step: tags and registry address', () => {
 });
 
 describe('helpers', () => {
+  test('an injected exec that does not declare stdin support never receives the password; stdin commands go to the stdin runner', async () => {
+    const exec = jest.fn(async () => ({ exitCode: 0, stdout: 'ok', stderr: '' }));
+    const stdinRunner = jest.fn(async () => ({ exitCode: 0, stdout: 'Login Succeeded', stderr: '' }));
+    const run = toCommandRunner(exec, { stdinRunner });
+    await run(['docker', 'login', '--username', 'AWS', '--password-stdin', 'h'], { input: PASSWORD });
+    await run(['docker', 'push', 'h/x:1']);
+    expect(stdinRunner).toHaveBeenCalledWith(['docker', 'login', '--username', 'AWS', '--password-stdin', 'h'], { input: PASSWORD });
+    expect(exec).toHaveBeenCalledTimes(1);
+    expect(exec).toHaveBeenCalledWith('docker', ['push', 'h/x:1'], {});
+    expect(JSON.stringify(exec.mock.calls)).not.toContain(PASSWORD);
+    // one that declares it gets the input itself
+    const exec2 = Object.assign(jest.fn(async () => ({ exitCode: 0, stdout: '', stderr: '' })), { stdin: true });
+    await toCommandRunner(exec2, { stdinRunner })(['docker', 'login'], { input: PASSWORD });
+    expect(exec2).toHaveBeenCalledWith('docker', ['login'], { input: PASSWORD });
+    expect(stdinRunner).toHaveBeenCalledTimes(1);
+  });
+
+
   test('parsePushDigest picks the line of the pushed tag', () => {
     const d1 = sha('a');
     const d2 = sha('b');
