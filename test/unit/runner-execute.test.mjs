@@ -1,0 +1,418 @@
+// Execution of a full rollout against scripted AWS (aws-sdk-client-mock): success, reruns, every failure
+// mode of migration and tiers, throttling, timeouts, interruption, dry run, emulator mode.
+// Each failure test asserts that no later step called AWS and later steps are `not-run`.
+import { main } from '../../runner/lib/main.mjs';
+import { fakeWorld, fakeClock, stepsThatCalled, ROOT, OUTPUTS_FILE, OUTPUTS } from './runner-fake-aws.mjs';
+
+const STEP_IDS = ['images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke'];
+const WEB = ['api', 'frontend', 'admin'];
+const WORKERS = ['anisette', 'tracker-fetcher-2', 'unified-geofence', 'notification-service', 'materialized-view-service'];
+const ecsName = (n) => OUTPUTS.service_catalog[n].ecs_service_name;
+
+/** Run the runner in-process against the fake world. */
+async function rollout(fake, args = [], { clock = fakeClock(), signal, env = {}, modules = {} } = {}) {
+  const out = [];
+  const err = [];
+  const res = await main(
+    ['--outputs', OUTPUTS_FILE, '--release', 'rel1', '--poll-interval', '1', ...args],
+    {
+      cwd: ROOT, env, clock, signal,
+      createAws: () => fake.clients,
+      write: (l) => out.push(l), writeErr: (l) => err.push(l),
+      exec: async () => { throw new Error('no shell in unit tests'); },
+      loadModule: fake.loadModule({ images: null, smoke: null, ...modules }),
+      loadReportModule: async () => null,
+    },
+  );
+  return { ...res, out: out.join('\n'), err: err.join('\n') };
+}
+
+const ops = (world, op) => world.calls.filter((c) => c.op === op);
+const stepOf = (report, id) => report.steps.find((s) => s.id === id);
+
+/** A failed step: later steps are not-run and made no AWS call. */
+function expectStoppedAfter(res, world, failedStep) {
+  expect(res.exitCode).toBe(1);
+  expect(res.report.status).toBe('failed');
+  expect(res.report.failure.step).toBe(failedStep);
+  const later = STEP_IDS.slice(STEP_IDS.indexOf(failedStep) + 1);
+  for (const id of later) {
+    expect(stepOf(res.report, id)).toMatchObject({ status: 'not-run', reason: `not started: ${failedStep} failed` });
+  }
+  const called = stepsThatCalled(world);
+  for (const id of later) expect(called).not.toContain(id);
+}
+
+describe('a full rollout', () => {
+  test('registers pinned revisions, migrates, updates tiers in order with gates, and reports', async () => {
+    const fake = fakeWorld();
+    fake.world.logEvents = ['INFO  [alembic] Running upgrade 1a -> 2b', 'INFO  [alembic] done'];
+    const res = await rollout(fake, ['--no-emulator']);
+    expect(res.err).toBe('');
+    expect(res.exitCode).toBe(0);
+    const { world } = fake;
+    const r = res.report;
+
+    // task definitions: one new revision per family, image pinned by digest
+    const regs = ops(world, 'RegisterTaskDefinition');
+    expect(regs).toHaveLength(9);
+    for (const c of regs) {
+      const fam = c.input.family;
+      const svc = Object.values(OUTPUTS.service_catalog).find((s) => s.task_family === fam);
+      const key = svc ? svc.image : 'api';
+      const container = c.input.containerDefinitions.find((d) => d.name === (svc ? svc.container_name : 'migration'));
+      expect(container.image).toBe(`${OUTPUTS.repository_urls[key]}@${world.images[key]}`);
+      expect(c.input.tags).toEqual(expect.arrayContaining([{ key: 'staging-rollout:release', value: 'rel1' }]));
+      expect(c.input).not.toHaveProperty('taskDefinitionArn');
+      expect(c.input).not.toHaveProperty('revision');
+    }
+
+    // migration: Fargate, private subnets, tasks SG, no public IP, the config's command
+    const runs = ops(world, 'RunTask');
+    expect(runs).toHaveLength(1);
+    expect(runs[0].input).toMatchObject({
+      cluster: OUTPUTS.cluster_name, launchType: 'FARGATE', startedBy: 'rollout/rel1',
+      taskDefinition: expect.stringMatching(/task-definition\/staging-migration:2$/),
+      networkConfiguration: { awsvpcConfiguration: { subnets: OUTPUTS.private_subnet_ids, securityGroups: [OUTPUTS.tasks_security_group_id], assignPublicIp: 'DISABLED' } },
+      overrides: { containerOverrides: [{ name: 'migration', command: ['alembic', 'upgrade', 'head'] }] },
+    });
+    // log lines streamed once each, in order
+    const logLines = res.out.split('\n').filter((l) => l.includes('[migration] |'));
+    expect(logLines.map((l) => l.split('| ')[1])).toEqual(world.logEvents);
+
+    // updates: app before workers; fetcher after anisette is stable and after the EFS check
+    const updates = ops(world, 'UpdateService');
+    expect(updates.map((u) => u.input.service).sort()).toEqual([...WEB, ...WORKERS].map(ecsName).sort());
+    const idx = (n) => world.calls.findIndex((c) => c.op === 'UpdateService' && c.input.service === ecsName(n));
+    for (const w of WEB) for (const k of WORKERS) expect(idx(w)).toBeLessThan(idx(k));
+    const fetcher = idx('tracker-fetcher-2');
+    const anisetteStable = world.calls.findIndex((c, i) => i > idx('anisette') && c.op === 'DescribeServices' && c.input.services.includes(ecsName('anisette'))
+      && world.calls.slice(i + 1).every((d) => d.op !== 'DescribeServices' || !d.input.services.includes(ecsName('anisette'))));
+    expect(anisetteStable).toBeGreaterThan(-1);
+    expect(anisetteStable).toBeLessThan(fetcher);
+    const efs = world.calls.findIndex((c) => c.op === 'DescribeMountTargets');
+    expect(efs).toBeGreaterThan(idx('anisette'));
+    expect(efs).toBeLessThan(fetcher);
+    // other workers start together with anisette, before the fetcher
+    for (const k of ['unified-geofence', 'notification-service', 'materialized-view-service']) expect(idx(k)).toBeLessThan(efs);
+    for (const u of updates) expect(u.input).toMatchObject({ cluster: OUTPUTS.cluster_name, desiredCount: 1, forceNewDeployment: false, taskDefinition: expect.stringMatching(/:2$/) });
+    // batched describes, at most 10 per call
+    for (const d of ops(world, 'DescribeServices')) expect(d.input.services.length).toBeLessThanOrEqual(10);
+    // target health only for web services
+    expect(ops(world, 'DescribeTargetHealth').map((c) => c.input.TargetGroupArn).sort()).toEqual(WEB.map((n) => OUTPUTS.service_catalog[n].target_group_arn).sort());
+
+    // report (docs/contract.md section 7)
+    expect(r).toMatchObject({ schemaVersion: 1, release: 'rel1', environment: 'staging', status: 'passed', exitCode: 0, failure: null });
+    expect(r.steps.map((s) => s.id)).toEqual(STEP_IDS);
+    expect(stepOf(r, 'images')).toMatchObject({ status: 'skipped', reason: 'not implemented (runner/steps/images.mjs is missing)' });
+    expect(stepOf(r, 'smoke')).toMatchObject({ status: 'skipped', reason: 'not implemented (runner/steps/smoke.mjs is missing)' });
+    for (const id of ['task-definitions', 'migration', 'tier:app', 'tier:workers']) expect(stepOf(r, id).status).toBe('passed');
+    const app = stepOf(r, 'tier:app');
+    expect(app.services.map((s) => s.name).sort()).toEqual([...WEB].sort());
+    for (const s of app.services) {
+      expect(s).toMatchObject({ status: 'passed', running: 1, desired: 1, rolloutState: 'COMPLETED', taskDefinitionArn: expect.stringMatching(/:2$/) });
+      expect(Date.parse(s.finishedAt)).toBeGreaterThanOrEqual(Date.parse(s.startedAt));
+    }
+    expect(app.checks.filter((c) => c.name.endsWith(':targets')).map((c) => c.status)).toEqual(['passed', 'passed', 'passed']);
+    expect(stepOf(r, 'tier:workers').checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'efs-mount-targets', status: 'passed', evidence: '2 mount target(s) of fs-0a1b2c3d available' })]));
+    expect(stepOf(r, 'migration').checks).toEqual([
+      expect.objectContaining({ name: 'migration-exit-code', status: 'passed' }),
+      expect.objectContaining({ name: 'migration-logs', status: 'passed', evidence: '2 log lines streamed' }),
+    ]);
+    expect(res.out).toMatch(/PASSED \(exit 0\)/);
+  });
+
+  test('an immediate rerun of the same release changes nothing', async () => {
+    const fake = fakeWorld();
+    const first = await rollout(fake, ['--no-emulator']);
+    expect(first.exitCode).toBe(0);
+    fake.world.calls = [];
+    const second = await rollout(fake, ['--no-emulator']);
+    expect(second.exitCode).toBe(0);
+    const { world } = fake;
+    for (const op of ['RegisterTaskDefinition', 'RunTask', 'UpdateService']) expect(ops(world, op)).toHaveLength(0);
+    expect(stepOf(second.report, 'migration')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^migration for release rel1 already succeeded \(task task1, exit code 0\)$/) });
+    for (const id of ['tier:app', 'tier:workers']) {
+      for (const s of stepOf(second.report, id).services) expect(s).toMatchObject({ status: 'unchanged', reason: expect.stringMatching(/^already at staging-.*:2 with 1 desired, stable$/) });
+    }
+    expect(stepOf(second.report, 'task-definitions').services.every((s) => s.status === 'unchanged')).toBe(true);
+    // far fewer calls than the first run
+    expect(world.calls.length).toBeLessThan(first.report.steps.length * 10);
+  });
+
+  test('a new release after a release reuses nothing stale: new revisions, new migration, updates', async () => {
+    const fake = fakeWorld();
+    expect((await rollout(fake, ['--no-emulator'])).exitCode).toBe(0);
+    fake.world.calls = [];
+    fake.world.images.api = `sha256:${'e'.repeat(64)}`;
+    const res = await main(['--outputs', OUTPUTS_FILE, '--release', 'rel2', '--poll-interval', '0', '--no-emulator'], {
+      cwd: ROOT, env: {}, clock: fakeClock(), createAws: () => fake.clients, write: () => {}, writeErr: () => {},
+      loadModule: fake.loadModule({ images: null, smoke: null }), loadReportModule: async () => null,
+    });
+    expect(res.exitCode).toBe(0);
+    // services on the api image and the migration get a new revision; the others keep theirs (same digest)
+    const regs = ops(fake.world, 'RegisterTaskDefinition').map((c) => c.input.family).sort();
+    expect(regs).toEqual(['staging-api', 'staging-materialized-view-service', 'staging-migration', 'staging-notification-service', 'staging-tracker-fetcher-2', 'staging-unified-geofence']);
+    expect(ops(fake.world, 'RunTask')).toHaveLength(1);
+    expect(ops(fake.world, 'UpdateService').map((c) => c.input.service).sort()).toEqual(regs.filter((f) => f !== 'staging-migration'));
+  });
+
+  test('rolling back to an earlier release reuses its identical older revision', async () => {
+    const fake = fakeWorld();
+    await rollout(fake, ['--no-emulator']);
+    const apiV1 = fake.world.images.api;
+    fake.world.images.api = `sha256:${'e'.repeat(64)}`;
+    await rollout(fake, ['--no-emulator', '--release', 'rel2']);
+    fake.world.images.api = apiV1;
+    fake.world.calls = [];
+    const back = await rollout(fake, ['--no-emulator', '--release', 'rel1', '--only', 'task-definitions']);
+    expect(back.exitCode).toBe(0);
+    expect(ops(fake.world, 'RegisterTaskDefinition')).toHaveLength(0);
+    expect(stepOf(back.report, 'task-definitions').services.find((s) => s.name === 'api')).toMatchObject({ status: 'unchanged', taskDefinitionArn: expect.stringMatching(/staging-api:2$/) });
+  });
+});
+
+describe('migration failures stop the rollout before any service is touched', () => {
+  test('exit code 1: fails with the exit code and the last log lines', async () => {
+    const fake = fakeWorld();
+    fake.world.migrationExit = 1;
+    fake.world.logEvents = ['sqlalchemy.exc.OperationalError: could not connect to server'];
+    const res = await rollout(fake, ['--no-emulator']);
+    expectStoppedAfter(res, fake.world, 'migration');
+    expect(res.report.failure.message).toMatch(/^migration container migration exited with code 1; last log lines:\n {2}sqlalchemy\.exc\.OperationalError: could not connect to server$/);
+    expect(ops(fake.world, 'UpdateService')).toHaveLength(0);
+  });
+
+  test('RunTask failures: fails with every failure reason', async () => {
+    const fake = fakeWorld();
+    fake.world.runTaskFailures = [{ arn: 'arn:aws:ecs:us-east-1:123456789012:cluster/staging', reason: 'RESOURCE:ENI', detail: 'no free IP in subnet' }];
+    const res = await rollout(fake, ['--no-emulator']);
+    expectStoppedAfter(res, fake.world, 'migration');
+    expect(res.report.failure.message).toBe('RunTask failed: arn:aws:ecs:us-east-1:123456789012:cluster/staging: RESOURCE:ENI (no free IP in subnet)');
+  });
+
+  test('TaskFailedToStart: fails with the stop code and reason', async () => {
+    const fake = fakeWorld();
+    fake.world.migrationStopCode = 'TaskFailedToStart';
+    const res = await rollout(fake, ['--no-emulator']);
+    expectStoppedAfter(res, fake.world, 'migration');
+    expect(res.report.failure.message).toMatch(/^migration task failed to start: TaskFailedToStart \(CannotPullContainerError: /);
+  });
+
+  test('a stopped container without an exit code fails', async () => {
+    const fake = fakeWorld();
+    fake.world.migrationExit = undefined;
+    const res = await rollout(fake, ['--no-emulator']);
+    expectStoppedAfter(res, fake.world, 'migration');
+    expect(res.report.failure.message).toMatch(/^migration container migration stopped without an exit code/);
+  });
+
+  test('timeout: fails after --migration-timeout and says the task was left running', async () => {
+    const fake = fakeWorld();
+    fake.world.migrationDescribesUntilStop = Infinity;
+    const clock = fakeClock();
+    const t0 = clock.now();
+    const res = await rollout(fake, ['--no-emulator', '--migration-timeout', '30', '--poll-interval', '2'], { clock });
+    expectStoppedAfter(res, fake.world, 'migration');
+    expect(res.report.failure.message).toMatch(/^migration timed out after 30\.0 s \(task arn:aws:ecs:.*task\/staging\/task1 is RUNNING; it was not stopped\)$/);
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(30_000);
+    expect(clock.now() - t0).toBeLessThan(40_000);
+    expect(ops(fake.world, 'DescribeTasks').length).toBeGreaterThanOrEqual(15);
+  });
+
+  test('a failed migration is not mistaken for a finished one on the rerun', async () => {
+    const fake = fakeWorld();
+    fake.world.migrationExit = 1;
+    await rollout(fake, ['--no-emulator']);
+    fake.world.migrationExit = 0;
+    fake.world.calls = [];
+    const res = await rollout(fake, ['--no-emulator']);
+    expect(res.exitCode).toBe(0);
+    expect(ops(fake.world, 'RunTask')).toHaveLength(1);
+  });
+});
+
+describe('tier failures', () => {
+  test('circuit-breaker rollback of api fails tier:app with events and stopped-task reasons; workers untouched', async () => {
+    const api = ecsName('api');
+    const fake = fakeWorld({
+      serviceScript: {
+        [api]: (svc, world) => {
+          const [mine, old] = svc.deployments;
+          if (svc.polls >= 2 && mine.status === 'PRIMARY') {
+            svc.deployments = [{ ...old, status: 'PRIMARY', id: 'ecs-svc/rb', rolloutState: 'IN_PROGRESS', rolloutStateReason: 'ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/0.' }, { ...mine, status: 'ACTIVE', rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' }];
+            svc.taskDefinition = old.taskDefinition;
+            svc.events.unshift({ createdAt: new Date(5), message: '(service staging-api) deployment ecs-svc/1 deployment failed: tasks failed to start.' });
+            world.tasks.set('arn:aws:ecs:us-east-1:123456789012:task/staging/svc1', {
+              taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/staging/svc1', taskDefinitionArn: mine.taskDefinition, group: `service:${api}`,
+              desiredStatus: 'STOPPED', lastStatus: 'STOPPED', startedBy: mine.id, stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited',
+              containers: [{ name: 'api', exitCode: 3, reason: 'ModuleNotFoundError' }], describes: 0,
+            });
+          }
+        },
+      },
+    });
+    const res = await rollout(fake, ['--no-emulator']);
+    expectStoppedAfter(res, fake.world, 'tier:app');
+    expect(res.report.failure.service).toBe('api');
+    const msg = res.report.failure.message;
+    expect(msg).toMatch(/^api \(staging-api\): deployment ecs-svc\/\d+ FAILED: ECS deployment circuit breaker: tasks failed to start\./);
+    expect(msg).toContain('last service events:');
+    expect(msg).toContain('deployment failed: tasks failed to start.');
+    expect(msg).toMatch(/stopped tasks:\n {2}svc1: EssentialContainerExited Essential container in task exited; api exit 3 \(ModuleNotFoundError\)/);
+    expect(stepOf(res.report, 'tier:app').services.find((s) => s.name === 'api')).toMatchObject({ status: 'failed' });
+    for (const w of WORKERS) expect(fake.world.calls.some((c) => c.op === 'UpdateService' && c.input.service === ecsName(w))).toBe(false);
+  });
+
+  test('unhealthy targets: the tier times out with the target health reasons', async () => {
+    const admin = OUTPUTS.service_catalog.admin.target_group_arn;
+    const fake = fakeWorld();
+    fake.world.targetHealth.set(admin, () => [{ Target: { Id: '10.0.1.9', Port: 8080 }, TargetHealth: { State: 'unhealthy', Reason: 'Target.ResponseCodeMismatch', Description: 'Health checks failed with these codes: [503]' } }]);
+    const res = await rollout(fake, ['--no-emulator', '--service-timeout', '20']);
+    expectStoppedAfter(res, fake.world, 'tier:app');
+    expect(res.report.failure).toMatchObject({ service: 'admin' });
+    expect(res.report.failure.message).toMatch(/^admin \(staging-admin\): not stable after 20\.0 s \(running 1\/1, COMPLETED, targets 0\/1 healthy; 10\.0\.1\.9:8080 unhealthy \(Target\.ResponseCodeMismatch: Health checks failed with these codes: \[503\]\)\)/);
+    const app = stepOf(res.report, 'tier:app');
+    expect(app.services.filter((s) => s.status === 'passed').map((s) => s.name).sort()).toEqual(['api', 'frontend']);
+  });
+
+  test('a deployment whose tasks keep stopping fails at --max-failed-tasks', async () => {
+    const n = ecsName('notification-service');
+    const fake = fakeWorld({ serviceScript: { [n]: (svc) => { svc.deployments[0].failedTasks = svc.polls; } } });
+    const res = await rollout(fake, ['--no-emulator', '--max-failed-tasks', '3']);
+    expectStoppedAfter(res, fake.world, 'tier:workers');
+    expect(res.report.failure.message).toMatch(/^notification-service \(staging-notification-service\): tasks keep stopping: 3 failed tasks in deployment ecs-svc\/\d+/);
+    // the fetcher's wave never started
+    expect(fake.world.calls.some((c) => c.op === 'UpdateService' && c.input.service === ecsName('tracker-fetcher-2'))).toBe(false);
+    expect(ops(fake.world, 'DescribeMountTargets')).toHaveLength(0);
+  });
+
+  test('a rollout that never completes times out after --service-timeout', async () => {
+    const f = ecsName('frontend');
+    const fake = fakeWorld({ serviceScript: { [f]: (svc) => { svc.deployments[0].runningCount = 0; } } });
+    const clock = fakeClock();
+    const res = await rollout(fake, ['--no-emulator', '--service-timeout', '60', '--poll-interval', '5'], { clock });
+    expectStoppedAfter(res, fake.world, 'tier:app');
+    expect(res.report.failure.message).toMatch(/^frontend \(staging-frontend\): not stable after 60\.0 s \(running 0\/1, IN_PROGRESS, 2 deployments\)/);
+    // polls were batched: one DescribeServices per poll for the whole wave
+    const polls = ops(fake.world, 'DescribeServices').filter((c) => c.step === 'tier:app');
+    expect(polls.length).toBeGreaterThanOrEqual(12);
+    expect(polls.length).toBeLessThanOrEqual(16);
+  });
+
+  test('EFS mount targets that never become available block the fetcher', async () => {
+    const fake = fakeWorld();
+    fake.world.mountTargets = [{ MountTargetId: 'fsmt-1', LifeCycleState: 'creating' }];
+    const res = await rollout(fake, ['--no-emulator', '--service-timeout', '10']);
+    expectStoppedAfter(res, fake.world, 'tier:workers');
+    expect(res.report.failure).toMatchObject({ service: 'tracker-fetcher-2', message: 'EFS fs-0a1b2c3d mount targets not available after 10.0 s (fsmt-1 creating); tracker-fetcher-2 not started' });
+    expect(fake.world.calls.some((c) => c.op === 'UpdateService' && c.input.service === ecsName('tracker-fetcher-2'))).toBe(false);
+  });
+});
+
+describe('throttling', () => {
+  test('a throttling storm is retried with backoff and the rollout succeeds', async () => {
+    const fake = fakeWorld();
+    fake.world.throttle.set('DescribeServices', 6);
+    fake.world.throttle.set('RegisterTaskDefinition', 4);
+    fake.world.throttle.set('UpdateService', 3);
+    const res = await rollout(fake, ['--no-emulator']);
+    expect(res.exitCode).toBe(0);
+    expect(res.out.match(/throttled \(ThrottlingException\)/g)).toHaveLength(13);
+    expect(ops(fake.world, 'RegisterTaskDefinition')).toHaveLength(9 + 4);
+  });
+
+  test('throttling that does not stop fails the step with the error, and nothing later runs', async () => {
+    const fake = fakeWorld();
+    fake.world.throttle.set('RunTask', 100);
+    const res = await rollout(fake, ['--no-emulator']);
+    expectStoppedAfter(res, fake.world, 'migration');
+    expect(res.report.failure.message).toBe('ThrottlingException: Rate exceeded');
+    expect(ops(fake.world, 'RunTask')).toHaveLength(8);
+  });
+});
+
+describe('emulator mode', () => {
+  test('checks the emulator cannot show are skipped with reasons, never passed; no target health call', async () => {
+    const fake = fakeWorld({
+      // moto: the service's taskDefinition changes, the deployments list does not
+      serviceScript: Object.fromEntries([...WEB, ...WORKERS].map((n) => [ecsName(n), (svc) => { svc.runningCount = svc.desiredCount; svc.deployments = [svc.deployments[1] ?? svc.deployments[0]]; }])),
+    });
+    const res = await rollout(fake, [], { env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' } });
+    expect(res.exitCode).toBe(0);
+    expect(res.out).toContain('mode: EMULATOR (AWS_ENDPOINT_URL=http://127.0.0.1:5000 is a loopback address)');
+    expect(ops(fake.world, 'DescribeTargetHealth')).toHaveLength(0);
+    const checks = res.report.steps.flatMap((s) => s.checks);
+    for (const n of WEB) {
+      expect(checks.find((c) => c.name === `${n}:targets`)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator: no task runs/) });
+    }
+    for (const n of [...WEB, ...WORKERS]) {
+      expect(checks.find((c) => c.name === `${n}:rollout`)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator: UpdateService does not start an ECS deployment/) });
+      expect(checks.find((c) => c.name === `${n}:running`)).toMatchObject({ status: 'skipped' });
+    }
+    expect(checks.find((c) => c.name === 'migration-exit-code')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator:/) });
+    expect(checks.filter((c) => c.status === 'passed').map((c) => c.name)).toEqual(['efs-mount-targets']);
+    expect(res.out).toMatch(/checks skipped \(not proven\):/);
+  });
+});
+
+describe('interruption and dry run', () => {
+  test('Ctrl-C during the app tier: exit 130, report interrupted, half-done services named, nothing later', async () => {
+    const fake = fakeWorld({ serviceScript: { [ecsName('api')]: () => {} } }); // api never completes
+    const ac = new AbortController();
+    const clock = fakeClock();
+    const sleep = clock.sleep;
+    clock.sleep = async (ms, signal) => {
+      if (fake.world.step === 'tier:app' && ops(fake.world, 'DescribeServices').length > 3) ac.abort();
+      return sleep(ms, signal);
+    };
+    const res = await rollout(fake, ['--no-emulator'], { clock, signal: ac.signal });
+    expect(res.exitCode).toBe(130);
+    expect(res.report.status).toBe('interrupted');
+    expect(res.report.failure.step).toBe('tier:app');
+    expect(res.report.failure.message).toMatch(/^interrupted \(Ctrl-C\) during tier:app; left half-done: staging-api was updated to staging-api:2 but not yet stable$/);
+    expect(stepOf(res.report, 'tier:workers')).toMatchObject({ status: 'not-run', reason: 'not started: interrupted during tier:app' });
+    expect(stepsThatCalled(fake.world)).not.toContain('tier:workers');
+  });
+
+  test('--dry-run prints the plan with what would change and makes no changing call', async () => {
+    const fake = fakeWorld();
+    const res = await rollout(fake, ['--dry-run', '--no-emulator']);
+    expect(res.exitCode).toBe(0);
+    for (const op of ['RegisterTaskDefinition', 'RunTask', 'UpdateService']) expect(ops(fake.world, op)).toHaveLength(0);
+    expect(res.out).toContain('DRY RUN: nothing will be changed');
+    expect(res.out).toMatch(/staging-api: register a new revision|-> skipped: dry run: 9 revision\(s\) would be registered, 0 reused/);
+    expect(res.out).toMatch(/api: dry run: would update staging-api from staging-api:1 to the release revision \(not registered yet\), desired 0 -> 1/);
+    expect(res.out).toMatch(/-> skipped: dry run: the migration would run once its task definition is registered/);
+  });
+
+  test('--dry-run after a rollout reports everything unchanged', async () => {
+    const fake = fakeWorld();
+    await rollout(fake, ['--no-emulator']);
+    fake.world.calls = [];
+    const res = await rollout(fake, ['--dry-run', '--no-emulator']);
+    expect(res.exitCode).toBe(0);
+    expect(res.out).toMatch(/api: already at staging-api:2 with 1 desired, stable/);
+    expect(res.out).toMatch(/migration for release rel1 already succeeded/);
+    expect(fake.world.calls.every((c) => /^(Describe|List|Get)/.test(c.op))).toBe(true);
+  });
+
+  test('--only tier:app after a rollout looks up the release revisions without registering', async () => {
+    const fake = fakeWorld();
+    await rollout(fake, ['--no-emulator']);
+    fake.world.calls = [];
+    const res = await rollout(fake, ['--no-emulator', '--only', 'tier:app']);
+    expect(res.exitCode).toBe(0);
+    expect(stepsThatCalled(fake.world)).toEqual(['tier:app']);
+    expect(ops(fake.world, 'RegisterTaskDefinition')).toHaveLength(0);
+    expect(stepOf(res.report, 'tier:app').services.every((s) => s.status === 'unchanged')).toBe(true);
+  });
+
+  test('--only tier:app before any release fails: no revision to roll out', async () => {
+    const fake = fakeWorld();
+    const res = await rollout(fake, ['--no-emulator', '--only', 'tier:app']);
+    expect(res.exitCode).toBe(1);
+    expect(res.report.failure.message).toBe('no task definition revision for release rel1 of api, frontend, admin: run the task-definitions step first');
+    expect(ops(fake.world, 'UpdateService')).toHaveLength(0);
+  });
+});

@@ -1,0 +1,240 @@
+// Test helper (not a test): a scripted, stateful fake of the AWS calls the runner makes, built on
+// aws-sdk-client-mock, plus a virtual clock. Every call is recorded with the step that made it.
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  ECSClient, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, ListTaskDefinitionsCommand,
+  RunTaskCommand, DescribeTasksCommand, ListTasksCommand, DescribeServicesCommand, UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { ECRClient, DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { ElasticLoadBalancingV2Client, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { EFSClient, DescribeMountTargetsCommand } from '@aws-sdk/client-efs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadStepModule } from '../../runner/lib/execute.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const OUTPUTS_FILE = 'test/fixtures/outputs/foundation.json';
+export const OUTPUTS = Object.fromEntries(
+  Object.entries(JSON.parse(readFileSync(path.join(ROOT, OUTPUTS_FILE), 'utf8'))).map(([k, v]) => [k, v.value]),
+);
+const ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+
+/** A virtual clock: sleep advances time at once. */
+export function fakeClock(start = Date.UTC(2026, 0, 1)) {
+  let t = start;
+  return {
+    now: () => t,
+    sleep: async (ms, signal) => {
+      if (signal?.aborted) {
+        const { InterruptedError } = await import('../../runner/lib/errors.mjs');
+        throw new InterruptedError();
+      }
+      t += ms;
+      await Promise.resolve();
+    },
+    advance: (ms) => { t += ms; },
+  };
+}
+
+function awsError(name, message = name) {
+  const e = new Error(message);
+  e.name = name;
+  e.$metadata = { httpStatusCode: name === 'ThrottlingException' ? 400 : 400 };
+  return e;
+}
+
+/**
+ * @param {object} [opts]
+ * @param {Record<string, (svc, world) => void>} [opts.serviceScript] ecsName -> advance function per DescribeServices
+ */
+export function fakeWorld(opts = {}) {
+  const world = {
+    step: null,
+    calls: [],
+    tds: new Map(), // family -> [td]
+    services: new Map(), // ecsName -> svc
+    tasks: new Map(),
+    logEvents: [], // strings the migration prints
+    migrationExit: 0,
+    migrationStopCode: 'EssentialContainerExited',
+    migrationDescribesUntilStop: 2,
+    runTaskFailures: null,
+    throttle: new Map(), // command name -> remaining throttling errors
+    targetHealth: new Map(), // tg arn -> fn(world) -> descriptions
+    mountTargets: [{ MountTargetId: 'fsmt-1', LifeCycleState: 'available' }, { MountTargetId: 'fsmt-2', LifeCycleState: 'available' }],
+    images: { api: 'sha256:' + 'a'.repeat(64), frontend: 'sha256:' + 'b'.repeat(64), admin: 'sha256:' + 'c'.repeat(64), anisette: 'sha256:' + 'd'.repeat(64) },
+    serviceScript: opts.serviceScript ?? {},
+    deploymentSeq: 0,
+  };
+  const catalog = Object.values(OUTPUTS.service_catalog);
+  const families = [...catalog.map((s) => ({ family: s.task_family, container: s.container_name, image: s.image })), { family: OUTPUTS.migration_task_family, container: OUTPUTS.migration_container_name, image: 'api' }];
+  for (const f of families) {
+    world.tds.set(f.family, [makeTd(f.family, 1, [{
+      name: f.container, image: `${OUTPUTS.repository_urls[f.image]}:bootstrap`, essential: true, cpu: 0,
+      environment: [], mountPoints: [], volumesFrom: [], portMappings: [],
+      logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': `/ecs/staging/${f.container}`, 'awslogs-region': REGION, 'awslogs-stream-prefix': 'ecs' } },
+    }])]);
+  }
+  for (const s of catalog) {
+    const td = world.tds.get(s.task_family)[0].taskDefinitionArn;
+    world.services.set(s.ecs_service_name, {
+      serviceName: s.ecs_service_name, serviceArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/staging/${s.ecs_service_name}`,
+      status: 'ACTIVE', taskDefinition: td, desiredCount: 0, runningCount: 0, events: [{ createdAt: new Date(0), message: `(service ${s.ecs_service_name}) has reached a steady state.` }],
+      deployments: [{ id: 'ecs-svc/0', status: 'PRIMARY', taskDefinition: td, rolloutState: 'COMPLETED', runningCount: 0, desiredCount: 0, failedTasks: 0 }],
+    });
+    if (s.target_group_arn) world.targetHealth.set(s.target_group_arn, () => Array.from({ length: s.desired_count }, (_, i) => ({ Target: { Id: `10.0.0.${i + 1}`, Port: s.port }, TargetHealth: { State: 'healthy' } })));
+  }
+
+  function makeTd(family, revision, containerDefinitions) {
+    return {
+      taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${revision}`,
+      family, revision, status: 'ACTIVE', networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512',
+      executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/staging-exec`, taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/staging-task`,
+      containerDefinitions, volumes: [], compatibilities: ['EC2', 'FARGATE'], registeredAt: new Date(0),
+    };
+  }
+
+  const clients = {
+    ecs: new ECSClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    ecr: new ECRClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    logs: new CloudWatchLogsClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    elbv2: new ElasticLoadBalancingV2Client({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    efs: new EFSClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+    secrets: new SecretsManagerClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+  };
+  const mocks = Object.fromEntries(Object.entries(clients).map(([k, c]) => [k, mockClient(c)]));
+
+  const on = (mock, Cmd, fn) => mock.on(Cmd).callsFake(async (input) => {
+    const name = Cmd.name.replace(/Command$/, '');
+    world.calls.push({ step: world.step, op: name, input });
+    const left = world.throttle.get(name) ?? 0;
+    if (left > 0) {
+      world.throttle.set(name, left - 1);
+      throw awsError('ThrottlingException', 'Rate exceeded');
+    }
+    return fn(input);
+  });
+
+  on(mocks.ecr, DescribeImagesCommand, (input) => {
+    const key = input.repositoryName.replace(/^staging-/, '');
+    return { imageDetails: [{ imageDigest: world.images[key], imageTags: [input.imageIds[0].imageTag] }] };
+  });
+  on(mocks.ecs, DescribeTaskDefinitionCommand, (input) => {
+    const [fam, rev] = input.taskDefinition.split('/').pop().split(':');
+    const list = world.tds.get(fam);
+    if (!list) throw awsError('ClientException', 'Unable to describe task definition.');
+    const td = rev ? list.find((t) => t.revision === Number(rev)) : list[list.length - 1];
+    return { taskDefinition: structuredClone(td), tags: [{ key: 'Project', value: 'staging-rollout' }] };
+  });
+  on(mocks.ecs, ListTaskDefinitionsCommand, (input) => ({
+    taskDefinitionArns: [...(world.tds.get(input.familyPrefix) ?? [])].reverse().map((t) => t.taskDefinitionArn),
+  }));
+  on(mocks.ecs, RegisterTaskDefinitionCommand, (input) => {
+    const list = world.tds.get(input.family);
+    const { tags, ...rest } = input;
+    const td = { ...makeTd(input.family, list.length + 1, []), ...structuredClone(rest) };
+    list.push(td);
+    return { taskDefinition: structuredClone(td) };
+  });
+  on(mocks.ecs, ListTasksCommand, (input) => ({
+    taskArns: [...world.tasks.values()].filter((t) => (!input.startedBy || t.startedBy === input.startedBy)
+      && (!input.serviceName || t.group === `service:${input.serviceName}`)
+      && (!input.desiredStatus || t.desiredStatus === input.desiredStatus)).map((t) => t.taskArn),
+  }));
+  on(mocks.ecs, RunTaskCommand, (input) => {
+    if (world.runTaskFailures) return { tasks: [], failures: world.runTaskFailures };
+    const id = `task${world.tasks.size + 1}`;
+    const task = {
+      taskArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/staging/${id}`, taskDefinitionArn: input.taskDefinition, lastStatus: 'PROVISIONING',
+      desiredStatus: 'RUNNING', startedBy: input.startedBy, tags: input.tags, group: 'family:migration', describes: 0, input,
+      containers: [{ name: input.overrides.containerOverrides[0].name, lastStatus: 'PENDING' }],
+    };
+    world.tasks.set(task.taskArn, task);
+    return { tasks: [pub(task)], failures: [] };
+  });
+  on(mocks.ecs, DescribeTasksCommand, (input) => {
+    const out = [];
+    for (const arn of input.tasks) {
+      const t = world.tasks.get(arn);
+      if (!t) continue;
+      t.describes += 1;
+      if (t.lastStatus !== 'STOPPED') {
+        if (t.describes >= world.migrationDescribesUntilStop) {
+          Object.assign(t, { lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: world.migrationStopCode, stoppedReason: world.migrationStopCode === 'TaskFailedToStart' ? 'CannotPullContainerError: pull image manifest has been retried 5 time(s)' : 'Essential container in task exited' });
+          t.containers = t.containers.map((c) => ({ ...c, lastStatus: 'STOPPED', ...(world.migrationExit === undefined || world.migrationStopCode === 'TaskFailedToStart' ? {} : { exitCode: world.migrationExit }) }));
+        } else {
+          t.lastStatus = 'RUNNING';
+        }
+      }
+      out.push(pub(t));
+    }
+    return { tasks: out, failures: [] };
+  });
+  const pub = (t) => { const { describes, input, ...rest } = t; return structuredClone(rest); };
+
+  on(mocks.logs, GetLogEventsCommand, (input) => {
+    const start = input.nextToken ? Number(input.nextToken.slice(2)) : 0;
+    const events = world.logEvents.slice(start, start + 2).map((m, i) => ({ timestamp: i, message: m }));
+    return { events, nextForwardToken: `f/${start + events.length}` };
+  });
+
+  on(mocks.ecs, UpdateServiceCommand, (input) => {
+    const svc = world.services.get(input.service);
+    const changedTd = input.taskDefinition && input.taskDefinition !== svc.taskDefinition;
+    svc.desiredCount = input.desiredCount;
+    if (changedTd || input.forceNewDeployment) {
+      for (const d of svc.deployments) d.status = 'ACTIVE';
+      svc.deployments.unshift({ id: `ecs-svc/${++world.deploymentSeq}`, status: 'PRIMARY', taskDefinition: input.taskDefinition, rolloutState: 'IN_PROGRESS', runningCount: 0, desiredCount: input.desiredCount, failedTasks: 0 });
+      svc.taskDefinition = input.taskDefinition;
+    }
+    svc.updated = (svc.updated ?? 0) + 1;
+    svc.polls = 0;
+    return { service: structuredClone(svc) };
+  });
+  const defaultScript = (svc) => {
+    // second poll after an update: the new deployment completed
+    const p = svc.deployments[0];
+    if (svc.polls >= 2) {
+      svc.deployments = [{ ...p, rolloutState: 'COMPLETED', runningCount: svc.desiredCount }];
+      svc.runningCount = svc.desiredCount;
+    } else {
+      p.runningCount = 0;
+    }
+  };
+  on(mocks.ecs, DescribeServicesCommand, (input) => {
+    if (input.services.length > 10) throw awsError('InvalidParameterException', 'more than 10 services');
+    const services = [];
+    for (const n of input.services) {
+      const svc = world.services.get(n);
+      if (!svc) continue;
+      if (svc.updated) {
+        svc.polls += 1;
+        (world.serviceScript[n] ?? defaultScript)(svc, world);
+      }
+      const { updated, polls, ...pubSvc } = svc;
+      services.push(structuredClone(pubSvc));
+    }
+    const failures = input.services.filter((n) => !world.services.has(n)).map((n) => ({ arn: n, reason: 'MISSING' }));
+    return { services, failures };
+  });
+  on(mocks.elbv2, DescribeTargetHealthCommand, (input) => ({ TargetHealthDescriptions: (world.targetHealth.get(input.TargetGroupArn) ?? (() => []))(world) }));
+  on(mocks.efs, DescribeMountTargetsCommand, () => ({ MountTargets: world.mountTargets }));
+
+  /** Step loader that tags AWS calls with the running step; images/smoke are absent unless given. */
+  const loadModule = (extra = {}) => async (rel) => {
+    const id = rel.replace(/^steps\//, '').replace(/\.mjs$/, '');
+    const mod = extra[id] !== undefined ? extra[id] : await loadStepModule(rel);
+    if (!mod) return null;
+    return { run: async (ctx) => { world.step = ctx.step.id; try { return await mod.run(ctx); } finally { world.step = null; } } };
+  };
+  return { world, clients, mocks, loadModule };
+}
+
+/** Steps (ids) that made at least one AWS call. */
+export function stepsThatCalled(world) {
+  return [...new Set(world.calls.map((c) => c.step))];
+}
