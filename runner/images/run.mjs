@@ -117,3 +117,21 @@ export async function runImages(p) {
   });
   return { ...result, unused, settings };
 }
+
+/**
+ * The image references a release uses, without contacting any registry or building anything: for each image an
+ * enabled service (or the migration) uses, its repository and tag (explicit release, else the git commit of its
+ * context, exactly as the images step tags it). For steps run without the images step (e.g. `--from`).
+ * @param {Pick<Parameters<typeof runImages>[0], 'config'|'configPath'|'services'|'outputs'|'exec'|'env'> & { release?: string|null, imageRegistry?: string|null }} p
+ * @returns {Promise<Record<string, { repository: string, tag: string, uri: string }>>}
+ */
+export async function plannedImageRefs(p) {
+  const settings = imageSettings(p.config, { imageRegistry: p.imageRegistry ?? null }, p.env ?? process.env);
+  const { needed } = neededImages(p.config.images, p.services, { migrationImage: p.config.migration?.image ?? null });
+  const targets = resolveTargets({
+    images: p.config.images, configPath: p.configPath, needed, outputs: repoOutputs(p.outputs),
+    registryOverride: settings.registry.value, registryOverrideSource: settings.registry.source,
+  });
+  await resolveTags(targets, { release: p.release ?? null, run: toCommandRunner(p.exec) });
+  return Object.fromEntries(targets.map((t) => [t.key, { repository: t.repository, tag: /** @type {string} */ (t.tag), uri: `${t.repository}:${t.tag}` }]));
+}

@@ -127,7 +127,8 @@ export function resolveTargets({ images, configPath, needed, outputs, registryOv
 }
 
 /**
- * Set each target's tag: the explicit release when given, else the short git commit of its context. A context
+ * Set each target's tag: the explicit release when given, else the 12-digit short git commit of its context
+ * (the same length the runner uses for its default release, so a monorepo gets one tag). A context
  * with uncommitted changes has no commit that names its content, so it is an error unless a release is given.
  * @param {ImageTarget[]} targets
  * @param {{ release?: string|null, run: import('./exec.mjs').CommandRunner }} opts
@@ -140,7 +141,7 @@ export async function resolveTags(targets, { release, run }) {
   }
   const problems = [];
   for (const t of targets) {
-    const rev = await run(['git', '-C', t.context, 'rev-parse', '--short', 'HEAD']);
+    const rev = await run(['git', '-C', t.context, 'rev-parse', '--short=12', 'HEAD']);
     if (rev.exitCode !== 0) {
       problems.push(`image ${t.key}: cannot take the release tag from git in ${t.context} (${(rev.stderr || rev.stdout).trim().split('\n')[0]}); pass a release (--release TAG)`);
       continue;

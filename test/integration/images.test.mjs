@@ -175,7 +175,7 @@ async function registryTags(name) {
   return res.ok ? (await res.json()).tags : [];
 }
 const repoName = (key) => env.repoUris[key].slice(env.repoUris[key].indexOf('/') + 1);
-const gitSha = (key) => execFileSync('git', ['-C', path.join(env.work, 'app', key), 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+const gitSha = (key) => execFileSync('git', ['-C', path.join(env.work, 'app', key), 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
 
 /** @type {any} */
 let first = null;

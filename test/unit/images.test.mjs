@@ -13,6 +13,7 @@ import { parseRegistryAddress, splitRepositoryUrl, MANIFEST_ACCEPT } from '../..
 import { neededImages } from '../../runner/images/targets.mjs';
 import { pool } from '../../runner/images/publish.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
+import { plannedImageRefs } from '../../runner/images/run.mjs';
 
 const PASSWORD = 'pw-Xq81-very-secret';
 const USER = 'AWS';
@@ -539,9 +540,23 @@ describe('images step: tags and registry address', () => {
     expect(ctx.state.images.api.tag).toBe('c0ffee3');
     expect(ctx.state.images.frontend.tag).toBe('c0ffee8');
     const revParse = ex.calls.filter((c) => c.argv.includes('rev-parse'));
+    for (const c of revParse) expect(c.argv).toContain('--short=12');
     expect(revParse.map((c) => c.argv[2]).sort()).toEqual([path.join(ws.dir, 'app', 'api'), path.join(ws.dir, 'app', 'frontend')]);
     const build = ex.docker('build').find((b) => b.argv.includes(path.join(ws.dir, 'app', 'api')));
     expect(build.argv).toContain('org.opencontainers.image.revision=c0ffee3');
+  });
+
+  test('plannedImageRefs gives the references the step would use, without registry or docker', async () => {
+    const ws = makeWorkspace({ keys: ['api', 'frontend'] });
+    const reg = fakeRegistry();
+    const ex = fakeExec(reg);
+    const refs = await plannedImageRefs({ config: ws.config, configPath: ws.configPath, services: [service('api', 'api'), service('frontend', 'frontend')], outputs: outputs(['api', 'frontend']), exec: ex.exec, env: {} });
+    expect(refs).toEqual({
+      api: { repository: `${ECR_HOST}/staging/api`, tag: 'c0ffee3', uri: `${ECR_HOST}/staging/api:c0ffee3` },
+      frontend: { repository: `${ECR_HOST}/staging/frontend`, tag: 'c0ffee8', uri: `${ECR_HOST}/staging/frontend:c0ffee8` },
+    });
+    expect(ex.calls.filter((c) => c.argv[0] === 'docker')).toHaveLength(0);
+    expect(reg.requests).toHaveLength(0);
   });
 
   test('a context with uncommitted changes and no explicit release is refused', async () => {
