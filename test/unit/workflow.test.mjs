@@ -1,0 +1,144 @@
+// Lint of the CI workflow: job order, the approval gate, least-privilege permissions, OIDC-only AWS access,
+// artifacts. Parses the YAML; every assertion is about the file as committed.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { timelinePathFor } from '../../runner/report/index.mjs';
+
+const FILE = new URL('../../.github/workflows/staging-rollout.yml', import.meta.url);
+const TEXT = readFileSync(FILE, 'utf8');
+const WF = parse(TEXT);
+const JOBS = WF.jobs;
+
+const needsOf = (id) => [].concat(JOBS[id].needs ?? []);
+/** Every job `id` depends on, directly or not. */
+function ancestors(id, seen = new Set()) {
+  for (const n of needsOf(id)) if (!seen.has(n)) { seen.add(n); ancestors(n, seen); }
+  return seen;
+}
+const steps = (id) => JOBS[id].steps ?? [];
+const runText = (id) => steps(id).map((s) => s.run ?? '').join('\n');
+const jobsRunning = (re) => Object.keys(JOBS).filter((id) => re.test(runText(id)));
+const usesAction = (id, name) => steps(id).some((s) => typeof s.uses === 'string' && s.uses.split('@')[0] === name);
+
+describe('job order', () => {
+  test('tests -> synth -> plan -> deploy (approval) -> rollout, as a chain of needs', () => {
+    expect(jobsRunning(/npm test|npm run test:unit/)).toEqual(['test']);
+    const [synth] = jobsRunning(/cdktf synth/);
+    const [plan] = jobsRunning(/terraform plan/);
+    const [deploy] = jobsRunning(/cdktf deploy foundation/);
+    const [rollout] = jobsRunning(/runner\/rollout\.mjs/);
+    expect(jobsRunning(/cdktf deploy/)).toEqual([deploy]);
+    expect(needsOf(synth)).toEqual(['test']);
+    expect(needsOf(plan)).toEqual([synth]);
+    expect(needsOf(deploy)).toEqual([plan]);
+    expect(needsOf(rollout)).toEqual([deploy]);
+    expect([...ancestors(rollout)].sort()).toEqual(['deploy', 'plan', 'synth', 'test'].sort());
+  });
+
+  test('every needs names an existing job and there is no cycle', () => {
+    for (const id of Object.keys(JOBS)) {
+      for (const n of needsOf(id)) expect(Object.keys(JOBS)).toContain(n);
+      expect(ancestors(id).has(id)).toBe(false);
+    }
+  });
+
+  test('the plan is of the synthesized foundation stack', () => {
+    const plan = jobsRunning(/terraform plan/)[0];
+    const step = steps(plan).find((s) => /terraform plan/.test(s.run ?? ''));
+    expect(step['working-directory']).toBe('cdktf.out/stacks/foundation');
+    expect(steps(plan).some((s) => s.uses?.startsWith('actions/download-artifact@') && s.with?.name === 'cdktf-out')).toBe(true);
+    expect(steps(jobsRunning(/cdktf synth/)[0]).some((s) => s.uses?.startsWith('actions/upload-artifact@') && s.with?.name === 'cdktf-out')).toBe(true);
+  });
+});
+
+describe('approval gate', () => {
+  test('the job that deploys foundation runs in the `staging` environment (required reviewers)', () => {
+    const deploy = jobsRunning(/cdktf deploy foundation/)[0];
+    const env = JOBS[deploy].environment;
+    expect(typeof env === 'string' ? env : env?.name).toBe('staging');
+  });
+
+  test('nothing changes AWS before the gate: jobs before deploy only plan', () => {
+    const deploy = jobsRunning(/cdktf deploy foundation/)[0];
+    for (const id of ancestors(deploy)) expect(runText(id)).not.toMatch(/terraform apply|cdktf deploy|rollout\.mjs|update-service/);
+  });
+});
+
+describe('permissions', () => {
+  test('workflow default is contents: read only', () => {
+    expect(WF.permissions).toEqual({ contents: 'read' });
+  });
+
+  test('no write-all / read-all anywhere, and every job states its permissions', () => {
+    expect(TEXT).not.toMatch(/write-all|read-all/);
+    for (const [id, job] of Object.entries(JOBS)) {
+      expect(typeof job.permissions).toBe('object');
+      expect(`${id}: ${JSON.stringify(job.permissions)}`).not.toMatch(/write-all/);
+    }
+  });
+
+  test('id-token: write exactly in the jobs that assume an AWS role; no other write permission', () => {
+    for (const [id, job] of Object.entries(JOBS)) {
+      const assumes = usesAction(id, 'aws-actions/configure-aws-credentials');
+      const writes = Object.entries(job.permissions).filter(([, v]) => v === 'write').map(([k]) => k);
+      expect(`${id}: ${writes.join(',')}`).toBe(`${id}: ${assumes ? 'id-token' : ''}`);
+      expect(job.permissions.contents).toBe('read');
+    }
+    expect(Object.keys(JOBS).filter((id) => usesAction(id, 'aws-actions/configure-aws-credentials')).sort()).toEqual(['deploy', 'plan', 'rollout']);
+  });
+});
+
+describe('AWS credentials', () => {
+  test('only OIDC role assumption: every configure-aws-credentials step has role-to-assume and no keys', () => {
+    const cfg = Object.keys(JOBS).flatMap((id) => steps(id).filter((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@')));
+    expect(cfg.length).toBe(3);
+    for (const s of cfg) {
+      expect(s.with['role-to-assume']).toMatch(/^\$\{\{ vars\.[A-Z_]+_ROLE_ARN \}\}$/);
+      expect(Object.keys(s.with)).not.toEqual(expect.arrayContaining(['aws-access-key-id']));
+      expect(Object.keys(s.with).filter((k) => /access-key|secret-access|session-token/.test(k))).toEqual([]);
+    }
+  });
+
+  test('no stored AWS keys anywhere in the file', () => {
+    expect(TEXT).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|aws-access-key-id|aws-secret-access-key/i);
+    expect(TEXT).not.toMatch(/secrets\.AWS/i);
+    expect(TEXT).not.toMatch(/AKIA[0-9A-Z]{16}/);
+  });
+});
+
+describe('hygiene', () => {
+  test('one rollout at a time, never cancelled mid-deploy', () => {
+    expect(WF.concurrency.group).toBeTruthy();
+    expect(WF.concurrency['cancel-in-progress']).toBe(false);
+  });
+
+  test('every action is pinned to a version', () => {
+    for (const id of Object.keys(JOBS)) for (const s of steps(id)) if (s.uses) expect(s.uses).toMatch(/^[\w.-]+\/[\w.-]+@v?\d[\w.]*$|^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+  });
+
+  test('no workflow input or event text is interpolated into a shell script', () => {
+    for (const id of Object.keys(JOBS)) expect(runText(id)).not.toMatch(/\$\{\{\s*(inputs|github\.event)\./);
+  });
+});
+
+describe('artifacts', () => {
+  test('the rollout uploads the report, the timeline beside it and the summary, even when it fails', () => {
+    const rollout = jobsRunning(/runner\/rollout\.mjs/)[0];
+    const run = runText(rollout);
+    const report = run.match(/--report\s+(\S+)/)[1];
+    const summary = run.match(/--summary\s+(\S+)/)[1];
+    const upload = steps(rollout).find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    expect(upload.if).toBe('always()');
+    const paths = upload.with.path.trim().split('\n').map((p) => p.trim());
+    const wd = JOBS[rollout].defaults?.run?.['working-directory'];
+    const inWd = (p) => (wd ? `${wd}/${p}` : p);
+    expect(paths).toEqual(expect.arrayContaining([inWd(report), inWd(timelinePathFor(report)), inWd(summary)]));
+  });
+});
+
+describe('secrets exposure', () => {
+  test('no secret reaches the workflow-wide env or the jobs that run before the approval without AWS access', () => {
+    expect(JSON.stringify(WF.env ?? {})).not.toMatch(/secrets\./);
+    for (const id of ['test', 'synth']) expect(JSON.stringify(JOBS[id])).not.toMatch(/secrets\./);
+  });
+});
