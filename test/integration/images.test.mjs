@@ -6,64 +6,37 @@
 // Docker unavailable: the tests are reported SKIPPED with the reason (console + .work/it/skipped.jsonl);
 // with CI=true (or STAGING_ROLLOUT_REQUIRE_INTEGRATION=1, set by .ci/run) they FAIL instead, because CI on these machines must run them (scripts/ci/docker.sh sets up).
 import { jest } from '@jest/globals';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { ECRClient, CreateRepositoryCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
 import { run as runStep } from '../../runner/steps/images.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
-import { MANIFEST_ACCEPT } from '../../runner/images/registry.mjs';
-import { startMoto, freePort } from '../../scripts/lib/moto.mjs';
+import { startMoto } from '../../scripts/lib/moto.mjs';
+import { ROOT, dockerUnavailable, skipOrFail, ecrClient, startRegistry, makeContext, git } from '../fixtures/images/harness.mjs';
 
 const require = createRequire(import.meta.url);
-const { recordSkip, itDir } = require('../../scripts/lib/skips.cjs');
+const { itDir } = require('../../scripts/lib/skips.cjs');
 
 jest.setTimeout(300_000);
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DOCKER_SH = path.join(ROOT, 'scripts', 'ci', 'docker.sh');
-const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'images');
-const BUSYBOX = '/bin/busybox';
 const SUITE = 'images (docker + registry)';
 const REGION = 'us-east-1';
-
-/** Why this machine cannot run the suite, or null. */
-function dockerUnavailable() {
-  const v = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' });
-  if (v.error) return `docker CLI not found (${v.error.message}); run scripts/ci/docker.sh as root`;
-  if (v.status !== 0) return `dockerd is not running (${(v.stderr || '').trim().split('\n').pop()}); run scripts/ci/docker.sh as root`;
-  if (!fs.existsSync('/usr/bin/docker-registry')) return 'docker-registry not installed (Debian package docker-registry); run scripts/ci/docker.sh install';
-  if (spawnSync('sh', ['-c', 'command -v htpasswd']).status !== 0) return 'htpasswd not installed (Debian package apache2-utils); run scripts/ci/docker.sh install';
-  const bb = spawnSync('readelf', ['-d', BUSYBOX], { encoding: 'utf8' });
-  if (!fs.existsSync(BUSYBOX)) return `${BUSYBOX} missing (Debian package busybox-static)`;
-  if (bb.status === 0 && /NEEDED/.test(bb.stdout)) return `${BUSYBOX} is dynamically linked; FROM scratch needs busybox-static`;
-  return null;
-}
 
 const env = {
   /** @type {string|null} */ unavailable: null,
   /** @type {any} */ moto: null,
   endpoint: '',
-  registryDir: '',
-  registryPort: 0,
+  /** @type {any} */ registry: null,
   work: '',
   /** @type {Record<string,string>} */ repoUris: {},
-  /** @type {{ username: string, password: string }} */ creds: { username: '', password: '' },
   timings: /** @type {Record<string, number>} */ ({}),
 };
 
-/** Skip (recorded, visible) or, on CI, fail. @param {string} test */
-function unavailable(test) {
-  if (!env.unavailable) return false;
-  if (process.env.CI === 'true' || process.env.STAGING_ROLLOUT_REQUIRE_INTEGRATION === '1') {
-    throw new Error(`CI=true (or STAGING_ROLLOUT_REQUIRE_INTEGRATION=1) but the image integration test cannot run: ${env.unavailable}`);
-  }
-  recordSkip({ suite: SUITE, test, reason: env.unavailable });
-  return true;
-}
+/** @param {string} test */
+const unavailable = (test) => skipOrFail(env.unavailable, SUITE, test);
 
 beforeAll(async () => {
   env.unavailable = dockerUnavailable();
@@ -75,36 +48,18 @@ beforeAll(async () => {
     env.moto = await startMoto();
     env.endpoint = env.moto.endpoint;
   }
-  const ecr = new ECRClient({ region: REGION, endpoint: env.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  const ecr = ecrClient(env.endpoint, REGION);
   const prefix = `images-it-${process.pid}-${Date.now().toString(36)}`;
   for (const [key, mutability] of [['api', 'MUTABLE'], ['frontend', 'IMMUTABLE']]) {
     const r = await ecr.send(new CreateRepositoryCommand({ repositoryName: `${prefix}/${key}`, imageTagMutability: mutability }));
     env.repoUris[key] = /** @type {string} */ (r.repository?.repositoryUri);
   }
-
-  // the registry's credentials are the ones ECR hands out: decode moto's token
-  const { GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
-  const tok = await ecr.send(new GetAuthorizationTokenCommand({}));
-  const decoded = Buffer.from(/** @type {string} */ (tok.authorizationData?.[0]?.authorizationToken), 'base64').toString();
-  env.creds = { username: decoded.slice(0, decoded.indexOf(':')), password: decoded.slice(decoded.indexOf(':') + 1) };
-  env.registryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'images-it-registry-'));
-  env.registryPort = await freePort();
-  execFileSync(DOCKER_SH, ['start-registry', env.registryDir, String(env.registryPort)], {
-    input: `${env.creds.username}:${env.creds.password}\n`,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  // the registry's credentials are the ones ECR hands out (moto's GetAuthorizationToken)
+  env.registry = await startRegistry(ecr);
 
   // build contexts: fixtures copied into two git repositories, plus the static busybox
   env.work = fs.mkdtempSync(path.join(os.tmpdir(), 'images-it-work-'));
-  for (const key of ['api', 'frontend']) {
-    const dir = path.join(env.work, 'app', key);
-    fs.cpSync(path.join(FIXTURES, key), dir, { recursive: true });
-    fs.copyFileSync(BUSYBOX, path.join(dir, 'busybox'));
-    const git = (/** @type {string[]} */ ...a) => execFileSync('git', ['-C', dir, ...a], { stdio: 'pipe' });
-    git('init', '-q');
-    git('add', '-A');
-    git('-c', 'user.name=it', '-c', 'user.email=it@example.invalid', 'commit', '-q', '-m', `${key} ${prefix}`);
-  }
+  for (const key of ['api', 'frontend']) makeContext(key, path.join(env.work, 'app', key), `${key} ${prefix}`);
   fs.mkdirSync(path.join(env.work, 'config'));
   fs.writeFileSync(
     path.join(env.work, 'config', 'it.json'),
@@ -117,16 +72,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (env.registryPort) {
-    // the images this suite built locally (their names carry the per-run registry port)
-    const list = spawnSync('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' });
-    const mine = (list.stdout || '').split('\n').filter((l) => l.startsWith(`127.0.0.1:${env.registryPort}/`));
-    if (mine.length) spawnSync('docker', ['rmi', '--force', ...mine], { stdio: 'ignore' });
-  }
-  if (env.registryDir) {
-    spawnSync(DOCKER_SH, ['stop-registry', env.registryDir], { stdio: 'inherit' });
-    fs.rmSync(env.registryDir, { recursive: true, force: true });
-  }
+  if (env.registry) await env.registry.stop();
   if (env.work) fs.rmSync(env.work, { recursive: true, force: true });
   if (env.moto) await env.moto.stop();
   if (Object.keys(env.timings).length) {
@@ -151,31 +97,17 @@ function context(calls) {
       release: 'unused-runner-release',
       options: { release: null, dryRun: false, configPath: path.join(env.work, 'config', 'it.json') },
       config: JSON.parse(fs.readFileSync(path.join(env.work, 'config', 'it.json'), 'utf8')),
-      aws: { ecr: new ECRClient({ region: REGION, endpoint: env.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }) },
+      aws: { ecr: ecrClient(env.endpoint, REGION) },
       exec: { run: async (argv, opts) => { calls.push({ argv, input: opts?.input }); return run(argv, opts); } },
-      env: { STAGING_ROLLOUT_IMAGE_REGISTRY: `http://127.0.0.1:${env.registryPort}`, STAGING_ROLLOUT_CONVENIENCE_TAG: 'it-latest' },
+      env: { STAGING_ROLLOUT_IMAGE_REGISTRY: env.registry.address, STAGING_ROLLOUT_CONVENIENCE_TAG: 'it-latest' },
       log: { info: (m) => lines.push(m), warn: (m) => lines.push(m), progress: () => {} },
       state: {},
     },
   };
 }
 
-/** Registry v2 API, basic auth. */
-async function registryHead(name, ref) {
-  const res = await fetch(`http://127.0.0.1:${env.registryPort}/v2/${name}/manifests/${ref}`, {
-    method: 'HEAD',
-    headers: { Accept: MANIFEST_ACCEPT, Authorization: 'Basic ' + Buffer.from(`${env.creds.username}:${env.creds.password}`).toString('base64') },
-  });
-  return { status: res.status, digest: res.headers.get('docker-content-digest') };
-}
-async function registryTags(name) {
-  const res = await fetch(`http://127.0.0.1:${env.registryPort}/v2/${name}/tags/list`, {
-    headers: { Authorization: 'Basic ' + Buffer.from(`${env.creds.username}:${env.creds.password}`).toString('base64') },
-  });
-  return res.ok ? (await res.json()).tags : [];
-}
 const repoName = (key) => env.repoUris[key].slice(env.repoUris[key].indexOf('/') + 1);
-const gitSha = (key) => execFileSync('git', ['-C', path.join(env.work, 'app', key), 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+const gitSha = (key) => git(path.join(env.work, 'app', key), 'rev-parse', '--short=12', 'HEAD');
 
 /** @type {any} */
 let first = null;
@@ -194,23 +126,23 @@ describe(SUITE, () => {
     for (const key of ['api', 'frontend']) {
       const img = ctx.state.images[key];
       const tag = gitSha(key);
-      const host = `127.0.0.1:${env.registryPort}`;
+      const host = env.registry.host;
       expect(img).toMatchObject({ status: 'pushed', tag, uri: `${host}/${repoName(key)}:${tag}` });
       expect(img.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
-      const head = await registryHead(repoName(key), tag);
+      const head = await env.registry.head(repoName(key), tag);
       expect(head).toEqual({ status: 200, digest: img.digest });
-      expect(await registryTags(repoName(key))).toContain(tag);
+      expect(await env.registry.tags(repoName(key))).toContain(tag);
     }
     // convenience tag: mutable repository tagged, immutable one not (and says why)
-    expect((await registryHead(repoName('api'), 'it-latest')).digest).toBe(ctx.state.images.api.digest);
-    expect((await registryHead(repoName('frontend'), 'it-latest')).status).toBe(404);
+    expect((await env.registry.head(repoName('api'), 'it-latest')).digest).toBe(ctx.state.images.api.digest);
+    expect((await env.registry.head(repoName('frontend'), 'it-latest')).status).toBe(404);
     expect(result.checks.find((c) => c.name === 'image:frontend:it-latest')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/immutable tags/) });
     // login happened once, with the password on stdin only
     const logins = calls.filter((c) => c.argv.includes('login'));
     expect(logins).toHaveLength(1);
-    expect(logins[0].input).toBe(env.creds.password);
-    for (const c of calls) expect(c.argv.join(' ')).not.toContain(env.creds.password);
-    expect(lines.join('\n')).not.toContain(env.creds.password);
+    expect(logins[0].input).toBe(env.registry.creds.password);
+    for (const c of calls) expect(c.argv.join(' ')).not.toContain(env.registry.creds.password);
+    expect(lines.join('\n')).not.toContain(env.registry.creds.password);
     expect(calls.filter((c) => c.argv.includes('build'))).toHaveLength(2);
     first = ctx.state.images;
   });
@@ -245,14 +177,14 @@ describe(SUITE, () => {
     }));
     const r = spawnSync(process.execPath, [path.join(ROOT, 'runner', 'images', 'cli.mjs'), '--config', path.join(env.work, 'config', 'it.json'), '--outputs', outputsFile, '--dry-run', '--convenience-tag', 'it-latest', '--json', jsonFile], {
       encoding: 'utf8',
-      env: { ...process.env, AWS_ENDPOINT_URL: env.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION, STAGING_ROLLOUT_IMAGE_REGISTRY: `http://127.0.0.1:${env.registryPort}` },
+      env: { ...process.env, AWS_ENDPOINT_URL: env.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION, STAGING_ROLLOUT_IMAGE_REGISTRY: env.registry.address },
     });
     expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
     expect(r.stdout).toMatch(/images: skipped: dry run: 0 to build and push, 2 already in the registry/);
     const out = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
     expect(out.images.api).toMatchObject({ status: 'skipped-exists', digest: first.api.digest });
     expect(out.images.frontend).toMatchObject({ status: 'skipped-exists', digest: first.frontend.digest });
-    expect(r.stdout + r.stderr).not.toContain(env.creds.password);
+    expect(r.stdout + r.stderr).not.toContain(env.registry.creds.password);
   });
 
   test('a build error fails the step with docker\'s own error output and pushes nothing', async () => {
@@ -260,7 +192,7 @@ describe(SUITE, () => {
     // a new commit whose Dockerfile copies a file that does not exist
     const dir = path.join(env.work, 'app', 'api');
     fs.appendFileSync(path.join(dir, 'Dockerfile'), 'COPY missing-file.txt /missing\n');
-    execFileSync('git', ['-C', dir, '-c', 'user.name=it', '-c', 'user.email=it@example.invalid', 'commit', '-q', '-am', 'broken'], { stdio: 'pipe' });
+    git(dir, 'commit', '-q', '-am', 'broken');
     const calls = [];
     const { ctx } = context(calls);
     const result = await runStep(ctx);
@@ -269,7 +201,7 @@ describe(SUITE, () => {
     expect(result.reason).toMatch(/docker build of api failed/);
     expect(result.reason).toMatch(/missing-file\.txt/); // docker's own message names the file
     expect(ctx.state.images.api.status).toBe('failed');
-    expect((await registryHead(repoName('api'), gitSha('api'))).status).toBe(404);
+    expect((await env.registry.head(repoName('api'), gitSha('api'))).status).toBe(404);
     expect(ctx.state.images.frontend.status).toBe('skipped-exists');
   });
 });
