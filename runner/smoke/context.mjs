@@ -42,6 +42,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * @property {AbortSignal | undefined} signal
  * @property {(ms: number, signal?: AbortSignal) => Promise<void>} sleep
  * @property {() => number} now
+ * @property {Promise<{ username: string, password: string }>} [smokeUser]  credentials, once read (login check)
  */
 
 /** Accept `terraform output -json` form ({x: {value}}) as well as plain outputs. */

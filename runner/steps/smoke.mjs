@@ -1,6 +1,8 @@
 // Runner step `smoke` (docs/contract.md section 4): the post-release smoke suite. Its result decides the step's
 // status, and with it the rollout's exit code. Checks the environment cannot answer are skipped with a reason.
 import { buildChecks, runSuite, createSmokeContext } from '../smoke/index.mjs';
+import { missingCapability } from '../smoke/capabilities.mjs';
+import { getSmokeUser } from '../smoke/checks/login.mjs';
 
 export const id = 'smoke';
 export const title = 'Smoke tests';
@@ -18,6 +20,9 @@ export async function run(ctx) {
   }
   if (!sctx.cluster) return { status: 'failed', reason: 'stack output cluster_name is missing', checks: [] };
   sctx.log(`smoke: ${sctx.caps.emulator ? 'emulator mode' : 'real AWS'} (${sctx.caps.source}), release ${sctx.release || '(unknown)'}`);
+  // Learn the smoke user's credentials before any check runs, so every check's output is redacted from the
+  // start (a read error is reported by the login check itself).
+  if (!missingCapability(sctx.caps, ['albHttp'])) await getSmokeUser(sctx, sctx.signal).catch(() => {});
   const result = await runSuite(buildChecks(sctx.settings), sctx);
   return {
     status: result.status,
@@ -26,6 +31,6 @@ export async function run(ctx) {
       capabilities: sctx.caps,
       since: sctx.since ? sctx.since.toISOString() : null,
     },
-    checks: result.checks,
+    checks: sctx.redact.deep(result.checks), // again, with every secret learnt during the run
   };
 }

@@ -7,6 +7,7 @@ import { createSmokeContext, runCheck } from '../../runner/smoke/index.mjs';
 import { apiHealthCheck } from '../../runner/smoke/checks/api-health.mjs';
 import { loginCheck } from '../../runner/smoke/checks/login.mjs';
 import { databaseCheck } from '../../runner/smoke/checks/database.mjs';
+import { run as runSmokeStep } from '../../runner/steps/smoke.mjs';
 
 const USERNAME = 'smoke-user@example.test';
 const PASSWORD = 'pw-9fK2!"quoted"&amp;-s3cr3t';
@@ -227,5 +228,35 @@ describe('emulator mode', () => {
     }
     expect(server.requests).toHaveLength(0);
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+});
+
+describe('smoke step over HTTP', () => {
+  test('an app that echoes the password in any response: the step result and the console never show it', async () => {
+    const leak = `debug: last login ${USERNAME} / ${PASSWORD}`;
+    server = await startServer({
+      'GET /health': (q, s) => { s.writeHead(503); s.end(leak); },
+      'POST /api/auth/login': (q, s) => { s.writeHead(200); s.end(leak); },
+      'GET /api/db-check': (q, s) => { s.writeHead(500); s.end(leak); },
+    });
+    const secrets = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const sm = mockClient(secrets);
+    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: USERNAME, password: PASSWORD }) });
+    const res = await runSmokeStep({
+      outputs: { cluster_name: 'staging', alb_url: server.url, secret_arns: { smoke_user: SECRET_ARN }, service_catalog: {} },
+      config: { smoke: smokeConfig() },
+      capabilities: { emulator: false, gaps: { targetHealth: 'n/a', containerExit: 'n/a', containerLogs: 'n/a' } },
+      options: {}, aws: { secrets }, release: 'abc1234',
+    });
+    const by = Object.fromEntries(res.checks.map((c) => [c.name, c]));
+    expect(by['api-health'].status).toBe('failed');
+    expect(by.login.status).toBe('passed');
+    expect(by.database.status).toBe('failed');
+    expect(res.status).toBe('failed');
+    expect(by['api-health'].evidence).toContain('[REDACTED]');
+    const out = JSON.stringify(res) + logSpy.mock.calls.flat().join('\n');
+    expect(out).not.toContain(PASSWORD);
+    expect(out).not.toContain(USERNAME);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1); // read once, before the checks
   });
 });

@@ -23,6 +23,19 @@ export async function readSmokeUser(sctx, signal) {
   return { username: /** @type {string} */ (parsed.username), password: /** @type {string} */ (parsed.password) };
 }
 
+/**
+ * The smoke user's credentials, read once per suite (a failed read is retried on the next call).
+ * @param {import('../context.mjs').SmokeContext} sctx
+ * @param {AbortSignal} [signal]
+ */
+export function getSmokeUser(sctx, signal) {
+  if (!sctx.smokeUser) {
+    sctx.smokeUser = readSmokeUser(sctx, signal);
+    sctx.smokeUser.catch(() => { sctx.smokeUser = undefined; });
+  }
+  return sctx.smokeUser;
+}
+
 /** A known staging user logs in through the ALB. The response body (it may carry a token) is never kept. */
 export function loginCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
@@ -32,7 +45,7 @@ export function loginCheck(/** @type {import('../settings.mjs').SmokeSettings} *
     async run(sctx, signal) {
       const base = sctx.outputs.alb_url;
       if (!base) throw permanent('stack output alb_url is missing');
-      const creds = await readSmokeUser(sctx, signal);
+      const creds = await getSmokeUser(sctx, signal);
       const url = joinUrl(base, settings.loginPath);
       const res = await httpRequest(url, {
         method: 'POST',
