@@ -31,10 +31,10 @@ export class Synth {
   }
   /** the resource body whose address `type.name` is referenced by `ref` ("${type.name.attr}") */
   byRef(ref: string): Block {
-    const m = /^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$/.exec(ref);
+    const m = /^\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.[a-z_]+\}$/.exec(ref);
     if (!m) throw new Error(`not a simple reference: ${ref}`);
-    const body = this.json.resource?.[m[1]]?.[m[2]] ?? this.json.data?.[m[1]]?.[m[2]];
-    if (!body) throw new Error(`unknown address ${m[1]}.${m[2]}`);
+    const body = m[1] ? this.json.data?.[m[2]]?.[m[3]] : this.json.resource?.[m[2]]?.[m[3]];
+    if (!body) throw new Error(`unknown address ${m[1] ?? ''}${m[2]}.${m[3]}`);
     return body;
   }
   /** the single resource of `type` whose `key` equals `value` */
