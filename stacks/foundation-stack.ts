@@ -215,7 +215,7 @@ export class FoundationStack extends TerraformStack {
     const out = (name: string, value: unknown, description: string) => new TerraformOutput(this, name, { value, description });
 
     out('environment', config.environment, 'Environment name (config `environment`)');
-    out('region', config.region, 'AWS region');
+    out('region', config.region, 'AWS region the stack is deployed in');
     out('cluster_name', this.cluster.cluster.name, 'ECS cluster name');
     out('cluster_arn', this.cluster.cluster.arn, 'ECS cluster ARN');
     out('private_subnet_ids', this.network.privateSubnets.map((s) => s.id), 'Private subnets for services and one-off tasks');
