@@ -27,6 +27,8 @@ Dockerfile per image, relative to the config file), skipping tags the registry a
                            (default $${ENV.convenienceTag}, else <environment>-latest)
   --no-convenience-tag     set no convenience tag
   --image-concurrency N    parallel builds (default $${ENV.concurrency}, else the number of CPUs)
+  --docker-config DIR      docker --config directory to use and keep (default $${ENV.dockerConfig}, else a
+                           private temporary one, deleted at the end; ~/.docker is never written)
   --dry-run                say what would be built, skipped or pushed; change nothing
   --json FILE              write the per-image results as JSON
   --help, -h               this text
@@ -40,9 +42,9 @@ class UsageError extends Error {}
 /** @param {string[]} argv */
 export function parseCliArgs(argv) {
   /** @type {Record<string, any>} */
-  const o = { config: null, outputs: null, stackDir: 'cdktf.out/stacks/foundation', release: null, imageRegistry: null, convenienceTag: null, imageConcurrency: null, dryRun: false, json: null, help: false };
+  const o = { config: null, outputs: null, stackDir: 'cdktf.out/stacks/foundation', release: null, imageRegistry: null, convenienceTag: null, imageConcurrency: null, dockerConfig: null, dryRun: false, json: null, help: false };
   /** @type {Record<string, string>} */
-  const valued = { '--config': 'config', '--outputs': 'outputs', '--stack-dir': 'stackDir', '--release': 'release', '--image-registry': 'imageRegistry', '--convenience-tag': 'convenienceTag', '--image-concurrency': 'imageConcurrency', '--json': 'json' };
+  const valued = { '--config': 'config', '--outputs': 'outputs', '--stack-dir': 'stackDir', '--release': 'release', '--image-registry': 'imageRegistry', '--convenience-tag': 'convenienceTag', '--image-concurrency': 'imageConcurrency', '--docker-config': 'dockerConfig', '--json': 'json' };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].startsWith('--') && argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     if (flag === '--help' || flag === '-h') o.help = true;
@@ -113,6 +115,7 @@ export async function main(argv) {
       config, configPath, services, outputs,
       options: { release: o.release, dryRun: o.dryRun, imageRegistry: o.imageRegistry, convenienceTag: o.convenienceTag, imageConcurrency: o.imageConcurrency },
       ecr: aws.ecr,
+      dockerConfigDir: o.dockerConfig,
       log: (m) => process.stderr.write(`images: ${m}\n`),
       signal: ac.signal,
     });

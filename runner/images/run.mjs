@@ -13,6 +13,7 @@ export const ENV = Object.freeze({
   registry: 'STAGING_ROLLOUT_IMAGE_REGISTRY',
   convenienceTag: 'STAGING_ROLLOUT_CONVENIENCE_TAG',
   concurrency: 'STAGING_ROLLOUT_IMAGE_CONCURRENCY',
+  dockerConfig: 'STAGING_ROLLOUT_DOCKER_CONFIG',
 });
 
 /**
@@ -113,7 +114,9 @@ export async function runImages(p) {
     concurrency: settings.concurrency,
     convenienceTag: settings.convenienceTag,
     signal: p.signal,
-    dockerConfigDir: p.dockerConfigDir ?? null,
+    // default: a private temporary docker config, removed at the end; a given one is kept (e.g. one that is
+    // also logged in to the registry of a private base image)
+    dockerConfigDir: p.dockerConfigDir ?? env[ENV.dockerConfig] ?? null,
   });
   return { ...result, unused, settings };
 }

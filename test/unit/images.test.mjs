@@ -14,6 +14,7 @@ import { neededImages } from '../../runner/images/targets.mjs';
 import { pool } from '../../runner/images/publish.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
 import { plannedImageRefs } from '../../runner/images/run.mjs';
+import { parseCliArgs, main as cliMain } from '../../runner/images/cli.mjs';
 
 const PASSWORD = 'pw-Xq81-very-secret';
 const USER = 'AWS';
@@ -616,7 +617,41 @@ describe('images step: tags and registry address', () => {
   });
 });
 
+describe('standalone CLI', () => {
+  test('flags parse into the step options; --no-convenience-tag means none', () => {
+    expect(parseCliArgs(['--outputs', 'o.json', '--release=r9', '--image-registry', 'http://127.0.0.1:5000', '--no-convenience-tag', '--image-concurrency', '3', '--dry-run'])).toMatchObject({
+      outputs: 'o.json', release: 'r9', imageRegistry: 'http://127.0.0.1:5000', convenienceTag: false, imageConcurrency: '3', dryRun: true,
+    });
+    expect(() => parseCliArgs(['--release'])).toThrow('--release needs a value');
+    expect(() => parseCliArgs(['--bogus'])).toThrow('unknown flag "--bogus" (see --help)');
+  });
+
+  test('bad input exits 2 with the reason on stderr', async () => {
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await cliMain(['--bogus'])).toBe(2);
+      expect(await cliMain(['--outputs', '/nonexistent/outputs.json', '--config', 'config/staging.json'])).toBe(2);
+      expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('--outputs /nonexistent/outputs.json: cannot read (ENOENT)');
+    } finally {
+      err.mockRestore();
+    }
+  });
+});
+
 describe('helpers', () => {
+  test('a docker config directory from configuration is used and kept', async () => {
+    const ws = makeWorkspace({ keys: ['api'] });
+    const reg = fakeRegistry();
+    const ex = fakeExec(reg);
+    const { ecr } = ecrMock();
+    const dockerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'images-unit-docker-'));
+    const { ctx } = makeCtx({ ws, reg, ex, ecr, catalog: [service('api', 'api')], outs: outputs(['api']), env: { STAGING_ROLLOUT_DOCKER_CONFIG: dockerDir } });
+    await runStep(ctx);
+    for (const c of ex.calls.filter((c) => c.argv[0] === 'docker')) expect(c.argv.slice(1, 3)).toEqual(['--config', dockerDir]);
+    expect(fs.existsSync(dockerDir)).toBe(true);
+  });
+
+
   test('an injected exec that does not declare stdin support never receives the password; stdin commands go to the stdin runner', async () => {
     const exec = jest.fn(async () => ({ exitCode: 0, stdout: 'ok', stderr: '' }));
     const stdinRunner = jest.fn(async () => ({ exitCode: 0, stdout: 'Login Succeeded', stderr: '' }));
