@@ -258,6 +258,20 @@ describe('images step: build, push, skip', () => {
     expect(reg.requests.filter((r) => r.method === 'HEAD' && r.url.endsWith('/v2/staging/api/manifests/r1') && r.auth).length).toBe(2);
   });
 
+  test('a registry that omits Docker-Content-Digest on HEAD: the digest comes from a GET of the manifest', async () => {
+    const ws = makeWorkspace({ keys: ['api'] });
+    const reg = fakeRegistry({ headDigest: false });
+    const d = reg.add('staging/api', 'r1', 'no digest header');
+    const ex = fakeExec(reg);
+    const { ecr } = ecrMock();
+    const { ctx } = makeCtx({ ws, reg, ex, ecr, catalog: [service('api', 'api')], outs: outputs(['api']) });
+
+    await runStep(ctx);
+
+    expect(ctx.state.images.api).toMatchObject({ status: 'skipped-exists', digest: d });
+    expect(reg.requests.some((r) => r.method === 'GET' && r.url.endsWith('/v2/staging/api/manifests/r1'))).toBe(true);
+  });
+
   test('images of disabled services are not built and are reported with the reason; migration image is built', async () => {
     const ws = makeWorkspace();
     const reg = fakeRegistry();
