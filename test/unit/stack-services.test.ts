@@ -8,7 +8,7 @@ beforeAll(() => {
   s = synth();
 });
 
-function containerOf(td: Block): Block {
+function containerOf(td: Block): string {
   // containerDefinitions is "${jsonencode([...])}": read the HCL object back
   const m = /^\$\{jsonencode\((.*)\)\}$/s.exec(td.container_definitions);
   expect(m).not.toBeNull();
