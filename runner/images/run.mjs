@@ -104,6 +104,8 @@ export async function runImages(p) {
   });
   if (settings.registry.value) log(`images go to ${settings.registry.value} (from ${settings.registry.source}) instead of the hosts in repository_urls`);
   await resolveTags(targets, { release: options.release ?? null, run });
+  const clash = targets.find((t) => t.tag === settings.convenienceTag);
+  if (clash) throw new ImageConfigError(`the convenience tag "${settings.convenienceTag}" equals the release tag of image ${clash.key}; choose another convenience tag or release`);
   const result = await publishImages({
     targets,
     getCredentials: () => ecrCredentials(p.ecr),

@@ -50,6 +50,9 @@ export async function run(ctx) {
     return { status: 'failed', reason: /** @type {Error} */ (e).message, checks: [], details: { images: {} } };
   }
 
+  // a command killed by Ctrl-C looks like a failed command; it is an interruption
+  if (ctx.signal?.aborted) throw new InterruptedError('interrupted during the images step');
+
   ctx.state ??= {};
   ctx.state.images ??= {};
   /** @type {import('../lib/types.mjs').Check[]} */

@@ -372,6 +372,35 @@ describe('images step: convenience tag', () => {
     expect(reg.requests.filter((r) => r.method === 'PUT')).toHaveLength(0);
   });
 
+  test('a convenience tag equal to the release tag is a configuration error', async () => {
+    const ws = makeWorkspace({ keys: ['api'] });
+    const reg = fakeRegistry();
+    const ex = fakeExec(reg);
+    const { ecr, mock } = ecrMock();
+    const { ctx } = makeCtx({ ws, reg, ex, ecr, catalog: [service('api', 'api')], outs: outputs(['api']), options: { release: 'staging-latest' } });
+    await expect(runStep(ctx)).rejects.toThrow('the convenience tag "staging-latest" equals the release tag of image api; choose another convenience tag or release');
+    expect(mock.calls()).toHaveLength(0);
+  });
+
+  test('a command killed by Ctrl-C is an interruption even when it only looks like a failed command', async () => {
+    const ws = makeWorkspace({ keys: ['api'] });
+    const reg = fakeRegistry();
+    const ac = new AbortController();
+    const ex = fakeExec(reg);
+    const base = ex.exec.getMockImplementation();
+    ex.exec.mockImplementation(async (cmd, args, opts) => {
+      if (args.includes('build')) {
+        ac.abort();
+        return { exitCode: null, stdout: '', stderr: '' };
+      }
+      return base(cmd, args, opts);
+    });
+    const { ecr } = ecrMock();
+    const { ctx } = makeCtx({ ws, reg, ex, ecr, catalog: [service('api', 'api')], outs: outputs(['api']) });
+    ctx.signal = ac.signal;
+    await expect(runStep(ctx)).rejects.toBeInstanceOf(InterruptedError);
+  });
+
   test('an invalid convenience tag is a configuration error before anything runs', async () => {
     const ws = makeWorkspace({ keys: ['api'] });
     const reg = fakeRegistry();
