@@ -163,6 +163,7 @@ export class FoundationStack extends TerraformStack {
       env,
       services: enabled,
       clusterArn: this.cluster.cluster.arn,
+      clusterDependencies: [this.cluster.capacityProviders],
       executionRoleArn: this.iam.executionRole.arn,
       taskRoleArns: Object.fromEntries(Object.entries(this.iam.taskRoles).map(([k, r]) => [k, r.arn])),
       repositoryUrls: Object.fromEntries(Object.entries(this.registry.repositories).map(([k, r]) => [k, r.repositoryUrl])),

@@ -26,6 +26,8 @@ export interface ServicesProps {
   /** enabled services only */
   readonly services: NormalizedService[];
   readonly clusterArn: string;
+  /** every service waits for these (the capacity providers must be associated before a strategy names them) */
+  readonly clusterDependencies?: ITerraformDependable[];
   readonly executionRoleArn: string;
   /** service name (and "migration") -> task role ARN */
   readonly taskRoleArns: Record<string, string>;
@@ -158,7 +160,7 @@ export class Services extends Construct {
         });
         this.discoveryServices[s.name] = registry;
       }
-      const dependsOn: ITerraformDependable[] = [];
+      const dependsOn: ITerraformDependable[] = [...(props.clusterDependencies ?? [])];
       if (s.kind === 'web') dependsOn.push(...props.loadBalancerDependencies);
       if (s.needsData) dependsOn.push(...props.efs.mountTargets);
       const spot = s.kind === 'worker' && (props.fargateSpotForWorkers ?? false);

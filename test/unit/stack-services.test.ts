@@ -68,6 +68,8 @@ describe('services', () => {
       expect(svc.network_configuration.subnets).toHaveLength(2);
       expect(svc.enable_execute_command).toBe(true);
       expect(svc.capacity_provider_strategy).toEqual([{ capacity_provider: 'FARGATE', weight: 1, base: 0 }]);
+      // the strategy names providers that must already be associated with the cluster
+      expect(svc.depends_on).toContain(`aws_ecs_cluster_capacity_providers.${s.resources('aws_ecs_cluster_capacity_providers')[0][0]}`);
     }
   });
 
