@@ -10,9 +10,15 @@ import { PropsError, StackEnv } from './util';
 
 /** What one task role needs. */
 export interface TaskRoleNeeds {
-  /** EFS access: 'rw' (ClientMount + ClientWrite), 'ro' (ClientMount) or none */
+  /**
+   * EFS access: 'rw' (ClientMount + ClientWrite), 'ro' (ClientMount) or none.
+   * @default undefined (no EFS access)
+   */
   readonly efs?: 'rw' | 'ro';
-  /** IAM authentication to the Valkey replication group */
+  /**
+   * IAM authentication to the Valkey replication group.
+   * @default false
+   */
   readonly cache?: boolean;
 }
 
@@ -29,7 +35,10 @@ export interface TaskIamProps {
   readonly taskRoles: Record<string, TaskRoleNeeds>;
   readonly efs: { fileSystemArn: string; accessPointArn: string };
   readonly cache: { replicationGroupArn: string; userArn: string };
-  /** ECS Exec: when set, every task role may open exec sessions and log them here */
+  /**
+   * ECS Exec: when set, every task role may open exec sessions and log them here.
+   * @default undefined (no ECS Exec permissions)
+   */
   readonly exec?: { logGroupArn: string };
 }
 

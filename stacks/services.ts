@@ -26,7 +26,10 @@ export interface ServicesProps {
   /** enabled services only */
   readonly services: NormalizedService[];
   readonly clusterArn: string;
-  /** every service waits for these (the capacity providers must be associated before a strategy names them) */
+  /**
+   * Every service waits for these (the capacity providers must be associated before a strategy names them).
+   * @default []
+   */
   readonly clusterDependencies?: ITerraformDependable[];
   readonly executionRoleArn: string;
   /** service name (and "migration") -> task role ARN */
