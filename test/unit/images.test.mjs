@@ -23,9 +23,20 @@ const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');
 
 // ---------------------------------------------------------------- fixtures
 
+/** temporary directories of this file, removed after the tests */
+const tempDirs = [];
+const tempDir = (prefix) => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** A config file in a temp dir with one build context per image key (Dockerfile inside). */
 function makeWorkspace({ keys = ['api', 'frontend', 'admin', 'anisette'], missingContext = [], missingDockerfile = [] } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'images-unit-'));
+  const dir = tempDir('images-unit-');
   const images = {};
   for (const k of keys) {
     images[k] = { context: `../app/${k}`, dockerfile: 'Dockerfile' };
@@ -687,7 +698,7 @@ describe('helpers', () => {
     const reg = fakeRegistry();
     const ex = fakeExec(reg);
     const { ecr } = ecrMock();
-    const dockerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'images-unit-docker-'));
+    const dockerDir = tempDir('images-unit-docker-');
     const { ctx } = makeCtx({ ws, reg, ex, ecr, catalog: [service('api', 'api')], outs: outputs(['api']), env: { STAGING_ROLLOUT_DOCKER_CONFIG: dockerDir } });
     await runStep(ctx);
     for (const c of ex.calls.filter((c) => c.argv[0] === 'docker')) expect(c.argv.slice(1, 3)).toEqual(['--config', dockerDir]);
