@@ -131,6 +131,6 @@ case "$cmd" in
   stop-dockerd) stop_dockerd ;;
   start-registry) start_registry "$@" ;;
   stop-registry) stop_registry "$@" ;;
-  -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (try --help)" ;;
 esac
