@@ -278,7 +278,7 @@ export async function planFoundation(opts) {
  * @property {string[]} applied              managed resource instance addresses in the state after apply
  * @property {{ address: string, reason: string }[]} skipped  planned instances left out, with reasons
  * @property {{ name: string, reason: string }[]} skippedOutputs  outputs that depend on skipped resources
- * @property {Record<string, number>} timings  ms per phase: init, validate, plan, apply, output
+ * @property {Record<string, number>} timings  ms per phase: init, validate, plan, apply, refresh (only with skips), output
  * @property {string} stateFile
  * @property {string} planJsonFile
  * @property {string} workdir
@@ -311,12 +311,23 @@ export async function applyFoundation(opts) {
     ? ['apply', '-no-color', '-input=false', '-auto-approve', 'plan.tfplan']
     : ['apply', '-no-color', '-input=false', '-auto-approve', ...targets.map((t) => `-target=${t}`)];
   try {
-    await timed('apply', () => tf(applyArgs));
+    const applyLog = await timed('apply', () => tf(applyArgs));
+    fs.writeFileSync(path.join(workdir, '.harness', 'apply.log'), applyLog);
   } catch (e) {
     const err = /** @type {Error} */ (e);
     err.message +=
       `\n(if this is an emulator limitation rather than a stack bug, add the resource to ${path.relative(REPO_ROOT, opts.gapsFile ?? DEFAULT_GAPS_FILE)} with the reason)`;
     throw err;
+  }
+  if (skips.size > 0) {
+    // A targeted apply does not write root outputs that reference no targeted resource (constants such as
+    // `environment`); a refresh-only apply evaluates and stores every output without changing resources.
+    try {
+      await timed('refresh', () => tf(['apply', '-refresh-only', '-no-color', '-input=false', '-auto-approve']));
+    } catch (e) {
+      if (skippedOutputs.length === 0) throw e;
+      log(`refresh-only apply failed (outputs that depend on skipped resources): ${/** @type {Error} */ (e).message.split('\n')[0]}`);
+    }
   }
   const stateJson = JSON.parse(await tf(['show', '-json']));
   const applied = listStateResources(stateJson?.values?.root_module).filter((a) => !a.startsWith('data.'));

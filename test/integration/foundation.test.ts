@@ -250,6 +250,22 @@ if (env.status === 'applied') {
         expect(skippedOutputs.size).toBeGreaterThan(0);
         return;
       }
+      // moto 5.2.1 does not keep deploymentConfiguration.deploymentCircuitBreaker: then the applied value is
+      // read from the Terraform state, and the emulator-side check is recorded as skipped.
+      const state = JSON.parse(fs.readFileSync(env.stateFile, 'utf8'));
+      let recordedCbSkip = false;
+      const circuitBreakerInState = (name: string): { enable?: boolean; rollback?: boolean } | undefined => {
+        if (!recordedCbSkip) {
+          recordSkip({
+            suite: SUITE,
+            test: 'circuit breaker as seen by ECS',
+            reason: 'moto 5.2.1 does not return deploymentConfiguration.deploymentCircuitBreaker; checked in the Terraform state instead',
+          });
+          recordedCbSkip = true;
+        }
+        const res = (state.resources as any[]).find((r) => r.type === 'aws_ecs_service' && r.instances?.[0]?.attributes?.name === name);
+        return res?.instances?.[0]?.attributes?.deployment_circuit_breaker?.[0];
+      };
       const ecs = new ECSClient({ endpoint: env.endpoint, region: env.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
       const cluster = String(outputs.cluster_name);
       const clusters = await ecs.send(new DescribeClustersCommand({ clusters: [cluster] }));
@@ -265,7 +281,7 @@ if (env.status === 'applied') {
         const s = found[e.ecs_service_name];
         expect({ service: e.ecs_service_name, exists: !!s }).toEqual({ service: e.ecs_service_name, exists: true });
         expect(s.desiredCount).toBe(0);
-        const cb = s.deploymentConfiguration?.deploymentCircuitBreaker;
+        const cb = s.deploymentConfiguration?.deploymentCircuitBreaker ?? circuitBreakerInState(e.ecs_service_name);
         expect({ service: e.ecs_service_name, enable: cb?.enable, rollback: cb?.rollback }).toEqual({
           service: e.ecs_service_name,
           enable: true,
@@ -313,7 +329,13 @@ if (env.status === 'applied') {
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     test('anisette and tracker-fetcher-2 are in the catalog output as disabled, with reasons and no AWS identifiers', () => {
-      const catalogOut = plan.planned_values.outputs.service_catalog.value as Record<string, Record<string, unknown>>;
+      // the catalog output is partly unknown at plan time (ARNs of enabled services): read its known part
+      const change = plan.output_changes.service_catalog as { after: Record<string, Record<string, unknown>>; after_unknown: any };
+      const catalogOut = change.after;
+      for (const name of ['anisette', 'tracker-fetcher-2']) {
+        const unknown = Object.entries(change.after_unknown?.[name] ?? {}).filter(([, v]) => v === true).map(([k]) => k);
+        expect({ name, unknown }).toEqual({ name, unknown: [] });
+      }
       expect(catalogOut.anisette.enabled).toBe(false);
       expect(catalogOut.anisette.disabled_reason).toEqual(expect.any(String));
       expect(catalogOut['tracker-fetcher-2'].enabled).toBe(false);
