@@ -25,7 +25,8 @@ const FARGATE_MEMORY = Object.freeze({
 });
 const TOP_LEVEL_KEYS = Object.freeze([
   'environment', 'namePrefix', 'region', 'tags', 'backend', 'network', 'loadBalancer', 'database', 'cache',
-  'storage', 'logs', 'cluster', 'images', 'migration', 'tiers', 'services', 'smoke',
+  'storage', 'logs', 'cluster', 'images', 'migration', 'tiers', 'services', 'smoke', 'imageRegistry',
+  'imageConvenienceTag',
 ]);
 const SERVICE_KEYS = Object.freeze([
   'tier', 'kind', 'image', 'enabled', 'port', 'healthCheckPath', 'routing', 'command', 'dependsOn', 'mounts',
@@ -414,9 +415,15 @@ function normalizeConfig(raw, opts = {}) {
     }
   }
 
+  // image step settings (docs/images.md): registry override and convenience tag; absent convenience tag means
+  // the image step's default, null means none
+  const imageRegistry = c.nullableString(root.imageRegistry, 'imageRegistry', { pattern: /^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?$/, hint: 'a registry address like "host:5000", "http://host:port" or "https://host" or null' });
+  const convenience = root.imageConvenienceTag === undefined ? {}
+    : { imageConvenienceTag: c.nullableString(root.imageConvenienceTag, 'imageConvenienceTag', { pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, hint: 'an image tag (letters, digits, _ . -; at most 128; not starting with . or -) or null' }) };
+
   const config = {
     environment, namePrefix, region, tags, backend, network, loadBalancer, database, cache, storage, logs,
-    cluster, images, migration, tiers,
+    cluster, images, migration, tiers, imageRegistry, ...convenience,
     services: Object.fromEntries(services.map((s) => [s.name, s])),
     smoke: root.smoke === undefined ? {} : c.object(root.smoke, 'smoke'),
   };

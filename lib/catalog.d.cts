@@ -115,6 +115,10 @@ export interface NormalizedConfig {
     secrets: SecretKey[];
   };
   tiers: string[];
+  /** image step: registry address replacing the host of repository_urls (docs/images.md); null = none */
+  imageRegistry: string | null;
+  /** image step: convenience tag; absent = the step's default, null = none */
+  imageConvenienceTag?: string | null;
   services: Record<string, NormalizedService>;
   smoke: Record<string, unknown>;
 }

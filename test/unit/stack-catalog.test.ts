@@ -41,6 +41,8 @@ describe('normalizeConfig on config/staging.json', () => {
     expect(config.migration.containerName).toBe('migration');
     expect(config.migration.secrets).toEqual(['database']);
     expect(config.database.protectDataVolume).toBe(true);
+    expect(config.imageRegistry).toBeNull();
+    expect('imageConvenienceTag' in config).toBe(false);
     expect(config.loadBalancer.healthCheck.matcher).toBe('200-399');
   });
 
@@ -60,6 +62,14 @@ describe('normalizeConfig on config/staging.json', () => {
     expect(c.network).toEqual({ cidr: '10.1.0.0/16', azCount: 2, natGateways: 'single', flowLogRetentionDays: 14 });
     expect(c.migration).toMatchObject({ image: 'api', cpu: 256, memory: 512, timeoutSeconds: 900 });
     expect(s[0]).toMatchObject({ cpu: 256, memory: 512, desiredCount: 1, secrets: [], enabled: true });
+  });
+
+  test('image step settings pass through: imageRegistry, imageConvenienceTag (null = none)', () => {
+    const { config: c } = normalizeConfig(variant((r) => { r.imageRegistry = 'http://127.0.0.1:5000'; r.imageConvenienceTag = null; }), { source: SOURCE });
+    expect(c.imageRegistry).toBe('http://127.0.0.1:5000');
+    expect(c.imageConvenienceTag).toBeNull();
+    const { config: t } = normalizeConfig(variant((r) => { r.imageConvenienceTag = 'stg-current'; }), { source: SOURCE });
+    expect(t.imageConvenienceTag).toBe('stg-current');
   });
 
   test('does not mutate its input', () => {
@@ -157,6 +167,8 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['s3 backend without bucket', (r) => { r.backend = { type: 's3' }; }, 'backend.bucket: must be a non-empty string, got undefined'],
     ['s3 backend without locking', (r) => { r.backend = { type: 's3', bucket: 'tf-state', useLockfile: false }; }, 'backend: S3 state needs locking'],
     ['cloud backend without workspace', (r) => { r.backend = { type: 'cloud', organization: 'acme' }; }, 'backend.workspace: must be a non-empty string, got undefined'],
+    ['image registry', (r) => { r.imageRegistry = 'ftp://x'; }, 'imageRegistry: must be a registry address like "host:5000", "http://host:port" or "https://host" or null, got "ftp://x"'],
+    ['convenience tag', (r) => { r.imageConvenienceTag = '-latest'; }, 'imageConvenienceTag: must be an image tag'],
     ['migration secret', (r) => { r.migration.secrets = ['db']; }, 'migration.secrets[0]: unknown secret "db"'],
     ['migration image', (r) => { r.migration.image = 'worker'; }, 'migration.image: unknown image "worker"'],
     ['unknown top-level key', (r) => { r.loadbalancer = {}; }, 'loadbalancer: unknown key'],
