@@ -209,10 +209,16 @@ PGDATA="$MOUNT/data"
 
 dnf install -y "postgresql$PG_MAJOR-server" python3 openssl
 
-# the data volume: formatted only when blank, never reformatted
-DEV="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(echo "$VOLUME_ID" | tr -d '-')"
-for _ in $(seq 1 120); do [ -e "$DEV" ] && break; sleep 5; done
-if [ ! -e "$DEV" ]; then echo "data volume $VOLUME_ID is not attached" >&2; exit 1; fi
+# the data volume: found by its id (Nitro NVMe) or its attachment name (Xen), formatted only when blank
+NVME="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(echo "$VOLUME_ID" | tr -d '-')"
+DEV=
+for _ in $(seq 1 120); do
+  for cand in "$NVME" /dev/xvdf /dev/sdf; do
+    if [ -e "$cand" ]; then DEV="$cand"; break 2; fi
+  done
+  sleep 5
+done
+if [ -z "$DEV" ]; then echo "data volume $VOLUME_ID is not attached" >&2; exit 1; fi
 if ! blkid "$DEV" >/dev/null 2>&1; then mkfs.xfs "$DEV"; fi
 mkdir -p "$MOUNT"
 grep -q "^$DEV " /etc/fstab || echo "$DEV $MOUNT xfs defaults,nofail 0 2" >> /etc/fstab

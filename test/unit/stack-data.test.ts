@@ -1,4 +1,5 @@
 // Keys, secrets, database host, cache and shared storage constructs.
+import { spawnSync } from 'child_process';
 import { Synth, stagingWith, synth } from './stack-helpers';
 import { databaseUserData } from '../../stacks/database';
 
@@ -66,6 +67,22 @@ describe('database host', () => {
     // no Terraform template sequences other than the two references
     expect(ud.match(/\$\{/g)).toHaveLength(2);
     expect(ud).not.toContain('%{');
+  });
+
+  test('the rendered script is valid bash and its embedded Python parses', () => {
+    const ud = databaseUserData({ secretArn: 'arn:aws:secretsmanager:us-east-1:1:secret:x', volumeId: 'vol-0abc', region: 'us-east-1', pgVersion: '15', dbName: 'app', user: 'app', vpcCidr: '10.40.0.0/16' });
+    const bash = spawnSync('bash', ['-n'], { input: ud, encoding: 'utf8' });
+    const python = /<<'PY'\n([\s\S]*?)\nPY\n/.exec(ud)![1];
+    const py = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: python, encoding: 'utf8' });
+    // the tools are part of the documented machine setup; their absence is reported, not passed
+    const missing = [bash, py].map((r, i) => (r.error ? ['bash', 'python3'][i] : null)).filter(Boolean);
+    if (missing.length) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require('../../scripts/lib/skips.cjs').recordSkip({ suite: 'stack-data', test: 'user data syntax', reason: `${missing.join(', ')} not installed` });
+    }
+    if (!bash.error) expect([bash.status, bash.stderr]).toEqual([0, '']);
+    if (!py.error) expect([py.status, py.stderr]).toEqual([0, '']);
+    expect(python).toContain('put-secret-value');
   });
 
   test('the user data renderer refuses unknown placeholders and is deterministic', () => {
