@@ -257,9 +257,10 @@ elif 'ResourceNotFoundException' not in got.stderr:
     raise SystemExit('cannot read the database secret: ' + got.stderr.strip())
 password = current.get('password') or secrets.token_urlsafe(32)
 
-req = urllib.request.Request('http://169.254.169.254/latest/api/token', method='PUT', headers={'X-aws-ec2-metadata-token-ttl-seconds': '60'})
+imds = os.environ.get('IMDS_ENDPOINT', 'http://169.254.169.254')
+req = urllib.request.Request(imds + '/latest/api/token', method='PUT', headers={'X-aws-ec2-metadata-token-ttl-seconds': '60'})
 token = urllib.request.urlopen(req, timeout=5).read().decode()
-req = urllib.request.Request('http://169.254.169.254/latest/meta-data/local-ipv4', headers={'X-aws-ec2-metadata-token': token})
+req = urllib.request.Request(imds + '/latest/meta-data/local-ipv4', headers={'X-aws-ec2-metadata-token': token})
 host = urllib.request.urlopen(req, timeout=5).read().decode()
 
 sql = (
