@@ -349,3 +349,47 @@ function listStateResources(mod) {
     ...(mod.child_modules ?? []).flatMap((/** @type {any} */ m) => listStateResources(m)),
   ];
 }
+
+/**
+ * What ECS holds right after the apply, before any suite changes it (the runner tests update services):
+ * the cluster and, for every enabled catalog service, its ECS service and task-definition family.
+ * @param {{ endpoint: string, region: string, outputs: Record<string, { value: any }> }} opts
+ * @returns {Promise<{ cluster: { name: string, status?: string } | null, services: Record<string, any>, taskDefinitions: Record<string, any> }>}
+ */
+export async function snapshotEcs(opts) {
+  const { ECSClient, DescribeClustersCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand } = await import('@aws-sdk/client-ecs');
+  const ecs = new ECSClient({ endpoint: opts.endpoint, region: opts.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  try {
+    const clusterName = opts.outputs.cluster_name?.value;
+    const catalog = opts.outputs.service_catalog?.value;
+    if (typeof clusterName !== 'string' || !catalog) return { cluster: null, services: {}, taskDefinitions: {} };
+    const c = await ecs.send(new DescribeClustersCommand({ clusters: [clusterName] }));
+    const entries = Object.values(/** @type {Record<string, any>} */ (catalog)).filter((e) => e.enabled);
+    /** @type {Record<string, any>} */
+    const services = {};
+    const names = entries.map((e) => e.ecs_service_name);
+    for (let i = 0; i < names.length; i += 10) {
+      const r = await ecs.send(new DescribeServicesCommand({ cluster: clusterName, services: names.slice(i, i + 10) }));
+      for (const s of r.services ?? []) {
+        services[/** @type {string} */ (s.serviceName)] = {
+          status: s.status,
+          desiredCount: s.desiredCount,
+          taskDefinition: s.taskDefinition,
+          deploymentCircuitBreaker: s.deploymentConfiguration?.deploymentCircuitBreaker ?? null,
+        };
+      }
+    }
+    /** @type {Record<string, any>} */
+    const taskDefinitions = {};
+    for (const e of entries) {
+      const r = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: e.task_family }));
+      taskDefinitions[e.task_family] = {
+        revision: r.taskDefinition?.revision,
+        containers: (r.taskDefinition?.containerDefinitions ?? []).map((d) => ({ name: d.name, image: d.image })),
+      };
+    }
+    return { cluster: { name: clusterName, status: c.clusters?.[0]?.status }, services, taskDefinitions };
+  } finally {
+    ecs.destroy();
+  }
+}

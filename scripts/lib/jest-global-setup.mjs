@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startMoto, setEcsTaskProgression } from './moto.mjs';
 import { checkPrereqs, formatPrereqs, emulatorEnv, EMULATOR_ENV_UNSET } from './terraform.mjs';
-import { synthFoundation, applyFoundation, REPO_ROOT } from './foundation.mjs';
+import { synthFoundation, applyFoundation, snapshotEcs, REPO_ROOT } from './foundation.mjs';
 
 const require = createRequire(import.meta.url);
 const { itDir } = require('./skips.cjs');
@@ -69,6 +69,7 @@ export default async function globalSetup() {
     const r = await applyFoundation({ endpoint: moto.endpoint, workdir: synth.stackDir, region, log });
     fs.writeFileSync(outputsFile, JSON.stringify(r.outputs, null, 2) + '\n');
     process.env.STAGING_ROLLOUT_IT_OUTPUTS = outputsFile;
+    const ecsSnapshot = await snapshotEcs({ endpoint: moto.endpoint, region, outputs: r.outputs });
     const timings = { synth: synth.durationMs, ...r.timings, total: Date.now() - started };
     write({
       ...base,
@@ -84,6 +85,7 @@ export default async function globalSetup() {
       applied: r.applied,
       skipped: r.skipped,
       skippedOutputs: r.skippedOutputs,
+      ecsSnapshot,
       counts: { planned: r.planned.length, applied: r.applied.length, skipped: r.skipped.length },
       timings,
     });
