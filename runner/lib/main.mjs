@@ -80,6 +80,8 @@ export async function main(argv, deps = {}) {
     });
     if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
     write(`\n${formatSummary(report)}`);
+    const byOp = Object.entries(counter.byOperation).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
+    if (byOp.length) write(`AWS API calls by operation: ${byOp.join(' ')}`);
     await writeOutputs(report, opts, { cwd, env, write, writeErr, loadReportModule: deps.loadReportModule });
     return { exitCode: report.exitCode, report, plan, awsCalls: counter.total };
   } catch (e) {

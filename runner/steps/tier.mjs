@@ -85,10 +85,10 @@ export async function run(ctx) {
     for (const t of tracked) {
       const svc = current.get(t.ecsName);
       t.last = svc;
-      t.result.running = svc.runningCount ?? null;
-      t.result.rolloutState = primaryOf(svc)?.rolloutState ?? null;
+      t.result.running = ctx.capabilities.lacks('running-tasks') ? null : svc.runningCount ?? null;
+      t.result.rolloutState = ctx.capabilities.lacks('ecs-deployments') ? null : primaryOf(svc)?.rolloutState ?? null;
       if (t.target && settled(ctx, svc, t)) {
-        Object.assign(t.result, { status: 'unchanged', reason: `already at ${shortTd(t.target)} with ${t.desired} desired, stable` });
+        Object.assign(t.result, { status: 'unchanged', reason: `already at ${shortTd(t.target)} with ${t.desired} desired${ctx.capabilities.lacks('ecs-deployments') ? '' : ', stable'}` });
         ctx.log.progress(`[${step.id}] ${t.name}: unchanged (${shortTd(t.target)})`);
       } else {
         toUpdate.push(t);
@@ -187,9 +187,11 @@ async function waitStable(ctx, list, checks) {
       const svc = described.get(t.ecsName);
       t.last = svc;
       const p = primaryOf(svc);
-      t.result.running = svc.runningCount ?? null;
+      t.result.running = emu.lacks('running-tasks') ? null : svc.runningCount ?? null;
       t.result.rolloutState = emu.lacks('ecs-deployments') ? null : p?.rolloutState ?? null;
-      const line = `running ${svc.runningCount ?? '?'}/${t.desired}${emu.lacks('ecs-deployments') ? '' : `, ${p?.rolloutState ?? 'no primary deployment'}`}${(svc.deployments ?? []).length > 1 ? `, ${svc.deployments.length} deployments` : ''}${t.targetNote ? `, targets ${t.targetNote}` : ''}`;
+      const line = emu.lacks('ecs-deployments')
+        ? `on ${shortTd(svc.taskDefinition)}, desired ${svc.desiredCount}/${t.desired} (emulator: running tasks and rollout state not observable)`
+        : `running ${svc.runningCount ?? '?'}/${t.desired}, ${p?.rolloutState ?? 'no primary deployment'}${(svc.deployments ?? []).length > 1 ? `, ${svc.deployments.length} deployments` : ''}${t.targetNote ? `, targets ${t.targetNote}` : ''}`;
       if (line !== t.lastLine) {
         t.lastLine = line;
         ctx.log.progress(`[${ctx.step.id}] ${t.name} ${fmtMs(ctx.clock.now() - t.startedMs)}: ${line}`);

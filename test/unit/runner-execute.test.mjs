@@ -333,15 +333,16 @@ describe('throttling', () => {
 });
 
 describe('emulator mode', () => {
+  // moto: the service's taskDefinition changes, the deployments list does not
+  const motoServices = () => Object.fromEntries([...WEB, ...WORKERS].map((n) => [ecsName(n), (svc) => { svc.runningCount = svc.desiredCount; svc.deployments = [svc.deployments[1] ?? svc.deployments[0]]; }]));
+
   test('checks the emulator cannot show are skipped with reasons, never passed; no target health call', async () => {
-    const fake = fakeWorld({
-      // moto: the service's taskDefinition changes, the deployments list does not
-      serviceScript: Object.fromEntries([...WEB, ...WORKERS].map((n) => [ecsName(n), (svc) => { svc.runningCount = svc.desiredCount; svc.deployments = [svc.deployments[1] ?? svc.deployments[0]]; }])),
-    });
+    const fake = fakeWorld({ serviceScript: motoServices(), containerMemory: 512 });
     const res = await rollout(fake, [], { env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' } });
     expect(res.exitCode).toBe(0);
     expect(res.out).toContain('mode: EMULATOR (AWS_ENDPOINT_URL=http://127.0.0.1:5000 is a loopback address)');
     expect(ops(fake.world, 'DescribeTargetHealth')).toHaveLength(0);
+    expect(ops(fake.world, 'RunTask')).toHaveLength(1);
     const checks = res.report.steps.flatMap((s) => s.checks);
     for (const n of WEB) {
       expect(checks.find((c) => c.name === `${n}:targets`)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator: no task runs/) });
@@ -350,9 +351,29 @@ describe('emulator mode', () => {
       expect(checks.find((c) => c.name === `${n}:rollout`)).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator: UpdateService does not start an ECS deployment/) });
       expect(checks.find((c) => c.name === `${n}:running`)).toMatchObject({ status: 'skipped' });
     }
+    // no running count or rollout state is claimed for services whose containers never ran
+    const tierServices = res.report.steps.filter((x) => x.id.startsWith('tier:')).flatMap((x) => x.services);
+    expect(tierServices).toHaveLength(8);
+    for (const s of tierServices) expect(s).toMatchObject({ status: 'passed', running: null, rolloutState: null, desired: 1 });
     expect(checks.find((c) => c.name === 'migration-exit-code')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator:/) });
     expect(checks.filter((c) => c.status === 'passed').map((c) => c.name)).toEqual(['efs-mount-targets']);
     expect(res.out).toMatch(/checks skipped \(not proven\):/);
+  });
+
+  test("moto's RunTask gap (no container-level memory) skips the migration with the reason; tiers still roll out", async () => {
+    const fake = fakeWorld({ serviceScript: motoServices() });
+    const res = await rollout(fake, ['--emulator']);
+    expect(res.exitCode).toBe(0);
+    expect(ops(fake.world, 'RunTask')).toHaveLength(0);
+    expect(stepOf(res.report, 'migration')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator: moto 5\.2\.1 RunTask fails with HTTP 500/) });
+    expect(stepOf(res.report, 'tier:app').status).toBe('passed');
+  });
+
+  test('on real AWS the same task definition runs the migration (Fargate needs no container-level memory)', async () => {
+    const fake = fakeWorld();
+    const res = await rollout(fake, ['--no-emulator']);
+    expect(res.exitCode).toBe(0);
+    expect(ops(fake.world, 'RunTask')).toHaveLength(1);
   });
 });
 
