@@ -346,6 +346,9 @@ async function efsGate(ctx, fileSystemId, services) {
       return { name: 'efs-mount-targets', status: 'passed', reason: null, evidence: `${mts.length} mount target(s) of ${fileSystemId} available`, durationMs: ctx.clock.now() - start };
     }
     const line = mts.length ? states.join(', ') : 'no mount targets yet';
+    if (ctx.options.dryRun) {
+      return { name: 'efs-mount-targets', status: 'skipped', reason: `dry run: not available yet (${line}); a rollout would wait for them`, durationMs: 0 };
+    }
     if (line !== last) ctx.log.progress(`[${ctx.step.id}] waiting for /data (${fileSystemId}): ${line}`);
     last = line;
     if (ctx.clock.now() - start >= ctx.options.serviceTimeoutMs) {

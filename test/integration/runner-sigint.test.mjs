@@ -1,0 +1,47 @@
+// The real entry point (runner/rollout.mjs) under Ctrl-C: AWS calls hang on a local endpoint that never
+// answers; SIGINT aborts the in-flight call, the report says `interrupted`, the exit code is 130, and
+// nothing after the interrupted step starts. Needs no emulator (a local TCP server only).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+test('SIGINT during a step: exit 130, report interrupted, later steps not run', async () => {
+  const seen = [];
+  const server = createServer((req) => { seen.push(req.headers['x-amz-target'] ?? req.url); /* never answer */ });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
+  const dir = mkdtempSync(path.join(tmpdir(), 'runner-sigint-'));
+  const reportPath = path.join(dir, 'report.json');
+  try {
+    const child = spawn(process.execPath, ['runner/rollout.mjs', '--outputs', 'test/fixtures/outputs/foundation.json', '--release', 'sig1', '--skip', 'images', '--report', reportPath], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', NODE_NO_WARNINGS: '1' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const code = await new Promise((resolve) => {
+      const timer = setInterval(() => {
+        if (seen.length > 0) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      }, 50);
+      child.on('close', (c) => { clearInterval(timer); resolve(c); });
+    });
+    expect({ code, err: err.includes('interrupt: stopping') }).toEqual({ code: 130, err: true });
+    const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+    expect(report).toMatchObject({ status: 'interrupted', exitCode: 130, failure: { step: 'task-definitions', message: expect.stringMatching(/^interrupted \(Ctrl-C\) during task-definitions; nothing was left half-done$/) } });
+    expect(report.steps.filter((s) => s.status === 'not-run').map((s) => s.id)).toEqual(['migration', 'tier:app', 'tier:workers', 'smoke']);
+    expect(out).toMatch(/INTERRUPTED \(exit 130\)/);
+  } finally {
+    server.closeAllConnections?.();
+    server.close();
+  }
+}, 30_000);
