@@ -34,7 +34,7 @@ Behaviour
 
 Output
   --report FILE           write the JSON rollout report (docs/contract.md section 7)
-  --summary FILE          Markdown summary, written by runner/report when present
+  --summary FILE          Markdown summary, written by runner/report when present (needs --report)
                           (default $GITHUB_STEP_SUMMARY when set)
   --help, -h              this text
 
@@ -144,6 +144,7 @@ export function parseArgs(argv) {
     }
   }
   if (o.from !== null && o.only.length) throw new InputError('--from and --only cannot be combined');
+  if (o.summary !== null && o.report === null) throw new InputError('--summary needs --report FILE (the summary is rendered from the report)');
   return o;
 }
 

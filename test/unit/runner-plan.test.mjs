@@ -223,6 +223,7 @@ describe('flags', () => {
     [['--max-failed-tasks', '0'], '--max-failed-tasks: must be an integer >= 1, got "0"'],
     [['--from', 'migration', '--only', 'smoke'], '--from and --only cannot be combined'],
     [['--dry-run=yes'], '--dry-run takes no value, got "--dry-run=yes"'],
+    [['--summary', 's.md'], '--summary needs --report FILE (the summary is rendered from the report)'],
   ])('%j -> %s', (argv, msg) => {
     expect(() => parseArgs(argv)).toThrow(InputError);
     expect(() => parseArgs(argv)).toThrow(msg);
