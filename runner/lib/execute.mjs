@@ -73,6 +73,7 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
   const dry = ctx.options.dryRun;
   /** @type {string|null} */
   let stopReason = null;
+  let badInput = false;
   for (const step of plan.steps) {
     /** @type {ReportStep} */
     const entry = { id: step.id, title: step.title, status: 'not-run', reason: null, startedAt: null, finishedAt: null, durationMs: null, services: [], checks: [] };
@@ -116,6 +117,10 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
         report.status = 'interrupted';
       } else {
         const err = /** @type {Error} */ (e);
+        // a step rejecting its input before anything changed keeps the contract's exit 2
+        if ((err.name === 'InputError' || /** @type {any} */ (err).exitCode === EXIT.BAD_INPUT) && !report.steps.some((x) => x.status === 'passed')) {
+          badInput = true;
+        }
         result = {
           status: 'failed',
           reason: err instanceof StepFailure ? err.message : `${err.name}: ${err.message}`,
@@ -149,7 +154,7 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
   report.finishedAt = new Date(t1).toISOString();
   report.durationMs = t1 - t0;
   report.awsCalls = awsCalls();
-  report.exitCode = report.status === 'passed' ? EXIT.OK : report.status === 'interrupted' ? EXIT.INTERRUPTED : EXIT.FAILED;
+  report.exitCode = report.status === 'passed' ? EXIT.OK : report.status === 'interrupted' ? EXIT.INTERRUPTED : badInput ? EXIT.BAD_INPUT : EXIT.FAILED;
   return report;
 }
 

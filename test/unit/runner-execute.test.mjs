@@ -310,6 +310,48 @@ describe('tier failures', () => {
   });
 });
 
+describe('step modules of other engineers', () => {
+  const inputError = (msg) => Object.assign(new Error(msg), { name: 'InputError', exitCode: 2 });
+
+  test('an images step rejecting its configuration before anything changed: exit 2, nothing later runs', async () => {
+    const fake = fakeWorld();
+    const res = await rollout(fake, ['--no-emulator'], { modules: { images: { run: async () => { throw inputError('images.api.context: build context does not exist'); } } } });
+    expect(res.exitCode).toBe(2);
+    expect(res.report).toMatchObject({ status: 'failed', exitCode: 2, failure: { step: 'images', message: 'InputError: images.api.context: build context does not exist' } });
+    expect(fake.world.calls).toHaveLength(0);
+  });
+
+  test('an input error after a step changed something is a failure (exit 1)', async () => {
+    const fake = fakeWorld();
+    const res = await rollout(fake, ['--no-emulator'], { modules: { smoke: { run: async () => { throw inputError('smoke.loginPath: bad'); } } } });
+    expect(res.exitCode).toBe(1);
+    expect(res.report.failure.step).toBe('smoke');
+  });
+
+  test('images state feeds the task definitions: digest from the images step wins over the registry lookup', async () => {
+    const fake = fakeWorld();
+    const digest = `sha256:${'f'.repeat(64)}`;
+    const images = { run: async (ctx) => {
+      ctx.state.images = Object.fromEntries(ctx.step.imageKeys.map((k) => [k, { uri: `${ctx.outputs.repositoryUrls[k]}:${ctx.release}`, tag: ctx.release, digest, status: 'pushed' }]));
+      return { status: 'passed' };
+    } };
+    const res = await rollout(fake, ['--no-emulator'], { modules: { images } });
+    expect(res.exitCode).toBe(0);
+    expect(ops(fake.world, 'DescribeImages')).toHaveLength(0);
+    for (const c of ops(fake.world, 'RegisterTaskDefinition')) expect(c.input.containerDefinitions[0].image).toMatch(new RegExp(`@${digest}$`));
+    expect(res.report.images.api).toEqual({ uri: `${OUTPUTS.repository_urls.api}:rel1`, tag: 'rel1', digest, status: 'pushed' });
+  });
+
+  test('a step that returns skipped without a reason still gets one; an invalid result fails the step', async () => {
+    const fake = fakeWorld();
+    const res = await rollout(fake, ['--no-emulator'], { modules: { smoke: { run: async () => ({ status: 'skipped' }) } } });
+    expect(stepOf(res.report, 'smoke')).toMatchObject({ status: 'skipped', reason: 'step skipped without giving a reason' });
+    const bad = await rollout(fakeWorld(), ['--no-emulator'], { modules: { smoke: { run: async () => ({ status: 'ok' }) } } });
+    expect(bad.exitCode).toBe(1);
+    expect(stepOf(bad.report, 'smoke')).toMatchObject({ status: 'failed', reason: 'step returned an invalid result: {"status":"ok"}' });
+  });
+});
+
 describe('throttling', () => {
   test('a throttling storm is retried with backoff and the rollout succeeds', async () => {
     const fake = fakeWorld();
