@@ -438,6 +438,31 @@ describe('interruption and dry run', () => {
     expect(stepsThatCalled(fake.world)).not.toContain('tier:workers');
   });
 
+  test('Ctrl-C during the migration names the running task; the rerun waits for it instead of starting another', async () => {
+    const fake = fakeWorld();
+    fake.world.migrationDescribesUntilStop = Infinity;
+    const ac = new AbortController();
+    const clock = fakeClock();
+    const sleep = clock.sleep;
+    clock.sleep = async (ms, signal) => {
+      if (ops(fake.world, 'DescribeTasks').length >= 2) ac.abort();
+      return sleep(ms, signal);
+    };
+    const res = await rollout(fake, ['--no-emulator'], { clock, signal: ac.signal });
+    expect(res.exitCode).toBe(130);
+    expect(res.report.failure.message).toMatch(/^interrupted \(Ctrl-C\) during migration; left half-done: migration task arn:aws:ecs:.*task\/staging\/task1 may still be running \(last status RUNNING\)$/);
+    expect(stepsThatCalled(fake.world)).not.toContain('tier:app');
+
+    fake.world.calls = [];
+    // still running when the rerun looks for it, stopped (exit 0) on the describe after
+    fake.world.migrationDescribesUntilStop = [...fake.world.tasks.values()][0].describes + 2;
+    const again = await rollout(fake, ['--no-emulator']);
+    expect(again.exitCode).toBe(0);
+    expect(ops(fake.world, 'RunTask')).toHaveLength(0);
+    expect(again.out).toMatch(/a migration task for release rel1 is already running \(.*task1\); waiting for it instead of starting another/);
+    expect(stepOf(again.report, 'migration').status).toBe('passed');
+  });
+
   test('--dry-run prints the plan with what would change and makes no changing call', async () => {
     const fake = fakeWorld();
     const res = await rollout(fake, ['--dry-run', '--no-emulator']);
