@@ -46,7 +46,8 @@ function expectStoppedAfter(res, world, failedStep) {
 describe('a full rollout', () => {
   test('registers pinned revisions, migrates, updates tiers in order with gates, and reports', async () => {
     const fake = fakeWorld();
-    fake.world.logEvents = ['INFO  [alembic] Running upgrade 1a -> 2b', 'INFO  [alembic] done'];
+    // 5 lines, served 2 per GetLogEvents page: each printed once, in order
+    fake.world.logEvents = ['INFO  [alembic] Context impl PostgresqlImpl.', 'INFO  [alembic] Running upgrade 1a -> 2b', 'INFO  [alembic] Running upgrade 2b -> 3c', 'INFO  [alembic] Running upgrade 3c -> 4d', 'INFO  [alembic] done'];
     const res = await rollout(fake, ['--no-emulator']);
     expect(res.err).toBe('');
     expect(res.exitCode).toBe(0);
@@ -117,7 +118,7 @@ describe('a full rollout', () => {
     expect(stepOf(r, 'tier:workers').checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'efs-mount-targets', status: 'passed', evidence: '2 mount target(s) of fs-0a1b2c3d available' })]));
     expect(stepOf(r, 'migration').checks).toEqual([
       expect.objectContaining({ name: 'migration-exit-code', status: 'passed' }),
-      expect.objectContaining({ name: 'migration-logs', status: 'passed', evidence: '2 log lines streamed' }),
+      expect.objectContaining({ name: 'migration-logs', status: 'passed', evidence: '5 log lines streamed' }),
     ]);
     expect(res.out).toMatch(/PASSED \(exit 0\)/);
   });
