@@ -36,5 +36,5 @@ done
 
 printf '\n==> summary\n'
 printf '  %s\n' "${summary[@]}"
-if [ -f .work/it/skipped.json ]; then printf '  skip report: .work/it/skipped.json\n'; fi
+if [ -f .work/it/latest/skipped.json ]; then printf '  skip report: .work/it/latest/skipped.json\n'; fi
 exit "$failed"

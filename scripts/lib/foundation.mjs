@@ -339,6 +339,124 @@ export async function applyFoundation(opts) {
 }
 
 /**
+ * A second plan of an applied workdir: what Terraform would still change. On real AWS right after an apply this
+ * is empty; on moto it holds the skipped resources and the attributes moto does not round-trip
+ * (emulator-gaps.json `drift`). Writes <workdir>/replan.json.
+ * @param {{ endpoint: string, workdir: string, region?: string }} opts
+ * @returns {Promise<{ changes: PlannedChange[], durationMs: number }>}
+ */
+export async function replanFoundation(opts) {
+  const workdir = path.resolve(opts.workdir);
+  const cliConfig = path.join(workdir, '.harness', 'terraformrc');
+  if (!fs.existsSync(cliConfig)) throw new Error(`${workdir} was not prepared by applyFoundation (no .harness/terraformrc)`);
+  const env = withEmulatorEnv(opts.endpoint, { region: opts.region });
+  const tf = (/** @type {string[]} */ args) => terraform(args, { cwd: workdir, env, cliConfig });
+  const started = Date.now();
+  await tf(['plan', '-no-color', '-input=false', '-out=replan.tfplan']);
+  const json = JSON.parse(await tf(['show', '-json', 'replan.tfplan']));
+  fs.writeFileSync(path.join(workdir, 'replan.json'), JSON.stringify(json));
+  return { changes: summarizeChanges(json), durationMs: Date.now() - started };
+}
+
+/**
+ * @typedef {object} PlannedChange
+ * @property {string} address
+ * @property {string} type
+ * @property {string | null} name    the resource's `name` attribute, when it has one
+ * @property {string[]} actions      e.g. ['update'], ['delete', 'create'], ['create']
+ * @property {string[]} changed      top-level attributes whose known planned value differs from the current one
+ * @property {string[]} replacePaths top-level attributes forcing replacement, leaving out those that are merely
+ *                                   unknown because something upstream is replaced
+ */
+
+/**
+ * The managed resources a plan would change, with the attributes that cause it.
+ * @param {any} planJson  `terraform show -json <plan>`
+ * @returns {PlannedChange[]}
+ */
+export function summarizeChanges(planJson) {
+  /** @type {PlannedChange[]} */
+  const out = [];
+  for (const c of planJson.resource_changes ?? []) {
+    const actions = c.change?.actions ?? [];
+    if (c.mode !== 'managed' || actions.every((/** @type {string} */ a) => a === 'no-op' || a === 'read')) continue;
+    const before = c.change.before ?? {};
+    const after = c.change.after ?? {};
+    const unknown = c.change.after_unknown ?? {};
+    const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])]
+      .filter((k) => unknown[k] !== true && JSON.stringify(canonical(before[k])) !== JSON.stringify(canonical(after[k])))
+      .sort();
+    const replacePaths = [...new Set((c.change.replace_paths ?? []).map((/** @type {unknown[]} */ p) => String(p[0])))]
+      .filter((k) => unknown[k] !== true)
+      .sort();
+    const name = typeof before.name === 'string' ? before.name : typeof after.name === 'string' ? after.name : null;
+    out.push({ address: c.address, type: c.type, name, actions, changed, replacePaths });
+  }
+  return out;
+}
+
+/** JSON value with sorted object keys, for comparison. @param {unknown} v @returns {unknown} */
+function canonical(v) {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(/** @type {any} */ (v)[k])]));
+  }
+  return v;
+}
+
+/**
+ * @typedef {object} Drift
+ * @property {string} type
+ * @property {string[]} attributes  attributes moto does not round-trip
+ * @property {string} reason
+ */
+
+/**
+ * The `drift` list of the emulator gap file (attributes moto does not store or reports differently).
+ * @param {string} [file]
+ * @returns {Drift[]}
+ */
+export function loadDrift(file = DEFAULT_GAPS_FILE) {
+  const raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const list = raw.drift ?? [];
+  if (!Array.isArray(list)) throw new Error(`${file}: "drift" must be an array`);
+  return list.map((/** @type {any} */ d, /** @type {number} */ i) => {
+    const where = `${file}: drift[${i}]`;
+    if (!d || typeof d.type !== 'string' || !/^[a-z0-9_]+$/.test(d.type)) throw new Error(`${where}.type: must be a resource type like aws_xyz`);
+    if (!Array.isArray(d.attributes) || d.attributes.length === 0 || !d.attributes.every((/** @type {unknown} */ a) => typeof a === 'string' && a)) {
+      throw new Error(`${where}.attributes: must be a non-empty list of attribute names`);
+    }
+    if (typeof d.reason !== 'string' || d.reason.trim().length < 10) throw new Error(`${where}.reason: must say what moto does (at least 10 characters)`);
+    return { type: d.type, attributes: d.attributes, reason: d.reason };
+  });
+}
+
+/**
+ * Changes of a re-plan that neither create a skipped resource nor come from listed emulator drift: on moto these
+ * point at a stack that does not converge (a perpetual diff), which real AWS would show too.
+ * @param {PlannedChange[]} changes
+ * @param {{ skipped: string[], drift: Drift[] }} known
+ * @returns {{ address: string, actions: string[], unexplained: string[] }[]}
+ */
+export function unexplainedChanges(changes, known) {
+  const skipped = new Set(known.skipped);
+  /** @type {{ address: string, actions: string[], unexplained: string[] }[]} */
+  const out = [];
+  for (const c of changes) {
+    if (c.actions.length === 1 && c.actions[0] === 'create' && skipped.has(c.address)) continue;
+    const allowed = new Set(known.drift.filter((d) => d.type === c.type).flatMap((d) => d.attributes));
+    const replace = c.actions.includes('delete') && c.actions.includes('create');
+    // a replacement is explained by what forces it; an in-place update by every attribute it changes
+    const causes = replace ? c.replacePaths : c.changed;
+    const unexplained = causes.filter((k) => !allowed.has(k));
+    if (unexplained.length || (causes.length === 0 && !replace) || c.actions.includes('delete') !== replace) {
+      out.push({ address: c.address, actions: c.actions, unexplained: unexplained.length ? unexplained : ['(no attribute explains it)'] });
+    }
+  }
+  return out;
+}
+
+/**
  * @param {any} mod
  * @returns {string[]}
  */
@@ -389,6 +507,63 @@ export async function snapshotEcs(opts) {
       };
     }
     return { cluster: { name: clusterName, status: c.clusters?.[0]?.status }, services, taskDefinitions };
+  } finally {
+    ecs.destroy();
+  }
+}
+
+/**
+ * Act like a release on one ECS service (new task-definition revision + desired count 1), as the runner does,
+ * run `fn` (a re-plan), then put the service back as Terraform left it and deregister the probe revision.
+ * Proves with real Terraform that a later deploy leaves release-owned attributes alone.
+ * @template T
+ * @param {{ endpoint: string, region: string, cluster: string, service: string, family: string }} opts
+ * @param {() => Promise<T>} fn
+ * @returns {Promise<{ result: T, probe: { service: string, taskDefinitionArn: string, desiredCount: number, restored: { taskDefinition?: string, desiredCount?: number } } }>}
+ */
+export async function withReleaseProbe(opts, fn) {
+  const ecsMod = await import('@aws-sdk/client-ecs');
+  const ecs = new ecsMod.ECSClient({ endpoint: opts.endpoint, region: opts.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  try {
+    const [svc] = (await ecs.send(new ecsMod.DescribeServicesCommand({ cluster: opts.cluster, services: [opts.service] }))).services ?? [];
+    if (!svc) throw new Error(`release probe: service ${opts.service} not found in ${opts.cluster}`);
+    const td = (await ecs.send(new ecsMod.DescribeTaskDefinitionCommand({ taskDefinition: opts.family }))).taskDefinition;
+    if (!td) throw new Error(`release probe: task definition family ${opts.family} not found`);
+    /** @type {any} */
+    const input = {
+      family: td.family,
+      containerDefinitions: (td.containerDefinitions ?? []).map((c) => ({ ...c, image: String(c.image).replace(/:[^:/]+$/, ':release-probe') })),
+      taskRoleArn: td.taskRoleArn,
+      executionRoleArn: td.executionRoleArn,
+      networkMode: td.networkMode,
+      requiresCompatibilities: td.requiresCompatibilities,
+      cpu: td.cpu,
+      memory: td.memory,
+      volumes: td.volumes,
+    };
+    const registered = (await ecs.send(new ecsMod.RegisterTaskDefinitionCommand(input))).taskDefinition;
+    const arn = /** @type {string} */ (registered?.taskDefinitionArn);
+    await ecs.send(new ecsMod.UpdateServiceCommand({ cluster: opts.cluster, service: opts.service, taskDefinition: arn, desiredCount: 1 }));
+    /** @type {T} */
+    let result;
+    try {
+      result = await fn();
+    } finally {
+      await ecs.send(
+        new ecsMod.UpdateServiceCommand({ cluster: opts.cluster, service: opts.service, taskDefinition: svc.taskDefinition, desiredCount: svc.desiredCount }),
+      );
+      await ecs.send(new ecsMod.DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
+    }
+    const [after] = (await ecs.send(new ecsMod.DescribeServicesCommand({ cluster: opts.cluster, services: [opts.service] }))).services ?? [];
+    return {
+      result,
+      probe: {
+        service: opts.service,
+        taskDefinitionArn: arn,
+        desiredCount: 1,
+        restored: { taskDefinition: after?.taskDefinition, desiredCount: after?.desiredCount },
+      },
+    };
   } finally {
     ecs.destroy();
   }

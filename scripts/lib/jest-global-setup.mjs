@@ -1,16 +1,25 @@
 // Jest globalSetup of the `integration` project: start moto_server once, synthesize and apply the foundation
 // once against it, and describe the result in .work/it/foundation.json for every integration suite.
 // Exported env (inherited by the test workers):
-//   STAGING_ROLLOUT_IT_DIR         .work/it (all files below)
-//   STAGING_ROLLOUT_IT_FOUNDATION  .work/it/foundation.json (status, outputs, planned/applied/skipped, timings)
-//   STAGING_ROLLOUT_IT_OUTPUTS     .work/it/outputs.json (`terraform output -json` form; runner --outputs FILE)
+//   STAGING_ROLLOUT_IT_DIR         .work/it/run-<pid> (this run's directory; .work/it/latest points at it)
+//   STAGING_ROLLOUT_IT_FOUNDATION  <dir>/foundation.json (status, outputs, planned/applied/skipped, timings)
+//   STAGING_ROLLOUT_IT_OUTPUTS     <dir>/outputs.json (`terraform output -json` form; runner --outputs FILE)
 //   STAGING_ROLLOUT_IT_ENDPOINT    moto endpoint, plus AWS_ENDPOINT_URL, dummy credentials and region
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startMoto, setEcsTaskProgression } from './moto.mjs';
 import { checkPrereqs, formatPrereqs, emulatorEnv, EMULATOR_ENV_UNSET } from './terraform.mjs';
-import { synthFoundation, applyFoundation, snapshotEcs, REPO_ROOT } from './foundation.mjs';
+import {
+  synthFoundation,
+  applyFoundation,
+  snapshotEcs,
+  replanFoundation,
+  withReleaseProbe,
+  unexplainedChanges,
+  loadDrift,
+  REPO_ROOT,
+} from './foundation.mjs';
 
 const require = createRequire(import.meta.url);
 const { itDir } = require('./skips.cjs');
@@ -26,9 +35,40 @@ function configRegion(configPath) {
   }
 }
 
-export default async function globalSetup() {
-  const dir = itDir();
+/** @param {number} pid */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return /** @type {NodeJS.ErrnoException} */ (e).code === 'EPERM';
+  }
+}
+
+/**
+ * The directory of this run. Several runs may share a checkout (engineers, CI jobs): each gets its own
+ * `.work/it/run-<pid>` (directories of finished runs are removed here), and `.work/it/latest` points at the
+ * newest. An explicit STAGING_ROLLOUT_IT_DIR is used as is.
+ */
+function runDir() {
+  if (process.env.STAGING_ROLLOUT_IT_DIR) return path.resolve(process.env.STAGING_ROLLOUT_IT_DIR);
+  const base = itDir();
+  fs.mkdirSync(base, { recursive: true });
+  for (const name of fs.readdirSync(base)) {
+    const m = /^run-(\d+)$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(base, name), { recursive: true, force: true });
+  }
+  const dir = path.join(base, `run-${process.pid}`);
+  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
+  const latest = path.join(base, 'latest');
+  fs.rmSync(latest, { force: true });
+  fs.symlinkSync(path.basename(dir), latest);
+  return dir;
+}
+
+export default async function globalSetup() {
+  const dir = runDir();
   for (const f of ['foundation.json', 'outputs.json', 'skipped.jsonl', 'skipped.json']) fs.rmSync(path.join(dir, f), { force: true });
   const foundationFile = path.join(dir, 'foundation.json');
   const outputsFile = path.join(dir, 'outputs.json');
@@ -70,6 +110,22 @@ export default async function globalSetup() {
     fs.writeFileSync(outputsFile, JSON.stringify(r.outputs, null, 2) + '\n');
     process.env.STAGING_ROLLOUT_IT_OUTPUTS = outputsFile;
     const ecsSnapshot = await snapshotEcs({ endpoint: moto.endpoint, region, outputs: r.outputs });
+    // re-plan while one service looks released (new revision, desired 1), then restore it
+    const probeTarget = Object.values(r.outputs.service_catalog?.value ?? {}).find((e) => /** @type {any} */ (e).enabled);
+    const replanOnce = () => replanFoundation({ endpoint: moto.endpoint, workdir: r.workdir, region });
+    const { result: replan, probe } = probeTarget
+      ? await withReleaseProbe(
+          {
+            endpoint: moto.endpoint,
+            region,
+            cluster: r.outputs.cluster_name.value,
+            service: /** @type {any} */ (probeTarget).ecs_service_name,
+            family: /** @type {any} */ (probeTarget).task_family,
+          },
+          replanOnce,
+        )
+      : { result: await replanOnce(), probe: null };
+    r.timings.replan = replan.durationMs;
     const timings = { synth: synth.durationMs, ...r.timings, total: Date.now() - started };
     write({
       ...base,
@@ -86,6 +142,9 @@ export default async function globalSetup() {
       skipped: r.skipped,
       skippedOutputs: r.skippedOutputs,
       ecsSnapshot,
+      replan: replan.changes,
+      replanProbe: probe,
+      replanUnexplained: unexplainedChanges(replan.changes, { skipped: r.skipped.map((x) => x.address), drift: loadDrift() }),
       counts: { planned: r.planned.length, applied: r.applied.length, skipped: r.skipped.length },
       timings,
     });

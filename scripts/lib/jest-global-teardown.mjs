@@ -33,7 +33,8 @@ export default async function globalTeardown() {
   fs.writeFileSync(path.join(dir, 'skipped.json'), JSON.stringify(report, null, 2) + '\n');
   const lines = [];
   if (report.environment !== 'applied') lines.push(`environment: ${report.environment} (${report.environmentReason})`);
-  if (report.skippedResources.length) lines.push(`${report.skippedResources.length} foundation resource(s) not applied on the emulator (see .work/it/foundation.json)`);
+  if (report.skippedResources.length) lines.push(`${report.skippedResources.length} foundation resource(s) not applied on the emulator (see ${path.join(dir, 'foundation.json')})`);
   for (const s of skips) lines.push(`SKIPPED ${s.suite}${s.test ? ` > ${s.test}` : ''}: ${s.reason}`);
   if (lines.length) process.stdout.write(`\n[it-teardown] skipped in this run (not passed):\n  ${lines.join('\n  ')}\n`);
+  process.stdout.write(`[it-teardown] skip report: ${path.join(dir, 'skipped.json')}\n`);
 }

@@ -10,6 +10,9 @@ import {
   dependencyGraph,
   computeSkips,
   configAddress,
+  summarizeChanges,
+  unexplainedChanges,
+  loadDrift,
   DEFAULT_GAPS_FILE,
 } from '../../scripts/lib/foundation.mjs';
 import {
@@ -142,6 +145,51 @@ describe('dependency-based skips', () => {
 
   test('module calls are refused with a clear message', () => {
     expect(() => dependencyGraph({ configuration: { root_module: { module_calls: { net: {} } } } })).toThrow(/uses modules \(net\)/);
+  });
+});
+
+describe('re-plan classification', () => {
+  const rc = (address, type, actions, before, after, extra = {}) => ({
+    address, type, mode: 'managed', change: { actions, before, after, after_unknown: extra.unknown ?? {}, replace_paths: extra.replace ?? [] },
+  });
+  const plan = {
+    resource_changes: [
+      rc('aws_vpc.v', 'aws_vpc', ['no-op'], { cidr_block: 'x' }, { cidr_block: 'x' }),
+      rc('aws_rg.cache', 'aws_rg', ['create'], null, { name: 'c' }),
+      rc('aws_sg_rule.r', 'aws_sg_rule', ['update'], { description: null, port: 80 }, { description: 'web', port: 80 }),
+      rc('aws_svc.s', 'aws_svc', ['delete', 'create'], { name: 'svc', cps: [], desired_count: 1 }, { name: 'svc', cps: [{ w: 1 }], desired_count: 0 },
+        { replace: [['cps']], unknown: { id: true } }),
+      rc('aws_att.a', 'aws_att', ['delete', 'create'], { instance_id: 'i-1' }, { instance_id: null }, { replace: [['instance_id']], unknown: { instance_id: true } }),
+      rc('aws_lt.t', 'aws_lt', ['update'], { tags: { a: '1' }, user_data: 'x' }, { tags: { a: '1' }, user_data: 'y' }),
+    ],
+  };
+
+  test('changes carry the attributes that cause them; unknown-only replace paths are cascades', () => {
+    const changes = summarizeChanges(plan);
+    expect(changes.map((c) => c.address)).toEqual(['aws_rg.cache', 'aws_sg_rule.r', 'aws_svc.s', 'aws_att.a', 'aws_lt.t']);
+    const svc = changes.find((c) => c.address === 'aws_svc.s');
+    expect(svc).toMatchObject({ name: 'svc', changed: ['cps', 'desired_count'], replacePaths: ['cps'] });
+    expect(changes.find((c) => c.address === 'aws_att.a')?.replacePaths).toEqual([]);
+  });
+
+  test('only skipped creates and listed drift are explained; anything else is reported', () => {
+    const changes = summarizeChanges(plan);
+    const drift = [
+      { type: 'aws_sg_rule', attributes: ['description'], reason: 'moto drops rule descriptions' },
+      { type: 'aws_svc', attributes: ['cps'], reason: 'moto drops the capacity provider strategy' },
+    ];
+    expect(unexplainedChanges(changes, { skipped: ['aws_rg.cache'], drift })).toEqual([
+      { address: 'aws_lt.t', actions: ['update'], unexplained: ['user_data'] },
+    ]);
+    expect(unexplainedChanges(changes, { skipped: [], drift: [] }).map((u) => u.address)).toEqual([
+      'aws_rg.cache', 'aws_sg_rule.r', 'aws_svc.s', 'aws_lt.t',
+    ]);
+  });
+
+  test('the committed drift list is valid; bad entries are named', () => {
+    for (const d of loadDrift(DEFAULT_GAPS_FILE)) expect(d.attributes.length).toBeGreaterThan(0);
+    const f = writeJson('drift.json', { gaps: [], drift: [{ type: 'aws_x', attributes: [], reason: 'moto drops things' }] });
+    expect(() => loadDrift(f)).toThrow(/drift\[0\]\.attributes: must be a non-empty list/);
   });
 });
 
