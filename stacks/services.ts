@@ -105,6 +105,10 @@ export class Services extends Construct {
         name: spec.name,
         image: `${spec.image}:${BOOTSTRAP_TAG}`,
         essential: true,
+        // Soft limit = the task's memory (one container per task, so it may use all of it; the hard limit is the
+        // task size). Fargate does not need it; moto 5.2.1 RunTask fails with HTTP 500 without a container-level
+        // memory, and it documents the container's share explicitly. Release revisions copy it (runner).
+        memoryReservation: size.memory,
         portMappings: spec.port === null ? [] : [{ name: spec.name, containerPort: spec.port, protocol: 'tcp' }],
         environment: Object.keys(spec.environment).sort().map((k) => ({ name: k, value: spec.environment[k] })),
         secrets: spec.secrets.map((k) => ({ name: secretEnvName(k), valueFrom: props.secretArns[k] })),

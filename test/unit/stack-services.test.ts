@@ -150,6 +150,24 @@ describe('services', () => {
     expect(s.bodies('aws_ecs_service').some((x) => x.name === 'staging-migration')).toBe(false);
   });
 
+  test('every container of every task definition reserves memory: memoryReservation = the task memory (moto RunTask needs one)', () => {
+    const tds = s.bodies('aws_ecs_task_definition');
+    expect(tds).toHaveLength(enabled.length + 1);
+    for (const td of tds) {
+      const c = containerOf(td);
+      const all = [...c.matchAll(/"memoryReservation" = (\d+)/g)].map((m) => Number(m[1]));
+      // one container per task definition, so exactly one reservation
+      expect([td.family, all.length]).toEqual([td.family, (c.match(/"essential" = true/g) ?? []).length]);
+      for (const r of all) {
+        expect(r).toBeGreaterThan(0);
+        expect(r).toBeLessThanOrEqual(Number(td.memory));
+      }
+      expect(all[0]).toBe(Number(td.memory));
+    }
+    const bigger = synth(stagingWith((r) => { r.services.api.memory = 2048; r.services.api.cpu = 512; }));
+    expect(containerOf(bigger.find('aws_ecs_task_definition', 'family', 'staging-api'))).toContain('"memoryReservation" = 2048');
+  });
+
   test('fargateSpotForWorkers puts workers (only) on FARGATE_SPOT', () => {
     const spot = synth(stagingWith((r) => { r.cluster.fargateSpotForWorkers = true; }));
     for (const x of enabled) {
