@@ -3,7 +3,7 @@
 // Emulator mode is on with --emulator, or when AWS_ENDPOINT_URL points at a loopback host (127.0.0.1,
 // localhost, ::1); --no-emulator forces real-AWS checks even then.
 
-/** @typedef {'ecs-deployments'|'running-tasks'|'target-health'|'container-exit-code'|'container-logs'|'stopped-tasks'|'run-task-without-container-memory'} Gap */
+/** @typedef {'ecs-deployments'|'running-tasks'|'target-health'|'container-exit-code'|'container-logs'|'stopped-tasks'} Gap */
 
 /** @type {Readonly<Record<Gap, string>>} */
 export const EMULATOR_GAPS = Object.freeze({
@@ -17,8 +17,6 @@ export const EMULATOR_GAPS = Object.freeze({
     'emulator: the container never runs; the emulator reports exit code 0 for every stopped task',
   'container-logs':
     'emulator: the container never runs, so it writes no CloudWatch log lines',
-  'run-task-without-container-memory':
-    'emulator: moto 5.2.1 RunTask fails with HTTP 500 (TypeError in _calculate_task_resource_requirements) when no container sets memory or memoryReservation, which Fargate allows; the migration task was not run',
   'stopped-tasks':
     'emulator: service tasks are never started or stopped, so stopped-task reasons cannot be collected',
 });

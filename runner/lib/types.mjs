@@ -36,7 +36,6 @@
  * @property {string} [container] the container the release image goes into
  * @property {string} [logGroup] awslogs group of that container
  * @property {string} [logStreamPrefix] awslogs stream prefix of that container
- * @property {boolean} [containerMemory] some container sets memory or memoryReservation
  */
 
 /**

@@ -54,13 +54,6 @@ export async function run(ctx) {
     };
   }
 
-  if (!prior.running && td.containerMemory === false && ctx.capabilities.lacks('run-task-without-container-memory')) {
-    return {
-      status: 'skipped',
-      reason: ctx.capabilities.reason('run-task-without-container-memory'),
-      checks: [{ name: 'migration-run', status: 'skipped', reason: ctx.capabilities.reason('run-task-without-container-memory') }],
-    };
-  }
   let taskArn;
   if (prior.running) {
     taskArn = prior.running.taskArn;

@@ -86,7 +86,6 @@ export async function resolveTaskDefinitions(ctx, families, { register }) {
       state = {
         arn: td.taskDefinitionArn, family: td.family, revision: td.revision, image, registered,
         container: f.container, logGroup: lo['awslogs-group'], logStreamPrefix: lo['awslogs-stream-prefix'],
-        containerMemory: (td.containerDefinitions ?? []).some((/** @type {any} */ x) => x.memory || x.memoryReservation),
       };
       if (f.service === MIGRATION_KEY) ctx.state.migrationTaskDefinition = state;
       else ctx.state.taskDefinitions[f.service] = state;

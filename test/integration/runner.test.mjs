@@ -9,8 +9,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import itEnv from '../../scripts/lib/it-env.cjs';
-import skips from '../../scripts/lib/skips.cjs';
-import { EMULATOR_GAPS } from '../../runner/lib/capabilities.mjs';
 import { ECSClient, DescribeServicesCommand, DescribeTaskDefinitionCommand, ListTasksCommand, DescribeTasksCommand, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -75,14 +73,8 @@ if (!env) {
       expect({ code: first.code, failure: first.report?.failure ?? null }).toEqual({ code: 0, failure: null });
       const r = first.report;
       const step = (id) => r.steps.find((s) => s.id === id);
-      // the migration runs unless the task definition hits moto's RunTask gap (no container-level memory)
-      const migrationGap = step('migration').status === 'skipped';
-      if (migrationGap) {
-        expect(step('migration').reason).toBe(EMULATOR_GAPS['run-task-without-container-memory']);
-        skips.recordSkip({ suite: 'runner rollout', test: 'migration task reached STOPPED', reason: step('migration').reason });
-      }
       expect(r.steps.map((s) => [s.id, s.status])).toEqual([
-        ['images', 'skipped'], ['task-definitions', 'passed'], ['migration', migrationGap ? 'skipped' : 'passed'], ['tier:app', 'passed'], ['tier:workers', 'passed'], ['smoke', 'skipped'],
+        ['images', 'skipped'], ['task-definitions', 'passed'], ['migration', 'passed'], ['tier:app', 'passed'], ['tier:workers', 'passed'], ['smoke', 'skipped'],
       ]);
       expect(r.awsCalls).toBeGreaterThan(0);
 
@@ -100,18 +92,16 @@ if (!env) {
 
       // migration task: started by this release, reached STOPPED with the configured command
       const list = await ecs.send(new ListTasksCommand({ cluster: outputs.cluster_name, startedBy: `rollout/${RELEASE}` }));
-      if (!migrationGap) {
-        expect(list.taskArns).toHaveLength(1);
-        const task = (await ecs.send(new DescribeTasksCommand({ cluster: outputs.cluster_name, tasks: list.taskArns }))).tasks[0];
-        expect(task.lastStatus).toBe('STOPPED');
-        expect(task.launchType).toBe('FARGATE');
-        expect(task.overrides.containerOverrides[0].command).toEqual(['alembic', 'upgrade', 'head']);
-        expect(first.byOp['ecs.RunTask']).toBe(1);
-        expect(step('migration').checks.find((c) => c.name === 'migration-exit-code')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator: /) });
-      } else {
-        expect(list.taskArns ?? []).toHaveLength(0);
-        expect(first.byOp['ecs.RunTask'] ?? 0).toBe(0);
-      }
+      // (the stack sets a container-level memoryReservation, which moto's RunTask needs; the release revision keeps it)
+      expect(list.taskArns).toHaveLength(1);
+      const task = (await ecs.send(new DescribeTasksCommand({ cluster: outputs.cluster_name, tasks: list.taskArns }))).tasks[0];
+      expect(task.lastStatus).toBe('STOPPED');
+      expect(task.launchType).toBe('FARGATE');
+      expect(task.overrides.containerOverrides[0].command).toEqual(['alembic', 'upgrade', 'head']);
+      expect(first.byOp['ecs.RunTask']).toBe(1);
+      const migrationTd = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: task.taskDefinitionArn }))).taskDefinition;
+      expect(migrationTd.containerDefinitions[0].memoryReservation).toBe(Number(migrationTd.memory));
+      expect(step('migration').checks.find((c) => c.name === 'migration-exit-code')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator: /) });
 
       // order: every app service finished before any worker started; the fetcher after anisette and the EFS gate
       const t = (s, k) => Date.parse(s[k]);
@@ -146,10 +136,9 @@ if (!env) {
       for (const op of ['ecs.RegisterTaskDefinition', 'ecs.RunTask', 'ecs.UpdateService']) expect(again.byOp[op] ?? 0).toBe(0);
       expect(await revisions()).toEqual(revisionsAfterFirst);
       const step = (id) => again.report.steps.find((s) => s.id === id);
-      const ranFirst = first.report.steps.find((s) => s.id === 'migration').status === 'passed';
       const list = await ecs.send(new ListTasksCommand({ cluster: outputs.cluster_name, startedBy: `rollout/${RELEASE}` }));
-      expect((list.taskArns ?? []).length).toBe(ranFirst ? 1 : 0);
-      expect(step('migration')).toMatchObject({ status: 'skipped', reason: ranFirst ? expect.stringMatching(new RegExp(`^migration for release ${RELEASE} already succeeded`)) : EMULATOR_GAPS['run-task-without-container-memory'] });
+      expect((list.taskArns ?? []).length).toBe(1);
+      expect(step('migration')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(new RegExp(`^migration for release ${RELEASE} already succeeded`)) });
       for (const s of [...step('tier:app').services, ...step('tier:workers').services]) expect(s.status).toBe(enabled.some((e) => e.name === s.name) ? 'unchanged' : 'skipped');
       expect(again.report.awsCalls).toBeLessThan(first.report.awsCalls);
     });

@@ -403,17 +403,23 @@ describe('emulator mode', () => {
     expect(res.out).toMatch(/checks skipped \(not proven\):/);
   });
 
-  test("moto's RunTask gap (no container-level memory) skips the migration with the reason; tiers still roll out", async () => {
-    const fake = fakeWorld({ serviceScript: motoServices() });
+  test('release revisions keep the container-level memoryReservation of the family (moto RunTask needs it); the migration runs in emulator mode', async () => {
+    const fake = fakeWorld({ serviceScript: motoServices(), containerMemory: 384 });
     const res = await rollout(fake, ['--emulator']);
     expect(res.exitCode).toBe(0);
-    expect(ops(fake.world, 'RunTask')).toHaveLength(0);
-    expect(stepOf(res.report, 'migration')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator: moto 5\.2\.1 RunTask fails with HTTP 500/) });
-    expect(stepOf(res.report, 'tier:app').status).toBe('passed');
+    const registered = ops(fake.world, 'RegisterTaskDefinition');
+    expect(registered).toHaveLength(9);
+    for (const r of registered) {
+      expect(r.input.containerDefinitions).toHaveLength(1);
+      expect(r.input.containerDefinitions[0].memoryReservation).toBe(384);
+      expect(r.input.containerDefinitions[0].image).toMatch(/@sha256:[a-f0-9]{64}$/);
+    }
+    expect(ops(fake.world, 'RunTask')).toHaveLength(1);
+    expect(stepOf(res.report, 'migration').status).toBe('passed');
   });
 
-  test('on real AWS the same task definition runs the migration (Fargate needs no container-level memory)', async () => {
-    const fake = fakeWorld();
+  test('the runner does not require a container-level memory: a family without one still runs the migration', async () => {
+    const fake = fakeWorld({ containerMemory: null });
     const res = await rollout(fake, ['--no-emulator']);
     expect(res.exitCode).toBe(0);
     expect(ops(fake.world, 'RunTask')).toHaveLength(1);

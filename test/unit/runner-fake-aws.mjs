@@ -75,7 +75,8 @@ export function fakeWorld(opts = {}) {
   for (const f of families) {
     world.tds.set(f.family, [makeTd(f.family, 1, [{
       name: f.container, image: `${OUTPUTS.repository_urls[f.image]}:bootstrap`, essential: true, cpu: 0,
-      ...(opts.containerMemory ? { memoryReservation: opts.containerMemory } : {}),
+      // the stack sets memoryReservation = task memory; containerMemory: null models a family without it
+      ...(opts.containerMemory === null ? {} : { memoryReservation: opts.containerMemory ?? 512 }),
       environment: [], mountPoints: [], volumesFrom: [], portMappings: [],
       logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': `/ecs/staging/${f.container}`, 'awslogs-region': REGION, 'awslogs-stream-prefix': 'ecs' } },
     }])]);
