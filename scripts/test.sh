@@ -27,6 +27,7 @@ for phase in $phases; do
     typecheck)
       run_phase 'typecheck (stack)' npm run --silent build
       if [ -f tsconfig.runner.json ]; then run_phase 'typecheck (runner)' npx --no-install tsc --noEmit -p tsconfig.runner.json; fi
+      run_phase 'typecheck (harness)' npx --no-install tsc --noEmit -p scripts/lib/tsconfig.json
       ;;
     unit) run_phase 'unit tests' npm run --silent test:unit ;;
     integration) run_phase 'integration tests' npm run --silent test:integration ;;
@@ -36,5 +37,5 @@ done
 
 printf '\n==> summary\n'
 printf '  %s\n' "${summary[@]}"
-if [ -f .work/it/latest/skipped.json ]; then printf '  skip report: .work/it/latest/skipped.json\n'; fi
+if [[ " $phases " == *' integration '* ]] && [ -f .work/it/latest/skipped.json ]; then printf '  skip report: .work/it/latest/skipped.json\n'; fi
 exit "$failed"

@@ -26,6 +26,7 @@ export async function synthFoundation(opts) {
   const app = opts.app ?? path.join(REPO_ROOT, 'main.ts');
   if (!fs.existsSync(app)) throw new Error(`CDKTF app entry ${app} does not exist`);
   fs.rmSync(outdir, { recursive: true, force: true });
+  /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, ...(opts.env ?? {}), CDKTF_OUTDIR: outdir };
   if (opts.configPath) env.STAGING_ROLLOUT_CONFIG = path.resolve(opts.configPath);
   const started = Date.now();
@@ -295,6 +296,7 @@ export async function planFoundation(opts) {
  */
 export async function applyFoundation(opts) {
   const gaps = loadGaps(opts.gapsFile);
+  const log = opts.log ?? (() => {});
   const { workdir, tf, timed, timings, stateFile, cliConfig, planJsonFile, plan } = await prepareAndPlan(opts);
   const planned = (plan.resource_changes ?? [])
     .filter((/** @type {any} */ c) => c.mode === 'managed' && !c.change.actions.includes('no-op') && !c.change.actions.includes('delete'))

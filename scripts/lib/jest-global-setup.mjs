@@ -89,13 +89,21 @@ export default async function globalSetup() {
   }
 
   const started = Date.now();
-  const moto = await startMoto();
-  /** @type {any} */ (globalThis).__stagingRolloutMoto = moto;
-  log(`moto_server ${moto.endpoint} (pid ${moto.pid})`);
+  let moto;
+  try {
+    moto = await startMoto();
+    /** @type {any} */ (globalThis).__stagingRolloutMoto = moto;
+    log(`moto_server ${moto.endpoint} (pid ${moto.pid})`);
+    await setEcsTaskProgression(moto.endpoint);
+  } catch (e) {
+    const error = `moto_server did not start: ${/** @type {Error} */ (e).message}`;
+    write({ status: 'failed', error, region, configPath, foundationFile });
+    log(`${error} (suites that need it will fail)`);
+    return;
+  }
   Object.assign(process.env, emulatorEnv(moto.endpoint, { region }));
   for (const k of EMULATOR_ENV_UNSET) delete process.env[k];
   process.env.STAGING_ROLLOUT_IT_ENDPOINT = moto.endpoint;
-  await setEcsTaskProgression(moto.endpoint);
 
   const base = { endpoint: moto.endpoint, region, configPath, foundationFile };
   if (process.env.STAGING_ROLLOUT_IT_APPLY === '0') {

@@ -90,7 +90,7 @@ export function writeCliConfig(dir, opts = {}) {
   let mirror = opts.mirror;
   if (!mirror) {
     const found = findMirror(opts.env);
-    if (!found.dir) throw new PrerequisiteError(`Terraform AWS provider: ${found.problem}`, MIRROR_INSTALL_HINT);
+    if (found.dir === null) throw new PrerequisiteError(`Terraform AWS provider: ${found.problem}`, MIRROR_INSTALL_HINT);
     mirror = found.dir;
   }
   fs.mkdirSync(dir, { recursive: true });
@@ -129,7 +129,7 @@ export function checkPrereqs(opts = {}) {
     problems.push({ name: 'terraform', problem: 'terraform not found on PATH', howToInstall: TERRAFORM_INSTALL_HINT });
   }
   const mirror = findMirror(env);
-  if (!mirror.dir) {
+  if (mirror.dir === null) {
     problems.push({ name: 'aws provider mirror', problem: mirror.problem, howToInstall: MIRROR_INSTALL_HINT });
   }
   if (opts.moto !== false && !which('moto_server', env)) {
