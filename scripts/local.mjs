@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+// `npm run local`: the whole staging rollout on a local AWS emulator, with no AWS account.
+// moto_server (+ dockerd and a local registry where Docker can run) -> synth `foundation` -> real Terraform
+// apply against the emulator -> the real runner through every step -> summary, JSON report, timeline SVG.
+// Everything it starts, it stops (also on Ctrl-C and on failure) unless --keep.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMoto, setEcsTaskProgression, freePort, waitForMoto, which } from './lib/moto.mjs';
+import { checkPrereqs, formatPrereqs, withEmulatorEnv } from './lib/terraform.mjs';
+import { synthFoundation, applyFoundation } from './lib/foundation.mjs';
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DOCKER_SH = path.join(ROOT, 'scripts', 'ci', 'docker.sh');
+
+const HELP = `Usage: npm run local [-- flags]
+
+Runs the whole staging rollout on a local AWS emulator (moto_server), with no AWS account:
+  1. moto_server on a free loopback port; dockerd and a local registry where Docker can run
+  2. synthesize the foundation stack and apply it with real Terraform against the emulator
+  3. the real runner (runner/rollout.mjs): images, task definitions, migration, app tier,
+     worker and support tier, smoke
+  4. summary, JSON report and timeline SVG in the output directory
+
+Flags
+  --config FILE   environment config (default config/local.json: staging with demo images)
+  --out DIR       output directory (default .work/local); emptied at the start
+  --keep          leave the emulator (and registry) running and print the variables to use it
+  --no-docker     do not use Docker even where it can run (the images step is then skipped)
+  --help, -h      this text
+
+Checks no emulator can answer (HTTP through the ALB, target health, container health, exit codes, logs)
+are reported as skipped with the reason; the summary lists them. Nothing skipped is counted as passed.
+
+Exit codes: 0 every non-skipped step passed; 1 a step failed; 2 a prerequisite is missing or bad input;
+130 interrupted.
+`;
+
+/** @param {string[]} argv */
+function parseArgs(argv) {
+  const o = { config: 'config/local.json', out: '.work/local', keep: false, docker: true, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--help' || a === '-h') o.help = true;
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--no-docker') o.docker = false;
+    else if (a === '--config') o.config = value();
+    else if (a === '--out') o.out = value();
+    else throw new UsageError(`unknown flag ${a} (see --help)`);
+  }
+  return o;
+}
+
+class UsageError extends Error {}
+
+const say = (/** @type {string} */ m) => process.stdout.write(`[local] ${m}\n`);
+const secs = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Why Docker cannot be used here (null: it can), and whether we must start dockerd. */
+function dockerStatus() {
+  const server = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' });
+  if (server.error) return { reason: `docker CLI not found (${server.error.message})`, startDockerd: false };
+  const missing = [];
+  if (!fs.existsSync('/usr/bin/docker-registry')) missing.push('docker-registry (Debian package docker-registry)');
+  if (spawnSync('sh', ['-c', 'command -v htpasswd']).status !== 0) missing.push('htpasswd (Debian package apache2-utils)');
+  if (missing.length) return { reason: `missing ${missing.join(', ')}; install with: sudo scripts/ci/docker.sh install`, startDockerd: false };
+  if (server.status === 0) return { reason: null, startDockerd: false };
+  if (spawnSync('sh', ['-c', 'command -v dockerd']).status !== 0) {
+    return { reason: 'no Docker engine running and dockerd is not installed (Debian package docker.io)', startDockerd: false };
+  }
+  if (process.getuid?.() !== 0) return { reason: 'no Docker engine running, and starting dockerd needs root', startDockerd: false };
+  return { reason: null, startDockerd: true };
+}
+
+/** @param {string[]} args @param {string} [input] */
+function dockerSh(args, input) {
+  const r = spawnSync(DOCKER_SH, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`scripts/ci/docker.sh ${args[0]} failed:\n${r.stderr || r.stdout}`);
+  return r;
+}
+
+/**
+ * --keep: moto_server in its own process group, logging to a file, so it outlives this process.
+ * @param {string} out
+ */
+async function startDetachedMoto(out) {
+  const bin = which('moto_server');
+  if (!bin) throw new Error('moto_server not found on PATH');
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const logFd = fs.openSync(path.join(out, 'moto.log'), 'a');
+  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
+  });
+  child.unref();
+  fs.closeSync(logFd);
+  const stop = async () => {
+    try { process.kill(/** @type {number} */ (child.pid), 'SIGTERM'); } catch { /* already gone */ }
+  };
+  try {
+    await waitForMoto(endpoint, { isAlive: () => child.exitCode === null, output: () => fs.readFileSync(path.join(out, 'moto.log'), 'utf8') });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { endpoint, pid: child.pid, stop };
+}
+
+function gitRelease() {
+  const r = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : 'local';
+}
+
+async function run() {
+  let o;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`error: ${/** @type {Error} */ (e).message}\n`);
+    return 2;
+  }
+  if (o.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const configPath = path.resolve(ROOT, o.config);
+  if (!fs.existsSync(configPath)) {
+    process.stderr.write(`error: --config ${o.config}: no such file\n`);
+    return 2;
+  }
+  const problems = checkPrereqs();
+  if (problems.length) {
+    process.stderr.write(`error: missing prerequisites for the local rollout:\n${formatPrereqs(problems)}\n`);
+    return 2;
+  }
+  const out = path.resolve(ROOT, o.out);
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  const region = JSON.parse(fs.readFileSync(path.join(ROOT, 'config', 'staging.json'), 'utf8')).region ?? 'us-east-1';
+
+  /** @type {(() => Promise<void> | void)[]} */
+  const cleanups = [];
+  let interrupted = false;
+  /** @type {import('node:child_process').ChildProcess|null} */
+  let runner = null;
+  const onSigint = () => {
+    if (interrupted) return;
+    interrupted = true;
+    say('interrupted: stopping what was started (press Ctrl-C again to force)');
+    process.once('SIGINT', () => process.exit(130));
+    if (runner) runner.kill('SIGINT');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const started = Date.now();
+  try {
+    const moto = o.keep ? await startDetachedMoto(out) : await startMoto();
+    cleanups.push(() => moto.stop());
+    say(`moto_server on ${moto.endpoint}`);
+    await setEcsTaskProgression(moto.endpoint);
+    const env = withEmulatorEnv(moto.endpoint, { region });
+    if (interrupted) return 130;
+
+    let dockerReason = o.docker ? dockerStatus().reason : 'disabled with --no-docker';
+    /** @type {string|null} */
+    let registry = null;
+    if (!dockerReason) {
+      try {
+        if (dockerStatus().startDockerd) {
+          dockerSh(['start-dockerd']);
+          cleanups.push(() => void dockerSh(['stop-dockerd']));
+          say('started dockerd');
+        }
+        const ecr = new ECRClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+        const tok = await ecr.send(new GetAuthorizationTokenCommand({}));
+        const creds = Buffer.from(tok.authorizationData?.[0]?.authorizationToken ?? '', 'base64').toString();
+        const regDir = path.join(out, 'registry');
+        const port = await freePort();
+        dockerSh(['start-registry', regDir, String(port)], `${creds}\n`);
+        cleanups.push(() => void dockerSh(['stop-registry', regDir]));
+        registry = `127.0.0.1:${port}`;
+        say(`registry on ${registry} (basic auth with the emulator's ECR credentials)`);
+      } catch (e) {
+        dockerReason = `Docker could not be started: ${/** @type {Error} */ (e).message.split('\n').slice(0, 3).join(' ')}`;
+      }
+    }
+    if (dockerReason) say(`images step SKIPPED: ${dockerReason}`);
+    if (interrupted) return 130;
+
+    const synth = await synthFoundation({ outdir: path.join(out, 'cdktf.out'), configPath });
+    say(`synth foundation: ${secs(synth.durationMs)}`);
+    if (interrupted) return 130;
+    say('terraform init/plan/apply against the emulator (about a minute)...');
+    const applied = await applyFoundation({ endpoint: moto.endpoint, workdir: synth.stackDir, region, log: () => {} });
+    const outputsFile = path.join(out, 'outputs.json');
+    fs.writeFileSync(outputsFile, JSON.stringify(applied.outputs, null, 2) + '\n');
+    say(`foundation: ${applied.applied.length} resources created, ${applied.skipped.length} skipped (emulator gaps) ` +
+      `of ${applied.planned.length} planned; apply ${secs(applied.timings.apply ?? 0)}`);
+    for (const s of applied.skipped) say(`  SKIPPED ${s.address}: ${s.reason}`);
+    if (interrupted) return 130;
+
+    const reportFile = path.join(out, 'report.json');
+    const summaryFile = path.join(out, 'summary.md');
+    const args = [
+      path.join(ROOT, 'runner', 'rollout.mjs'),
+      '--outputs', outputsFile, '--config', configPath, '--release', gitRelease(), '--emulator',
+      '--poll-interval', '0.2', '--report', reportFile, '--summary', summaryFile,
+      ...(dockerReason ? ['--skip', 'images'] : []),
+    ];
+    const runnerEnv = { ...env, ...(registry ? { STAGING_ROLLOUT_IMAGE_REGISTRY: `http://${registry}` } : {}) };
+    delete runnerEnv.GITHUB_STEP_SUMMARY;
+    say(`runner: node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`);
+    const code = await new Promise((resolve) => {
+      runner = spawn(process.execPath, args, { cwd: ROOT, env: runnerEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+      runner.on('exit', (c, sig) => resolve(c ?? (sig ? 130 : 1)));
+    });
+    runner = null;
+    say(`finished in ${secs(Date.now() - started)} with exit code ${code}`);
+    if (dockerReason) say(`note: images were not built (${dockerReason})`);
+    for (const f of [reportFile, summaryFile, reportFile.replace(/\.json$/, '.timeline.svg')]) {
+      if (fs.existsSync(f)) say(`  ${path.relative(ROOT, f)}`);
+    }
+    if (o.keep) {
+      cleanups.length = 0;
+      say('--keep: the emulator is still running. Point tools at it with:');
+      for (const k of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
+        process.stdout.write(`export ${k}=${env[k]}\n`);
+      }
+      process.stdout.write(`export STAGING_ROLLOUT_OUTPUTS=${outputsFile}   # runner: --outputs "$STAGING_ROLLOUT_OUTPUTS"\n`);
+      process.stdout.write(`# terraform: cd ${path.relative(ROOT, applied.workdir)} && TF_CLI_CONFIG_FILE=${applied.cliConfig} terraform output\n`);
+      process.stdout.write(`# stop it: kill ${moto.pid}${registry ? ` ; scripts/ci/docker.sh stop-registry ${path.join(out, 'registry')}` : ''}\n`);
+    }
+    return interrupted ? 130 : /** @type {number} */ (code);
+  } catch (e) {
+    process.stderr.write(`[local] FAILED: ${/** @type {Error} */ (e).message}\n`);
+    return interrupted ? 130 : 1;
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        process.stderr.write(`[local] cleanup: ${/** @type {Error} */ (e).message}\n`);
+      }
+    }
+    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigint);
+  }
+}
+
+run().then((code) => {
+  process.exitCode = code;
+});
