@@ -18,7 +18,7 @@ function skipsFile() {
 }
 
 /**
- * Record a skipped check and print it (console.warn, visible in jest output).
+ * Record a skipped check and print it (console.log, visible in jest output).
  * @param {{ suite: string, test?: string, reason: string }} record
  * @returns {{ suite: string, test: string | null, reason: string, at: string }}
  */
@@ -29,7 +29,7 @@ function recordSkip(record) {
   fs.mkdirSync(itDir(), { recursive: true });
   fs.appendFileSync(skipsFile(), JSON.stringify(entry) + '\n');
   // eslint-disable-next-line no-console
-  console.warn(`SKIPPED ${entry.suite}${entry.test ? ` > ${entry.test}` : ''}: ${entry.reason}`);
+  console.log(`SKIPPED ${entry.suite}${entry.test ? ` > ${entry.test}` : ''}: ${entry.reason}`);
   return entry;
 }
 
