@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// `npm run bench`: our runner against the common hand-written baseline (the AWS CLI, one service after
+// another), on the same emulator state, in one process run; plus the modeled critical path of a real AWS
+// rollout from the stack's own settings (scripts/bench/model.mjs). A script, not a timed test.
+//
+// Method: one moto_server, one foundation apply. Every AWS request of both contestants goes through a
+// counting proxy in front of moto, so calls are counted the same way for both. Both use their defaults
+// (runner: 2 s poll; CLI waiters: botocore's 6 s / 15 s delays). The same work each time: a task-definition
+// revision per family pinned to a new release, the migration task to STOPPED with its exit code checked,
+// then every enabled service updated to its revision and desired count and waited for, tier by tier.
+import http from 'node:http';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMoto, setEcsTaskProgression, freePort, which } from './lib/moto.mjs';
+import { checkPrereqs, formatPrereqs, withEmulatorEnv } from './lib/terraform.mjs';
+import { synthFoundation, applyFoundation } from './lib/foundation.mjs';
+import { modelCriticalPath } from './bench/model.mjs';
+import catalogModule from '../lib/catalog.cjs';
+
+const { topologicalOrder } = catalogModule;
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const say = (/** @type {string} */ m) => process.stdout.write(`[bench] ${m}\n`);
+
+/**
+ * A counting HTTP proxy in front of the emulator. Operation names come from X-Amz-Target (JSON protocols)
+ * or the Action parameter (query protocols).
+ * @param {number} targetPort
+ */
+async function countingProxy(targetPort) {
+  /** @type {Record<string, number>} */
+  let ops = {};
+  const server = http.createServer((req, res) => {
+    /** @type {Buffer[]} */
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('latin1'))?.[1];
+      const op = target ? target.split('.').pop() : action ?? `${req.method} ${String(req.url).split('?')[0]}`;
+      ops[/** @type {string} */ (op)] = (ops[/** @type {string} */ (op)] ?? 0) + 1;
+      const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
+      up.end(body);
+    });
+  });
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(null)));
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    take() { const o = ops; ops = {}; return { total: Object.values(o).reduce((a, b) => a + b, 0), byOperation: o }; },
+    close: () => new Promise((resolve) => server.close(() => resolve(null))),
+  };
+}
+
+/** @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} env */
+function runQuiet(cmd, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (err += b));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${err || out}`))));
+  });
+}
+
+/** Our runner, as a user runs it. */
+async function ours({ outputsFile, release, env }) {
+  const report = path.join(ROOT, '.work', 'bench', `runner-${release}.json`);
+  const t0 = Date.now();
+  await runQuiet(process.execPath, [
+    path.join(ROOT, 'runner', 'rollout.mjs'), '--outputs', outputsFile, '--config', path.join(ROOT, 'config', 'staging.json'),
+    '--release', release, '--skip', 'images', '--skip', 'smoke', '--report', report,
+  ], env);
+  return { wallMs: Date.now() - t0, report: JSON.parse(fs.readFileSync(report, 'utf8')) };
+}
+
+/**
+ * The common hand-written baseline: the AWS CLI, one command after another.
+ * @param {{ outputs: any, release: string, env: NodeJS.ProcessEnv, config: any }} o
+ */
+async function baseline({ outputs, release, env, config }) {
+  const v = (/** @type {string} */ k) => outputs[k].value;
+  const cluster = v('cluster_name');
+  const catalog = Object.values(v('service_catalog')).filter((/** @type {any} */ s) => s.enabled);
+  const aws = async (/** @type {string[]} */ args) => JSON.parse((await runQuiet('aws', [...args, '--output', 'json'], env)) || 'null');
+  const t0 = Date.now();
+  const tmp = fs.mkdtempSync(path.join(ROOT, '.work', 'bench', 'cli-'));
+  /** register a revision of `family` with every image re-tagged to the release */
+  const register = async (/** @type {string} */ family) => {
+    const { taskDefinition: td } = await aws(['ecs', 'describe-task-definition', '--task-definition', family]);
+    const input = {
+      family: td.family, taskRoleArn: td.taskRoleArn, executionRoleArn: td.executionRoleArn, networkMode: td.networkMode,
+      requiresCompatibilities: td.requiresCompatibilities, cpu: td.cpu, memory: td.memory, volumes: td.volumes,
+      containerDefinitions: td.containerDefinitions.map((/** @type {any} */ c) => ({ ...c, image: `${c.image.replace(/[:@].*$/, '')}:${release}` })),
+    };
+    const file = path.join(tmp, `${family}.json`);
+    fs.writeFileSync(file, JSON.stringify(input));
+    return (await aws(['ecs', 'register-task-definition', '--cli-input-json', `file://${file}`])).taskDefinition.taskDefinitionArn;
+  };
+  /** @type {Record<string, string>} */
+  const arns = {};
+  for (const s of catalog) arns[s.name] = await register(s.task_family);
+  const migrationArn = await register(v('migration_task_family'));
+  const run = await aws(['ecs', 'run-task', '--cluster', cluster, '--task-definition', migrationArn, '--launch-type', 'FARGATE',
+    '--network-configuration', JSON.stringify({ awsvpcConfiguration: { subnets: v('private_subnet_ids'), securityGroups: [v('tasks_security_group_id')], assignPublicIp: 'DISABLED' } }),
+    '--overrides', JSON.stringify({ containerOverrides: [{ name: v('migration_container_name'), command: config.migration.command }] })]);
+  if (run.failures?.length) throw new Error(`baseline run-task failed: ${JSON.stringify(run.failures)}`);
+  const taskArn = run.tasks[0].taskArn;
+  await runQuiet('aws', ['ecs', 'wait', 'tasks-stopped', '--cluster', cluster, '--tasks', taskArn], env);
+  const stopped = await aws(['ecs', 'describe-tasks', '--cluster', cluster, '--tasks', taskArn]);
+  const exit = stopped.tasks[0].containers.find((/** @type {any} */ c) => c.name === v('migration_container_name'))?.exitCode;
+  if (exit !== 0 && exit !== undefined) throw new Error(`baseline migration exit code ${exit}`);
+  for (const tier of config.tiers) {
+    const inTier = catalog.filter((/** @type {any} */ s) => s.tier === tier).map((/** @type {any} */ s) => ({ ...s, dependsOn: s.depends_on.filter((/** @type {string} */ d) => catalog.some((/** @type {any} */ c) => c.name === d && c.tier === tier)) }));
+    for (const name of topologicalOrder(inTier)) {
+      const s = inTier.find((/** @type {any} */ x) => x.name === name);
+      await aws(['ecs', 'update-service', '--cluster', cluster, '--service', s.ecs_service_name, '--task-definition', arns[name], '--desired-count', String(s.desired_count)]);
+      await runQuiet('aws', ['ecs', 'wait', 'services-stable', '--cluster', cluster, '--services', s.ecs_service_name], env);
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return { wallMs: Date.now() - t0, commands: 2 * (catalog.length + 1) + 3 + 2 * catalog.length };
+}
+
+const fmt = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`;
+
+async function main() {
+  const problems = checkPrereqs();
+  if (problems.length) {
+    process.stderr.write(`error: missing prerequisites for the benchmark:\n${formatPrereqs(problems)}\n`);
+    return 2;
+  }
+  const awsCli = which('aws');
+  fs.mkdirSync(path.join(ROOT, '.work', 'bench'), { recursive: true });
+  const configPath = path.join(ROOT, 'config', 'staging.json');
+  const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  const region = config.region ?? 'us-east-1';
+  const moto = await startMoto();
+  const proxy = await countingProxy(moto.port);
+  try {
+    say(`moto_server ${moto.endpoint}; counting proxy ${proxy.endpoint}`);
+    const synth = await synthFoundation({ outdir: path.join(ROOT, '.work', 'bench', 'cdktf.out'), configPath });
+    say('applying the foundation on the emulator (about a minute)...');
+    const applied = await applyFoundation({ endpoint: moto.endpoint, workdir: synth.stackDir, region, log: () => {} });
+    const outputsFile = path.join(ROOT, '.work', 'bench', 'outputs.json');
+    fs.writeFileSync(outputsFile, JSON.stringify(applied.outputs, null, 2));
+    await setEcsTaskProgression(moto.endpoint);
+    const env = withEmulatorEnv(proxy.endpoint, { region });
+    proxy.take();
+
+    /** @type {{ name: string, wallMs: number, calls: number|null, note: string }[]} */
+    const rows = [];
+    const a = await ours({ outputsFile, release: 'bench-runner', env });
+    const aCalls = proxy.take();
+    rows.push({ name: 'runner: full rollout', wallMs: a.wallMs, calls: aCalls.total, note: `report status ${a.report.status}` });
+    const r = await ours({ outputsFile, release: 'bench-runner', env });
+    const rCalls = proxy.take();
+    rows.push({ name: 'runner: immediate rerun', wallMs: r.wallMs, calls: rCalls.total, note: `report status ${r.report.status}` });
+    let bCalls = null;
+    if (awsCli) {
+      const b = await baseline({ outputs: applied.outputs, release: 'bench-cli', env, config });
+      bCalls = proxy.take();
+      rows.push({ name: 'AWS CLI baseline: full rollout', wallMs: b.wallMs, calls: bCalls.total, note: `${b.commands} aws commands, one after another` });
+    } else {
+      rows.push({ name: 'AWS CLI baseline', wallMs: NaN, calls: null, note: 'SKIPPED: aws CLI not on PATH (pip install awscli)' });
+    }
+
+    process.stdout.write('\nEmulator (moto_server 5, 2 cores): same foundation, same work, counted at one proxy\n');
+    process.stdout.write('| run | wall | AWS API calls | note |\n| --- | ---: | ---: | --- |\n');
+    for (const x of rows) process.stdout.write(`| ${x.name} | ${Number.isNaN(x.wallMs) ? '-' : fmt(x.wallMs)} | ${x.calls ?? '-'} | ${x.note} |\n`);
+    const base = rows.find((x) => x.name.startsWith('AWS CLI baseline:'));
+    if (base) {
+      process.stdout.write(`\nratio baseline/runner: wall ${(base.wallMs / a.wallMs).toFixed(1)}x, calls ${((base.calls ?? 0) / aCalls.total).toFixed(2)}x\n`);
+    }
+    process.stdout.write(`runner calls by operation: ${JSON.stringify(aCalls.byOperation)}\n`);
+    if (bCalls) process.stdout.write(`baseline calls by operation: ${JSON.stringify(bCalls.byOperation)}\n`);
+
+    const m = modelCriticalPath(config);
+    process.stdout.write(`\nModeled critical path of a real AWS rollout (${m.services} services; assumptions: task start ${m.assumptions.taskStartSeconds} s, ` +
+      `migration ${m.assumptions.migrationRunSeconds} s; a re-release, so old targets drain):\n`);
+    process.stdout.write('| rollout | health checks + draining | critical path |\n| --- | --- | ---: |\n');
+    const hc = (/** @type {any} */ h) => `${h.healthyThreshold} x ${h.intervalSeconds} s, ${h.deregistrationDelaySeconds} s drain`;
+    process.stdout.write(`| runner (tiers, parallel waves) | stack settings: ${hc(m.tuned)} | ${m.ours.seconds} s |\n`);
+    process.stdout.write(`| runner (tiers, parallel waves) | AWS defaults: ${hc(m.awsDefaults)} | ${m.oursWithAwsDefaults.seconds} s |\n`);
+    process.stdout.write(`| CLI baseline (sequential, waiter polls) | stack settings | ${m.baselineTuned.seconds} s |\n`);
+    process.stdout.write(`| CLI baseline (sequential, waiter polls) | AWS defaults | ${m.baselineWithAwsDefaults.seconds} s |\n`);
+    const result = { date: new Date().toISOString(), rows, runnerCalls: aCalls, rerunCalls: rCalls, baselineCalls: bCalls, model: m };
+    fs.writeFileSync(path.join(ROOT, '.work', 'bench', 'results.json'), JSON.stringify(result, null, 2));
+    say('results: .work/bench/results.json');
+    return 0;
+  } finally {
+    await proxy.close();
+    await moto.stop();
+  }
+}
+
+main().then((c) => { process.exitCode = c; }, (e) => { process.stderr.write(`[bench] FAILED: ${e.stack ?? e}\n`); process.exitCode = 1; });
