@@ -2,6 +2,10 @@
 // The shared catalog rules of docs/contract.md (sections 1 and 6). Plain CommonJS with JSDoc so the TypeScript
 // stack (require) and the ES-module runner (import) validate an environment config the same way.
 // Every error is a ConfigError whose message names the source file and the JSON path of the bad value.
+// loadConfigFile is THE one reader of config files (stack, runner, image CLI), with `"extends"` overlays.
+
+const fs = require('fs');
+const nodePath = require('path');
 
 /** Keys of the stack's secrets (docs/contract.md section 2, `secret_arns`). */
 const SECRET_KEYS = Object.freeze(['database', 'cache', 'app', 'smoke_user']);
@@ -597,6 +601,221 @@ function topologicalOrder(services, tiers) {
   return order;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Reading config files: `"extends": "other.json"` overlays (docs/contract.md section 1)
+
+/**
+ * Offset of the first JSON syntax error in `text` (a strict scanner; JSON.parse of Node 20 does not always say
+ * where), or null when the scanner finds none.
+ * @param {string} text
+ */
+function jsonErrorOffset(text) {
+  let i = 0;
+  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
+  const fail = () => { throw i; };
+  const lit = (w) => { if (text.startsWith(w, i)) i += w.length; else fail(); };
+  const str = () => {
+    i++;
+    for (;;) {
+      if (i >= text.length) fail();
+      const ch = text[i];
+      if (ch === '"') { i++; return; }
+      if (ch < ' ') fail();
+      if (ch === '\\') {
+        i++;
+        if (text[i] === 'u') { if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail(); i += 5; }
+        else if ('"\\/bfnrt'.includes(text[i]) && i < text.length) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const num = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!m || m[0] === '' || m[0] === '-') fail();
+    i += m[0].length;
+  };
+  const value = () => {
+    ws();
+    const ch = text[i];
+    if (ch === '{') {
+      i++; ws();
+      if (text[i] === '}') { i++; return; }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        str(); ws();
+        if (text[i] !== ':') fail();
+        i++; value(); ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === '}') { i++; return; }
+        fail();
+      }
+    } else if (ch === '[') {
+      i++; ws();
+      if (text[i] === ']') { i++; return; }
+      for (;;) {
+        value(); ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i] === ']') { i++; return; }
+        fail();
+      }
+    } else if (ch === '"') str();
+    else if (ch === 't') lit('true');
+    else if (ch === 'f') lit('false');
+    else if (ch === 'n') lit('null');
+    else num();
+  };
+  try {
+    if (text.charCodeAt(0) === 0xfeff) i = 1;
+    value(); ws();
+    return i < text.length ? i : null;
+  } catch (at) {
+    return typeof at === 'number' ? Math.min(at, text.length) : null;
+  }
+}
+
+/** Where JSON.parse failed, as " (line L, column C)". */
+function jsonPosition(text, message) {
+  const m = /position (\d+)/.exec(message);
+  const pos = m ? Number(m[1]) : jsonErrorOffset(text);
+  if (pos === null) return '';
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return ` (line ${line}, column ${column})`;
+}
+
+/** How a file is named in messages: relative to cwd when inside it, else absolute. */
+function shownPath(abs, cwd) {
+  const rel = nodePath.relative(cwd, abs);
+  return rel && !rel.startsWith('..') && !nodePath.isAbsolute(rel) ? rel : abs;
+}
+
+/** @param {string} abs @param {string} shown @returns {Record<string, unknown>} */
+function readJsonObject(abs, shown) {
+  let text;
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch (e) {
+    const code = e && e.code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : code || String(e);
+    throw new ConfigError(`${shown}: cannot read config file (${why})`, { source: shown });
+  }
+  let raw;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${shown}: not valid JSON: ${e.message.replace(/\s*\n\s*/g, ' ')}${jsonPosition(text, e.message)}`, { source: shown });
+  }
+  if (!isObject(raw)) throw new ConfigError(`${shown}: must be a JSON object, got ${show(raw)}`, { source: shown });
+  return raw;
+}
+
+/**
+ * Deep merge for overlays: objects merge key by key, arrays and scalars replace, `null` removes the key.
+ * @param {Record<string, unknown>} base @param {Record<string, unknown>} over
+ */
+function mergeOverlay(base, over) {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else if (isObject(v) && isObject(out[k])) out[k] = mergeOverlay(out[k], v);
+    else out[k] = isObject(v) ? mergeOverlay({}, v) : v;
+  }
+  return out;
+}
+
+/** Record which file set each JSON path (deeper files overwrite). */
+function markOrigins(origins, value, base, file) {
+  if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const p = joinPath(base, k);
+      if (v === null) {
+        for (const key of [...origins.keys()]) if (key === p || key.startsWith(`${p}.`) || key.startsWith(`${p}[`)) origins.delete(key);
+        continue;
+      }
+      origins.set(p, file);
+      markOrigins(origins, v, p, file);
+    }
+  } else if (Array.isArray(value)) {
+    for (const key of [...origins.keys()]) if (key.startsWith(`${base}[`)) origins.delete(key);
+    value.forEach((v, i) => {
+      origins.set(joinPath(base, i), file);
+      markOrigins(origins, v, joinPath(base, i), file);
+    });
+  }
+}
+
+/**
+ * Read `abs` and, through `extends`, its parents; merged raw config (parents first). Image `context` paths of
+ * every file are rebased onto `rootDir` (the directory of the file that was asked for), so they resolve
+ * against the file that declared them.
+ */
+function readChain(abs, shown, ctx, chain) {
+  if (chain.includes(abs)) {
+    throw new ConfigError(`${shown}: "extends" cycle: ${[...chain, abs].map((f) => shownPath(f, ctx.cwd)).join(' -> ')}`, { source: shown, path: 'extends' });
+  }
+  const raw = readJsonObject(abs, shown);
+  const own = { ...raw };
+  delete own.extends;
+  if (isObject(own.images)) {
+    const images = {};
+    for (const [key, img] of Object.entries(own.images)) {
+      if (isObject(img) && typeof img.context === 'string' && img.context !== '' && !nodePath.isAbsolute(img.context)) {
+        const rebased = nodePath.relative(ctx.rootDir, nodePath.resolve(nodePath.dirname(abs), img.context)) || '.';
+        images[key] = { ...img, context: rebased };
+      } else images[key] = img;
+    }
+    own.images = images;
+  }
+  let merged = own;
+  const files = [abs];
+  if (raw.extends !== undefined) {
+    if (typeof raw.extends !== 'string' || raw.extends === '') {
+      throw new ConfigError(`${shown}: extends: must be the path of another config file (relative to this one), got ${show(raw.extends)}`, { source: shown, path: 'extends' });
+    }
+    const parentAbs = nodePath.resolve(nodePath.dirname(abs), raw.extends);
+    const parent = readChain(parentAbs, shownPath(parentAbs, ctx.cwd), ctx, [...chain, abs]);
+    merged = mergeOverlay(parent.raw, own);
+    files.unshift(...parent.files);
+  }
+  markOrigins(ctx.origins, own, '', shown);
+  return { raw: merged, files };
+}
+
+/**
+ * THE config file reader: read `file` (relative to `cwd`), follow `"extends"` (a path relative to the extending
+ * file; objects deep-merge, arrays and scalars replace, `null` removes a key; cycles are an error), validate with
+ * normalizeConfig. Relative image contexts are rebased onto the directory of `file`, so they resolve against
+ * the file that declared them. Errors are ConfigErrors naming the file: cannot read, not JSON (with line and
+ * column), or a validation error naming the JSON path and, when the value came from a parent, that file.
+ * @param {string} file
+ * @param {{ cwd?: string }} [opts]
+ */
+function loadConfigFile(file, opts = {}) {
+  if (typeof file !== 'string' || file === '') throw new ConfigError(`config file: must be a path, got ${show(file)}`);
+  const cwd = opts.cwd || process.cwd();
+  const abs = nodePath.resolve(cwd, file);
+  const ctx = { cwd, rootDir: nodePath.dirname(abs), origins: new Map() };
+  const { raw, files } = readChain(abs, file, ctx, []);
+  try {
+    const { config, services } = normalizeConfig(raw, { source: file });
+    return { config, services, raw, file: abs, source: file, files };
+  } catch (e) {
+    if (!(e instanceof ConfigError) || files.length < 2 || !e.path) throw e;
+    // the file that set the value at the error's path (or at its nearest parent path)
+    let p = e.path;
+    let origin = ctx.origins.get(p);
+    while (!origin && p) {
+      const up = p.replace(/(\.[^.[\]]+|\[[^\]]*\])$/, '');
+      p = up === p ? '' : up;
+      origin = ctx.origins.get(p);
+    }
+    if (!origin || origin === file) throw e;
+    throw new ConfigError(`${e.message} (set in ${origin}, extended by ${file})`, { source: e.source, path: e.path });
+  }
+}
+
 module.exports = {
-  ConfigError, normalizeConfig, topologicalOrder, SECRET_KEYS, KINDS, LOG_RETENTION_DAYS, FARGATE_MEMORY,
+  ConfigError, normalizeConfig, topologicalOrder, loadConfigFile, mergeOverlay, SECRET_KEYS, KINDS, LOG_RETENTION_DAYS, FARGATE_MEMORY,
 };

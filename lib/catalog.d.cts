@@ -132,3 +132,26 @@ export declare function topologicalOrder(
   services: ReadonlyArray<{ name: string; dependsOn?: string[]; tier?: string }>,
   tiers?: readonly string[],
 ): string[];
+
+/** A config file read by loadConfigFile. */
+export interface LoadedConfig {
+  config: NormalizedConfig;
+  services: NormalizedService[];
+  /** the merged raw JSON (parents first, `extends` removed, image contexts rebased onto the file's directory) */
+  raw: Record<string, unknown>;
+  /** absolute path of the file asked for */
+  file: string;
+  /** the path as given (used in messages) */
+  source: string;
+  /** absolute paths of every file read, root parent first, the file asked for last */
+  files: string[];
+}
+
+/**
+ * Read, merge (`"extends"`) and validate a config file. Throws ConfigError (cannot read, not JSON with line and
+ * column, `extends` cycle, validation error naming the file and JSON path).
+ */
+export declare function loadConfigFile(file: string, opts?: { cwd?: string }): LoadedConfig;
+
+/** Overlay merge: objects merge key by key, arrays and scalars replace, null removes the key. */
+export declare function mergeOverlay(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown>;

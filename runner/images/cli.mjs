@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import catalogLib from '../../lib/catalog.cjs';
 import { createAwsClients } from '../lib/aws.mjs';
 import { ImageConfigError } from './errors.mjs';
 import { runImages, ENV } from './run.mjs';
@@ -107,12 +108,21 @@ export async function main(argv) {
   process.once('SIGINT', onInt);
   try {
     const configPath = o.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
+    /** @type {any} */
     let config;
-    try { config = JSON.parse(fs.readFileSync(configPath, 'utf8')); } catch (e) { throw new ImageConfigError(`--config ${configPath}: ${/** @type {Error} */ (e).message}`); }
+    let configFile;
+    try {
+      const loaded = catalogLib.loadConfigFile(configPath);
+      config = loaded.config;
+      configFile = loaded.file;
+    } catch (e) {
+      if (e instanceof catalogLib.ConfigError) throw new ImageConfigError(`--config ${e.message}`);
+      throw e;
+    }
     const { outputs, services } = loadOutputs(o.outputs, o.stackDir);
     const aws = createAwsClients({ region: outputs.region ?? config.region });
     const result = await runImages({
-      config, configPath, services, outputs,
+      config, configPath: configFile, services, outputs,
       options: { release: o.release, dryRun: o.dryRun, imageRegistry: o.imageRegistry, convenienceTag: o.convenienceTag, imageConcurrency: o.imageConcurrency },
       ecr: aws.ecr,
       dockerConfigDir: o.dockerConfig,

@@ -3,7 +3,7 @@
 import catalogLib from '../../lib/catalog.cjs';
 import { InputError } from './errors.mjs';
 
-export const { normalizeConfig, topologicalOrder, ConfigError } = catalogLib;
+export const { normalizeConfig, topologicalOrder, ConfigError, loadConfigFile } = catalogLib;
 
 /** @typedef {import('./outputs.mjs').CatalogEntry} Service */
 

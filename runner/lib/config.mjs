@@ -1,8 +1,8 @@
-// The environment config, read by the runner for the migration command and timeout and the smoke settings.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+// The environment config as the runner reads it: the ONE shared reader (lib/catalog.cjs loadConfigFile, with
+// `"extends"` overlays) plus the smoke settings, all checked before AWS is called (bad input exits 2).
 import { InputError } from './errors.mjs';
-import { normalizeConfig, ConfigError } from './catalog.mjs';
+import { loadConfigFile, ConfigError } from './catalog.mjs';
+import { normalizeSmokeConfig, SmokeConfigError } from '../smoke/settings.mjs';
 
 /** @typedef {import('../../lib/catalog.cjs').NormalizedConfig} RunnerConfig */
 
@@ -12,23 +12,30 @@ import { normalizeConfig, ConfigError } from './catalog.mjs';
  * @returns {Promise<RunnerConfig>}
  */
 export async function loadConfig(file, cwd) {
-  let text;
+  return (await loadRunnerConfig(file, cwd)).config;
+}
+
+/**
+ * Read, merge and validate the config file, and validate its smoke settings.
+ * @param {string} file path as given (relative to cwd)
+ * @param {string} cwd
+ * @returns {Promise<{ config: RunnerConfig, path: string, files: string[], smoke: import('../smoke/settings.mjs').SmokeSettings }>}
+ *   path: absolute path of the file (relative paths inside it resolve against its directory)
+ */
+export async function loadRunnerConfig(file, cwd) {
+  let loaded;
   try {
-    text = await readFile(path.resolve(cwd, file), 'utf8');
+    loaded = loadConfigFile(file, { cwd });
   } catch (e) {
-    const code = /** @type {NodeJS.ErrnoException} */ (e).code;
-    throw new InputError(`--config ${file}: cannot read (${code === 'ENOENT' ? 'no such file' : code || String(e)})`);
-  }
-  let raw;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`--config ${file}: not valid JSON (${/** @type {Error} */ (e).message})`);
-  }
-  try {
-    return normalizeConfig(raw, { source: file }).config;
-  } catch (e) {
-    if (e instanceof ConfigError) throw new InputError(e.message);
+    if (e instanceof ConfigError) throw new InputError(`--config ${e.message}`);
     throw e;
   }
+  let smoke;
+  try {
+    smoke = normalizeSmokeConfig(loaded.config.smoke, { source: file });
+  } catch (e) {
+    if (e instanceof SmokeConfigError) throw new InputError(`--config ${e.message}`);
+    throw e;
+  }
+  return { config: loaded.config, path: loaded.file, files: loaded.files, smoke };
 }

@@ -1,8 +1,8 @@
 // Builds the smoke suite's view of a rollout from the runner's StepContext (docs/contract.md section 4):
 // settings, capabilities, the merged service catalog, the release start, a redacting logger.
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import catalogLib from '../../lib/catalog.cjs';
 import { normalizeSmokeConfig, SmokeConfigError } from './settings.mjs';
 import { resolveCapabilities } from './capabilities.mjs';
 import { createRedactor } from './redact.mjs';
@@ -111,18 +111,23 @@ function toDate(v, what) {
   return d;
 }
 
-/** Read the smoke settings from the StepContext (ctx.config, else the config file the runner was given). */
+/**
+ * The smoke settings from the StepContext: the config the runner loaded (ctx.config); only a caller without it
+ * makes this read the config file (lib/catalog.cjs loadConfigFile, the one reader).
+ */
 function smokeSettingsFrom(/** @type {any} */ ctx) {
   if (ctx.settings?.healthPath) return ctx.settings; // already normalised (tests)
-  let raw = ctx.config?.smoke ?? ctx.smoke ?? ctx.options?.smoke;
-  let source = ctx.options?.configPath ?? ctx.options?.config ?? 'config';
-  if (raw === undefined) {
+  let raw = ctx.config ? ctx.config.smoke : ctx.smoke ?? ctx.options?.smoke;
+  let source = ctx.options?.configPath ?? ctx.configPath ?? ctx.options?.config ?? 'config';
+  if (raw === undefined && !ctx.config) {
     const file = ctx.options?.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
-    const path = file.startsWith('/') ? file : `${REPO_ROOT}${file}`;
     source = file;
-    let text;
-    try { text = readFileSync(path, 'utf8'); } catch (e) { throw new SmokeConfigError(`${file}: cannot read the config for the smoke settings (${/** @type {Error} */ (e).message})`); }
-    try { raw = JSON.parse(text).smoke; } catch (e) { throw new SmokeConfigError(`${file}: not valid JSON (${/** @type {Error} */ (e).message})`); }
+    try {
+      raw = catalogLib.loadConfigFile(file, { cwd: REPO_ROOT }).config.smoke;
+    } catch (e) {
+      if (e instanceof catalogLib.ConfigError) throw new SmokeConfigError(`cannot read the config for the smoke settings: ${e.message}`);
+      throw e;
+    }
   }
   return normalizeSmokeConfig(raw, { source });
 }

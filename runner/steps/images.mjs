@@ -1,7 +1,7 @@
 // Rollout step `images` (docs/contract.md section 4; docs/images.md): build and push every image an enabled
 // service uses under the release tag, skipping tags the registry already has, and record
 // ctx.state.images[key] = { uri, tag, digest, status } for the task-definition step and the report.
-import { readFileSync } from 'node:fs';
+import catalogLib from '../../lib/catalog.cjs';
 import { InterruptedError, InputError } from '../lib/errors.mjs';
 import { ImageConfigError } from '../images/errors.mjs';
 import { runImages } from '../images/run.mjs';
@@ -13,13 +13,15 @@ export const title = 'Images';
  * Options read from ctx.options (all optional; rollout.mjs may add flags for them, the environment variables of
  * runner/images/run.mjs ENV work without flags):
  *   release (explicit --release only; when null each image is tagged with its context's git commit),
- *   dryRun, imageRegistry, convenienceTag (string, or false for none), imageConcurrency, configPath / config.
+ *   dryRun, imageRegistry, convenienceTag (string, or false for none), imageConcurrency.
+ * The config is the one the runner loaded (ctx.config, ctx.configPath: image contexts resolve against that file's
+ * directory); only a caller without it makes the step read the file (lib/catalog.cjs loadConfigFile).
  * @param {any} ctx StepContext (runner/lib/types.mjs)
  * @returns {Promise<import('../lib/types.mjs').StepResult>}
  */
 export async function run(ctx) {
   const options = ctx.options ?? {};
-  const configPath = options.configPath ?? options.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
+  const configPath = ctx.configPath ?? options.configPath ?? options.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
   const log = (/** @type {string} */ m) => (ctx.log?.info ? ctx.log.info(m) : typeof ctx.log === 'function' ? ctx.log(m) : undefined);
   let result;
   try {
@@ -85,11 +87,12 @@ export async function run(ctx) {
   return out;
 }
 
-/** @param {string} file */
+/** Only for callers that did not load the config (the runner always does). @param {string} file */
 function readConfig(file) {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    return catalogLib.loadConfigFile(file).config;
   } catch (e) {
-    throw new ImageConfigError(`config ${file}: ${/** @type {Error} */ (e).message}`);
+    if (e instanceof catalogLib.ConfigError) throw new ImageConfigError(`config ${e.message}`);
+    throw e;
   }
 }
