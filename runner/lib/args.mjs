@@ -13,7 +13,17 @@ Inputs
   --config FILE           environment config: migration command and timeout, smoke settings
                           (default $STAGING_ROLLOUT_CONFIG or config/staging.json). The service catalog itself
                           comes from the outputs' service_catalog.
-  --release TAG           release (image tag) to roll out (default: git rev-parse --short=12 HEAD)
+  --release TAG           release (image tag) to roll out (default: git rev-parse --short=12 HEAD; the images
+                          step then tags each image with the git commit of its own build context)
+
+Images step
+  --image-registry HOST   push to this registry instead of the hosts in repository_urls (default
+                          $STAGING_ROLLOUT_IMAGE_REGISTRY, else config imageRegistry); task definitions pin
+                          the images where they were pushed
+  --convenience-tag TAG   also move TAG to each pushed image (default config imageConvenienceTag, else
+                          <environment>-latest)
+  --no-convenience-tag    move no convenience tag
+  --image-concurrency N   parallel image builds (default: number of CPUs)
 
 Step selection (step ids: images, task-definitions, migration, tier:<tier>..., smoke)
   --only STEP             run only this step (repeatable)
@@ -34,8 +44,9 @@ Behaviour
 
 Output
   --report FILE           write the JSON rollout report (docs/contract.md section 7)
-  --summary FILE          Markdown summary, written by runner/report when present (needs --report)
-                          (default $GITHUB_STEP_SUMMARY when set)
+  --summary FILE          Markdown summary, written by runner/report (with or without --report); when
+                          $GITHUB_STEP_SUMMARY is set the summary is also appended there. With --report the
+                          SVG timeline is written beside the report.
   --help, -h              this text
 
 Exit codes
@@ -62,6 +73,9 @@ Exit codes
  * @property {number} maxFailedTasks
  * @property {string|null} report
  * @property {string|null} summary
+ * @property {string|null} imageRegistry
+ * @property {string|false|null} convenienceTag false: --no-convenience-tag
+ * @property {number|null} imageConcurrency
  * @property {boolean} help
  */
 
@@ -70,7 +84,8 @@ export function defaultOptions() {
   return {
     outputs: null, stackDir: 'cdktf.out/stacks/foundation', config: null, release: null, only: [], from: null,
     skip: [], dryRun: false, emulator: null, pollIntervalMs: 2000, serviceTimeoutMs: 900_000,
-    migrationTimeoutMs: null, maxFailedTasks: 3, report: null, summary: null, help: false,
+    migrationTimeoutMs: null, maxFailedTasks: 3, report: null, summary: null, imageRegistry: null,
+    convenienceTag: null, imageConcurrency: null, help: false,
   };
 }
 
@@ -88,9 +103,10 @@ function positiveInt(flag, raw) {
 
 const VALUE_FLAGS = new Set([
   '--outputs', '--stack-dir', '--config', '--release', '--only', '--from', '--skip', '--poll-interval',
-  '--service-timeout', '--migration-timeout', '--max-failed-tasks', '--report', '--summary',
+  '--service-timeout', '--migration-timeout', '--max-failed-tasks', '--report', '--summary', '--image-registry',
+  '--convenience-tag', '--image-concurrency',
 ]);
-const BOOL_FLAGS = new Set(['--dry-run', '--emulator', '--no-emulator', '--help', '-h']);
+const BOOL_FLAGS = new Set(['--dry-run', '--emulator', '--no-emulator', '--no-convenience-tag', '--help', '-h']);
 
 /**
  * @param {string[]} argv arguments after the script name
@@ -113,7 +129,10 @@ export function parseArgs(argv) {
       if (flag === '--dry-run') o.dryRun = true;
       else if (flag === '--emulator') o.emulator = true;
       else if (flag === '--no-emulator') o.emulator = false;
-      else o.help = true;
+      else if (flag === '--no-convenience-tag') {
+        if (typeof o.convenienceTag === 'string') throw new InputError('--convenience-tag and --no-convenience-tag cannot be combined');
+        o.convenienceTag = false;
+      } else o.help = true;
       continue;
     }
     if (!VALUE_FLAGS.has(flag)) {
@@ -141,12 +160,24 @@ export function parseArgs(argv) {
       case '--max-failed-tasks': o.maxFailedTasks = positiveInt(flag, value); break;
       case '--report': o.report = value; break;
       case '--summary': o.summary = value; break;
+      case '--image-registry':
+        if (!IMAGE_REGISTRY.test(value)) throw new InputError(`--image-registry: "${value}" is not a registry address (like "host:5000", "http://host:port" or "https://host")`);
+        o.imageRegistry = value;
+        break;
+      case '--convenience-tag':
+        if (o.convenienceTag === false) throw new InputError('--convenience-tag and --no-convenience-tag cannot be combined');
+        if (!RELEASE_PATTERN.test(value)) throw new InputError(`--convenience-tag: "${value}" is not a valid image tag (letters, digits, "_", "." and "-", at most 128, not starting with "." or "-")`);
+        o.convenienceTag = value;
+        break;
+      case '--image-concurrency': o.imageConcurrency = positiveInt(flag, value); break;
     }
   }
   if (o.from !== null && o.only.length) throw new InputError('--from and --only cannot be combined');
-  if (o.summary !== null && o.report === null) throw new InputError('--summary needs --report FILE (the summary is rendered from the report)');
   return o;
 }
+
+/** Same grammar as the config key imageRegistry (lib/catalog.cjs). */
+const IMAGE_REGISTRY = /^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 /** A release tag is used as an image tag: Docker's tag grammar. */
 export const RELEASE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

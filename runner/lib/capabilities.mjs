@@ -3,7 +3,7 @@
 // Emulator mode is on with --emulator, or when AWS_ENDPOINT_URL points at a loopback host (127.0.0.1,
 // localhost, ::1); --no-emulator forces real-AWS checks even then.
 
-/** @typedef {'ecs-deployments'|'running-tasks'|'target-health'|'container-exit-code'|'container-logs'|'stopped-tasks'} Gap */
+/** @typedef {'ecs-deployments'|'running-tasks'|'target-health'|'container-exit-code'|'container-logs'|'stopped-tasks'|'alb-http'} Gap */
 
 /** @type {Readonly<Record<Gap, string>>} */
 export const EMULATOR_GAPS = Object.freeze({
@@ -19,6 +19,8 @@ export const EMULATOR_GAPS = Object.freeze({
     'emulator: the container never runs, so it writes no CloudWatch log lines',
   'stopped-tasks':
     'emulator: service tasks are never started or stopped, so stopped-task reasons cannot be collected',
+  'alb-http':
+    'emulator: no container runs behind the load balancer, so HTTP through the ALB cannot be checked',
 });
 
 /**

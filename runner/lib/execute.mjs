@@ -88,9 +88,10 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
       log.info(`[${step.id}] skipped: ${step.skipReason}`);
       continue;
     }
-    if (dry && (step.kind === 'images' || step.kind === 'smoke')) {
+    // the images step runs in a dry run too: it only reads (which tags the registry has) and builds nothing
+    if (dry && step.kind === 'smoke') {
       entry.status = 'skipped';
-      entry.reason = step.kind === 'images' ? 'dry run: images are not built or pushed' : 'dry run: smoke tests not run';
+      entry.reason = 'dry run: smoke tests not run';
       continue;
     }
     const mod = await loadModule(step.module);
@@ -172,7 +173,12 @@ function fillService(s) {
 
 /** @param {import('./types.mjs').Check} c @returns {import('./types.mjs').Check} */
 function fillCheck(c) {
-  return { name: c.name, status: c.status, reason: c.status === 'skipped' ? c.reason || 'no reason given' : c.reason ?? null, evidence: c.evidence ?? '', durationMs: c.durationMs ?? 0 };
+  /** @type {import('./types.mjs').Check} */
+  const out = { name: c.name, status: c.status, reason: c.status === 'skipped' ? c.reason || 'no reason given' : c.reason ?? null, evidence: c.evidence ?? '', durationMs: c.durationMs ?? 0 };
+  // optional (contract section 7): kept when the step reports them as non-negative integers
+  if (Number.isInteger(c.attempts) && /** @type {number} */ (c.attempts) >= 0) out.attempts = c.attempts;
+  if (Number.isInteger(c.timeoutMs) && /** @type {number} */ (c.timeoutMs) >= 0) out.timeoutMs = c.timeoutMs;
+  return out;
 }
 
 /**

@@ -3,7 +3,7 @@ import { writeFile, mkdir, access } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, HELP, validateRelease } from './args.mjs';
 import { InputError, EXIT } from './errors.mjs';
-import { loadConfig } from './config.mjs';
+import { loadRunnerConfig } from './config.mjs';
 import { loadOutputs } from './outputs.mjs';
 import { buildPlan, selectSteps, formatPlan } from './plan.mjs';
 import { detectCapabilities } from './capabilities.mjs';
@@ -52,7 +52,8 @@ export async function main(argv, deps = {}) {
       return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
     }
     const configPath = options.config ?? env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
-    const config = await loadConfig(configPath, cwd);
+    const loaded = await loadRunnerConfig(configPath, cwd);
+    const { config } = loaded;
     const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd, exec });
     ident.environment = outputs.environment;
     const release = validateRelease(options.release ?? (await gitRelease(exec, cwd)));
@@ -72,7 +73,8 @@ export async function main(argv, deps = {}) {
     const report = await execute({
       plan,
       ctx: {
-        outputs, catalog: plan.services, release, options: opts, config, aws, exec, log, clock, signal, capabilities,
+        outputs, catalog: plan.services, release, options: opts, config, configPath: loaded.path, env, aws, exec, log,
+        clock, signal, capabilities, releaseStartedAt: new Date(startedAt).toISOString(),
         state: { halfDone: [] },
       },
       loadModule: deps.loadModule ?? loadStepModule,
@@ -140,11 +142,14 @@ async function writeJson(file, data) {
  * @param {{ cwd: string, env: Record<string, string|undefined>, write: (l: string) => void, writeErr: (l: string) => void, loadReportModule?: (p: string) => Promise<any> }} io
  */
 async function writeOutputs(report, options, io) {
-  if (!options.report) return;
-  const reportPath = path.resolve(io.cwd, options.report);
-  await writeJson(reportPath, report);
-  io.write(`report: ${reportPath}`);
+  const reportPath = options.report ? path.resolve(io.cwd, options.report) : undefined;
+  if (reportPath) {
+    await writeJson(reportPath, report);
+    io.write(`report: ${reportPath}`);
+  }
   const summaryPath = options.summary ? path.resolve(io.cwd, options.summary) : io.env.GITHUB_STEP_SUMMARY || undefined;
+  // artifacts: the timeline beside --report, the Markdown summary to --summary and/or $GITHUB_STEP_SUMMARY
+  if (!reportPath && !summaryPath) return;
   const load = io.loadReportModule ?? defaultReportModule;
   const mod = await load('report/index.mjs');
   if (!mod) {
@@ -156,7 +161,7 @@ async function writeOutputs(report, options, io) {
     return;
   }
   try {
-    await mod.writeArtifacts(report, { reportPath, summaryPath });
+    await mod.writeArtifacts(report, { reportPath: reportPath ?? null, summaryPath: summaryPath ?? null, env: io.env });
   } catch (e) {
     io.writeErr(`report artifacts failed: ${/** @type {Error} */ (e).message}`);
   }

@@ -23,15 +23,25 @@ export function systemClock() {
 
 /**
  * Shell runner on top of zx: arguments are passed as an argv array (zx quotes each one), never through a
- * shell string; a non-zero exit is returned, not thrown.
+ * shell string; a non-zero exit is returned, not thrown. `opts.input` is written to the command's stdin (how
+ * secrets such as a registry password reach a command: never in argv); `opts.signal` kills it on abort.
+ * The returned function carries `stdin = true` (runner/images/exec.mjs relies on it).
+ * @param {{ $?: any }} [deps] zx `$` (tests)
  * @returns {import('./types.mjs').Exec}
  */
-export function zxExec() {
-  return async (cmd, args, opts = {}) => {
-    const { $ } = await import('zx');
-    const p = await $({ cwd: opts.cwd, env: { ...process.env, ...(opts.env ?? {}) }, nothrow: true, quiet: true })`${cmd} ${args}`;
+export function zxExec(deps = {}) {
+  /** @type {import('./types.mjs').Exec} */
+  const exec = async (cmd, args, opts = {}) => {
+    const $ = deps.$ ?? (await import('zx')).$;
+    /** @type {Record<string, unknown>} */
+    const o = { cwd: opts.cwd, env: { ...process.env, ...(opts.env ?? {}) }, nothrow: true, quiet: true };
+    if (opts.input !== undefined) o.input = opts.input;
+    if (opts.signal) o.signal = opts.signal;
+    const p = await $(o)`${cmd} ${args}`;
     return { stdout: p.stdout, stderr: p.stderr, exitCode: p.exitCode ?? 1 };
   };
+  exec.stdin = true;
+  return exec;
 }
 
 /**

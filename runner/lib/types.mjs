@@ -2,7 +2,10 @@
 
 /**
  * @typedef {{ stdout: string, stderr: string, exitCode: number }} ExecResult
- * @typedef {(cmd: string, args: string[], opts?: { cwd?: string, env?: Record<string, string|undefined> }) => Promise<ExecResult>} Exec
+ * @typedef {{ cwd?: string, env?: Record<string, string|undefined>, input?: string, signal?: AbortSignal }} ExecOptions
+ *   input: written to the command's stdin (secrets travel here, never in argv)
+ * @typedef {((cmd: string, args: string[], opts?: ExecOptions) => Promise<ExecResult>) & { stdin?: boolean }} Exec
+ *   stdin: true when the exec honours opts.input
  */
 
 /**
@@ -24,6 +27,7 @@
  * @property {string} tag
  * @property {string} [digest]
  * @property {string} [status]
+ * @property {string} [repository] where the image was pushed (registry override respected), without tag
  */
 
 /**
@@ -56,6 +60,8 @@
  * @property {string|null} reason
  * @property {string} [evidence]
  * @property {number} [durationMs]
+ * @property {number} [attempts] attempts made (checks that retry, e.g. smoke)
+ * @property {number} [timeoutMs] per-attempt timeout
  */
 
 /**
@@ -88,7 +94,10 @@
  * @property {import('./catalog.mjs').Service[]} catalog
  * @property {string} release
  * @property {import('./args.mjs').Options & { configPath: string }} options
- * @property {import('./config.mjs').RunnerConfig} config
+ * @property {import('./config.mjs').RunnerConfig} config the config the runner loaded (steps never re-read it)
+ * @property {string} configPath absolute path of the config file; relative paths in it resolve against its directory
+ * @property {Record<string, string|undefined>} env the process environment (injected in tests)
+ * @property {string} releaseStartedAt ISO time the rollout started
  * @property {import('./aws.mjs').AwsClients} aws
  * @property {Exec} exec
  * @property {Logger} log

@@ -9,6 +9,7 @@ import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { StepFailure } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
 import { send } from '../lib/runtime.mjs';
+import { plannedImageRefs } from '../images/run.mjs';
 
 /** Fields RegisterTaskDefinition accepts, taken over from the family's latest revision. */
 const REGISTER_FIELDS = [
@@ -57,7 +58,9 @@ export async function run(ctx) {
  */
 export async function resolveTaskDefinitions(ctx, families, { register }) {
   const imageRefs = /** @type {Record<string, string>} */ ({});
-  for (const key of [...new Set(families.map((f) => f.image))]) imageRefs[key] = await imageRef(ctx, key);
+  const keys = [...new Set(families.map((f) => f.image))];
+  const planned = keys.some((k) => !ctx.state.images?.[k]?.digest && !ctx.state.images?.[k]?.uri) ? await plannedRefs(ctx) : {};
+  for (const key of keys) imageRefs[key] = await imageRef(ctx, key, planned[key]);
   ctx.state.taskDefinitions ??= {};
   /** @type {Resolved[]} */
   const out = [];
@@ -96,29 +99,63 @@ export async function resolveTaskDefinitions(ctx, families, { register }) {
 }
 
 /**
- * The image reference for an image key: digest from the images step, else the digest ECR has for the release
- * tag, else `<repository_url>:<release>`.
- * @param {import('../lib/types.mjs').StepContext} ctx @param {string} key
+ * Where and under which tag the images step puts each image when it did not run in this rollout (--from,
+ * --skip images): runner/images plannedImageRefs (explicit --release, else the git commit of each build context;
+ * registry override respected). When that cannot be worked out (e.g. a build context is not on this machine)
+ * the rollout's release tag in the stack's repositories is used, with a warning.
+ * @param {import('../lib/types.mjs').StepContext} ctx
+ * @returns {Promise<Record<string, { repository: string, tag: string }>>}
  */
-async function imageRef(ctx, key) {
+async function plannedRefs(ctx) {
+  if (!ctx.config?.images) return {};
+  try {
+    return await plannedImageRefs({
+      config: ctx.config, configPath: ctx.configPath ?? ctx.options.configPath, services: ctx.catalog,
+      outputs: ctx.outputs, exec: ctx.exec, env: ctx.env ?? process.env, release: ctx.options.release ?? null,
+      imageRegistry: ctx.options.imageRegistry ?? null,
+    });
+  } catch (e) {
+    if (ctx.signal?.aborted) throw e;
+    const why = /** @type {Error} */ (e).message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    ctx.log.warn(`[task-definitions] the images step's tags cannot be worked out (${why}); using release ${ctx.release} in the stack's repositories`);
+    return {};
+  }
+}
+
+/**
+ * The image reference for an image key, pinned by digest wherever one is known:
+ * - the images step ran: `<repository>@<digest>` where it pushed (a registry override is respected), or its uri;
+ * - else the images step's planned repository and tag (see plannedRefs), resolved to a digest through ECR when
+ *   the repository is the stack's ECR repository; an override registry is pinned by tag;
+ * - missing in ECR: a failure on AWS, the tag (with a warning) in emulator mode or a dry run.
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {string} key
+ * @param {{ repository: string, tag: string }} [planned]
+ */
+async function imageRef(ctx, key, planned) {
   const repo = ctx.outputs.repositoryUrls[key];
   const st = ctx.state.images?.[key];
-  if (st?.digest) return `${repo}@${st.digest}`;
+  if (st?.digest) return `${st.repository ?? repo}@${st.digest}`;
   if (st?.uri) return st.uri;
+  const repository = planned?.repository ?? repo;
+  const tag = planned?.tag ?? ctx.release;
+  if (repository !== repo) {
+    ctx.log.warn(`[task-definitions] ${key}: ${repository} is not the stack's ECR repository; pinning the tag ${tag} (no digest lookup)`);
+    return `${repository}:${tag}`;
+  }
   const repositoryName = repo.split('/').slice(1).join('/');
   try {
-    const res = await send(ctx, ctx.aws.ecr, new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: ctx.release }] }));
+    const res = await send(ctx, ctx.aws.ecr, new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
     const digest = res.imageDetails?.[0]?.imageDigest;
     if (digest) return `${repo}@${digest}`;
   } catch (e) {
     const name = /** @type {Error} */ (e).name;
     if (name !== 'ImageNotFoundException' && name !== 'RepositoryNotFoundException') throw e;
     if (!ctx.capabilities.emulator && !ctx.options.dryRun) {
-      throw new StepFailure(`image ${repo}:${ctx.release} not found in ECR (${name}); run the images step or push the image first`);
+      throw new StepFailure(`image ${repo}:${tag} not found in ECR (${name}); run the images step or push the image first`);
     }
-    ctx.log.warn(`[task-definitions] ${repositoryName}:${ctx.release} is not in the registry (${name}); pinning the tag (no digest)`);
+    ctx.log.warn(`[task-definitions] ${repositoryName}:${tag} is not in the registry (${name}); pinning the tag (no digest)`);
   }
-  return `${repo}:${ctx.release}`;
+  return `${repo}:${tag}`;
 }
 
 /** @param {import('../lib/types.mjs').StepContext} ctx @param {string} family */

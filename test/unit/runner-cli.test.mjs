@@ -38,7 +38,7 @@ describe('bad input: exit 2, a precise message, no AWS call', () => {
     ['unknown step', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--only', 'tier:api'], 'error: --only tier:api: unknown step (steps: images, task-definitions, migration, tier:app, tier:workers, smoke)'],
     ['missing outputs file', ['--outputs', 'nope/outputs.json', '--release', 'r'], 'error: --outputs nope/outputs.json: cannot read (no such file)'],
     ['bad release', ['--outputs', OUTPUTS_FILE, '--release', '../x'], 'error: --release: "../x" is not a valid image tag'],
-    ['missing config', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--config', 'config/none.json'], 'error: --config config/none.json: cannot read (no such file)'],
+    ['missing config', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--config', 'config/none.json'], 'error: --config config/none.json: cannot read config file (no such file)'],
   ])('%s', async (_name, argv, msg) => {
     const res = await run(argv);
     expect(res.exitCode).toBe(2);
@@ -159,7 +159,7 @@ describe('report and artifacts', () => {
         if (c.status === 'skipped') expect(c.reason).toEqual(expect.any(String));
       }
     }
-    expect(writeArtifacts).toHaveBeenCalledWith(report, { reportPath, summaryPath: '/tmp/gh-summary.md' });
+    expect(writeArtifacts).toHaveBeenCalledWith(report, { reportPath, summaryPath: '/tmp/gh-summary.md', env: { GITHUB_STEP_SUMMARY: '/tmp/gh-summary.md' } });
   });
 
   test('without runner/report the artifacts are reported as skipped', async () => {

@@ -214,6 +214,12 @@ describe('flags', () => {
     const o = parseArgs(['--only', 'migration', '--only=tier:app', '--skip', 'smoke', '--poll-interval', '0', '--service-timeout=1.5', '--dry-run', '--emulator', '--max-failed-tasks', '2']);
     expect(o).toMatchObject({ only: ['migration', 'tier:app'], skip: ['smoke'], pollIntervalMs: 0, serviceTimeoutMs: 1500, dryRun: true, emulator: true, maxFailedTasks: 2 });
   });
+  test('image step flags; release stays null unless --release is given; --summary works without --report', () => {
+    expect(parseArgs([])).toMatchObject({ release: null, imageRegistry: null, convenienceTag: null, imageConcurrency: null });
+    expect(parseArgs(['--image-registry', 'localhost:5000', '--convenience-tag', 'qa-latest', '--image-concurrency=3'])).toMatchObject({ release: null, imageRegistry: 'localhost:5000', convenienceTag: 'qa-latest', imageConcurrency: 3 });
+    expect(parseArgs(['--no-convenience-tag']).convenienceTag).toBe(false);
+    expect(parseArgs(['--summary', 's.md'])).toMatchObject({ summary: 's.md', report: null });
+  });
   test.each([
     [['--bogus'], 'unknown flag --bogus (see --help)'],
     [['stray'], 'unexpected argument "stray" (see --help)'],
@@ -223,7 +229,11 @@ describe('flags', () => {
     [['--max-failed-tasks', '0'], '--max-failed-tasks: must be an integer >= 1, got "0"'],
     [['--from', 'migration', '--only', 'smoke'], '--from and --only cannot be combined'],
     [['--dry-run=yes'], '--dry-run takes no value, got "--dry-run=yes"'],
-    [['--summary', 's.md'], '--summary needs --report FILE (the summary is rendered from the report)'],
+    [['--convenience-tag', 'x', '--no-convenience-tag'], '--convenience-tag and --no-convenience-tag cannot be combined'],
+    [['--no-convenience-tag', '--convenience-tag', 'x'], '--convenience-tag and --no-convenience-tag cannot be combined'],
+    [['--convenience-tag', '-x'], '--convenience-tag: "-x" is not a valid image tag'],
+    [['--image-registry', 'host:port/x'], '--image-registry: "host:port/x" is not a registry address'],
+    [['--image-concurrency', '0'], '--image-concurrency: must be an integer >= 1, got "0"'],
   ])('%j -> %s', (argv, msg) => {
     expect(() => parseArgs(argv)).toThrow(InputError);
     expect(() => parseArgs(argv)).toThrow(msg);
