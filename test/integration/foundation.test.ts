@@ -334,6 +334,18 @@ if (env.status === 'applied') {
       }
     });
 
+    test('the secret search finds planted values (so an empty result means something)', () => {
+      const planted = [
+        { type: 'aws_secretsmanager_secret_version', instances: [{ attributes: { secret_string: '{"password":"x"}', secret_string_wo: null } }] },
+        { type: 'aws_elasticache_replication_group', instances: [{ attributes: { auth_token: 'tok', nested: [{ password: 'p' }], manage_password: true } }] },
+      ];
+      expect(secretValues(planted, 'state', [])).toEqual([
+        'state[0].instances[0].attributes.secret_string',
+        'state[1].instances[0].attributes.auth_token',
+        'state[1].instances[0].attributes.nested[0].password',
+      ]);
+    });
+
     test('no secret value in the Terraform state or the plan', () => {
       const state = JSON.parse(fs.readFileSync(env.stateFile, 'utf8'));
       const found = secretValues(state.resources ?? [], 'state', []);
