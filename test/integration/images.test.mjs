@@ -61,9 +61,12 @@ beforeAll(async () => {
   env.work = fs.mkdtempSync(path.join(os.tmpdir(), 'images-it-work-'));
   for (const key of ['api', 'frontend']) makeContext(key, path.join(env.work, 'app', key), `${key} ${prefix}`);
   fs.mkdirSync(path.join(env.work, 'config'));
+  // a small overlay over staging (the CLI validates the whole config): its image contexts resolve against
+  // this file, the inherited ones (admin, anisette; not needed here) against config/staging.json
   fs.writeFileSync(
     path.join(env.work, 'config', 'it.json'),
     JSON.stringify({
+      extends: path.relative(path.join(env.work, 'config'), path.join(ROOT, 'config', 'staging.json')),
       environment: 'it',
       images: { api: { context: '../app/api' }, frontend: { context: '../app/frontend', dockerfile: 'Dockerfile' } },
       migration: { image: 'api' },
