@@ -1,27 +1,19 @@
-// The emulator capability switch: the ONE place that lists what a local AWS emulator (moto) cannot show.
-// In emulator mode every check named here is reported as `skipped` with the reason below, never as passed.
+// The emulator capability switch. What a local AWS emulator (moto) cannot show is listed, with reasons, in
+// lib/emulator-gaps.json (`checks`), the one list of emulator gaps (Terraform resources and drift are there too).
+// In emulator mode every check named there is reported as `skipped` with its reason, never as passed.
+import { createRequire } from 'node:module';
+
 // Emulator mode is on with --emulator, or when AWS_ENDPOINT_URL points at a loopback host (127.0.0.1,
 // localhost, ::1); --no-emulator forces real-AWS checks even then.
 
 /** @typedef {'ecs-deployments'|'running-tasks'|'target-health'|'container-exit-code'|'container-logs'|'stopped-tasks'|'alb-http'} Gap */
 
+const require = createRequire(import.meta.url);
+/** @type {{ checks: Record<Gap, string> }} */
+const gapList = require('../../lib/emulator-gaps.json');
+
 /** @type {Readonly<Record<Gap, string>>} */
-export const EMULATOR_GAPS = Object.freeze({
-  'ecs-deployments':
-    'emulator: UpdateService does not start an ECS deployment (the primary deployment keeps its creation-time task definition and rolloutState), so rollout state and circuit-breaker rollback cannot be observed; only the service taskDefinition and desiredCount were checked',
-  'running-tasks':
-    'emulator: containers never run; runningCount is copied from desiredCount, so running == desired proves nothing',
-  'target-health':
-    'emulator: no task runs, so no target registers with the ALB target group and target health cannot be checked',
-  'container-exit-code':
-    'emulator: the container never runs; the emulator reports exit code 0 for every stopped task',
-  'container-logs':
-    'emulator: the container never runs, so it writes no CloudWatch log lines',
-  'stopped-tasks':
-    'emulator: service tasks are never started or stopped, so stopped-task reasons cannot be collected',
-  'alb-http':
-    'emulator: no container runs behind the load balancer, so HTTP through the ALB cannot be checked',
-});
+export const EMULATOR_GAPS = Object.freeze({ ...gapList.checks });
 
 /**
  * @typedef {object} Capabilities

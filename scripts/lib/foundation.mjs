@@ -1,5 +1,5 @@
 // Synthesize the `foundation` stack and apply it with real Terraform against moto_server.
-// Resources the emulator cannot create are listed ONCE, with reasons, in test/integration/emulator-gaps.json;
+// Resources the emulator cannot create are listed ONCE, with reasons, in lib/emulator-gaps.json;
 // they are still planned, and they (plus everything that depends on them) are left out of the apply and
 // reported as skipped.
 import { spawn } from 'node:child_process';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { terraform, writeCliConfig, withEmulatorEnv } from './terraform.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DEFAULT_GAPS_FILE = path.join(REPO_ROOT, 'test', 'integration', 'emulator-gaps.json');
+export const DEFAULT_GAPS_FILE = path.join(REPO_ROOT, 'lib', 'emulator-gaps.json');
 export const HARNESS_OVERRIDE_FILE = 'zz_harness_override.tf.json';
 export const STACK_NAME = 'foundation';
 

@@ -26,12 +26,12 @@ const { itDir } = require('./skips.cjs');
 
 const log = (/** @type {string} */ msg) => process.stdout.write(`[it-setup] ${msg}\n`);
 
-/** Region of the config the foundation is built from. @param {string} configPath */
+/** Region of the config the foundation is built from (the shared reader follows `extends`). @param {string} configPath */
 function configRegion(configPath) {
   try {
-    return JSON.parse(fs.readFileSync(configPath, 'utf8')).region || 'us-east-1';
+    return require('../../lib/catalog.cjs').loadConfigFile(configPath).config.region;
   } catch {
-    return 'us-east-1';
+    return 'us-east-1'; // a bad config fails the synth below with the precise message
   }
 }
 

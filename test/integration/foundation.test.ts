@@ -137,7 +137,7 @@ if (env.status === 'applied') {
       expect([...skipped.keys()].filter((a) => applied.has(a))).toEqual([]);
       expect((env.applied as string[]).filter((a) => !(env.planned as string[]).includes(a))).toEqual([]);
       // every skip traces back to an entry of emulator-gaps.json
-      const gaps = JSON.parse(fs.readFileSync(path.join(REPO, 'test', 'integration', 'emulator-gaps.json'), 'utf8')).gaps as {
+      const gaps = JSON.parse(fs.readFileSync(path.join(REPO, 'lib', 'emulator-gaps.json'), 'utf8')).gaps as {
         type?: string;
         address?: string;
         reason: string;
