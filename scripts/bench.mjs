@@ -19,7 +19,7 @@ import { synthFoundation, applyFoundation } from './lib/foundation.mjs';
 import { modelCriticalPath } from './bench/model.mjs';
 import catalogModule from '../lib/catalog.cjs';
 
-const { topologicalOrder } = catalogModule;
+const { topologicalOrder, loadConfigFile } = catalogModule;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (/** @type {string} */ m) => process.stdout.write(`[bench] ${m}\n`);
 
@@ -141,8 +141,8 @@ async function main() {
   const awsCli = which('aws');
   fs.mkdirSync(path.join(ROOT, '.work', 'bench'), { recursive: true });
   const configPath = path.join(ROOT, 'config', 'staging.json');
-  const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
-  const region = config.region ?? 'us-east-1';
+  const { raw: config, config: normalized } = loadConfigFile(configPath);
+  const region = normalized.region;
   const moto = await startMoto();
   const proxy = await countingProxy(moto.port);
   try {

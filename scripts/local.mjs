@@ -11,6 +11,7 @@ import { startMoto, setEcsTaskProgression, freePort, waitForMoto, which } from '
 import { checkPrereqs, formatPrereqs, withEmulatorEnv } from './lib/terraform.mjs';
 import { synthFoundation, applyFoundation } from './lib/foundation.mjs';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import catalog from '../lib/catalog.cjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DOCKER_SH = path.join(ROOT, 'scripts', 'ci', 'docker.sh');
@@ -133,8 +134,12 @@ async function run() {
     return 0;
   }
   const configPath = path.resolve(ROOT, o.config);
-  if (!fs.existsSync(configPath)) {
-    process.stderr.write(`error: --config ${o.config}: no such file\n`);
+  let region;
+  try {
+    // the same reader (and validation) as the stack and the runner: a bad config stops here, nothing started
+    region = catalog.loadConfigFile(configPath).config.region;
+  } catch (e) {
+    process.stderr.write(`error: ${/** @type {Error} */ (e).message}\n`);
     return 2;
   }
   const problems = checkPrereqs();
@@ -145,7 +150,6 @@ async function run() {
   const out = path.resolve(ROOT, o.out);
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
-  const region = JSON.parse(fs.readFileSync(path.join(ROOT, 'config', 'staging.json'), 'utf8')).region ?? 'us-east-1';
 
   /** @type {(() => Promise<void> | void)[]} */
   const cleanups = [];
@@ -216,6 +220,7 @@ async function run() {
       '--poll-interval', '0.2', '--report', reportFile, '--summary', summaryFile,
       ...(dockerReason ? ['--skip', 'images'] : []),
     ];
+    /** @type {NodeJS.ProcessEnv} */
     const runnerEnv = { ...env, ...(registry ? { STAGING_ROLLOUT_IMAGE_REGISTRY: `http://${registry}` } : {}) };
     delete runnerEnv.GITHUB_STEP_SUMMARY;
     say(`runner: node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`);

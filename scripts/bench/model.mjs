@@ -67,7 +67,7 @@ export function modelCriticalPath(rawConfig, overrides = {}) {
       const inTier = enabled.filter((s) => s.tier === tier);
       const done = new Map();
       for (const name of topologicalOrder(inTier)) {
-        const s = inTier.find((x) => x.name === name);
+        const s = /** @type {typeof inTier[number]} */ (inTier.find((x) => x.name === name));
         const start = Math.max(0, ...s.dependsOn.filter((d) => done.has(d)).map((d) => done.get(d)));
         done.set(name, start + polled(serviceSeconds(s, hc, a), a.runnerPollSeconds));
       }
