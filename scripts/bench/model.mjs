@@ -59,20 +59,31 @@ export function modelCriticalPath(rawConfig, overrides = {}) {
   };
   const migration = a.taskStartSeconds + a.migrationRunSeconds;
 
-  /** Ours: tiers in order; inside a tier a service starts when its dependencies are done (parallel otherwise). */
+  /**
+   * Ours, as runner/lib/plan.mjs runs it: tiers in order; inside a tier, waves (a service goes in the wave after
+   * its last same-tier dependency); a wave's services start together and the next wave starts when the whole
+   * wave is done.
+   */
   const parallel = (hc) => {
     let total = polled(migration, a.runnerPollSeconds);
     const tierRows = [];
     for (const tier of config.tiers) {
       const inTier = enabled.filter((s) => s.tier === tier);
-      const done = new Map();
+      /** @type {Map<string, number>} */
+      const wave = new Map();
       for (const name of topologicalOrder(inTier)) {
         const s = /** @type {typeof inTier[number]} */ (inTier.find((x) => x.name === name));
-        const start = Math.max(0, ...s.dependsOn.filter((d) => done.has(d)).map((d) => done.get(d)));
-        done.set(name, start + polled(serviceSeconds(s, hc, a), a.runnerPollSeconds));
+        const deps = s.dependsOn.filter((d) => wave.has(d)).map((d) => /** @type {number} */ (wave.get(d)));
+        wave.set(name, deps.length ? 1 + Math.max(...deps) : 0);
       }
-      const tierSeconds = Math.max(0, ...done.values());
-      tierRows.push({ tier, seconds: tierSeconds });
+      /** @type {number[]} */
+      const waveSeconds = [];
+      for (const s of inTier) {
+        const w = /** @type {number} */ (wave.get(s.name));
+        waveSeconds[w] = Math.max(waveSeconds[w] ?? 0, polled(serviceSeconds(s, hc, a), a.runnerPollSeconds));
+      }
+      const tierSeconds = waveSeconds.reduce((x, y) => x + y, 0);
+      tierRows.push({ tier, seconds: tierSeconds, waves: waveSeconds });
       total += tierSeconds;
     }
     return { seconds: total, tiers: tierRows };

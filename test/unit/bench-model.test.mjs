@@ -16,10 +16,22 @@ describe('modeled critical path', () => {
     const m = modelCriticalPath(staging(), { runnerPollSeconds: 1, taskStartSeconds: 40, migrationRunSeconds: 20 });
     const [app, workers] = m.ours.tiers;
     // app tier: three web services in parallel, each 40 + 2*5 + 5
-    expect(app).toEqual({ tier: 'app', seconds: 55 });
+    expect(app).toEqual({ tier: 'app', seconds: 55, waves: [55] });
     // workers: anisette (40) then the fetcher (40); the other workers run beside them
-    expect(workers).toEqual({ tier: 'workers', seconds: 80 });
+    expect(workers).toEqual({ tier: 'workers', seconds: 80, waves: [40, 40] });
     expect(m.ours.seconds).toBe(60 + 55 + 80);
+  });
+
+  test('a wave waits for its slowest service, as the runner does', () => {
+    const cfg = staging();
+    // a web service in the workers tier: wave 1 now lasts as long as it (start + checks + drain)
+    cfg.services['status-page'] = {
+      tier: 'workers', kind: 'web', image: 'frontend', port: 3001, healthCheckPath: '/',
+      routing: { pathPatterns: ['/status', '/status/*'], priority: 30 }, cpu: 256, memory: 512, desiredCount: 1, secrets: [],
+    };
+    const m = modelCriticalPath(cfg, { runnerPollSeconds: 1, taskStartSeconds: 40 });
+    // wave 1: max(anisette 40, workers 40, status-page 40 + 2*5 + 5); wave 2: tracker-fetcher-2 40
+    expect(m.ours.tiers[1]).toEqual({ tier: 'workers', seconds: 55 + 40, waves: [55, 40] });
   });
 
   test('disabling anisette (and so the fetcher) shortens the workers tier to one start', () => {
