@@ -265,6 +265,7 @@ host = urllib.request.urlopen(req, timeout=5).read().decode()
 
 sql = (
     "SELECT 'CREATE ROLE " + user + " LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + user + "')\\gexec\n"
+    "SET log_statement = 'none';\n"
     "ALTER ROLE " + user + " WITH LOGIN PASSWORD '" + password + "';\n"
     "SELECT 'CREATE DATABASE " + db + " OWNER " + user + "' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '" + db + "')\\gexec\n"
 )

@@ -100,6 +100,10 @@ describe('database bootstrap (python3)', () => {
     expect(secret).toMatchObject({ engine: 'postgres', host: '10.40.0.10', port: 5432, dbname: 'app', username: 'app', sslmode: 'require' });
     expect(secret.password).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect(read('sql.log')).toContain(`ALTER ROLE app WITH LOGIN PASSWORD '${secret.password}';`);
+    // statement logging is off in the session that carries the password, so it never reaches PostgreSQL's log
+    const sql = read('sql.log');
+    expect(sql.indexOf("SET log_statement = 'none';")).toBeGreaterThanOrEqual(0);
+    expect(sql.indexOf("SET log_statement = 'none';")).toBeLessThan(sql.indexOf('ALTER ROLE app WITH LOGIN PASSWORD'));
     // the password never appears on a command line, in output, or in a world-readable file
     expect(read('argv.log')).not.toContain(secret.password);
     expect(run.stdout).not.toContain(secret.password);
