@@ -2,6 +2,7 @@
 // the tasks' security group, wait for STOPPED, read the container's exit code and, when available, its log lines.
 import { RunTaskCommand, DescribeTasksCommand, StopTaskCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { startedByFor } from '../lib/started-by.mjs';
 
 /**
  * @typedef {object} OneOffResult
@@ -45,7 +46,7 @@ export async function runOneOffTask(sctx, spec, signal) {
   const sg = sctx.outputs.tasks_security_group_id;
   if (!Array.isArray(subnets) || subnets.length === 0) throw permanent('stack output private_subnet_ids is missing or empty');
   if (!sg) throw permanent('stack output tasks_security_group_id is missing');
-  const startedBy = `smoke-${spec.purpose}-${sctx.release}`.slice(0, 36);
+  const startedBy = startedByFor(`smoke-${spec.purpose}-`, String(sctx.release ?? 'unknown'));
   const run = await sctx.aws.ecs.send(new RunTaskCommand({
     cluster: sctx.cluster,
     taskDefinition,

@@ -8,13 +8,14 @@ import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { StepFailure, InterruptedError } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
 import { send, fmtMs } from '../lib/runtime.mjs';
+import { startedByFor } from '../lib/started-by.mjs';
 import { resolveTaskDefinitions, RELEASE_TAG_KEY } from './task-definitions.mjs';
 
 const KEEP_LOG_LINES = 20;
 
-/** startedBy allows letters, digits, "-", "_" and "/" (128 max). @param {string} release */
-export function startedByFor(release) {
-  return `rollout/${release.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 128);
+/** startedBy of the release's migration task (sanitised by runner/lib/started-by.mjs). @param {string} release */
+export function migrationStartedBy(release) {
+  return startedByFor('rollout/', release);
 }
 
 /** @param {import('../lib/types.mjs').StepContext} ctx @returns {Promise<import('../lib/types.mjs').StepResult>} */
@@ -33,7 +34,7 @@ export async function run(ctx) {
   const container = td.container ?? outputs.migrationContainerName;
   const command = ctx.config.migration.command;
   const timeoutMs = ctx.options.migrationTimeoutMs ?? ctx.config.migration.timeoutSeconds * 1000;
-  const startedBy = startedByFor(release);
+  const startedBy = migrationStartedBy(release);
 
   // rerun: a task for this release and revision that stopped with exit 0, or one still running
   const prior = await findPrior(ctx, startedBy, /** @type {string} */ (td.arn), container);

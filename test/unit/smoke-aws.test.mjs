@@ -408,6 +408,17 @@ describe('database (one-off task)', () => {
     expect(mocks.ecs.commandCalls(StopTaskCommand)[0].args[0].input.task).toBe('arn:aws:ecs:us-east-1:0:task/staging/db2');
   });
 
+  test('a release like v1.2.3 gives a valid ECS startedBy (letters, digits, - _ /, at most 36)', async () => {
+    const s = setup({ state });
+    s.ctx.release = 'v1.2.3+build.2026-11-25T10:00';
+    taskScenario(s.mocks, { lines: ['3f2a9c1d0b7e (head)'] });
+    const rec = await runCheck(databaseCheck(s.sctx.settings), s.sctx);
+    expect(rec.status).toBe('passed');
+    const startedBy = s.mocks.ecs.commandCalls(RunTaskCommand)[0].args[0].input.startedBy;
+    expect(startedBy).toMatch(/^smoke-database-v1_2_3[A-Za-z0-9_/-]*$/);
+    expect(startedBy.length).toBeLessThanOrEqual(36);
+  });
+
   test('without a release revision in state, the family (latest revision) is used', async () => {
     const { sctx, mocks } = setup();
     taskScenario(mocks, { lines: ['3f2a9c1d0b7e (head)'] });
