@@ -48,17 +48,7 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
   const services = checkCatalog(outputs.catalog, tiers, source);
   const byName = new Map(services.map((s) => [s.name, s]));
 
-  // a support service is needed only when an enabled service depends on it (anisette only with the fetcher)
-  /** @type {Map<string, string>} */
-  const skipped = new Map();
-  for (const s of services) {
-    if (!s.enabled) skipped.set(s.name, `disabled: ${s.disabledReason}`);
-  }
-  for (const s of services) {
-    if (skipped.has(s.name) || s.kind !== 'support') continue;
-    const users = services.filter((o) => o.enabled && o.dependsOn.includes(s.name));
-    if (users.length === 0) skipped.set(s.name, `not needed: support service and no enabled service depends on ${s.name}`);
-  }
+  const skipped = skippedServiceReasons(services);
   const active = services.filter((s) => !skipped.has(s.name));
 
   const migrationImage = config.migration.image;
@@ -102,6 +92,27 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
   }
   steps.push({ id: 'smoke', title: 'Smoke tests', kind: 'smoke', dependsOn: [previous], module: 'steps/smoke.mjs', selected: true, skipReason: null });
   return { release, environment: outputs.environment, cluster: outputs.clusterName, tiers, services, steps };
+}
+
+/**
+ * The services a rollout does not start, with the reason: disabled ones (`disabled: <reason>`), and `support`
+ * services no enabled service depends on (anisette only with the fetcher). The one rule for the plan and for
+ * the smoke checks (which must check exactly what the plan rolls out).
+ * @param {{ name: string, enabled: boolean, disabledReason?: string | null, kind: string, dependsOn?: string[] | null }[]} services
+ * @returns {Map<string, string>} name -> reason
+ */
+export function skippedServiceReasons(services) {
+  /** @type {Map<string, string>} */
+  const skipped = new Map();
+  for (const s of services) {
+    if (!s.enabled) skipped.set(s.name, `disabled: ${s.disabledReason ?? 'no reason given'}`);
+  }
+  for (const s of services) {
+    if (skipped.has(s.name) || s.kind !== 'support') continue;
+    const users = services.filter((o) => o.enabled && (o.dependsOn ?? []).includes(s.name));
+    if (users.length === 0) skipped.set(s.name, `not needed: support service and no enabled service depends on ${s.name}`);
+  }
+  return skipped;
 }
 
 /**

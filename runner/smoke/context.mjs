@@ -6,6 +6,7 @@ import catalogLib from '../../lib/catalog.cjs';
 import { normalizeSmokeConfig, SmokeConfigError } from './settings.mjs';
 import { resolveCapabilities } from './capabilities.mjs';
 import { createRedactor } from './redact.mjs';
+import { skippedServiceReasons } from '../lib/plan.mjs';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -23,6 +24,9 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * @property {string | null} containerName
  * @property {string | null} targetGroupArn
  * @property {string | null} logGroupName
+ * @property {string[]} dependsOn
+ * @property {boolean} rolledOut          the rollout plan starts it (enabled and not skipped as "not needed")
+ * @property {string | null} notRolledOutReason  why not: the plan's reason (`disabled: ...`, `not needed: ...`)
  */
 
 /**
@@ -99,7 +103,28 @@ export function mergeServices(catalog, serviceCatalog) {
       containerName: pick(o.container_name, c.containerName, name),
       targetGroupArn: pick(o.target_group_arn, c.targetGroupArn),
       logGroupName: pick(o.log_group_name, c.logGroupName),
+      dependsOn: /** @type {string[]} */ (pick(c.dependsOn, o.depends_on, [])),
+      rolledOut: true,
+      notRolledOutReason: null,
     };
+  });
+}
+
+/**
+ * Mark the services the rollout plan does not start: the plan's `skippedServices` of its tier steps when the
+ * runner passes its plan (ctx.plan), else the same rule the plan uses (runner/lib/plan.mjs skippedServiceReasons).
+ * @param {SmokeService[]} services @param {any} plan
+ * @returns {SmokeService[]}
+ */
+export function markRolledOut(services, plan) {
+  const tierSteps = Array.isArray(plan?.steps) ? plan.steps.filter((/** @type {any} */ st) => st.kind === 'tier') : [];
+  /** @type {Map<string, string>} */
+  const skipped = tierSteps.length
+    ? new Map(tierSteps.flatMap((/** @type {any} */ st) => (st.skippedServices ?? []).map((/** @type {any} */ k) => [k.name, String(k.reason)])))
+    : skippedServiceReasons(services);
+  return services.map((s) => {
+    const reason = skipped.get(s.name) ?? (s.enabled ? null : `disabled: ${s.disabledReason ?? 'no reason given'}`);
+    return { ...s, rolledOut: reason === null, notRolledOutReason: reason };
   });
 }
 
@@ -163,7 +188,7 @@ export function createSmokeContext(ctx) {
   const since = toDate(ctx.releaseStartedAt ?? ctx.state?.releaseStartedAt ?? ctx.state?.startedAt ?? ctx.startedAt ?? ctx.options?.since, 'release start');
   return {
     settings, caps, redact, outputs,
-    services: mergeServices(ctx.catalog, outputs.service_catalog),
+    services: markRolledOut(mergeServices(ctx.catalog, outputs.service_catalog), ctx.plan),
     aws: ctx.aws ?? {},
     state: ctx.state ?? {},
     release: String(ctx.release ?? ''),

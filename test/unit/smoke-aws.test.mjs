@@ -104,6 +104,33 @@ describe('workers', () => {
     expect(rec.evidence).toMatch(/not checked: .*tracker-fetcher-2 \(disabled: dependency anisette is disabled\)/);
   });
 
+  test('a support service the plan does not roll out (fetcher disabled, anisette enabled) is not checked', async () => {
+    const raw = structuredClone(RAW); raw.services['tracker-fetcher-2'].enabled = false;
+    const { sctx, mocks } = setup({ raw });
+    describeAll(mocks.ecs, { anisette: { running: 0, desired: 0 } }); // the tier step never started it
+    mocks.ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    const rec = await runCheck(workersCheck(sctx.settings), sctx);
+    expect(rec.status).toBe('passed');
+    const asked = mocks.ecs.commandCalls(DescribeServicesCommand).flatMap((c) => c.args[0].input.services);
+    expect(asked).not.toContain('staging-anisette');
+    expect(asked).toContain('staging-unified-geofence');
+    expect(rec.evidence).toMatch(/not checked: .*anisette \(not needed: support service and no enabled service depends on anisette\)/);
+  });
+
+  test('the runner\'s plan decides: a service in a tier step\'s skippedServices is not checked', async () => {
+    const s = setup();
+    s.ctx.plan = { steps: [{ kind: 'tier', tier: 'workers', skippedServices: [{ name: 'notification-service', reason: 'not needed: test plan' }] }] };
+    describeAll(s.mocks.ecs, { 'notification-service': { running: 0, desired: 0 } });
+    s.mocks.ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    const sctx = s.sctx;
+    const rec = await runCheck(workersCheck(sctx.settings), sctx);
+    expect(rec.status).toBe('passed');
+    const asked = s.mocks.ecs.commandCalls(DescribeServicesCommand).flatMap((c) => c.args[0].input.services);
+    expect(asked).not.toContain('staging-notification-service');
+    expect(asked).toContain('staging-anisette');
+    expect(rec.evidence).toContain('notification-service (not needed: test plan)');
+  });
+
   test('running below desired is retried a bounded number of times, then passes once it catches up', async () => {
     const { sctx, mocks } = setup();
     let n = 0;
@@ -256,6 +283,18 @@ describe('logs', () => {
     const calls = mocks.logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input);
     expect(calls.map((c) => c.logGroupName).sort()).toEqual(sctx.services.map((s) => `/ecs/staging/${s.name}`).sort());
     for (const c of calls) expect(c.startTime).toBe(RELEASE_START.getTime());
+  });
+
+  test('a support service the plan does not roll out (fetcher disabled, anisette enabled) is not looked up', async () => {
+    const raw = structuredClone(RAW); raw.services['tracker-fetcher-2'].enabled = false;
+    const { sctx, mocks } = setup({ raw });
+    mocks.logs.on(FilterLogEventsCommand).resolves({ events: [{ logStreamName: 's', timestamp: RELEASE_START.getTime() + 1, message: 'x' }] });
+    mocks.logs.on(FilterLogEventsCommand, { logGroupName: '/ecs/staging/anisette' }).resolves({ events: [] });
+    const rec = await runCheck(logsCheck(sctx.settings), sctx);
+    expect(rec.status).toBe('passed');
+    const groups = mocks.logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input.logGroupName);
+    expect(groups).not.toContain('/ecs/staging/anisette');
+    expect(groups).toContain('/ecs/staging/api');
   });
 
   test('a service without events fails, naming it and its log group', async () => {

@@ -26,6 +26,7 @@ export function fetcherAnisetteCheck(/** @type {import('../settings.mjs').SmokeS
         const s = sctx.services.find((x) => x.name === name);
         if (!s) return `service ${name} is not in the catalog`;
         if (!s.enabled) return `service ${name} is disabled${s.disabledReason ? ` (${s.disabledReason})` : ''}`;
+        if (!s.rolledOut) return `service ${name} is not rolled out (${s.notRolledOutReason})`;
       }
       return null;
     },

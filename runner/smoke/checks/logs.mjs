@@ -30,9 +30,9 @@ export async function ensureSince(/** @type {import('../context.mjs').SmokeConte
   if (unknown.length) await describeServices(sctx, unknown, signal);
 }
 
-/** Every started service (enabled, desired > 0) has log events since the release began. */
+/** Every started service (rolled out by the plan, desired > 0) has log events since the release began. */
 export function logsCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
-  const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.enabled && s.desiredCount > 0);
+  const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.rolledOut && s.desiredCount > 0);
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'logs',
     needs: ['containerLogs'],

@@ -2,12 +2,12 @@ import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balanc
 
 /** Every app-tier target group: only healthy targets, and at least the service's desired count of them. */
 export function targetGroupsCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
-  const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.enabled && s.targetGroupArn);
+  const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.rolledOut && s.targetGroupArn);
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'target-groups',
     needs: ['targetHealth'],
     timing: settings.checks['target-groups'],
-    skipReason: (sctx) => (selected(sctx).length ? null : 'no enabled service has a target group'),
+    skipReason: (sctx) => (selected(sctx).length ? null : 'no rolled-out service has a target group'),
     async run(sctx, signal) {
       /** @type {string[]} */ const problems = [];
       /** @type {string[]} */ const seen = [];

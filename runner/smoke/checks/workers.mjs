@@ -47,15 +47,15 @@ export async function stoppedTaskErrors(sctx, ecsServiceName, since, signal) {
   return errors;
 }
 
-/** Every enabled worker and support service: running == desired == catalog count, no task stopped with an error. */
+/** Every worker and support service the plan rolls out: running == desired == catalog count, no task stopped with an error. */
 export function workersCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
-  const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.enabled && (s.kind === 'worker' || s.kind === 'support'));
+  const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.rolledOut && (s.kind === 'worker' || s.kind === 'support'));
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'workers',
     needs: [],
     passNeeds: ['runningTasks', 'stoppedTasks'],
     timing: settings.checks.workers,
-    skipReason: (sctx) => (selected(sctx).length ? null : 'no enabled worker or support service in the catalog'),
+    skipReason: (sctx) => (selected(sctx).length ? null : 'no worker or support service is rolled out (none enabled or needed)'),
     async run(sctx, signal) {
       const services = selected(sctx);
       const { found, missing } = await describeServices(sctx, services, signal);
@@ -76,7 +76,7 @@ export function workersCheck(/** @type {import('../settings.mjs').SmokeSettings}
         if (errors.length > 3) problems.push(`${s.name}: ${errors.length - 3} more task(s) stopped with an error`);
         if (errors.length) permanentProblem = true;
       }
-      const disabled = sctx.services.filter((s) => !s.enabled && (s.kind === 'worker' || s.kind === 'support')).map((s) => `${s.name} (disabled${s.disabledReason ? `: ${s.disabledReason}` : ''})`);
+      const disabled = sctx.services.filter((s) => !s.rolledOut && (s.kind === 'worker' || s.kind === 'support')).map((s) => `${s.name} (${s.notRolledOutReason})`);
       const sinceNote = sctx.since ? `since ${sctx.since.toISOString()}` : 'since each service\'s current deployment';
       const evidence = `running/desired: ${seen.join(', ') || 'none'}; stopped tasks checked ${sinceNote}${disabled.length ? `; not checked: ${disabled.join(', ')}` : ''}`;
       if (problems.length) return { status: 'failed', reason: problems.join('; '), evidence, retryable: !permanentProblem && !missing.length };
