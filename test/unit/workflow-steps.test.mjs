@@ -2,9 +2,9 @@
 // (`bash --noprofile --norc -eo pipefail`), with a stand-in `terraform` on PATH where a step calls it.
 // No AWS, no Terraform, no network: only bash and node.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
@@ -76,5 +76,115 @@ describe('synth job: the shared-state check reads the config through the shared 
     expect(r.code).toBe(2);
     expect(r.out).toContain(`::error file=${missing}::`);
     expect(r.out).toContain('cannot read config file');
+  });
+});
+
+// ---- A small stand-in for one Actions run: jobs run their `run:` steps in order in a fresh workspace, and
+// upload-artifact / download-artifact copy files through a shared store, as the real actions do (the artifact
+// root is the common parent of the uploaded files; hidden files are left out unless include-hidden-files).
+// Other actions (checkout, setup-node, setup-terraform, AWS credentials) need nothing here.
+
+const FAKE_TERRAFORM = `#!/usr/bin/env bash
+echo "terraform $*" >> "$FAKE_TF_LOG"
+case "$1" in
+  init) [ -f .terraform.lock.hcl ] || echo "provider aws version $FAKE_TF_PROVIDER" > .terraform.lock.hcl ;;
+  plan) for a in "$@"; do case "$a" in -out=*) printf 'binary plan with %s' "$FAKE_TF_SENSITIVE" > "\${a#-out=}" ;; esac; done ;;
+  show) f="\${!#}"; [ -f "$f" ] || { echo "terraform show: no plan file $f" >&2; exit 1; }; cat "$FAKE_TF_SHOW" ;;
+  apply) f="\${!#}"; [ -f "$f" ] || { echo "terraform apply: no plan file $f" >&2; exit 1; } ;;
+  *) echo "unexpected terraform $1" >&2; exit 1 ;;
+esac
+`;
+
+function filesUnder(p) {
+  if (!statSync(p).isDirectory()) return [p];
+  return readdirSync(p, { recursive: true }).map((f) => join(p, f)).filter((f) => statSync(f).isFile());
+}
+
+function commonDir(paths) {
+  let dir = paths.length === 1 && statSync(paths[0]).isDirectory() ? paths[0] : dirname(paths[0]);
+  for (const p of paths) while (!(p === dir || p.startsWith(dir + sep))) dir = dirname(dir);
+  return dir;
+}
+
+function expand(value, runnerTemp) {
+  const out = String(value).replace(/\$\{\{\s*runner\.temp\s*\}\}/g, runnerTemp);
+  if (out.includes('${{')) throw new Error(`the simulation cannot expand ${value}`);
+  return out;
+}
+
+/** Run job `id` of the workflow in a new workspace; artifacts go through `store` (a directory). */
+function runJob(id, { store, env }) {
+  const ws = mkdtempSync(join(tmp, `${id}-`));
+  const runnerTemp = join(ws, '_temp');
+  mkdirSync(runnerTemp);
+  const summary = join(runnerTemp, 'step-summary.md');
+  let out = '';
+  for (const step of WF.jobs[id].steps) {
+    const uses = step.uses?.split('@')[0];
+    if (uses === 'actions/upload-artifact') {
+      const paths = expand(step.with.path, runnerTemp).split('\n').map((p) => p.trim()).filter(Boolean).map((p) => resolve(ws, p));
+      const present = paths.filter((p) => existsSync(p));
+      if (present.length < paths.length && step.with['if-no-files-found'] === 'error') return { code: 1, out: `${out}upload ${step.with.name}: missing files\n`, ws, summary };
+      const root = commonDir(present);
+      for (const f of present.flatMap(filesUnder)) {
+        const rel = relative(root, f);
+        if (!step.with['include-hidden-files'] && rel.split(sep).some((part) => part.startsWith('.'))) continue;
+        mkdirSync(dirname(join(store, step.with.name, rel)), { recursive: true });
+        cpSync(f, join(store, step.with.name, rel));
+      }
+    } else if (uses === 'actions/download-artifact') {
+      const from = join(store, step.with.name);
+      if (!existsSync(from)) return { code: 1, out: `${out}download ${step.with.name}: artifact not found\n`, ws, summary };
+      cpSync(from, resolve(ws, expand(step.with.path ?? '.', runnerTemp)), { recursive: true });
+    } else if (step.run) {
+      const wd = step['working-directory'] ?? WF.jobs[id].defaults?.run?.['working-directory'] ?? '.';
+      const r = runScript(step.run, {
+        cwd: resolve(ws, wd),
+        env: { ...env, RUNNER_TEMP: runnerTemp, GITHUB_STEP_SUMMARY: summary, GITHUB_WORKSPACE: ws },
+      });
+      out += r.out;
+      if (r.code !== 0) return { code: r.code, out, ws, summary, failedStep: step.name };
+    }
+  }
+  return { code: 0, out, ws, summary };
+}
+
+/** A run of the workflow from after synth: the synthesized stack in the `cdktf-out` artifact, a fake terraform on PATH. */
+function setupRun() {
+  const bin = join(tmp, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'terraform'), FAKE_TERRAFORM);
+  chmodSync(join(bin, 'terraform'), 0o755);
+  const store = join(tmp, 'artifacts');
+  mkdirSync(join(store, 'cdktf-out', 'stacks', 'foundation'), { recursive: true });
+  writeFileSync(join(store, 'cdktf-out', 'stacks', 'foundation', 'cdk.tf.json'), '{"resource":{}}');
+  const log = join(tmp, 'terraform.log');
+  writeFileSync(log, '');
+  const showText = (name, text) => { const p = join(tmp, name); writeFileSync(p, text); return p; };
+  const env = (over = {}) => ({
+    PATH: `${bin}:${process.env.PATH}`, FAKE_TF_LOG: log, FAKE_TF_PROVIDER: '5.100.0', FAKE_TF_SENSITIVE: 'db-password-123', ...over,
+  });
+  const calls = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+  return { store, env, calls, showText, clearLog: () => writeFileSync(log, '') };
+}
+
+const PLAN_A = 'Terraform will perform the following actions:\n  # aws_ecs_cluster.cluster will be created\nPlan: 1 to add, 0 to change, 0 to destroy.\n';
+
+describe('plan job: plans with the read-only role', () => {
+  test('the plan does not take the state lock (-lock=false) and still writes a saved plan to show', () => {
+    const run = setupRun();
+    const r = runJob('plan', { store: run.store, env: run.env({ FAKE_TF_SHOW: run.showText('a.txt', PLAN_A) }) });
+    expect({ code: r.code, out: r.out }).toEqual({ code: 0, out: expect.any(String) });
+    const plans = run.calls().filter((c) => c.startsWith('terraform plan'));
+    expect(plans).toHaveLength(1);
+    expect(plans[0].split(' ')).toEqual(expect.arrayContaining(['-lock=false', '-input=false']));
+    expect(plans[0]).not.toMatch(/-lock-timeout/); // meaningless without the lock
+    expect(plans[0]).toMatch(/-out=\S+/);
+    expect(readFileSync(r.summary, 'utf8')).toContain('Plan: 1 to add, 0 to change, 0 to destroy.');
+  });
+
+  test('the plan comment says why the lock is skipped', () => {
+    const step = WF.jobs.plan.steps.find((s) => /terraform plan/.test(s.run ?? ''));
+    expect(step.run).toMatch(/#[^\n]*-lock=false[^\n]*read-only/);
   });
 });
