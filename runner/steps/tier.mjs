@@ -104,7 +104,9 @@ export async function run(ctx) {
     }
 
     const startedAt = new Date(ctx.clock.now()).toISOString();
-    await Promise.all(toUpdate.map(async (t) => {
+    // every UpdateService of the wave is settled before anything is decided: on a failure the others are no
+    // longer in flight, and the message can name exactly which services were switched and which were not
+    const settledUpdates = await Promise.allSettled(toUpdate.map(async (t) => {
       t.startedMs = ctx.clock.now();
       t.result.startedAt = startedAt;
       t.half = { step: step.id, service: t.name, what: `${t.ecsName} was updated to ${shortTd(t.target)} but not yet stable` };
@@ -114,6 +116,12 @@ export async function run(ctx) {
       ctx.state.halfDone.push(t.half);
       ctx.log.progress(`[${step.id}] ${t.name}: update started -> ${shortTd(t.target)}, desired ${t.desired}`);
     }));
+    const rejected = toUpdate.map((t, i) => ({ t, r: settledUpdates[i] })).filter((x) => x.r.status === 'rejected');
+    if (rejected.length) {
+      const interrupted = rejected.find((x) => /** @type {PromiseRejectedResult} */ (x.r).reason instanceof InterruptedError);
+      if (interrupted) throw /** @type {PromiseRejectedResult} */ (interrupted.r).reason; // halfDone names the updated ones
+      return updateFailure(ctx, toUpdate, settledUpdates, results, checks);
+    }
     const failure = await waitStable(ctx, toUpdate, checks);
     if (failure) {
       return {
@@ -126,6 +134,42 @@ export async function run(ctx) {
     return { status: 'skipped', reason: 'dry run: nothing changed', services: ordered(results, step), checks, details: { notes } };
   }
   return { status: 'passed', services: ordered(results, step), checks };
+}
+
+/**
+ * Some UpdateService calls of a wave failed (all of them have settled): fail the step naming the services that
+ * were switched to the release (left deploying, recorded in ctx.state.halfDone) and those that were not.
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked[]} toUpdate
+ * @param {PromiseSettledResult<void>[]} outcomes same order as toUpdate
+ * @param {Map<string, import('../lib/types.mjs').ServiceResult>} results @param {import('../lib/types.mjs').Check[]} checks
+ * @returns {import('../lib/types.mjs').StepResult}
+ */
+function updateFailure(ctx, toUpdate, outcomes, results, checks) {
+  const now = ctx.clock.now();
+  /** @type {string[]} */ const updated = [];
+  /** @type {string[]} */ const notUpdated = [];
+  /** @type {string | undefined} */ let first;
+  toUpdate.forEach((t, i) => {
+    const o = outcomes[i];
+    if (o.status === 'fulfilled') {
+      updated.push(`${t.name} (-> ${shortTd(t.target)})`);
+      Object.assign(t.result, { status: 'failed', reason: `updated to ${shortTd(t.target)} but not waited for: another UpdateService of the wave failed; left deploying`, finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs });
+    } else {
+      const e = /** @type {any} */ (o.reason);
+      const why = e instanceof StepFailure ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`;
+      notUpdated.push(`${t.name}: ${why}`);
+      first ??= t.name;
+      Object.assign(t.result, { status: 'failed', reason: `UpdateService failed: ${why}`, finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs });
+      // not switched: nothing of it is left half-done
+      if (t.half) { const k = ctx.state.halfDone.indexOf(t.half); if (k >= 0) ctx.state.halfDone.splice(k, 1); }
+    }
+  });
+  const message = [
+    `UpdateService failed for ${notUpdated.length} of ${toUpdate.length} service(s) of the wave`,
+    `not updated: ${notUpdated.join('; ')}`,
+    `updated (left deploying to the release, not waited for): ${updated.length ? updated.join(', ') : 'none'}`,
+  ].join('\n');
+  return { status: 'failed', reason: message, service: first, services: ordered(results, ctx.step), checks };
 }
 
 /** @param {Map<string, import('../lib/types.mjs').ServiceResult>} results @param {import('../lib/plan.mjs').PlanStep} step */

@@ -265,6 +265,38 @@ describe('tier failures', () => {
     for (const w of WORKERS) expect(fake.world.calls.some((c) => c.op === 'UpdateService' && c.input.service === ecsName(w))).toBe(false);
   });
 
+  test('one UpdateService of a wave fails: every update settles first, the failure names updated and not updated services', async () => {
+    const fake = fakeWorld();
+    const ecs = fake.clients.ecs;
+    const orig = ecs.send;
+    let inFlight = 0;
+    ecs.send = async function (cmd, opts) {
+      if (cmd.constructor.name === 'UpdateServiceCommand') {
+        if (cmd.input.service === ecsName('frontend')) {
+          const e = new Error('User is not authorized to perform: ecs:UpdateService'); e.name = 'AccessDeniedException'; throw e;
+        }
+        inFlight += 1;
+        await new Promise((r) => setTimeout(r, 25)); // still in flight when frontend's call has failed
+        inFlight -= 1;
+      }
+      return orig.call(this, cmd, opts);
+    };
+    const res = await rollout(fake, ['--no-emulator']);
+    expect(inFlight).toBe(0);
+    expectStoppedAfter(res, fake.world, 'tier:app');
+    expect(res.report.failure.service).toBe('frontend');
+    const msg = res.report.failure.message;
+    expect(msg).toMatch(/^UpdateService failed for 1 of 3 service\(s\) of the wave/);
+    expect(msg).toContain('not updated: frontend: AccessDeniedException: User is not authorized to perform: ecs:UpdateService');
+    expect(msg).toMatch(/updated \(left deploying to the release, not waited for\): api \(-> staging-api:2\), admin \(-> staging-admin:2\)/);
+    const app = stepOf(res.report, 'tier:app');
+    expect(app.services.find((s) => s.name === 'frontend')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^UpdateService failed: AccessDeniedException/) });
+    for (const n of ['api', 'admin']) {
+      expect(app.services.find((s) => s.name === n)).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^updated to staging-\w+:2 but not waited for/) });
+      expect(fake.world.services.get(ecsName(n)).taskDefinition).toMatch(/:2$/);
+    }
+  });
+
   test('unhealthy targets: the tier times out with the target health reasons', async () => {
     const admin = OUTPUTS.service_catalog.admin.target_group_arn;
     const fake = fakeWorld();
