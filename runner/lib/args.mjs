@@ -51,7 +51,8 @@ Output
 
 Exit codes
   0    every selected step passed or was skipped with a reason
-  1    a step failed (later steps were not started)
+  1    a step failed (later steps were not started); with --dry-run: the current state of a step could not
+       be read ("dry run: could not read the current state of <step>: ...")
   2    bad input or configuration (outputs, config, flags, catalog); nothing was changed in AWS
   130  interrupted (Ctrl-C); the report says what was left half-done
 `;

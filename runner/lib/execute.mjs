@@ -130,8 +130,9 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
       }
     }
     if (dry && result.status === 'failed' && report.status !== 'interrupted') {
-      // a dry run changes nothing; a state it cannot read is reported, not a failure of the rollout
-      result = { ...result, status: 'skipped', reason: `dry run: current state could not be read (${firstLine(result.reason ?? '')})` };
+      // a dry run changes nothing, but a state it cannot read (missing service or family, no credentials) means
+      // the environment is broken: report it, go on reading the other steps, and exit 1 so a CI preflight fails
+      result = { ...result, reason: `dry run: could not read the current state of ${step.id}: ${result.reason ?? 'no reason given'}` };
     }
     const s1 = clock.now();
     entry.status = result.status;

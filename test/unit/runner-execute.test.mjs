@@ -535,6 +535,21 @@ describe('interruption and dry run', () => {
     expect(stepOf(res.report, 'tier:app').services.every((s) => s.status === 'unchanged')).toBe(true);
   });
 
+  test('--dry-run with a missing ECS service: reported, the other steps still read, and the run exits 1', async () => {
+    const fake = fakeWorld();
+    fake.world.services.delete(ecsName('frontend'));
+    const res = await rollout(fake, ['--dry-run', '--no-emulator']);
+    expect(res.exitCode).toBe(1);
+    expect(res.report.status).toBe('failed');
+    expect(res.report.failure.step).toBe('tier:app');
+    expect(res.report.failure.message).toMatch(/^dry run: could not read the current state of tier:app: ECS service staging-frontend not found in cluster/);
+    expect(stepOf(res.report, 'tier:app').status).toBe('failed');
+    // a dry run goes on reading: the workers tier still says what would change
+    expect(stepOf(res.report, 'tier:workers')).toMatchObject({ status: 'skipped', reason: 'dry run: nothing changed' });
+    expect(res.out).toMatch(/FAILED \(exit 1\)/);
+    for (const op of ['RegisterTaskDefinition', 'RunTask', 'UpdateService']) expect(ops(fake.world, op)).toHaveLength(0);
+  });
+
   test('--only tier:app before any release fails: no revision to roll out', async () => {
     const fake = fakeWorld();
     const res = await rollout(fake, ['--no-emulator', '--only', 'tier:app']);
