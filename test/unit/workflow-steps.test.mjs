@@ -188,3 +188,79 @@ describe('plan job: plans with the read-only role', () => {
     expect(step.run).toMatch(/#[^\n]*-lock=false[^\n]*read-only/);
   });
 });
+
+describe('deploy job: applies exactly the approved plan', () => {
+  const PLAN_B = PLAN_A.replace('Plan: 1 to add, 0 to change', 'Plan: 1 to add, 1 to change')
+    .replace('will be created\n', 'will be created\n  # aws_lb.main will be updated in-place\n');
+
+  /** plan job with `approvedText`, then, after the approval, the deploy job seeing `nowText`. */
+  function planThenDeploy(approvedText, nowText, deployEnv = {}) {
+    const run = setupRun();
+    const plan = runJob('plan', { store: run.store, env: run.env({ FAKE_TF_SHOW: run.showText('approved.txt', approvedText) }) });
+    expect({ code: plan.code, out: plan.out }).toEqual({ code: 0, out: expect.any(String) });
+    run.clearLog();
+    const deploy = runJob('deploy', { store: run.store, env: run.env({ FAKE_TF_SHOW: run.showText('now.txt', nowText), ...deployEnv }) });
+    return { run, deploy, calls: run.calls() };
+  }
+
+  test('an unchanged plan: the deploy plans under the lock, and applies the very file it saved and compared', () => {
+    const { deploy, calls } = planThenDeploy(PLAN_A, PLAN_A);
+    expect({ code: deploy.code, out: deploy.out }).toEqual({ code: 0, out: expect.stringContaining('The plan is the approved plan.') });
+    const plan = calls.filter((c) => c.startsWith('terraform plan'));
+    const show = calls.filter((c) => c.startsWith('terraform show'));
+    const apply = calls.filter((c) => c.startsWith('terraform apply'));
+    expect([plan.length, show.length, apply.length]).toEqual([1, 1, 1]);
+    expect(plan[0]).not.toMatch(/-lock=false/);
+    const saved = plan[0].match(/-out=(\S+)/)[1];
+    expect(show[0].split(' ')).toEqual(expect.arrayContaining(['-no-color', saved]));
+    expect(apply[0].split(' ').at(-1)).toBe(saved);
+    expect(apply[0]).not.toMatch(/auto-approve|-target|-replace/);
+    expect(calls.indexOf(plan[0])).toBeLessThan(calls.indexOf(show[0]));
+    expect(calls.indexOf(show[0])).toBeLessThan(calls.indexOf(apply[0]));
+  });
+
+  test('a changed plan: the job fails with the re-run message, shows the difference and applies nothing', () => {
+    const { deploy, calls } = planThenDeploy(PLAN_A, PLAN_B);
+    expect(deploy.code).not.toBe(0);
+    expect(deploy.out).toContain('::error::the plan changed since it was approved: re-run the workflow');
+    expect(deploy.out).toContain('+  # aws_lb.main will be updated in-place');
+    expect(calls.filter((c) => c.startsWith('terraform apply'))).toEqual([]);
+    const summary = readFileSync(deploy.summary, 'utf8');
+    expect(summary).toContain('The plan changed since it was approved');
+    expect(summary).toContain('-Plan: 1 to add, 0 to change, 0 to destroy.');
+    expect(summary).toContain('+Plan: 1 to add, 1 to change, 0 to destroy.');
+  });
+
+  test('even a one-character difference counts (no fuzzy comparison)', () => {
+    const { deploy, calls } = planThenDeploy(PLAN_A, PLAN_A.replace('cluster.cluster', 'cluster.clusters'));
+    expect(deploy.out).toContain('the plan changed since it was approved');
+    expect(calls.some((c) => c.startsWith('terraform apply'))).toBe(false);
+  });
+
+  test('without the approved plan artifact nothing is planned or applied', () => {
+    const run = setupRun();
+    const r = runJob('deploy', { store: run.store, env: run.env({ FAKE_TF_SHOW: run.showText('now.txt', PLAN_A) }) });
+    expect(r.code).not.toBe(0);
+    expect(run.calls().filter((c) => /^terraform (plan|apply)/.test(c))).toEqual([]);
+  });
+
+  test('the deploy initialises with the provider lock of the approved plan, not whatever is newest', () => {
+    const { deploy } = planThenDeploy(PLAN_A, PLAN_A, { FAKE_TF_PROVIDER: '5.999.0' });
+    expect(deploy.code).toBe(0);
+    expect(readFileSync(join(deploy.ws, 'cdktf.out/stacks/foundation/.terraform.lock.hcl'), 'utf8')).toContain('5.100.0');
+  });
+
+  test('no artifact holds a binary plan file or anything only the binary plan holds', () => {
+    const { run } = planThenDeploy(PLAN_A, PLAN_A);
+    const files = filesUnder(run.store);
+    expect(files.map((f) => relative(run.store, f)).sort()).toEqual([
+      'cdktf-out/stacks/foundation/cdk.tf.json',
+      'foundation-plan/foundation-plan.txt',
+      'foundation-plan/foundation-providers.lock.hcl',
+    ]);
+    for (const f of files) expect(readFileSync(f, 'utf8')).not.toContain('db-password-123');
+    for (const job of Object.values(WF.jobs)) {
+      for (const s of job.steps) if (s.uses?.startsWith('actions/upload-artifact@')) expect(String(s.with.path)).not.toMatch(/tfplan|\*/);
+    }
+  });
+});

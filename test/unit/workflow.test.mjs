@@ -25,9 +25,11 @@ describe('job order', () => {
     expect(jobsRunning(/npm test|npm run test:unit/)).toEqual(['test']);
     const [synth] = jobsRunning(/cdktf synth/);
     const [plan] = jobsRunning(/terraform plan/);
-    const [deploy] = jobsRunning(/cdktf deploy foundation/);
+    const [deploy] = jobsRunning(/terraform apply/);
     const [rollout] = jobsRunning(/runner\/rollout\.mjs/);
-    expect(jobsRunning(/cdktf deploy/)).toEqual([deploy]);
+    expect(jobsRunning(/terraform apply/)).toEqual([deploy]);
+    // `cdktf deploy` would plan again and apply that unreviewed plan
+    expect(jobsRunning(/cdktf deploy|auto-approve/)).toEqual([]);
     expect(needsOf(synth)).toEqual(['test']);
     expect(needsOf(plan)).toEqual([synth]);
     expect(needsOf(deploy)).toEqual([plan]);
@@ -52,14 +54,14 @@ describe('job order', () => {
 });
 
 describe('approval gate', () => {
-  test('the job that deploys foundation runs in the `staging` environment (required reviewers)', () => {
-    const deploy = jobsRunning(/cdktf deploy foundation/)[0];
+  test('the job that applies foundation runs in the `staging` environment (required reviewers)', () => {
+    const deploy = jobsRunning(/terraform apply/)[0];
     const env = JOBS[deploy].environment;
     expect(typeof env === 'string' ? env : env?.name).toBe('staging');
   });
 
   test('nothing changes AWS before the gate: jobs before deploy only plan', () => {
-    const deploy = jobsRunning(/cdktf deploy foundation/)[0];
+    const deploy = jobsRunning(/terraform apply/)[0];
     for (const id of ancestors(deploy)) expect(runText(id)).not.toMatch(/terraform apply|cdktf deploy|rollout\.mjs|update-service/);
   });
 });
