@@ -13,6 +13,7 @@ import { DescribeMountTargetsCommand } from '@aws-sdk/client-efs';
 import { StepFailure, InterruptedError } from '../lib/errors.mjs';
 import { send, fmtMs, chunks } from '../lib/runtime.mjs';
 import { resolveTaskDefinitions } from './task-definitions.mjs';
+import { judgeTargets } from '../lib/target-health.mjs';
 
 const EVENTS_IN_FAILURE = 5;
 const STOPPED_IN_FAILURE = 5;
@@ -315,13 +316,11 @@ function evaluate(ctx, svc, t) {
  */
 async function targetHealth(ctx, tg, desired) {
   const res = await send(ctx, ctx.aws.elbv2, new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
-  const all = (res.TargetHealthDescriptions ?? []).filter((/** @type {any} */ d) => d.TargetHealth?.State !== 'draining');
-  const healthy = all.filter((/** @type {any} */ d) => d.TargetHealth?.State === 'healthy');
-  const bad = all.filter((/** @type {any} */ d) => d.TargetHealth?.State !== 'healthy');
+  const { ok, healthy, bad } = judgeTargets(res.TargetHealthDescriptions, desired);
   const why = bad.map((/** @type {any} */ d) => `${d.Target?.Id}:${d.Target?.Port} ${d.TargetHealth?.State}${d.TargetHealth?.Reason ? ` (${d.TargetHealth.Reason}${d.TargetHealth.Description ? `: ${d.TargetHealth.Description}` : ''})` : ''}`);
   return {
-    healthy: bad.length === 0 && healthy.length >= desired,
-    note: `${healthy.length}/${all.length} healthy${why.length ? `; ${why.join('; ')}` : ''}`,
+    healthy: ok,
+    note: `${healthy.length}/${healthy.length + bad.length} healthy${why.length ? `; ${why.join('; ')}` : ''}`,
   };
 }
 

@@ -256,6 +256,23 @@ describe('target-groups', () => {
     expect(rec.attempts).toBe(3);
   });
 
+  test('draining targets (old tasks leaving) are ignored, as in the tier step; desired healthy still required', async () => {
+    const draining = (id) => ({ Target: { Id: id, Port: 8000 }, TargetHealth: { State: 'draining', Reason: 'Target.DeregistrationInProgress' } });
+    const { sctx, mocks } = setup();
+    mocks.elbv2.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [healthy('10.0.1.5'), draining('10.0.1.4')] });
+    const rec = await runCheck(targetGroupsCheck(sctx.settings), sctx);
+    expect(rec.status).toBe('passed');
+    expect(rec.evidence).toContain('api 1 healthy/1 desired (1 draining, ignored)');
+    expect(rec.attempts).toBe(1);
+
+    const only = setup();
+    only.mocks.elbv2.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [draining('10.0.1.4')] });
+    const rec2 = await runCheck(targetGroupsCheck(only.sctx.settings), only.sctx);
+    expect(rec2.status).toBe('failed');
+    expect(rec2.reason).toMatch(/api: 0 healthy target\(s\), desired 1/);
+    expect(rec2.reason).not.toMatch(/draining/);
+  });
+
   test('fewer healthy targets than desired fails', async () => {
     const raw = structuredClone(RAW); raw.services.api.desiredCount = 2;
     const { sctx, mocks } = setup({ raw });

@@ -1,6 +1,7 @@
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { judgeTargets } from '../../lib/target-health.mjs';
 
-/** Every app-tier target group: only healthy targets, and at least the service's desired count of them. */
+/** Every app-tier target group: only healthy targets (draining ones ignored), and at least the service's desired count of them. */
 export function targetGroupsCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
   const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.rolledOut && s.targetGroupArn);
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
@@ -13,10 +14,9 @@ export function targetGroupsCheck(/** @type {import('../settings.mjs').SmokeSett
       /** @type {string[]} */ const seen = [];
       for (const s of selected(sctx)) {
         const res = await sctx.aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: /** @type {string} */ (s.targetGroupArn) }), { abortSignal: signal });
-        const targets = res.TargetHealthDescriptions ?? [];
-        const healthy = targets.filter((/** @type {any} */ t) => t.TargetHealth?.State === 'healthy');
-        const other = targets.filter((/** @type {any} */ t) => t.TargetHealth?.State !== 'healthy');
-        seen.push(`${s.name} ${healthy.length} healthy/${s.desiredCount} desired`);
+        // draining targets (old tasks leaving) are ignored, as in the tier step
+        const { healthy, bad: other, draining } = judgeTargets(res.TargetHealthDescriptions, s.desiredCount);
+        seen.push(`${s.name} ${healthy.length} healthy/${s.desiredCount} desired${draining.length ? ` (${draining.length} draining, ignored)` : ''}`);
         for (const t of other.slice(0, 3)) {
           const h = t.TargetHealth ?? {};
           problems.push(`${s.name}: target ${t.Target?.Id ?? '?'}:${t.Target?.Port ?? '?'} is ${h.State ?? 'unknown'}${h.Reason ? ` (${h.Reason}${h.Description ? `: ${h.Description}` : ''})` : ''}`);
