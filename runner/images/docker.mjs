@@ -2,6 +2,7 @@
 // Every call uses one --config directory (a private temporary one by default), so the registry login never
 // touches ~/.docker/config.json and is removed when the step ends.
 import { CommandError, ImageAuthError } from './errors.mjs';
+import { DEFAULT_PLATFORM } from './targets.mjs';
 
 /**
  * @param {import('./exec.mjs').CommandRunner} run
@@ -31,7 +32,7 @@ export function dockerCli(run, { configDir = null, signal, docker = 'docker' } =
     async build(b) {
       const argv = [...base, 'build', '--file', b.dockerfile];
       for (const t of b.tags) argv.push('--tag', t);
-      if (b.platform) argv.push('--platform', b.platform);
+      argv.push('--platform', b.platform ?? DEFAULT_PLATFORM); // task definitions pin cpuArchitecture X86_64
       for (const [k, v] of Object.entries(b.buildArgs ?? {})) argv.push('--build-arg', `${k}=${v}`);
       for (const [k, v] of Object.entries(b.labels ?? {})) argv.push('--label', `${k}=${v}`);
       argv.push(b.context);

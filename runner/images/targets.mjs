@@ -5,6 +5,9 @@ import path from 'node:path';
 import { CommandError, ImageConfigError } from './errors.mjs';
 import { parseRegistryAddress, splitRepositoryUrl } from './registry.mjs';
 
+/** Build platform when an image sets none: the stack's task definitions run on Linux X86_64. */
+export const DEFAULT_PLATFORM = 'linux/amd64';
+
 /** Docker's tag grammar. */
 export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
@@ -16,7 +19,7 @@ export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
  * @property {string[]} usedBy        enabled services (and `migration`) that run this image
  * @property {string} context         absolute build context
  * @property {string} dockerfile      absolute Dockerfile path
- * @property {string|undefined} platform
+ * @property {string} platform       docker build --platform (config `platform`, default linux/amd64)
  * @property {Record<string,string>} buildArgs
  * @property {string} repository      image repository as pushed/pulled (host/name), registry override applied
  * @property {{ scheme: 'http'|'https', host: string }} registry
@@ -114,7 +117,8 @@ export function resolveTargets({ images, configPath, needed, outputs, registryOv
       usedBy,
       context,
       dockerfile,
-      platform: entry.platform,
+      // task definitions pin cpuArchitecture X86_64: build for it unless the config says otherwise
+      platform: entry.platform ?? DEFAULT_PLATFORM,
       buildArgs: entry.buildArgs ?? {},
       repository: `${registry.host}/${repo.name}`,
       registry,

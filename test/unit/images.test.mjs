@@ -218,7 +218,23 @@ describe('images step: build, push, skip', () => {
     const builds = ex.docker('build');
     expect(builds.map((b) => b.argv[b.argv.length - 1]).sort()).toEqual(['admin', 'anisette', 'api', 'frontend'].map((k) => path.join(ws.dir, 'app', k)));
     for (const b of builds) expect(b.argv[b.argv.indexOf('--file') + 1]).toBe(path.join(b.argv[b.argv.length - 1], 'Dockerfile'));
+    // no platform in the config: built for the task definitions' cpuArchitecture X86_64
+    for (const b of builds) expect(b.argv[b.argv.indexOf('--platform') + 1]).toBe('linux/amd64');
     expect(ex.docker('push')).toHaveLength(4);
+  });
+
+  test('a platform set in the config wins over the linux/amd64 default', async () => {
+    const ws = makeWorkspace({ keys: ['api', 'frontend'] });
+    ws.config.images.frontend.platform = 'linux/arm64';
+    fs.writeFileSync(ws.configPath, JSON.stringify(ws.config));
+    const reg = fakeRegistry();
+    const ex = fakeExec(reg);
+    const { ecr } = ecrMock();
+    const { ctx } = makeCtx({ ws, reg, ex, ecr, catalog: [service('api', 'api'), service('frontend', 'frontend')], outs: outputs(['api', 'frontend']) });
+    await runStep(ctx);
+    const platformOf = (k) => { const b = ex.docker('build').find((x) => x.argv[x.argv.length - 1] === path.join(ws.dir, 'app', k)); return b.argv.filter((a, i) => b.argv[i - 1] === '--platform'); };
+    expect(platformOf('frontend')).toEqual(['linux/arm64']);
+    expect(platformOf('api')).toEqual(['linux/amd64']);
   });
 
   test('skips build and push when the tag exists, recording the registry digest; no docker command runs', async () => {
