@@ -3,6 +3,7 @@
 // reason "not implemented".
 import { InterruptedError, StepFailure, EXIT } from './errors.mjs';
 import { fmtMs } from './runtime.mjs';
+import { skippedChecksNote } from './checks-note.mjs';
 
 /**
  * @typedef {object} ReportStep
@@ -141,6 +142,9 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
     entry.durationMs = s1 - s0;
     entry.services = (result.services ?? []).map(fillService);
     entry.checks = (result.checks ?? []).map(fillCheck);
+    // a pass with skipped checks (emulator gaps) stays `passed` (contract), but says what it did not prove
+    const unproven = entry.status === 'passed' ? skippedChecksNote(entry.checks) : null;
+    if (unproven && !(entry.reason ?? '').includes(unproven)) entry.reason = entry.reason ? `${entry.reason}; ${unproven}` : `passed; ${unproven}`;
     log.info(`[${step.id}] ${result.status} in ${fmtMs(s1 - s0)}${entry.reason ? `: ${firstLine(entry.reason)}` : ''}`);
     if (result.status === 'failed') {
       if (report.status !== 'interrupted') report.status = 'failed';

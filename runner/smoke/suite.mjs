@@ -1,6 +1,7 @@
 // Runs smoke checks: each attempt bounded by the check's timeout, failed attempts retried a bounded number of
 // times, checks the environment cannot answer skipped with the reason. Every emitted string is redacted.
 import { missingCapability } from './capabilities.mjs';
+import { skippedChecksNote } from '../lib/checks-note.mjs';
 
 /**
  * @typedef {'passed' | 'failed' | 'skipped'} CheckStatus
@@ -109,5 +110,6 @@ export async function runSuite(defs, sctx) {
   if (failed.length) return { status: 'failed', reason: `smoke check${failed.length > 1 ? 's' : ''} failed: ${failed.map((c) => c.name).join(', ')}`, checks };
   if (!passed.length) return { status: 'skipped', reason: 'every smoke check was skipped: nothing was proven', checks };
   const skipped = checks.filter((c) => c.status === 'skipped');
-  return { status: 'passed', reason: skipped.length ? `${skipped.length} check(s) skipped: ${skipped.map((c) => c.name).join(', ')}` : null, checks };
+  // same note as the runner's step table (runner/lib/execute.mjs): a skipped check proved nothing
+  return { status: 'passed', reason: skipped.length ? `passed; ${skippedChecksNote(skipped)}` : null, checks };
 }

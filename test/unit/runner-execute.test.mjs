@@ -435,6 +435,34 @@ describe('emulator mode', () => {
     expect(res.out).toMatch(/checks skipped \(not proven\):/);
   });
 
+  test('a passed step with skipped checks stays passed, and its reason says how many checks were not proven', async () => {
+    const fake = fakeWorld({ serviceScript: motoServices(), containerMemory: 512 });
+    const res = await rollout(fake, ['--emulator']);
+    expect(res.exitCode).toBe(0);
+    for (const step of res.report.steps.filter((x) => x.status === 'passed')) {
+      const skipped = step.checks.filter((c) => c.status === 'skipped').map((c) => c.name);
+      if (!skipped.length) { expect(step.reason).toBeNull(); continue; }
+      expect(step.reason).toMatch(new RegExp(`^passed; ${skipped.length} checks? skipped \\(not proven\\): `));
+      expect(step.reason).toContain(skipped[0]);
+      if (skipped.length > 4) expect(step.reason).toMatch(new RegExp(`\\+${skipped.length - 4} more$`));
+    }
+    const mig = stepOf(res.report, 'migration');
+    expect(mig.status).toBe('passed');
+    expect(mig.reason).toBe(`passed; 2 checks skipped (not proven): migration-exit-code, migration-logs`);
+    // app tier: 3 services x (targets, rollout, running) skipped
+    expect(stepOf(res.report, 'tier:app').reason).toMatch(/^passed; 9 checks skipped \(not proven\): .* \+5 more$/);
+    // the summary table shows the note next to the step
+    expect(res.out).toMatch(/^migration +passed +\S+( \S+)? +passed; 2 checks skipped \(not proven\)/m);
+  });
+
+  test('a step that already states its unproven checks (smoke) is not noted twice', async () => {
+    const checks = [{ name: 'workers', status: 'passed', evidence: 'ok' }, { name: 'login', status: 'skipped', reason: 'emulator: no HTTP' }];
+    const smoke = { run: async () => ({ status: 'passed', reason: 'passed; 1 check skipped (not proven): login', checks }) };
+    const fake = fakeWorld({ serviceScript: motoServices(), containerMemory: 512 });
+    const res = await rollout(fake, ['--emulator'], { modules: { smoke } });
+    expect(stepOf(res.report, 'smoke')).toMatchObject({ status: 'passed', reason: 'passed; 1 check skipped (not proven): login' });
+  });
+
   test('release revisions keep the container-level memoryReservation of the family (moto RunTask needs it); the migration runs in emulator mode', async () => {
     const fake = fakeWorld({ serviceScript: motoServices(), containerMemory: 384 });
     const res = await rollout(fake, ['--emulator']);

@@ -539,7 +539,7 @@ describe('smoke step', () => {
     realAwsHappyPath(mocks);
     const res = await runSmokeStep(ctx);
     expect(res.status).toBe('passed');
-    expect(res.reason).toBe('3 check(s) skipped: api-health, login, database');
+    expect(res.reason).toBe('passed; 3 checks skipped (not proven): api-health, login, database');
     for (const c of res.checks) expect(typeof c.durationMs).toBe('number');
   });
 
