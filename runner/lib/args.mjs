@@ -28,7 +28,9 @@ Images step
 Step selection (step ids: images, task-definitions, migration, tier:<tier>..., smoke)
   --only STEP             run only this step (repeatable)
   --from STEP             start at this step, skip the ones before it
-  --skip STEP             skip this step (repeatable)
+  --skip STEP[=REASON]    skip this step (repeatable); the optional REASON (after "=") becomes the step's
+                          reason in the report instead of "skipped with --skip",
+                          e.g. --skip "images=Docker is not available on this runner"
   --dry-run               print the ordered plan (steps, waves, gates, task definitions, what would change,
                           using read-only AWS calls where possible) and change nothing
 
@@ -66,6 +68,7 @@ Exit codes
  * @property {string[]} only
  * @property {string|null} from
  * @property {string[]} skip
+ * @property {Record<string, string>} skipReasons step id -> reason given as --skip STEP=REASON
  * @property {boolean} dryRun
  * @property {boolean|null} emulator
  * @property {number} pollIntervalMs
@@ -84,7 +87,7 @@ Exit codes
 export function defaultOptions() {
   return {
     outputs: null, stackDir: 'cdktf.out/stacks/foundation', config: null, release: null, only: [], from: null,
-    skip: [], dryRun: false, emulator: null, pollIntervalMs: 2000, serviceTimeoutMs: 900_000,
+    skip: [], skipReasons: {}, dryRun: false, emulator: null, pollIntervalMs: 2000, serviceTimeoutMs: 900_000,
     migrationTimeoutMs: null, maxFailedTasks: 3, report: null, summary: null, imageRegistry: null,
     convenienceTag: null, imageConcurrency: null, help: false,
   };
@@ -154,7 +157,19 @@ export function parseArgs(argv) {
         if (o.from !== null) throw new InputError(`--from given twice ("${o.from}" and "${value}")`);
         o.from = value;
         break;
-      case '--skip': o.skip.push(value); break;
+      case '--skip': {
+        // step ids contain ':' but never '=': everything after the first '=' is the reason
+        const k = value.indexOf('=');
+        const id = k < 0 ? value : value.slice(0, k);
+        if (!id) throw new InputError(`--skip ${value}: the step id before "=" is missing`);
+        if (k >= 0) {
+          const reason = value.slice(k + 1).replace(/\s+/g, ' ').trim();
+          if (!reason) throw new InputError(`--skip ${value}: the reason after "=" is empty (use --skip ${id} for the default reason)`);
+          o.skipReasons[id] = reason;
+        }
+        o.skip.push(id);
+        break;
+      }
       case '--poll-interval': o.pollIntervalMs = seconds(flag, value); break;
       case '--service-timeout': o.serviceTimeoutMs = seconds(flag, value); break;
       case '--migration-timeout': o.migrationTimeoutMs = seconds(flag, value); break;

@@ -60,7 +60,7 @@ export async function main(argv, deps = {}) {
     ident.release = release;
     const plan = selectSteps(
       buildPlan({ outputs, config, release, source: options.outputs ?? 'terraform output' }),
-      { only: options.only, from: options.from, skip: options.skip },
+      { only: options.only, from: options.from, skip: options.skip, skipReasons: options.skipReasons },
     );
     const capabilities = detectCapabilities({ emulator: options.emulator, env });
 

@@ -154,7 +154,7 @@ function waves(active, byName, efsFileSystemId) {
 /**
  * Apply --only / --from / --skip. Unknown step ids are bad input.
  * @param {Plan} plan
- * @param {{ only?: string[], from?: string|null, skip?: string[] }} sel
+ * @param {{ only?: string[], from?: string|null, skip?: string[], skipReasons?: Record<string, string> }} sel
  * @returns {Plan}
  */
 export function selectSteps(plan, sel) {
@@ -173,7 +173,7 @@ export function selectSteps(plan, sel) {
     let skipReason = null;
     if (only.length && !only.includes(s.id)) skipReason = `not selected (--only ${only.join(', ')})`;
     else if (i < fromIndex) skipReason = `before --from ${sel.from}`;
-    else if (skip.includes(s.id)) skipReason = 'skipped with --skip';
+    else if (skip.includes(s.id)) skipReason = sel.skipReasons?.[s.id] ?? 'skipped with --skip';
     return { ...s, selected: skipReason === null, skipReason };
   });
   if (!steps.some((s) => s.selected)) throw new InputError('the step selection leaves nothing to run');

@@ -578,6 +578,15 @@ describe('interruption and dry run', () => {
     for (const op of ['RegisterTaskDefinition', 'RunTask', 'UpdateService']) expect(ops(fake.world, op)).toHaveLength(0);
   });
 
+  test('--skip images=REASON: the report and the summary carry the given reason', async () => {
+    const fake = fakeWorld();
+    const res = await rollout(fake, ['--no-emulator', '--skip', 'images=Docker is not available (no daemon socket)', '--skip', 'smoke']);
+    expect(res.exitCode).toBe(0);
+    expect(stepOf(res.report, 'images')).toMatchObject({ status: 'skipped', reason: 'Docker is not available (no daemon socket)' });
+    expect(stepOf(res.report, 'smoke')).toMatchObject({ status: 'skipped', reason: 'skipped with --skip' });
+    expect(res.out).toMatch(/^images +skipped +- +Docker is not available \(no daemon socket\)$/m);
+  });
+
   test('--only tier:app before any release fails: no revision to roll out', async () => {
     const fake = fakeWorld();
     const res = await rollout(fake, ['--no-emulator', '--only', 'tier:app']);

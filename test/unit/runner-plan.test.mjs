@@ -214,6 +214,25 @@ describe('flags', () => {
     const o = parseArgs(['--only', 'migration', '--only=tier:app', '--skip', 'smoke', '--poll-interval', '0', '--service-timeout=1.5', '--dry-run', '--emulator', '--max-failed-tasks', '2']);
     expect(o).toMatchObject({ only: ['migration', 'tier:app'], skip: ['smoke'], pollIntervalMs: 0, serviceTimeoutMs: 1500, dryRun: true, emulator: true, maxFailedTasks: 2 });
   });
+  test('--skip STEP=REASON: the id is before the first "=", the reason after it (step ids contain ":" but never "=")', () => {
+    const o = parseArgs(['--skip', 'images=Docker is unavailable: no daemon (a=b)', '--skip=tier:app=maintenance  window', '--skip', 'smoke']);
+    expect(o.skip).toEqual(['images', 'tier:app', 'smoke']);
+    expect(o.skipReasons).toEqual({ images: 'Docker is unavailable: no daemon (a=b)', 'tier:app': 'maintenance window' });
+    const p = selectSteps(plan(), { skip: o.skip, skipReasons: o.skipReasons });
+    const reason = (id) => p.steps.find((x) => x.id === id).skipReason;
+    expect(reason('images')).toBe('Docker is unavailable: no daemon (a=b)');
+    expect(reason('tier:app')).toBe('maintenance window');
+    expect(reason('smoke')).toBe('skipped with --skip');
+    expect(() => selectSteps(plan(), { skip: ['imagez'], skipReasons: { imagez: 'x' } })).toThrow(/--skip imagez: unknown step/);
+  });
+  test.each([
+    [['--skip', 'images='], '--skip images=: the reason after "=" is empty (use --skip images for the default reason)'],
+    [['--skip', 'images=   '], '--skip images=   : the reason after "=" is empty'],
+    [['--skip', '=why'], '--skip =why: the step id before "=" is missing'],
+  ])('%j -> %s', (argv, msg) => {
+    expect(() => parseArgs(argv)).toThrow(InputError);
+    expect(() => parseArgs(argv)).toThrow(msg);
+  });
   test('image step flags; release stays null unless --release is given; --summary works without --report', () => {
     expect(parseArgs([])).toMatchObject({ release: null, imageRegistry: null, convenienceTag: null, imageConcurrency: null });
     expect(parseArgs(['--image-registry', 'localhost:5000', '--convenience-tag', 'qa-latest', '--image-concurrency=3'])).toMatchObject({ release: null, imageRegistry: 'localhost:5000', convenienceTag: 'qa-latest', imageConcurrency: 3 });
