@@ -22,6 +22,7 @@ export const CHECK_DEFAULTS = Object.freeze({
  * @property {string} healthPath
  * @property {string | null} expectHealthBody   substring the health body must contain (null: any body)
  * @property {string} loginPath
+ * @property {boolean} allowPlainHttpLogin  POST the smoke user's credentials to an http:// alb_url (default false)
  * @property {'http' | 'task'} databaseCheck
  * @property {string | null} databaseCheckPath  API path that touches the database (databaseCheck "http")
  * @property {string[] | null} databaseCheckCommand  one-off task command (databaseCheck "task")
@@ -78,6 +79,11 @@ export function normalizeSmokeConfig(raw, opts = {}) {
     if (!allowed.includes(v)) fail(key, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, v);
     return v;
   };
+  const bool = (/** @type {string} */ key, /** @type {boolean} */ dflt) => {
+    const v = s[key] ?? dflt;
+    if (typeof v !== 'boolean') fail(key, 'must be true or false', v);
+    return v;
+  };
   const posNum = (/** @type {string} */ key, /** @type {number} */ dflt) => {
     const v = s[key] ?? dflt;
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(key, 'must be a positive number', v);
@@ -91,6 +97,7 @@ export function normalizeSmokeConfig(raw, opts = {}) {
     healthPath: /** @type {string} */ (path('healthPath', '/health')),
     expectHealthBody: str('expectHealthBody', null),
     loginPath: /** @type {string} */ (path('loginPath', '/api/auth/login')),
+    allowPlainHttpLogin: bool('allowPlainHttpLogin', false),
     databaseCheck,
     databaseCheckPath: path('databaseCheckPath', null),
     databaseCheckCommand: cmd('databaseCheckCommand', databaseCheck === 'task' ? ['alembic', 'current'] : null),

@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createSmokeContext, runCheck } from '../../runner/smoke/index.mjs';
 import { apiHealthCheck } from '../../runner/smoke/checks/api-health.mjs';
-import { loginCheck } from '../../runner/smoke/checks/login.mjs';
+import { loginCheck, PLAIN_HTTP_REFUSAL } from '../../runner/smoke/checks/login.mjs';
 import { databaseCheck } from '../../runner/smoke/checks/database.mjs';
 import { run as runSmokeStep } from '../../runner/steps/smoke.mjs';
 
@@ -38,6 +38,8 @@ function smokeConfig(extra = {}) {
     databaseCheck: 'http', databaseCheckPath: '/api/db-check',
     fetcherAnisetteCheck: 'log', fetcherAnisetteLogPattern: 'anisette reachable',
     checks: { 'api-health': fast, login: fast, database: fast },
+    // the local test servers speak plain HTTP: these tests accept that (the refusal is tested on its own)
+    allowPlainHttpLogin: true,
     ...extra,
   };
 }
@@ -188,6 +190,28 @@ describe('login', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  test('plain http:// alb_url without smoke.allowPlainHttpLogin: fails closed, no secret read, no request sent', async () => {
+    server = await startServer({ 'POST /api/auth/login': (q, s) => { s.writeHead(200); s.end('{}'); } });
+    for (const smoke of [{ allowPlainHttpLogin: undefined }, { allowPlainHttpLogin: false }]) {
+      const { sctx, sm } = ctxFor(server, { smoke });
+      expect(sctx.settings.allowPlainHttpLogin).toBe(false);
+      const rec = await runCheck(loginCheck(sctx.settings), sctx);
+      expect(rec.status).toBe('failed');
+      expect(rec.reason).toBe(PLAIN_HTTP_REFUSAL);
+      expect(rec.reason).toBe('refusing to send the smoke user\'s credentials over plain HTTP: set loadBalancer.certificateArn, or smoke.allowPlainHttpLogin: true to accept the risk on staging');
+      expect(rec.attempts).toBe(1);
+      expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    }
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test('an https:// alb_url is not refused (the request is attempted)', async () => {
+    const { sctx, sm } = ctxFor({ url: 'https://127.0.0.1:9' }, { smoke: { allowPlainHttpLogin: false } });
+    const rec = await runCheck(loginCheck(sctx.settings), sctx);
+    expect(rec.reason).not.toBe(PLAIN_HTTP_REFUSAL);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
   test('server error 500 is retried, then fails', async () => {
     server = await startServer({ 'POST /api/auth/login': (q, s) => { s.writeHead(500); s.end(); } });
     const { sctx } = ctxFor(server);
@@ -228,6 +252,15 @@ describe('emulator mode', () => {
     }
     expect(server.requests).toHaveLength(0);
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+
+  test('login over plain HTTP without allowPlainHttpLogin: the emulator skip comes first (skipped, not failed)', async () => {
+    server = await startServer({});
+    const { sctx } = ctxFor(server, { smoke: { allowPlainHttpLogin: false } });
+    sctx.caps = (await import('../../runner/smoke/capabilities.mjs')).capabilitySet(true, 'test');
+    const rec = await runCheck(loginCheck(sctx.settings), sctx);
+    expect(rec.status).toBe('skipped');
+    expect(rec.reason).toMatch(/^not checkable here: emulator: /);
   });
 });
 

@@ -14,6 +14,11 @@ describe('normalizeSmokeConfig', () => {
     for (const t of Object.values(s.checks)) { expect(t.attempts).toBeGreaterThanOrEqual(1); expect(t.timeoutSeconds).toBeGreaterThan(0); }
   });
 
+  test('allowPlainHttpLogin defaults to false (fail closed) and accepts a boolean', () => {
+    expect(normalizeSmokeConfig({ fetcherAnisetteCheck: 'off' }).allowPlainHttpLogin).toBe(false);
+    expect(normalizeSmokeConfig({ fetcherAnisetteCheck: 'off', allowPlainHttpLogin: true }).allowPlainHttpLogin).toBe(true);
+  });
+
   test.each([
     [{ healthPath: 'health' }, 'config/x.json: smoke.healthPath: must be a path starting with "/", got "health"'],
     [{ databaseCheck: 'sql' }, 'config/x.json: smoke.databaseCheck: must be one of "http", "task", got "sql"'],
@@ -24,6 +29,7 @@ describe('normalizeSmokeConfig', () => {
     [{ fetcherAnisetteCheck: 'off', checks: { logs: { attempts: 0 } } }, 'config/x.json: smoke.checks.logs.attempts: must be an integer 1-20, got 0'],
     [{ fetcherAnisetteCheck: 'off', taskTimeoutSeconds: -1 }, 'config/x.json: smoke.taskTimeoutSeconds: must be a positive number, got -1'],
     ['yes', 'config/x.json: smoke: must be an object, got "yes"'],
+    [{ fetcherAnisetteCheck: 'off', allowPlainHttpLogin: 'yes' }, 'config/x.json: smoke.allowPlainHttpLogin: must be true or false, got "yes"'],
   ])('bad input %j -> precise error', (raw, message) => {
     expect(() => normalizeSmokeConfig(raw, { source: 'config/x.json' })).toThrow(new SmokeConfigError(message));
   });

@@ -36,7 +36,15 @@ export function getSmokeUser(sctx, signal) {
   return sctx.smokeUser;
 }
 
-/** A known staging user logs in through the ALB. The response body (it may carry a token) is never kept. */
+export const PLAIN_HTTP_REFUSAL = 'refusing to send the smoke user\'s credentials over plain HTTP: set loadBalancer.certificateArn, or smoke.allowPlainHttpLogin: true to accept the risk on staging';
+
+/** @param {string} url */
+function isPlainHttp(url) {
+  try { return new URL(url).protocol === 'http:'; } catch { return /^http:/i.test(url); }
+}
+
+/**
+ * A known staging user logs in through the ALB. Over plain `http://` only with smoke.allowPlainHttpLogin. The response body (it may carry a token) is never kept. */
 export function loginCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'login',
@@ -45,6 +53,10 @@ export function loginCheck(/** @type {import('../settings.mjs').SmokeSettings} *
     async run(sctx, signal) {
       const base = sctx.outputs.alb_url;
       if (!base) throw permanent('stack output alb_url is missing');
+      // fail closed: never send the smoke user's credentials in clear text unless the config accepts the risk
+      if (isPlainHttp(base) && !settings.allowPlainHttpLogin) {
+        return { status: 'failed', reason: PLAIN_HTTP_REFUSAL, evidence: `alb_url is ${base}; no request was sent`, retryable: false };
+      }
       const creds = await getSmokeUser(sctx, signal);
       const url = joinUrl(base, settings.loginPath);
       const res = await httpRequest(url, {
