@@ -2,7 +2,7 @@
 // status, and with it the rollout's exit code. Checks the environment cannot answer are skipped with a reason.
 import { buildChecks, runSuite, createSmokeContext } from '../smoke/index.mjs';
 import { missingCapability } from '../smoke/capabilities.mjs';
-import { getSmokeUser } from '../smoke/checks/login.mjs';
+import { getSmokeUser, loginMaySend } from '../smoke/checks/login.mjs';
 
 export const id = 'smoke';
 export const title = 'Smoke tests';
@@ -22,7 +22,8 @@ export async function run(ctx) {
   sctx.log(`smoke: ${sctx.caps.emulator ? 'emulator mode' : 'real AWS'} (${sctx.caps.source}), release ${sctx.release || '(unknown)'}`);
   // Learn the smoke user's credentials before any check runs, so every check's output is redacted from the
   // start (a read error is reported by the login check itself).
-  if (!missingCapability(sctx.caps, ['albHttp'])) await getSmokeUser(sctx, sctx.signal).catch(() => {});
+  // (not when the login check will refuse plain HTTP: then the secret is not needed at all)
+  if (!missingCapability(sctx.caps, ['albHttp']) && loginMaySend(sctx)) await getSmokeUser(sctx, sctx.signal).catch(() => {});
   const result = await runSuite(buildChecks(sctx.settings), sctx);
   return {
     status: result.status,

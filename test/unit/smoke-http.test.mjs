@@ -292,4 +292,23 @@ describe('smoke step over HTTP', () => {
     expect(out).not.toContain(USERNAME);
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1); // read once, before the checks
   });
+
+  test('plain HTTP without allowPlainHttpLogin: the step fails on login and never reads the smoke user secret', async () => {
+    server = await startServer({ 'GET /health': (q, s) => { s.writeHead(200); s.end('ok'); }, 'GET /api/db-check': (q, s) => { s.writeHead(200); s.end('ok'); } });
+    const secrets = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const sm = mockClient(secrets);
+    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: USERNAME, password: PASSWORD }) });
+    const res = await runSmokeStep({
+      outputs: { cluster_name: 'staging', alb_url: server.url, secret_arns: { smoke_user: SECRET_ARN }, service_catalog: {} },
+      config: { smoke: smokeConfig({ allowPlainHttpLogin: undefined }) },
+      capabilities: { emulator: false, gaps: { targetHealth: 'n/a', containerExit: 'n/a', containerLogs: 'n/a' } },
+      options: {}, aws: { secrets }, release: 'abc1234',
+    });
+    const by = Object.fromEntries(res.checks.map((c) => [c.name, c]));
+    expect(by.login).toMatchObject({ status: 'failed', reason: PLAIN_HTTP_REFUSAL });
+    expect(by['api-health'].status).toBe('passed');
+    expect(res.status).toBe('failed');
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    expect(server.requests.some((r) => r.method === 'POST')).toBe(false);
+  });
 });

@@ -44,6 +44,16 @@ function isPlainHttp(url) {
 }
 
 /**
+ * Whether the login check may send the smoke user's credentials to alb_url (https, or plain http accepted by
+ * smoke.allowPlainHttpLogin). The smoke step reads the secret up front only when this holds.
+ * @param {import('../context.mjs').SmokeContext} sctx
+ */
+export function loginMaySend(sctx) {
+  const base = sctx.outputs.alb_url;
+  return typeof base === 'string' && base.length > 0 && (!isPlainHttp(base) || sctx.settings.allowPlainHttpLogin);
+}
+
+/**
  * A known staging user logs in through the ALB. Over plain `http://` only with smoke.allowPlainHttpLogin. The response body (it may carry a token) is never kept. */
 export function loginCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
@@ -54,7 +64,7 @@ export function loginCheck(/** @type {import('../settings.mjs').SmokeSettings} *
       const base = sctx.outputs.alb_url;
       if (!base) throw permanent('stack output alb_url is missing');
       // fail closed: never send the smoke user's credentials in clear text unless the config accepts the risk
-      if (isPlainHttp(base) && !settings.allowPlainHttpLogin) {
+      if (!loginMaySend({ ...sctx, settings })) {
         return { status: 'failed', reason: PLAIN_HTTP_REFUSAL, evidence: `alb_url is ${base}; no request was sent`, retryable: false };
       }
       const creds = await getSmokeUser(sctx, signal);
