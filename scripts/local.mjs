@@ -218,7 +218,8 @@ async function run() {
       path.join(ROOT, 'runner', 'rollout.mjs'),
       '--outputs', outputsFile, '--config', configPath, '--release', gitRelease(), '--emulator',
       '--poll-interval', '0.2', '--report', reportFile, '--summary', summaryFile,
-      ...(dockerReason ? ['--skip', 'images'] : []),
+      // the report and summary then carry why the images were not built, not just "skipped with --skip"
+      ...(dockerReason ? ['--skip', `images=${dockerReason}`] : []),
     ];
     /** @type {NodeJS.ProcessEnv} */
     const runnerEnv = { ...env, ...(registry ? { STAGING_ROLLOUT_IMAGE_REGISTRY: `http://${registry}` } : {}) };

@@ -85,6 +85,7 @@ if (problems.length) {
       } else {
         if (strict) throw new Error('CI must run the images step: Docker is not usable here');
         expect(byId.images.status).toBe('skipped');
+        expect(byId.images.reason).toMatch(/docker/i);
         recordSkip({ suite: 'npm run local', test: 'images', reason: 'Docker is not usable on this machine' });
       }
     });
