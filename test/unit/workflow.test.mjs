@@ -110,7 +110,7 @@ describe('AWS credentials', () => {
 
 describe('hygiene', () => {
   test('one rollout at a time, never cancelled mid-deploy', () => {
-    expect(WF.concurrency.group).toBeTruthy();
+    expect(WF.concurrency.group).toMatch(/^staging-rollout/);
     expect(WF.concurrency['cancel-in-progress']).toBe(false);
   });
 
