@@ -10,11 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { startMoto, setEcsTaskProgression, freePort, waitForMoto, which } from './lib/moto.mjs';
 import { checkPrereqs, formatPrereqs, withEmulatorEnv } from './lib/terraform.mjs';
 import { synthFoundation, applyFoundation } from './lib/foundation.mjs';
-import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { dockerStatus, ecrCredentials, startRegistry, DOCKER_SH } from './lib/docker.mjs';
 import catalog from '../lib/catalog.cjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DOCKER_SH = path.join(ROOT, 'scripts', 'ci', 'docker.sh');
 
 const HELP = `Usage: npm run local [-- flags]
 
@@ -63,22 +63,6 @@ class UsageError extends Error {}
 
 const say = (/** @type {string} */ m) => process.stdout.write(`[local] ${m}\n`);
 const secs = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(1)} s`;
-
-/** Why Docker cannot be used here (null: it can), and whether we must start dockerd. */
-function dockerStatus() {
-  const server = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' });
-  if (server.error) return { reason: `docker CLI not found (${server.error.message})`, startDockerd: false };
-  const missing = [];
-  if (!fs.existsSync('/usr/bin/docker-registry')) missing.push('docker-registry (Debian package docker-registry)');
-  if (spawnSync('sh', ['-c', 'command -v htpasswd']).status !== 0) missing.push('htpasswd (Debian package apache2-utils)');
-  if (missing.length) return { reason: `missing ${missing.join(', ')}; install with: sudo scripts/ci/docker.sh install`, startDockerd: false };
-  if (server.status === 0) return { reason: null, startDockerd: false };
-  if (spawnSync('sh', ['-c', 'command -v dockerd']).status !== 0) {
-    return { reason: 'no Docker engine running and dockerd is not installed (Debian package docker.io)', startDockerd: false };
-  }
-  if (process.getuid?.() !== 0) return { reason: 'no Docker engine running, and starting dockerd needs root', startDockerd: false };
-  return { reason: null, startDockerd: true };
-}
 
 /** @param {string[]} args @param {string} [input] */
 function dockerSh(args, input) {
@@ -179,19 +163,15 @@ async function run() {
     let registry = null;
     if (!dockerReason) {
       try {
-        if (dockerStatus().startDockerd) {
+        if (!dockerStatus().running) {
           dockerSh(['start-dockerd']);
           cleanups.push(() => void dockerSh(['stop-dockerd']));
           say('started dockerd');
         }
         const ecr = new ECRClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-        const tok = await ecr.send(new GetAuthorizationTokenCommand({}));
-        const creds = Buffer.from(tok.authorizationData?.[0]?.authorizationToken ?? '', 'base64').toString();
-        const regDir = path.join(out, 'registry');
-        const port = await freePort();
-        dockerSh(['start-registry', regDir, String(port)], `${creds}\n`);
-        cleanups.push(() => void dockerSh(['stop-registry', regDir]));
-        registry = `127.0.0.1:${port}`;
+        const reg = await startRegistry({ dir: path.join(out, 'registry'), creds: await ecrCredentials(ecr) });
+        cleanups.push(reg.stop);
+        registry = reg.host;
         say(`registry on ${registry} (basic auth with the emulator's ECR credentials)`);
       } catch (e) {
         dockerReason = `Docker could not be started: ${/** @type {Error} */ (e).message.split('\n').slice(0, 3).join(' ')}`;

@@ -1,7 +1,7 @@
 // `npm run local` end to end (issue 6): the real command, on its own moto_server and foundation apply, through
 // every runner step. It must pass every step it did not skip, and its report must list EXACTLY the checks
 // below as skipped: the ones no emulator can answer. Anything else skipped, or any of these passed, fails.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import { createRequire } from 'node:module';
 import { checkPrereqs } from '../../scripts/lib/terraform.mjs';
+import { dockerStatus } from '../../scripts/lib/docker.mjs';
 
 const require = createRequire(import.meta.url);
 const { recordSkip } = require('../../scripts/lib/skips.cjs');
@@ -27,8 +28,7 @@ const EXPECTED_EMULATOR_SKIPS = [
   ...['api-health', 'database', 'fetcher-anisette', 'login', 'logs', 'target-groups', 'workers'].map((c) => `smoke ${c}`),
 ].sort();
 
-const dockerUsable = () => spawnSync('docker', ['version', '--format', '{{.Server.Version}}']).status === 0
-  || spawnSync('sh', ['-c', 'command -v dockerd']).status === 0;
+const dockerUsable = () => dockerStatus().reason === null;
 
 /** @returns {Promise<{ code: number, out: string }>} */
 function runLocal(args) {
