@@ -3,10 +3,12 @@
 // Same code path as the runner's `images` step (runner/images/run.mjs); see docs/images.md.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import catalogLib from '../../lib/catalog.cjs';
 import { createAwsClients } from '../lib/aws.mjs';
+import { loadOutputs } from '../lib/outputs.mjs';
+import { InputError } from '../lib/errors.mjs';
+import { zxExec } from '../lib/runtime.mjs';
 import { ImageConfigError } from './errors.mjs';
 import { runImages, ENV } from './run.mjs';
 
@@ -60,28 +62,6 @@ export function parseCliArgs(argv) {
   return o;
 }
 
-/** @param {string|null} file @param {string} stackDir */
-function loadOutputs(file, stackDir) {
-  let text;
-  let source = file;
-  if (file) {
-    try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw new ImageConfigError(`--outputs ${file}: cannot read (${/** @type {any} */ (e).code ?? e})`); }
-  } else {
-    source = `terraform output -json (in ${stackDir})`;
-    const r = spawnSync('terraform', ['output', '-json'], { cwd: stackDir, encoding: 'utf8' });
-    if (r.error || r.status !== 0) throw new ImageConfigError(`${source} failed: ${r.error?.message ?? r.stderr.trim()} (or pass --outputs FILE)`);
-    text = r.stdout;
-  }
-  let raw;
-  try { raw = JSON.parse(text); } catch (e) { throw new ImageConfigError(`${source}: not valid JSON (${/** @type {Error} */ (e).message})`); }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ImageConfigError(`${source}: outputs must be a JSON object`);
-  const plain = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v && typeof v === 'object' && 'value' in v ? v.value : v]));
-  const cat = plain.service_catalog;
-  if (!cat || typeof cat !== 'object') throw new ImageConfigError(`${source}: output service_catalog is missing`);
-  const services = Object.entries(cat).map(([name, s]) => ({ name: s.name ?? name, enabled: s.enabled !== false, disabledReason: s.disabled_reason ?? null, image: s.image }));
-  return { outputs: plain, services };
-}
-
 /** @param {Record<string, any>} images */
 function table(images) {
   const rows = [['image', 'status', 'tag', 'digest', 'convenience tag']];
@@ -119,10 +99,17 @@ export async function main(argv) {
       if (e instanceof catalogLib.ConfigError) throw new ImageConfigError(`--config ${e.message}`);
       throw e;
     }
-    const { outputs, services } = loadOutputs(o.outputs, o.stackDir);
+    // the runner's reader: the same validation and messages as `rollout.mjs --outputs`
+    let outputs;
+    try {
+      outputs = await loadOutputs({ file: o.outputs, stackDir: o.stackDir, cwd: process.cwd(), exec: zxExec() });
+    } catch (e) {
+      if (e instanceof InputError) throw new ImageConfigError(e.message);
+      throw e;
+    }
     const aws = createAwsClients({ region: outputs.region ?? config.region });
     const result = await runImages({
-      config, configPath: configFile, services, outputs,
+      config, configPath: configFile, services: outputs.catalog, outputs,
       options: { release: o.release, dryRun: o.dryRun, imageRegistry: o.imageRegistry, convenienceTag: o.convenienceTag, imageConcurrency: o.imageConcurrency },
       ecr: aws.ecr,
       dockerConfigDir: o.dockerConfig,

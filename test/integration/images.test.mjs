@@ -172,11 +172,15 @@ describe(SUITE, () => {
     if (unavailable('standalone CLI dry run')) return;
     const outputsFile = path.join(env.work, 'outputs.json');
     const jsonFile = path.join(env.work, 'dry-run.json');
+    // a complete outputs file (the CLI validates it like the runner does): the contract fixture, with this test's
+    // repositories and only the two services whose images it builds
+    const fixture = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'outputs', 'foundation.json'), 'utf8'));
     fs.writeFileSync(outputsFile, JSON.stringify({
+      ...fixture,
       region: { value: REGION },
       repository_urls: { value: env.repoUris },
       repository_mutable_tags: { value: { api: true, frontend: false } },
-      service_catalog: { value: { api: { name: 'api', enabled: true, image: 'api' }, frontend: { name: 'frontend', enabled: true, image: 'frontend' } } },
+      service_catalog: { value: { api: fixture.service_catalog.value.api, frontend: fixture.service_catalog.value.frontend } },
     }));
     const r = spawnSync(process.execPath, [path.join(ROOT, 'runner', 'images', 'cli.mjs'), '--config', path.join(env.work, 'config', 'it.json'), '--outputs', outputsFile, '--dry-run', '--convenience-tag', 'it-latest', '--json', jsonFile], {
       encoding: 'utf8',

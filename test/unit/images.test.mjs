@@ -701,7 +701,7 @@ describe('standalone CLI', () => {
     try {
       expect(await cliMain(['--bogus'])).toBe(2);
       expect(await cliMain(['--outputs', '/nonexistent/outputs.json', '--config', 'config/staging.json'])).toBe(2);
-      expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('--outputs /nonexistent/outputs.json: cannot read (ENOENT)');
+      expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('--outputs /nonexistent/outputs.json: cannot read (no such file)');
     } finally {
       err.mockRestore();
     }
