@@ -1,7 +1,7 @@
 // Runs a plan: steps in order, nothing after a failed step is touched; builds the rollout report
-// (docs/contract.md section 7). Step modules are loaded by path; a missing module is `skipped`,
-// reason "not implemented".
-import { InterruptedError, StepFailure, EXIT } from './errors.mjs';
+// (docs/contract.md section 7). Each step is run by the module its kind names in the step registry
+// (runner/steps/index.mjs, injected); a kind without a module is `skipped`, reason "not implemented".
+import { InputError, InterruptedError, StepFailure, EXIT } from './errors.mjs';
 import { fmtMs } from './runtime.mjs';
 import { skippedChecksNote } from './checks-note.mjs';
 
@@ -35,35 +35,14 @@ import { skippedChecksNote } from './checks-note.mjs';
  */
 
 /**
- * @typedef {(relPath: string) => Promise<{ run: (ctx: any) => Promise<any> } | null>} ModuleLoader
- */
-
-/**
- * Default loader: import runner/<relPath>; null when the file does not exist.
- * @type {ModuleLoader}
- */
-export async function loadStepModule(relPath) {
-  const url = new URL(`../${relPath}`, import.meta.url);
-  try {
-    const mod = await import(url.href);
-    if (typeof mod.run !== 'function') throw new Error(`runner/${relPath} does not export run(ctx)`);
-    return mod;
-  } catch (e) {
-    const err = /** @type {NodeJS.ErrnoException} */ (e);
-    if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(relPath.split('/').pop() ?? relPath)) return null;
-    throw e;
-  }
-}
-
-/**
  * @param {object} args
  * @param {import('./plan.mjs').Plan} args.plan
  * @param {Omit<import('./types.mjs').StepContext, 'step'|'plan'>} args.ctx
- * @param {ModuleLoader} [args.loadModule]
+ * @param {import('../steps/index.mjs').StepRegistry} args.steps step kind -> module (runner/steps/index.mjs STEPS)
  * @param {() => number} [args.awsCalls]
  * @returns {Promise<Report>}
  */
-export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls = () => 0 }) {
+export async function execute({ plan, ctx, steps, awsCalls = () => 0 }) {
   const { clock, log } = ctx;
   const t0 = clock.now();
   /** @type {Report} */
@@ -95,10 +74,10 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
       entry.reason = 'dry run: smoke tests not run';
       continue;
     }
-    const mod = await loadModule(step.module);
+    const mod = steps[step.kind];
     if (!mod) {
       entry.status = 'skipped';
-      entry.reason = `not implemented (runner/${step.module} is missing)`;
+      entry.reason = `not implemented (no module for step kind "${step.kind}" in runner/steps/index.mjs)`;
       log.warn(`[${step.id}] skipped: ${entry.reason}`);
       continue;
     }
@@ -108,10 +87,8 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
     /** @type {import('./types.mjs').StepResult} */
     let result;
     try {
-      result = await mod.run({ ...ctx, step, plan });
-      if (!result || !['passed', 'failed', 'skipped'].includes(result.status)) {
-        result = { status: 'failed', reason: `step returned an invalid result: ${JSON.stringify(result)}` };
-      }
+      const returned = await mod.run({ ...ctx, step, plan });
+      result = isStepResult(returned) ? returned : { status: 'failed', reason: `step returned an invalid result: ${JSON.stringify(returned)}` };
     } catch (e) {
       if (e instanceof InterruptedError || ctx.signal.aborted) {
         const half = ctx.state.halfDone.map((h) => h.what);
@@ -120,7 +97,7 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
       } else {
         const err = /** @type {Error} */ (e);
         // a step rejecting its input before anything changed keeps the contract's exit 2
-        if ((err.name === 'InputError' || /** @type {any} */ (err).exitCode === EXIT.BAD_INPUT) && !report.steps.some((x) => x.status === 'passed')) {
+        if (err instanceof InputError && !report.steps.some((x) => x.status === 'passed')) {
           badInput = true;
         }
         result = {
@@ -162,6 +139,12 @@ export async function execute({ plan, ctx, loadModule = loadStepModule, awsCalls
   report.awsCalls = awsCalls();
   report.exitCode = report.status === 'passed' ? EXIT.OK : report.status === 'interrupted' ? EXIT.INTERRUPTED : badInput ? EXIT.BAD_INPUT : EXIT.FAILED;
   return report;
+}
+
+/** @param {unknown} r @returns {r is import('./types.mjs').StepResult} */
+function isStepResult(r) {
+  const status = r && typeof r === 'object' && 'status' in r ? r.status : undefined;
+  return status === 'passed' || status === 'failed' || status === 'skipped';
 }
 
 /** @param {string} s */

@@ -1,15 +1,17 @@
 // The runner's entry logic with every side effect injectable (runner/rollout.mjs wires the real ones).
-import { writeFile, mkdir, access } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, HELP, validateRelease } from './args.mjs';
+import { parseArgs, HELP, validateRelease, DEFAULT_CONFIG } from './args.mjs';
 import { InputError, EXIT } from './errors.mjs';
 import { loadRunnerConfig } from './config.mjs';
 import { loadOutputs } from './outputs.mjs';
 import { buildPlan, selectSteps, formatPlan } from './plan.mjs';
 import { detectCapabilities } from './capabilities.mjs';
 import { createAwsClients, createCallCounter } from './aws.mjs';
-import { execute, formatSummary, loadStepModule } from './execute.mjs';
+import { execute, formatSummary } from './execute.mjs';
 import { systemClock, zxExec, createLogger } from './runtime.mjs';
+import { STEPS } from '../steps/index.mjs';
+import { writeArtifacts } from '../report/index.mjs';
 
 /**
  * @typedef {object} MainDeps
@@ -20,9 +22,9 @@ import { systemClock, zxExec, createLogger } from './runtime.mjs';
  * @property {(counter: import('./aws.mjs').CallCounter, region: string) => import('./aws.mjs').AwsClients} [createAws]
  * @property {(line: string) => void} [write] stdout line writer
  * @property {(line: string) => void} [writeErr] stderr line writer
- * @property {import('./execute.mjs').ModuleLoader} [loadModule]
+ * @property {import('../steps/index.mjs').StepRegistry} [steps] step kind -> module (default runner/steps/index.mjs)
  * @property {AbortSignal} [signal]
- * @property {(relPath: string) => Promise<any>} [loadReportModule] null when runner/report/index.mjs is absent
+ * @property {typeof writeArtifacts} [writeArtifacts] renders the summary and timeline (default runner/report)
  */
 
 /**
@@ -51,7 +53,7 @@ export async function main(argv, deps = {}) {
       write(HELP);
       return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
     }
-    const configPath = options.config ?? env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
+    const configPath = options.config ?? env.STAGING_ROLLOUT_CONFIG ?? DEFAULT_CONFIG;
     const loaded = await loadRunnerConfig(configPath, cwd);
     const { config } = loaded;
     const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd, exec });
@@ -77,14 +79,14 @@ export async function main(argv, deps = {}) {
         clock, signal, capabilities, releaseStartedAt: new Date(startedAt).toISOString(),
         state: { halfDone: [] },
       },
-      loadModule: deps.loadModule ?? loadStepModule,
+      steps: deps.steps ?? STEPS,
       awsCalls: () => counter.total,
     });
     if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
     write(`\n${formatSummary(report)}`);
     const byOp = Object.entries(counter.byOperation).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
     if (byOp.length) write(`AWS API calls by operation: ${byOp.join(' ')}`);
-    await writeOutputs(report, opts, { cwd, env, write, writeErr, loadReportModule: deps.loadReportModule });
+    await writeOutputs(report, opts, { cwd, env, write, writeErr, writeArtifacts: deps.writeArtifacts ?? writeArtifacts });
     return { exitCode: report.exitCode, report, plan, awsCalls: counter.total };
   } catch (e) {
     if (e instanceof InputError) {
@@ -136,10 +138,11 @@ async function writeJson(file, data) {
 }
 
 /**
- * Write --report, then let runner/report (Engineer E) render its artifacts when it exists.
+ * Write --report, then the report's artifacts (runner/report): the timeline beside --report, the Markdown summary
+ * to --summary and/or $GITHUB_STEP_SUMMARY.
  * @param {import('./execute.mjs').Report} report
  * @param {import('./args.mjs').Options} options
- * @param {{ cwd: string, env: Record<string, string|undefined>, write: (l: string) => void, writeErr: (l: string) => void, loadReportModule?: (p: string) => Promise<any> }} io
+ * @param {{ cwd: string, env: Record<string, string|undefined>, write: (l: string) => void, writeErr: (l: string) => void, writeArtifacts: typeof writeArtifacts }} io
  */
 async function writeOutputs(report, options, io) {
   const reportPath = options.report ? path.resolve(io.cwd, options.report) : undefined;
@@ -148,32 +151,10 @@ async function writeOutputs(report, options, io) {
     io.write(`report: ${reportPath}`);
   }
   const summaryPath = options.summary ? path.resolve(io.cwd, options.summary) : io.env.GITHUB_STEP_SUMMARY || undefined;
-  // artifacts: the timeline beside --report, the Markdown summary to --summary and/or $GITHUB_STEP_SUMMARY
   if (!reportPath && !summaryPath) return;
-  const load = io.loadReportModule ?? defaultReportModule;
-  const mod = await load('report/index.mjs');
-  if (!mod) {
-    io.write('report artifacts (Markdown summary, timeline): skipped, runner/report/index.mjs is not present');
-    return;
-  }
-  if (typeof mod.writeArtifacts !== 'function') {
-    io.writeErr('report artifacts: skipped, runner/report/index.mjs does not export writeArtifacts');
-    return;
-  }
   try {
-    await mod.writeArtifacts(report, { reportPath: reportPath ?? null, summaryPath: summaryPath ?? null, env: io.env });
+    await io.writeArtifacts(report, { reportPath: reportPath ?? null, summaryPath: summaryPath ?? null, env: io.env });
   } catch (e) {
     io.writeErr(`report artifacts failed: ${/** @type {Error} */ (e).message}`);
   }
-}
-
-/** @param {string} rel */
-async function defaultReportModule(rel) {
-  const url = new URL(`../${rel}`, import.meta.url);
-  try {
-    await access(url);
-  } catch {
-    return null;
-  }
-  return import(url.href);
 }

@@ -11,13 +11,14 @@ import { checkCatalog } from './catalog.mjs';
  * @typedef {{ name: string, reason: string }} SkippedService
  */
 
+/** @typedef {'images'|'task-definitions'|'migration'|'tier'|'smoke'} StepKind */
+
 /**
  * @typedef {object} PlanStep
  * @property {string} id
  * @property {string} title
- * @property {'images'|'task-definitions'|'migration'|'tier'|'smoke'} kind
+ * @property {StepKind} kind the key of the module that runs it in the step registry (runner/steps/index.mjs)
  * @property {string[]} dependsOn
- * @property {string} module path relative to runner/
  * @property {string} [tier]
  * @property {Wave[]} [waves] tier steps
  * @property {SkippedService[]} [skippedServices] tier steps: disabled / not needed
@@ -68,9 +69,9 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
 
   /** @type {PlanStep[]} */
   const steps = [
-    { id: 'images', title: 'Images', kind: 'images', dependsOn: [], module: 'steps/images.mjs', imageKeys, selected: true, skipReason: null },
-    { id: 'task-definitions', title: 'Task definitions', kind: 'task-definitions', dependsOn: ['images'], module: 'steps/task-definitions.mjs', families, selected: true, skipReason: null },
-    { id: 'migration', title: 'Database migration', kind: 'migration', dependsOn: ['task-definitions'], module: 'steps/migration.mjs', selected: true, skipReason: null },
+    { id: 'images', title: 'Images', kind: 'images', dependsOn: [], imageKeys, selected: true, skipReason: null },
+    { id: 'task-definitions', title: 'Task definitions', kind: 'task-definitions', dependsOn: ['images'], families, selected: true, skipReason: null },
+    { id: 'migration', title: 'Database migration', kind: 'migration', dependsOn: ['task-definitions'], selected: true, skipReason: null },
   ];
   let previous = 'migration';
   for (const tier of tiers) {
@@ -82,7 +83,7 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
       kind: 'tier',
       tier,
       dependsOn: [previous],
-      module: 'steps/tier.mjs',
+     
       waves: waves(activeInTier, byName, outputs.efsFileSystemId),
       skippedServices: inTier.filter((s) => skipped.has(s.name)).map((s) => ({ name: s.name, reason: /** @type {string} */ (skipped.get(s.name)) })),
       selected: true,
@@ -90,7 +91,7 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
     });
     previous = `tier:${tier}`;
   }
-  steps.push({ id: 'smoke', title: 'Smoke tests', kind: 'smoke', dependsOn: [previous], module: 'steps/smoke.mjs', selected: true, skipReason: null });
+  steps.push({ id: 'smoke', title: 'Smoke tests', kind: 'smoke', dependsOn: [previous], selected: true, skipReason: null });
   return { release, environment: outputs.environment, cluster: outputs.clusterName, tiers, services, steps };
 }
 

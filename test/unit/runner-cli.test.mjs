@@ -14,14 +14,14 @@ const file = (name, content) => {
   return p;
 };
 
-async function run(argv, { exec, env = {}, fake = fakeWorld(), loadReportModule = async () => null } = {}) {
+async function run(argv, { exec, env = {}, fake = fakeWorld(), writeArtifacts = async () => ({}) } = {}) {
   const out = [];
   const err = [];
   const createAws = jest.fn(() => fake.clients);
   const res = await main(argv, {
     cwd: ROOT, env, clock: fakeClock(), createAws, write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: exec ?? (async () => { throw new Error('exec not expected'); }),
-    loadModule: fake.loadModule({ images: null, smoke: null }), loadReportModule,
+    steps: fake.steps({ images: null, smoke: null }), writeArtifacts,
   });
   return { ...res, out: out.join('\n'), err: err.join('\n'), createAws, calls: fake.world.calls };
 }
@@ -145,7 +145,7 @@ describe('report and artifacts', () => {
     const writeArtifacts = jest.fn(async () => {});
     const res = await run(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator', '--report', reportPath], {
       env: { GITHUB_STEP_SUMMARY: '/tmp/gh-summary.md' },
-      loadReportModule: async (rel) => (rel === 'report/index.mjs' ? { writeArtifacts } : null),
+      writeArtifacts,
     });
     expect(res.exitCode).toBe(0);
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
@@ -160,13 +160,6 @@ describe('report and artifacts', () => {
       }
     }
     expect(writeArtifacts).toHaveBeenCalledWith(report, { reportPath, summaryPath: '/tmp/gh-summary.md', env: { GITHUB_STEP_SUMMARY: '/tmp/gh-summary.md' } });
-  });
-
-  test('without runner/report the artifacts are reported as skipped', async () => {
-    const reportPath = path.join(tmp, 'out2', 'report.json');
-    const res = await run(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator', '--report', reportPath]);
-    expect(res.exitCode).toBe(0);
-    expect(res.out).toContain('report artifacts (Markdown summary, timeline): skipped, runner/report/index.mjs is not present');
   });
 
   test('no secret value reaches the output or the report', async () => {

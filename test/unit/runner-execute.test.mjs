@@ -2,6 +2,7 @@
 // mode of migration and tiers, throttling, timeouts, interruption, dry run, emulator mode.
 // Each failure test asserts that no later step called AWS and later steps are `not-run`.
 import { main } from '../../runner/lib/main.mjs';
+import { InputError } from '../../runner/lib/errors.mjs';
 import { fakeWorld, fakeClock, stepsThatCalled, ROOT, OUTPUTS_FILE, OUTPUTS } from './runner-fake-aws.mjs';
 
 const STEP_IDS = ['images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke'];
@@ -20,8 +21,8 @@ async function rollout(fake, args = [], { clock = fakeClock(), signal, env = {},
       createAws: () => fake.clients,
       write: (l) => out.push(l), writeErr: (l) => err.push(l),
       exec: async () => { throw new Error('no shell in unit tests'); },
-      loadModule: fake.loadModule({ images: null, smoke: null, ...modules }),
-      loadReportModule: async () => null,
+      steps: fake.steps({ images: null, smoke: null, ...modules }),
+      writeArtifacts: async () => ({}),
     },
   );
   return { ...res, out: out.join('\n'), err: err.join('\n') };
@@ -105,8 +106,8 @@ describe('a full rollout', () => {
     // report (docs/contract.md section 7)
     expect(r).toMatchObject({ schemaVersion: 1, release: 'rel1', environment: 'staging', status: 'passed', exitCode: 0, failure: null });
     expect(r.steps.map((s) => s.id)).toEqual(STEP_IDS);
-    expect(stepOf(r, 'images')).toMatchObject({ status: 'skipped', reason: 'not implemented (runner/steps/images.mjs is missing)' });
-    expect(stepOf(r, 'smoke')).toMatchObject({ status: 'skipped', reason: 'not implemented (runner/steps/smoke.mjs is missing)' });
+    expect(stepOf(r, 'images')).toMatchObject({ status: 'skipped', reason: 'not implemented (no module for step kind "images" in runner/steps/index.mjs)' });
+    expect(stepOf(r, 'smoke')).toMatchObject({ status: 'skipped', reason: 'not implemented (no module for step kind "smoke" in runner/steps/index.mjs)' });
     for (const id of ['task-definitions', 'migration', 'tier:app', 'tier:workers']) expect(stepOf(r, id).status).toBe('passed');
     const app = stepOf(r, 'tier:app');
     expect(app.services.map((s) => s.name).sort()).toEqual([...WEB].sort());
@@ -148,7 +149,7 @@ describe('a full rollout', () => {
     fake.world.images.api = `sha256:${'e'.repeat(64)}`;
     const res = await main(['--outputs', OUTPUTS_FILE, '--release', 'rel2', '--poll-interval', '0', '--no-emulator'], {
       cwd: ROOT, env: {}, clock: fakeClock(), createAws: () => fake.clients, write: () => {}, writeErr: () => {},
-      loadModule: fake.loadModule({ images: null, smoke: null }), loadReportModule: async () => null,
+      steps: fake.steps({ images: null, smoke: null }), writeArtifacts: async () => ({}),
     });
     expect(res.exitCode).toBe(0);
     // services on the api image and the migration get a new revision; the others keep theirs (same digest)
@@ -344,7 +345,7 @@ describe('tier failures', () => {
 });
 
 describe('step modules of other engineers', () => {
-  const inputError = (msg) => Object.assign(new Error(msg), { name: 'InputError', exitCode: 2 });
+  const inputError = (msg) => new InputError(msg);
 
   test('an images step rejecting its configuration before anything changed: exit 2, nothing later runs', async () => {
     const fake = fakeWorld();

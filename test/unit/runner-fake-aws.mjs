@@ -13,7 +13,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadStepModule } from '../../runner/lib/execute.mjs';
+import { STEPS } from '../../runner/steps/index.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const OUTPUTS_FILE = 'test/fixtures/outputs/foundation.json';
@@ -226,14 +226,11 @@ export function fakeWorld(opts = {}) {
   on(mocks.elbv2, DescribeTargetHealthCommand, (input) => ({ TargetHealthDescriptions: (world.targetHealth.get(input.TargetGroupArn) ?? (() => []))(world) }));
   on(mocks.efs, DescribeMountTargetsCommand, () => ({ MountTargets: world.mountTargets }));
 
-  /** Step loader that tags AWS calls with the running step; images/smoke are absent unless given. */
-  const loadModule = (extra = {}) => async (rel) => {
-    const id = rel.replace(/^steps\//, '').replace(/\.mjs$/, '');
-    const mod = extra[id] !== undefined ? extra[id] : await loadStepModule(rel);
-    if (!mod) return null;
-    return { run: async (ctx) => { world.step = ctx.step.id; try { return await mod.run(ctx); } finally { world.step = null; } } };
-  };
-  return { world, clients, mocks, loadModule };
+  /** Step registry (kind -> module) that tags AWS calls with the running step; `extra` replaces modules (null: absent). */
+  const steps = (extra = {}) => Object.fromEntries(Object.entries({ ...STEPS, ...extra }).map(([kind, mod]) => [kind, mod && {
+    run: async (ctx) => { world.step = ctx.step.id; try { return await mod.run(ctx); } finally { world.step = null; } },
+  }]));
+  return { world, clients, mocks, steps };
 }
 
 /** Steps (ids) that made at least one AWS call. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import { main } from '../../runner/lib/main.mjs';
+import { writeArtifacts as realWriteArtifacts } from '../../runner/report/index.mjs';
 import { zxExec } from '../../runner/lib/runtime.mjs';
 import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/capabilities.mjs';
 import { resolveCapabilities } from '../../runner/smoke/capabilities.mjs';
@@ -19,7 +20,7 @@ const STAGING = JSON.parse(readFileSync(path.join(ROOT, 'config/staging.json'), 
 const IMAGE_KEYS = ['api', 'frontend', 'admin', 'anisette'];
 const DIGEST = (c) => `sha256:${c.repeat(64)}`;
 
-async function rollout(args, { fake = fakeWorld(), env = {}, exec, modules = {}, loadReportModule = async () => null } = {}) {
+async function rollout(args, { fake = fakeWorld(), env = {}, exec, modules = {}, writeArtifacts = async () => ({}) } = {}) {
   const out = [];
   const err = [];
   const createAws = jest.fn(() => fake.clients);
@@ -27,19 +28,18 @@ async function rollout(args, { fake = fakeWorld(), env = {}, exec, modules = {},
     cwd: ROOT, env, clock: fakeClock(), createAws,
     write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: exec ?? (async () => { throw new Error('no shell in unit tests'); }),
-    loadModule: fake.loadModule({ images: null, smoke: null, ...modules }),
-    loadReportModule,
+    steps: fake.steps({ images: null, smoke: null, ...modules }),
+    writeArtifacts,
   });
   return { ...res, out: out.join('\n'), err: err.join('\n'), createAws, fake };
 }
 const ops = (fake, op) => fake.world.calls.filter((c) => c.op === op);
 const stepOf = (report, id) => report.steps.find((s) => s.id === id);
-const realReportModule = async (rel) => import(new URL(`../../runner/${rel}`, import.meta.url).href);
 
 describe('report artifacts (wiring item 1)', () => {
   test('--summary without --report writes the Markdown summary and no timeline', async () => {
     const summary = path.join(tmp, 'only-summary', 'summary.md');
-    const res = await rollout(['--release', 'r1', '--no-emulator', '--summary', summary], { loadReportModule: realReportModule });
+    const res = await rollout(['--release', 'r1', '--no-emulator', '--summary', summary], { writeArtifacts: realWriteArtifacts });
     expect(res.exitCode).toBe(0);
     const md = readFileSync(summary, 'utf8');
     expect(md).toContain('r1');
@@ -47,19 +47,19 @@ describe('report artifacts (wiring item 1)', () => {
     expect(existsSync(path.join(tmp, 'only-summary', 'summary.timeline.svg'))).toBe(false);
   });
 
-  test('$GITHUB_STEP_SUMMARY alone gets the summary appended; with neither, runner/report is not even loaded', async () => {
+  test('$GITHUB_STEP_SUMMARY alone gets the summary appended; with neither, writeArtifacts is not even called', async () => {
     const gh = path.join(tmp, 'gh-step-summary.md');
     writeFileSync(gh, '# earlier step\n');
-    const res = await rollout(['--release', 'r1', '--no-emulator'], { env: { GITHUB_STEP_SUMMARY: gh }, loadReportModule: realReportModule });
+    const res = await rollout(['--release', 'r1', '--no-emulator'], { env: { GITHUB_STEP_SUMMARY: gh }, writeArtifacts: realWriteArtifacts });
     expect(res.exitCode).toBe(0);
     const text = readFileSync(gh, 'utf8');
     expect(text.startsWith('# earlier step\n')).toBe(true);
     expect(text.length).toBeGreaterThan('# earlier step\n'.length + 50);
 
-    const load = jest.fn(async () => null);
-    const none = await rollout(['--release', 'r1', '--no-emulator'], { loadReportModule: load });
+    const write = jest.fn(realWriteArtifacts);
+    const none = await rollout(['--release', 'r1', '--no-emulator'], { writeArtifacts: write });
     expect(none.exitCode).toBe(0);
-    expect(load).not.toHaveBeenCalled();
+    expect(write).not.toHaveBeenCalled();
   });
 });
 

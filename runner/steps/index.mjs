@@ -1,0 +1,24 @@
+// The step registry: plan step kind (runner/lib/plan.mjs PlanStep.kind) -> the module that runs it. Static
+// imports, so every step is loaded (and type-checked) with the runner; tests hand execute() a map of their own.
+import * as images from './images.mjs';
+import * as taskDefinitions from './task-definitions.mjs';
+import * as migration from './migration.mjs';
+import * as tier from './tier.mjs';
+import * as smoke from './smoke.mjs';
+
+/**
+ * @typedef {object} StepModule
+ * @property {(ctx: import('../lib/types.mjs').StepContext) => Promise<unknown>} run resolves to a StepResult
+ *   (runner/lib/types.mjs); execute() checks it and reports anything else as a failed step
+ */
+
+/** @typedef {Partial<Record<import('../lib/plan.mjs').StepKind, StepModule | null>>} StepRegistry */
+
+/** @type {Readonly<Record<import('../lib/plan.mjs').StepKind, StepModule>>} */
+export const STEPS = Object.freeze({
+  images,
+  'task-definitions': taskDefinitions,
+  migration,
+  tier,
+  smoke,
+});

@@ -1,0 +1,77 @@
+// The one flag table per command (runner/lib/cli-options.mjs): parser and --help from the same declaration,
+// bad flags as InputError naming the flag; the runner's --help text pinned to the committed copy.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { defineCommand, seconds, positiveInt } from '../../runner/lib/cli-options.mjs';
+import { InputError } from '../../runner/lib/errors.mjs';
+import { HELP } from '../../runner/lib/args.mjs';
+import { ROOT } from './runner-fake-aws.mjs';
+
+const cmd = defineCommand({
+  head: 'Usage: x [flags]',
+  column: 12,
+  sections: [
+    { title: 'Inputs', flags: [
+      { flag: '--file', value: 'FILE', key: 'file', default: 'a.json', help: ['the file', 'second line'] },
+      { flag: '--wait', value: 'SEC', key: 'waitMs', default: 0, parse: seconds, help: ['wait'] },
+      { flag: '--tag', value: 'T', key: 'tags', default: [], apply: (o, raw) => { o.tags.push(raw); }, help: ['repeatable'] },
+    ] },
+    { flags: [
+      { flag: '--quiet', key: 'loud', default: true, set: false, help: ['no output'] },
+      { flag: '--help', short: 'h', key: 'help', default: false, help: ['this text'] },
+    ] },
+  ],
+  tail: 'Exit codes: 0, 2',
+});
+
+describe('defineCommand', () => {
+  test('--help is generated from the table: sections, value names, aligned continuation lines', () => {
+    expect(cmd.help).toBe([
+      'Usage: x [flags]', '', 'Inputs',
+      '  --file FILE  the file', '               second line',
+      '  --wait SEC   wait',
+      '  --tag T      repeatable', '',
+      '  --quiet      no output',
+      '  --help, -h   this text', '', 'Exit codes: 0, 2', '',
+    ].join('\n'));
+  });
+
+  test('defaults, values (inline or not), parse, apply and switches', () => {
+    expect(cmd.parse([])).toEqual({ file: 'a.json', waitMs: 0, tags: [], loud: true, help: false });
+    expect(cmd.parse(['--file=b.json', '--wait', '1.5', '--tag', 'x', '--tag=y', '--quiet', '-h']))
+      .toEqual({ file: 'b.json', waitMs: 1500, tags: ['x', 'y'], loud: false, help: true });
+    expect(cmd.defaults().tags).not.toBe(cmd.defaults().tags);
+  });
+
+  test('the parseArgs options come from the same table', () => {
+    expect(cmd.parseArgsOptions).toMatchObject({ file: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  });
+
+  test.each([
+    [['--fast'], 'unknown flag --fast (see --help)'],
+    [['-x'], 'unknown flag -x (see --help)'],
+    [['stray'], 'unexpected argument "stray" (see --help)'],
+    [['--file'], '--file needs a value'],
+    [['--file', '--quiet'], '--file needs a value'],
+    [['--file='], '--file needs a non-empty value'],
+    [['--quiet=1'], '--quiet takes no value, got "--quiet=1"'],
+    [['--wait', 'soon'], '--wait: must be a number of seconds >= 0, got "soon"'],
+  ])('%j: InputError "%s"', (argv, message) => {
+    expect(() => cmd.parse(argv)).toThrow(InputError);
+    expect(() => cmd.parse(argv)).toThrow(message);
+  });
+
+  test('a flag declared twice is a programming error', () => {
+    const flag = { flag: '--a', key: 'a', help: ['a'] };
+    expect(() => defineCommand({ head: 'x', column: 4, sections: [{ flags: [flag, flag] }] })).toThrow('flag --a declared twice');
+  });
+
+  test('positiveInt', () => {
+    expect(positiveInt('3', '--n')).toBe(3);
+    expect(() => positiveInt('0', '--n')).toThrow('--n: must be an integer >= 1, got "0"');
+  });
+});
+
+test('the runner --help text is unchanged (test/fixtures/help/rollout.txt)', () => {
+  expect(HELP).toBe(readFileSync(path.join(ROOT, 'test/fixtures/help/rollout.txt'), 'utf8').replace(/\n$/, ''));
+});
