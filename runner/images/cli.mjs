@@ -4,62 +4,72 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import catalogLib from '../../lib/catalog.cjs';
 import { createAwsClients } from '../lib/aws.mjs';
 import { loadOutputs } from '../lib/outputs.mjs';
+import { loadRunnerConfig } from '../lib/config.mjs';
 import { InputError } from '../lib/errors.mjs';
+import { DEFAULT_CONFIG, DEFAULT_STACK_DIR } from '../lib/args.mjs';
+import { defineCommand, readFlags, positiveInt } from '../lib/cli-options.mjs';
 import { zxExec } from '../lib/runtime.mjs';
-import { ImageConfigError } from './errors.mjs';
 import { runImages, ENV } from './run.mjs';
 
-export const HELP = `Usage: npx zx runner/images/cli.mjs [flags]
+/**
+ * @typedef {object} CliOptions
+ * @property {string|null} config
+ * @property {string|null} outputs
+ * @property {string} stackDir
+ * @property {string|null} release
+ * @property {string|null} imageRegistry
+ * @property {string|false|null} convenienceTag false: --no-convenience-tag
+ * @property {number|null} imageConcurrency
+ * @property {string|null} dockerConfig
+ * @property {boolean} dryRun
+ * @property {string|null} json
+ * @property {boolean} help
+ */
+
+const COMMAND = /** @type {import('../lib/cli-options.mjs').Command<CliOptions>} */ (defineCommand({
+  head: `Usage: npx zx runner/images/cli.mjs [flags]
 
 Builds and pushes the images the enabled services of the catalog use (config \`images\`: build context and
-Dockerfile per image, relative to the config file), skipping tags the registry already has.
+Dockerfile per image, relative to the config file), skipping tags the registry already has.`,
+  column: 24,
+  sections: [{
+    flags: [
+      { flag: '--config', value: 'FILE', key: 'config', help: [`environment config (default $STAGING_ROLLOUT_CONFIG or ${DEFAULT_CONFIG})`] },
+      { flag: '--outputs', value: 'FILE', key: 'outputs', help: [
+        'foundation outputs (terraform output -json form or plain form); needs',
+        'repository_urls, repository_mutable_tags and service_catalog.',
+        'Default: `terraform output -json` in --stack-dir'] },
+      { flag: '--stack-dir', value: 'DIR', key: 'stackDir', default: DEFAULT_STACK_DIR, help: [`synthesized foundation stack (default ${DEFAULT_STACK_DIR})`] },
+      { flag: '--release', value: 'TAG', key: 'release', help: [
+        'tag every image with TAG (default: short git commit of each build context; a context',
+        'with uncommitted changes then is an error)'] },
+      { flag: '--image-registry', value: 'ADDR', key: 'imageRegistry', help: [
+        'push to ADDR (host[:port] or http(s)://host[:port]) instead of the hosts of',
+        `repository_urls, e.g. a mirror (also $${ENV.registry})`] },
+      { flag: '--convenience-tag', value: 'TAG', key: 'convenienceTag', help: [
+        'moving tag set where the repository allows mutable tags',
+        `(default $${ENV.convenienceTag}, else <environment>-latest)`] },
+      { flag: '--no-convenience-tag', key: 'convenienceTag', set: false, help: ['set no convenience tag'] },
+      { flag: '--image-concurrency', value: 'N', key: 'imageConcurrency', parse: positiveInt, help: [`parallel builds (default $${ENV.concurrency}, else the number of CPUs)`] },
+      { flag: '--docker-config', value: 'DIR', key: 'dockerConfig', help: [
+        `docker --config directory to use and keep (default $${ENV.dockerConfig}, else a`,
+        'private temporary one, deleted at the end; ~/.docker is never written)'] },
+      { flag: '--dry-run', key: 'dryRun', default: false, help: ['say what would be built, skipped or pushed; change nothing'] },
+      { flag: '--json', value: 'FILE', key: 'json', help: ['write the per-image results as JSON'] },
+      { flag: '--help', short: 'h', key: 'help', default: false, help: ['this text'] },
+    ],
+  }],
+  tail: `Exit codes: 0 success (built/pushed or already present), 1 a build, push or login failed,
+2 bad input or configuration (nothing built), 130 interrupted.`,
+}));
 
-  --config FILE            environment config (default $STAGING_ROLLOUT_CONFIG or config/staging.json)
-  --outputs FILE           foundation outputs (terraform output -json form or plain form); needs
-                           repository_urls, repository_mutable_tags and service_catalog.
-                           Default: \`terraform output -json\` in --stack-dir
-  --stack-dir DIR          synthesized foundation stack (default cdktf.out/stacks/foundation)
-  --release TAG            tag every image with TAG (default: short git commit of each build context; a context
-                           with uncommitted changes then is an error)
-  --image-registry ADDR    push to ADDR (host[:port] or http(s)://host[:port]) instead of the hosts of
-                           repository_urls, e.g. a mirror (also $${ENV.registry})
-  --convenience-tag TAG    moving tag set where the repository allows mutable tags
-                           (default $${ENV.convenienceTag}, else <environment>-latest)
-  --no-convenience-tag     set no convenience tag
-  --image-concurrency N    parallel builds (default $${ENV.concurrency}, else the number of CPUs)
-  --docker-config DIR      docker --config directory to use and keep (default $${ENV.dockerConfig}, else a
-                           private temporary one, deleted at the end; ~/.docker is never written)
-  --dry-run                say what would be built, skipped or pushed; change nothing
-  --json FILE              write the per-image results as JSON
-  --help, -h               this text
+export const HELP = COMMAND.help;
 
-Exit codes: 0 success (built/pushed or already present), 1 a build, push or login failed,
-2 bad input or configuration (nothing built), 130 interrupted.
-`;
-
-class UsageError extends Error {}
-
-/** @param {string[]} argv */
+/** @param {string[]} argv @returns {CliOptions} throws InputError naming a bad flag */
 export function parseCliArgs(argv) {
-  /** @type {Record<string, any>} */
-  const o = { config: null, outputs: null, stackDir: 'cdktf.out/stacks/foundation', release: null, imageRegistry: null, convenienceTag: null, imageConcurrency: null, dockerConfig: null, dryRun: false, json: null, help: false };
-  /** @type {Record<string, string>} */
-  const valued = { '--config': 'config', '--outputs': 'outputs', '--stack-dir': 'stackDir', '--release': 'release', '--image-registry': 'imageRegistry', '--convenience-tag': 'convenienceTag', '--image-concurrency': 'imageConcurrency', '--docker-config': 'dockerConfig', '--json': 'json' };
-  for (let i = 0; i < argv.length; i++) {
-    let [flag, value] = argv[i].startsWith('--') && argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
-    if (flag === '--help' || flag === '-h') o.help = true;
-    else if (flag === '--dry-run') o.dryRun = true;
-    else if (flag === '--no-convenience-tag') o.convenienceTag = false;
-    else if (flag in valued) {
-      value ??= argv[++i];
-      if (value === undefined || value === '' || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      o[valued[flag]] = value;
-    } else throw new UsageError(`unknown ${flag.startsWith('-') ? 'flag' : 'argument'} "${flag}" (see --help)`);
-  }
-  return o;
+  return COMMAND.parse(argv);
 }
 
 /** @param {Record<string, any>} images */
@@ -72,41 +82,17 @@ function table(images) {
 
 /** @param {string[]} argv @returns {Promise<number>} exit code */
 export async function main(argv) {
-  let o;
-  try {
-    o = parseCliArgs(argv);
-  } catch (e) {
-    process.stderr.write(`images: ${/** @type {Error} */ (e).message}\n`);
-    return 2;
-  }
-  if (o.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const flags = readFlags(COMMAND, argv, { prefix: 'images: ' });
+  if ('exitCode' in flags) return flags.exitCode;
+  const o = flags.options;
   const ac = new AbortController();
   const onInt = () => ac.abort();
   process.once('SIGINT', onInt);
   try {
-    const configPath = o.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
-    /** @type {any} */
-    let config;
-    let configFile;
-    try {
-      const loaded = catalogLib.loadConfigFile(configPath);
-      config = loaded.config;
-      configFile = loaded.file;
-    } catch (e) {
-      if (e instanceof catalogLib.ConfigError) throw new ImageConfigError(`--config ${e.message}`);
-      throw e;
-    }
-    // the runner's reader: the same validation and messages as `rollout.mjs --outputs`
-    let outputs;
-    try {
-      outputs = await loadOutputs({ file: o.outputs, stackDir: o.stackDir, cwd: process.cwd(), exec: zxExec() });
-    } catch (e) {
-      if (e instanceof InputError) throw new ImageConfigError(e.message);
-      throw e;
-    }
+    const cwd = process.cwd();
+    // the runner's readers: the same validation and messages as `rollout.mjs --config` and `--outputs`
+    const { config, path: configFile } = await loadRunnerConfig(o.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? DEFAULT_CONFIG, cwd);
+    const outputs = await loadOutputs({ file: o.outputs, stackDir: o.stackDir, cwd, exec: zxExec() });
     const aws = createAwsClients({ region: outputs.region ?? config.region });
     const result = await runImages({
       config, configPath: configFile, services: outputs.catalog, outputs,
@@ -120,13 +106,13 @@ export async function main(argv) {
     if (o.json) fs.writeFileSync(o.json, JSON.stringify({ status: result.status, reason: result.reason, images: result.images, unused: result.unused }, null, 2) + '\n');
     return result.status === 'failed' ? 1 : 0;
   } catch (e) {
-    const err = /** @type {any} */ (e);
-    if (ac.signal.aborted || err?.name === 'AbortError') {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (ac.signal.aborted || err.name === 'AbortError') {
       process.stderr.write('images: interrupted\n');
       return 130;
     }
     process.stderr.write(`images: ${err.message}\n`);
-    return err instanceof ImageConfigError ? 2 : 1;
+    return err instanceof InputError ? 2 : 1;
   } finally {
     process.removeListener('SIGINT', onInt);
   }

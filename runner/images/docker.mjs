@@ -1,7 +1,7 @@
 // docker CLI calls of the image step, as argv arrays through the injected command runner.
 // Every call uses one --config directory (a private temporary one by default), so the registry login never
 // touches ~/.docker/config.json and is removed when the step ends.
-import { CommandError, ImageAuthError } from './errors.mjs';
+import { CommandError, ImageAuthError } from './failures.mjs';
 import { DEFAULT_PLATFORM } from './targets.mjs';
 
 /**

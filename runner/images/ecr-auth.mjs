@@ -1,7 +1,7 @@
 // Registry credentials from ECR's GetAuthorizationToken: base64("AWS:<password>"). The password is returned to
 // the caller only; it is never logged and never placed on a command line.
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { ImageAuthError } from './errors.mjs';
+import { ImageAuthError } from './failures.mjs';
 
 /**
  * @param {{ send: (cmd: any) => Promise<any> }} ecr ECR client (runner/lib/aws.mjs createAwsClients().ecr)

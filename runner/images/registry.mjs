@@ -4,7 +4,8 @@
 // token auth. `fetch` is injected so tests script the HTTP side.
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { ImageAuthError, ImageConfigError, RegistryError } from './errors.mjs';
+import { ImageAuthError, RegistryError } from './failures.mjs';
+import { InputError } from '../lib/errors.mjs';
 
 /** Manifest media types we accept, most specific first (multi-arch indexes included). */
 export const MANIFEST_MEDIA_TYPES = [
@@ -26,9 +27,9 @@ export const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
  * @returns {RegistryAddress}
  */
 export function parseRegistryAddress(spec, what = 'registry address') {
-  if (typeof spec !== 'string' || spec.trim() === '') throw new ImageConfigError(`${what}: must be a non-empty string like "host:port" or "http://host:port"`);
+  if (typeof spec !== 'string' || spec.trim() === '') throw new InputError(`${what}: must be a non-empty string like "host:port" or "http://host:port"`);
   const m = /^(?:(https?):\/\/)?([A-Za-z0-9.-]+(?::\d{1,5})?)\/?$/.exec(spec.trim());
-  if (!m) throw new ImageConfigError(`${what}: "${spec}" is not a registry address (expected "host[:port]" or "http(s)://host[:port]", no path)`);
+  if (!m) throw new InputError(`${what}: "${spec}" is not a registry address (expected "host[:port]" or "http(s)://host[:port]", no path)`);
   return { scheme: /** @type {'http'|'https'} */ (m[1] ?? 'https'), host: m[2] };
 }
 
@@ -39,7 +40,7 @@ export function parseRegistryAddress(spec, what = 'registry address') {
  */
 export function splitRepositoryUrl(url, what = 'repository URL') {
   const m = typeof url === 'string' ? /^(?:https?:\/\/)?([A-Za-z0-9.-]+(?::\d{1,5})?)\/([a-z0-9]+(?:[._\/-][a-z0-9]+)*)$/.exec(url) : null;
-  if (!m) throw new ImageConfigError(`${what}: "${url}" is not a repository URL (expected "host/name")`);
+  if (!m) throw new InputError(`${what}: "${url}" is not a repository URL (expected "host/name")`);
   return { host: m[1], name: m[2] };
 }
 

@@ -2,7 +2,7 @@
 // settings -> needed images -> contexts and destinations checked -> release tags -> ECR credentials ->
 // publishImages (check, build, push, digest, convenience tag).
 import os from 'node:os';
-import { ImageConfigError } from './errors.mjs';
+import { InputError } from '../lib/errors.mjs';
 import { toCommandRunner } from './exec.mjs';
 import { ecrCredentials } from './ecr-auth.mjs';
 import { publishImages } from './publish.mjs';
@@ -47,28 +47,17 @@ export function imageSettings(config, options, env) {
   else if (config.imageConvenienceTag !== undefined) [convenienceTag, tagSource] = [config.imageConvenienceTag, 'config imageConvenienceTag'];
   else [convenienceTag, tagSource] = [config.environment ? `${config.environment}-latest` : null, 'default <environment>-latest'];
   if (convenienceTag != null && !TAG_PATTERN.test(convenienceTag)) {
-    throw new ImageConfigError(`${tagSource}: "${convenienceTag}" is not a valid image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
+    throw new InputError(`${tagSource}: "${convenienceTag}" is not a valid image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
   }
 
   let concurrency = os.cpus().length;
   const rawConc = options.imageConcurrency ?? env[ENV.concurrency];
   if (rawConc != null && rawConc !== '') {
     const n = Number(rawConc);
-    if (!Number.isInteger(n) || n < 1) throw new ImageConfigError(`${options.imageConcurrency != null ? '--image-concurrency' : ENV.concurrency}: must be an integer >= 1, got "${rawConc}"`);
+    if (!Number.isInteger(n) || n < 1) throw new InputError(`${options.imageConcurrency != null ? '--image-concurrency' : ENV.concurrency}: must be an integer >= 1, got "${rawConc}"`);
     concurrency = n;
   }
   return { registry, convenienceTag, concurrency };
-}
-
-/**
- * Outputs in either plain stack-output form (snake_case) or the runner's normalised form (camelCase).
- * @param {Record<string, any>} outputs
- */
-function repoOutputs(outputs) {
-  return {
-    repository_urls: outputs.repository_urls ?? outputs.repositoryUrls,
-    repository_mutable_tags: outputs.repository_mutable_tags ?? outputs.repositoryMutableTags ?? {},
-  };
 }
 
 /**
@@ -76,7 +65,7 @@ function repoOutputs(outputs) {
  * @param {{ environment?: string, images: Record<string, any>, migration?: { image?: string }, imageRegistry?: string|null, imageConvenienceTag?: string|null }} p.config
  * @param {string} p.configPath path of the config file; image contexts are relative to its directory
  * @param {Array<{ name: string, enabled: boolean, disabledReason?: string|null, image: string }>} p.services
- * @param {Record<string, any>} p.outputs
+ * @param {Pick<import('../lib/outputs.mjs').Outputs, 'repositoryUrls'|'repositoryMutableTags'>} p.outputs the runner's stack outputs (runner/lib/outputs.mjs)
  * @param {ImageOptions} [p.options]
  * @param {{ send: (cmd: any) => Promise<any> }} p.ecr
  * @param {any} [p.exec] see exec.mjs toCommandRunner
@@ -98,14 +87,14 @@ export async function runImages(p) {
     images: p.config.images,
     configPath: p.configPath,
     needed,
-    outputs: repoOutputs(p.outputs),
+    outputs: p.outputs,
     registryOverride: settings.registry.value,
     registryOverrideSource: settings.registry.source,
   });
   if (settings.registry.value) log(`images go to ${settings.registry.value} (from ${settings.registry.source}) instead of the hosts in repository_urls`);
   await resolveTags(targets, { release: options.release ?? null, run });
   const clash = targets.find((t) => t.tag === settings.convenienceTag);
-  if (clash) throw new ImageConfigError(`the convenience tag "${settings.convenienceTag}" equals the release tag of image ${clash.key}; choose another convenience tag or release`);
+  if (clash) throw new InputError(`the convenience tag "${settings.convenienceTag}" equals the release tag of image ${clash.key}; choose another convenience tag or release`);
   const result = await publishImages({
     targets,
     getCredentials: () => ecrCredentials(p.ecr),
@@ -134,7 +123,7 @@ export async function plannedImageRefs(p) {
   const settings = imageSettings(p.config, { imageRegistry: p.imageRegistry ?? null }, p.env ?? process.env);
   const { needed } = neededImages(p.config.images, p.services, { migrationImage: p.config.migration?.image ?? null });
   const targets = resolveTargets({
-    images: p.config.images, configPath: p.configPath, needed, outputs: repoOutputs(p.outputs),
+    images: p.config.images, configPath: p.configPath, needed, outputs: p.outputs,
     registryOverride: settings.registry.value, registryOverrideSource: settings.registry.source,
   });
   await resolveTags(targets, { release: p.release ?? null, run: toCommandRunner(p.exec) });

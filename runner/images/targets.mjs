@@ -2,7 +2,8 @@
 // Pure except for read-only file-system checks and `git` queries through the injected command runner.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CommandError, ImageConfigError } from './errors.mjs';
+import { CommandError } from './failures.mjs';
+import { InputError } from '../lib/errors.mjs';
 import { parseRegistryAddress, splitRepositoryUrl } from './registry.mjs';
 
 /** Build platform when an image sets none: the stack's task definitions run on Linux X86_64. */
@@ -37,19 +38,19 @@ export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
  * @returns {{ needed: { key: string, usedBy: string[] }[], unused: { key: string, reason: string }[] }}
  */
 export function neededImages(images, services, { migrationImage } = {}) {
-  if (!images || typeof images !== 'object' || Array.isArray(images)) throw new ImageConfigError('config images: must be an object of image key -> { context, dockerfile }');
+  if (!images || typeof images !== 'object' || Array.isArray(images)) throw new InputError('config images: must be an object of image key -> { context, dockerfile }');
   /** @type {Map<string, string[]>} */
   const users = new Map();
   /** @type {Map<string, string[]>} */
   const disabledUsers = new Map();
   const add = (/** @type {Map<string,string[]>} */ m, /** @type {string} */ k, /** @type {string} */ v) => m.set(k, [...(m.get(k) ?? []), v]);
   for (const s of services) {
-    if (!(s.image in images)) throw new ImageConfigError(`service ${s.name}: image "${s.image}" is not a key of config images (${Object.keys(images).join(', ')})`);
+    if (!(s.image in images)) throw new InputError(`service ${s.name}: image "${s.image}" is not a key of config images (${Object.keys(images).join(', ')})`);
     if (s.enabled) add(users, s.image, s.name);
     else add(disabledUsers, s.image, `${s.name} (${s.disabledReason ?? 'disabled'})`);
   }
   if (migrationImage != null) {
-    if (!(migrationImage in images)) throw new ImageConfigError(`migration.image: "${migrationImage}" is not a key of config images`);
+    if (!(migrationImage in images)) throw new InputError(`migration.image: "${migrationImage}" is not a key of config images`);
     add(users, migrationImage, 'migration');
   }
   const needed = [];
@@ -69,21 +70,20 @@ export function neededImages(images, services, { migrationImage } = {}) {
  * @param {Record<string, ImageEntry>} p.images config `images`
  * @param {string} p.configPath path of the config file (contexts are relative to its directory)
  * @param {{ key: string, usedBy: string[] }[]} p.needed
- * @param {Record<string, any>} p.outputs stack outputs (plain form)
+ * @param {Pick<import('../lib/outputs.mjs').Outputs, 'repositoryUrls'|'repositoryMutableTags'>} p.outputs the runner's stack outputs
  * @param {string|null} [p.registryOverride] registry address replacing the host of repository_urls
  * @param {string} [p.registryOverrideSource] where the override came from (for messages)
  * @returns {ImageTarget[]}
  */
 export function resolveTargets({ images, configPath, needed, outputs, registryOverride = null, registryOverrideSource = 'imageRegistry' }) {
   const baseDir = path.dirname(path.resolve(configPath));
-  const urls = outputs?.repository_urls;
-  const mutable = outputs?.repository_mutable_tags ?? {};
+  const urls = outputs.repositoryUrls;
+  const mutable = outputs.repositoryMutableTags;
   const override = registryOverride ? parseRegistryAddress(registryOverride, registryOverrideSource) : null;
   /** @type {string[]} */
   const problems = [];
   /** @type {ImageTarget[]} */
   const targets = [];
-  if (needed.length && (!urls || typeof urls !== 'object')) throw new ImageConfigError('stack output repository_urls is missing (expected a map of image key -> ECR repository URL)');
   for (const { key, usedBy } of needed) {
     const entry = images[key];
     const where = `${configPath}: images.${key}`;
@@ -99,7 +99,7 @@ export function resolveTargets({ images, configPath, needed, outputs, registryOv
     const dockerfile = path.resolve(context, entry.dockerfile ?? 'Dockerfile');
     if (!isDir(context)) problems.push(`${where}.context: build context ${context} does not exist or is not a directory`);
     else if (!isFile(dockerfile)) problems.push(`${where}.dockerfile: ${dockerfile} does not exist or is not a file`);
-    const url = urls?.[key];
+    const url = urls[key];
     if (typeof url !== 'string') {
       problems.push(`stack output repository_urls has no entry for image "${key}"`);
       continue;
@@ -126,7 +126,7 @@ export function resolveTargets({ images, configPath, needed, outputs, registryOv
       mutableTags: mutable[key] === true,
     });
   }
-  if (problems.length) throw new ImageConfigError(`image configuration is not usable (nothing was built):\n  - ${problems.join('\n  - ')}`);
+  if (problems.length) throw new InputError(`image configuration is not usable (nothing was built):\n  - ${problems.join('\n  - ')}`);
   return targets;
 }
 
@@ -139,7 +139,7 @@ export function resolveTargets({ images, configPath, needed, outputs, registryOv
  */
 export async function resolveTags(targets, { release, run }) {
   if (release != null) {
-    if (!TAG_PATTERN.test(release)) throw new ImageConfigError(`release "${release}" is not a valid image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
+    if (!TAG_PATTERN.test(release)) throw new InputError(`release "${release}" is not a valid image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
     for (const t of targets) Object.assign(t, { tag: release, tagSource: 'release' });
     return targets;
   }
@@ -158,7 +158,7 @@ export async function resolveTags(targets, { release, run }) {
     }
     Object.assign(t, { tag: rev.stdout.trim(), tagSource: 'git' });
   }
-  if (problems.length) throw new ImageConfigError(`cannot choose release tags (nothing was built):\n  - ${problems.join('\n  - ')}`);
+  if (problems.length) throw new InputError(`cannot choose release tags (nothing was built):\n  - ${problems.join('\n  - ')}`);
   return targets;
 }
 

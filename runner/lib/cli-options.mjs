@@ -129,3 +129,30 @@ export function positiveInt(raw, flag) {
   if (!/^[1-9]\d*$/.test(raw)) throw new InputError(`${flag}: must be an integer >= 1, got "${raw}"`);
   return Number(raw);
 }
+
+/**
+ * The start of a command-line script: parse argv; with --help print the help, with a bad flag print the error.
+ * @template {{ help: boolean }} T
+ * @param {Command<T>} command
+ * @param {string[]} argv
+ * @param {{ prefix: string, stdout?: (s: string) => void, stderr?: (s: string) => void }} io prefix of the error line,
+ *   e.g. `error: `
+ * @returns {{ options: T } | { exitCode: 0 | 2 }} exitCode: stop there (0 after --help, 2 after a bad flag)
+ */
+export function readFlags(command, argv, io) {
+  const stdout = io.stdout ?? ((/** @type {string} */ s) => void process.stdout.write(s));
+  const stderr = io.stderr ?? ((/** @type {string} */ s) => void process.stderr.write(s));
+  let options;
+  try {
+    options = command.parse(argv);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    stderr(`${io.prefix}${e.message}\n`);
+    return { exitCode: 2 };
+  }
+  if (options.help) {
+    stdout(command.help);
+    return { exitCode: 0 };
+  }
+  return { options };
+}

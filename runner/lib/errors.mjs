@@ -1,10 +1,13 @@
 // Error classes that map to the runner's exit codes (docs/contract.md section 5).
 
-/** Bad input or configuration: exit 2, and nothing was changed in AWS. */
+/**
+ * Bad input or configuration: exit 2, and nothing was changed in AWS (or built). The one input error of the
+ * runner, its steps and its CLIs; a lower-level error it replaces travels as `cause`.
+ */
 export class InputError extends Error {
-  /** @param {string} message */
-  constructor(message) {
-    super(message);
+  /** @param {string} message @param {{ cause?: unknown }} [options] */
+  constructor(message, options) {
+    super(message, options);
     this.name = 'InputError';
     this.exitCode = 2;
   }

@@ -75,7 +75,7 @@ export async function main(argv, deps = {}) {
     const report = await execute({
       plan,
       ctx: {
-        outputs, catalog: plan.services, release, options: opts, config, configPath: loaded.path, env, aws, exec, log,
+        outputs, catalog: plan.services, release, options: opts, config, configPath: loaded.path, smoke: loaded.smoke, env, aws, exec, log,
         clock, signal, capabilities, releaseStartedAt: new Date(startedAt).toISOString(),
         state: { halfDone: [] },
       },

@@ -96,10 +96,12 @@
  * @property {import('./args.mjs').Options & { configPath: string }} options
  * @property {import('./config.mjs').RunnerConfig} config the config the runner loaded (steps never re-read it)
  * @property {string} configPath absolute path of the config file; relative paths in it resolve against its directory
+ * @property {import('../smoke/settings.mjs').SmokeSettings} smoke the config's smoke settings, validated at startup
  * @property {Record<string, string|undefined>} env the process environment (injected in tests)
  * @property {string} releaseStartedAt ISO time the rollout started
  * @property {import('./aws.mjs').AwsClients} aws
  * @property {Exec} exec
+ * @property {typeof fetch} [fetch] HTTP for the registry API (default: the global fetch; injected in tests)
  * @property {Logger} log
  * @property {RunState} state
  * @property {AbortSignal} signal

@@ -1,61 +1,53 @@
 // Rollout step `images` (docs/contract.md section 4; docs/images.md): build and push every image an enabled
 // service uses under the release tag, skipping tags the registry already has, and record
 // ctx.state.images[key] = { uri, tag, digest, status } for the task-definition step and the report.
-import catalogLib from '../../lib/catalog.cjs';
 import { InterruptedError, InputError } from '../lib/errors.mjs';
-import { ImageConfigError } from '../images/errors.mjs';
 import { runImages } from '../images/run.mjs';
 
 export const id = 'images';
 export const title = 'Images';
 
 /**
- * Options read from ctx.options (all optional; rollout.mjs may add flags for them, the environment variables of
- * runner/images/run.mjs ENV work without flags):
- *   release (explicit --release only; when null each image is tagged with its context's git commit),
- *   dryRun, imageRegistry, convenienceTag (string, or false for none), imageConcurrency.
- * The config is the one the runner loaded (ctx.config, ctx.configPath: image contexts resolve against that file's
- * directory); only a caller without it makes the step read the file (lib/catalog.cjs loadConfigFile).
- * @param {any} ctx StepContext (runner/lib/types.mjs)
+ * Reads from the context: the config the runner loaded (`config`; image contexts resolve against the directory of
+ * `configPath`), `catalog`, `outputs`, and the options release (explicit --release only; when null each image is
+ * tagged with its context's git commit), dryRun, imageRegistry, convenienceTag (string, or false for none) and
+ * imageConcurrency; the environment variables of runner/images/run.mjs ENV work without flags.
+ * @param {import('../lib/types.mjs').StepContext} ctx
  * @returns {Promise<import('../lib/types.mjs').StepResult>}
  */
 export async function run(ctx) {
-  const options = ctx.options ?? {};
-  const configPath = ctx.configPath ?? options.configPath ?? options.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
-  const log = (/** @type {string} */ m) => (ctx.log?.info ? ctx.log.info(m) : typeof ctx.log === 'function' ? ctx.log(m) : undefined);
+  const { options } = ctx;
   let result;
   try {
-    const config = ctx.config ?? readConfig(configPath);
     result = await runImages({
-      config,
-      configPath,
-      services: ctx.catalog ?? ctx.outputs?.catalog ?? [],
-      outputs: ctx.outputs ?? {},
+      config: ctx.config,
+      configPath: ctx.configPath,
+      services: ctx.catalog,
+      outputs: ctx.outputs,
       options: {
-        release: options.release ?? null,
-        dryRun: options.dryRun ?? false,
-        imageRegistry: options.imageRegistry ?? null,
-        convenienceTag: options.convenienceTag ?? null,
-        imageConcurrency: options.imageConcurrency ?? null,
+        release: options.release,
+        dryRun: options.dryRun,
+        imageRegistry: options.imageRegistry,
+        convenienceTag: options.convenienceTag,
+        imageConcurrency: options.imageConcurrency,
       },
-      ecr: ctx.aws?.ecr,
+      ecr: ctx.aws.ecr,
       exec: ctx.exec,
       fetch: ctx.fetch,
-      log,
+      log: (m) => ctx.log.info(m),
       signal: ctx.signal,
-      env: ctx.env ?? process.env,
+      env: ctx.env,
     });
   } catch (e) {
-    if (ctx.signal?.aborted || /** @type {any} */ (e)?.name === 'AbortError') throw new InterruptedError('interrupted during the images step');
-    if (e instanceof ImageConfigError) throw new InputError(e.message);
+    if (ctx.signal.aborted || (e instanceof Error && e.name === 'AbortError')) throw new InterruptedError('interrupted during the images step');
+    if (e instanceof InputError) throw e;
     // auth failure before anything was built (ECR token, registry refused the tag check)
     return { status: 'failed', reason: /** @type {Error} */ (e).message, checks: [], details: { images: {} } };
   }
 
   // a command killed by Ctrl-C looks like a failed command; it is an interruption
-  if (ctx.signal?.aborted) throw new InterruptedError('interrupted during the images step');
+  if (ctx.signal.aborted) throw new InterruptedError('interrupted during the images step');
 
-  ctx.state ??= {};
   ctx.state.images ??= {};
   /** @type {import('../lib/types.mjs').Check[]} */
   const checks = [];
@@ -85,14 +77,4 @@ export async function run(ctx) {
   const out = { status: result.status, checks, details: { images: result.images, unused: result.unused, concurrency: result.settings.concurrency } };
   if (result.reason) out.reason = result.reason;
   return out;
-}
-
-/** Only for callers that did not load the config (the runner always does). @param {string} file */
-function readConfig(file) {
-  try {
-    return catalogLib.loadConfigFile(file).config;
-  } catch (e) {
-    if (e instanceof catalogLib.ConfigError) throw new ImageConfigError(`config ${e.message}`);
-    throw e;
-  }
 }

@@ -92,19 +92,21 @@ function context(calls) {
   return {
     lines,
     ctx: {
-      outputs: { repository_urls: env.repoUris, repository_mutable_tags: { api: true, frontend: false } },
+      outputs: { repositoryUrls: env.repoUris, repositoryMutableTags: { api: true, frontend: false } },
       catalog: [
         { name: 'api', image: 'api', enabled: true, disabledReason: null },
         { name: 'frontend', image: 'frontend', enabled: true, disabledReason: null },
       ],
       release: 'unused-runner-release',
-      options: { release: null, dryRun: false, configPath: path.join(env.work, 'config', 'it.json') },
+      options: { release: null, dryRun: false, imageRegistry: null, convenienceTag: null, imageConcurrency: null },
       config: JSON.parse(fs.readFileSync(path.join(env.work, 'config', 'it.json'), 'utf8')),
+      configPath: path.join(env.work, 'config', 'it.json'),
+      signal: new AbortController().signal,
       aws: { ecr: ecrClient(env.endpoint, REGION) },
       exec: { run: async (argv, opts) => { calls.push({ argv, input: opts?.input }); return run(argv, opts); } },
       env: { STAGING_ROLLOUT_IMAGE_REGISTRY: env.registry.address, STAGING_ROLLOUT_CONVENIENCE_TAG: 'it-latest' },
       log: { info: (m) => lines.push(m), warn: (m) => lines.push(m), progress: () => {} },
-      state: {},
+      state: { halfDone: [] },
     },
   };
 }

@@ -62,8 +62,8 @@ const CATALOG = [
 
 function outputs(keys = ['api', 'frontend', 'admin', 'anisette'], mutable = {}) {
   return {
-    repository_urls: Object.fromEntries(keys.map((k) => [k, `${ECR_HOST}/staging/${k}`])),
-    repository_mutable_tags: Object.fromEntries(keys.map((k) => [k, mutable[k] ?? false])),
+    repositoryUrls: Object.fromEntries(keys.map((k) => [k, `${ECR_HOST}/staging/${k}`])),
+    repositoryMutableTags: Object.fromEntries(keys.map((k) => [k, mutable[k] ?? false])),
   };
 }
 
@@ -166,14 +166,16 @@ function makeCtx({ ws, reg, ex, ecr, catalog = CATALOG, outs, options = {}, env 
     outputs: outs ?? outputs(),
     catalog,
     release: 'rollout-head',
-    options: { release: 'r1', dryRun: false, configPath: ws.configPath, imageConcurrency: 2, ...options },
+    options: { release: 'r1', dryRun: false, imageRegistry: null, convenienceTag: null, imageConcurrency: 2, ...options },
     config: ws.config,
+    configPath: ws.configPath,
     aws: { ecr },
     exec: ex.exec,
     fetch: reg.fetch,
     env,
     log: { info: (m) => lines.push(m), warn: (m) => lines.push(m), progress: (m) => lines.push(m) },
-    state: {},
+    signal: new AbortController().signal,
+    state: { halfDone: [] },
   };
   return { ctx, lines };
 }
@@ -466,7 +468,7 @@ describe('images step: bad input and failures', () => {
     const reg = fakeRegistry();
     const ex = fakeExec(reg);
     const { ecr } = ecrMock();
-    const { ctx } = makeCtx({ ws, reg, ex, ecr, catalog: [service('api', 'api')], outs: { repository_urls: {}, repository_mutable_tags: {} } });
+    const { ctx } = makeCtx({ ws, reg, ex, ecr, catalog: [service('api', 'api')], outs: { repositoryUrls: {}, repositoryMutableTags: {} } });
     await expect(runStep(ctx)).rejects.toThrow(/stack output repository_urls has no entry for image "api"/);
   });
 
@@ -690,10 +692,10 @@ describe('images step: tags and registry address', () => {
 describe('standalone CLI', () => {
   test('flags parse into the step options; --no-convenience-tag means none', () => {
     expect(parseCliArgs(['--outputs', 'o.json', '--release=r9', '--image-registry', 'http://127.0.0.1:5000', '--no-convenience-tag', '--image-concurrency', '3', '--dry-run'])).toMatchObject({
-      outputs: 'o.json', release: 'r9', imageRegistry: 'http://127.0.0.1:5000', convenienceTag: false, imageConcurrency: '3', dryRun: true,
+      outputs: 'o.json', release: 'r9', imageRegistry: 'http://127.0.0.1:5000', convenienceTag: false, imageConcurrency: 3, dryRun: true,
     });
     expect(() => parseCliArgs(['--release'])).toThrow('--release needs a value');
-    expect(() => parseCliArgs(['--bogus'])).toThrow('unknown flag "--bogus" (see --help)');
+    expect(() => parseCliArgs(['--bogus'])).toThrow('unknown flag --bogus (see --help)');
   });
 
   test('bad input exits 2 with the reason on stderr', async () => {

@@ -1,13 +1,6 @@
-// Error types of the image step. Each carries a precise, user-facing message; none ever contains a credential.
-
-/** Bad configuration or input (missing context/Dockerfile, unknown image key, missing stack output). Nothing was built. */
-export class ImageConfigError extends Error {
-  /** @param {string} message */
-  constructor(message) {
-    super(message);
-    this.name = 'ImageConfigError';
-  }
-}
+// How the image step fails after its input was accepted (exit 1): registry authentication, the registry API, a
+// command. Bad input is the runner's InputError (runner/lib/errors.mjs, exit 2). Each message is precise and
+// user-facing; none ever contains a credential.
 
 /** Registry authentication failed (ECR token, docker login, or a 401/403 from the registry API). */
 export class ImageAuthError extends Error {
