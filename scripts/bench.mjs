@@ -18,10 +18,25 @@ import { checkPrereqs, formatPrereqs, withEmulatorEnv } from './lib/terraform.mj
 import { synthFoundation, applyFoundation } from './lib/foundation.mjs';
 import { modelCriticalPath } from './bench/model.mjs';
 import catalogModule from '../lib/catalog.cjs';
+import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
 
 const { topologicalOrder, loadConfigFile } = catalogModule;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (/** @type {string} */ m) => process.stdout.write(`[bench] ${m}\n`);
+
+const COMMAND = defineCommand({
+  head: `Usage: npm run bench [-- flags]
+
+Runs the rollout runner and the hand-written AWS CLI baseline (one service after another) on the same local
+emulator state (moto_server, one foundation apply, every AWS request counted at one proxy), then models the
+critical path of a real AWS rollout from the stack's settings. Takes a few minutes; results go to
+.work/bench/results.json.`,
+  column: 12,
+  sections: [{ title: 'Flags', flags: [
+    { flag: '--help', short: 'h', key: 'help', default: false, help: ['this text'] },
+  ] }],
+  tail: 'Exit codes: 0 done; 1 a run failed; 2 a prerequisite is missing or bad input.',
+});
 
 /**
  * A counting HTTP proxy in front of the emulator. Operation names come from X-Amz-Target (JSON protocols)
@@ -202,4 +217,6 @@ async function main() {
   }
 }
 
-main().then((c) => { process.exitCode = c; }, (e) => { process.stderr.write(`[bench] FAILED: ${e.stack ?? e}\n`); process.exitCode = 1; });
+const flags = readFlags(COMMAND, process.argv.slice(2), { prefix: 'error: ' });
+if ('exitCode' in flags) process.exitCode = flags.exitCode;
+else main().then((c) => { process.exitCode = c; }, (e) => { process.stderr.write(`[bench] FAILED: ${e.stack ?? e}\n`); process.exitCode = 1; });

@@ -13,53 +13,38 @@ import { synthFoundation, applyFoundation } from './lib/foundation.mjs';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { dockerStatus, ecrCredentials, startRegistry, DOCKER_SH } from './lib/docker.mjs';
 import catalog from '../lib/catalog.cjs';
+import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const HELP = `Usage: npm run local [-- flags]
+/** @typedef {{ config: string, out: string, keep: boolean, docker: boolean, help: boolean }} LocalOptions */
+
+/** @type {import('../runner/lib/cli-options.mjs').Flag<LocalOptions>[]} */
+const FLAGS = [
+  { flag: '--config', value: 'FILE', key: 'config', default: 'config/local.json', help: ['environment config (default config/local.json: staging with demo images)'] },
+  { flag: '--out', value: 'DIR', key: 'out', default: '.work/local', help: ['output directory (default .work/local); emptied at the start'] },
+  { flag: '--keep', key: 'keep', default: false, help: ['leave the emulator (and registry) running and print the variables to use it'] },
+  { flag: '--no-docker', key: 'docker', default: true, set: false, help: ['do not use Docker even where it can run (the images step is then skipped)'] },
+  { flag: '--help', short: 'h', key: 'help', default: false, help: ['this text'] },
+];
+
+const COMMAND = defineCommand({
+  head: `Usage: npm run local [-- flags]
 
 Runs the whole staging rollout on a local AWS emulator (moto_server), with no AWS account:
   1. moto_server on a free loopback port; dockerd and a local registry where Docker can run
   2. synthesize the foundation stack and apply it with real Terraform against the emulator
   3. the real runner (runner/rollout.mjs): images, task definitions, migration, app tier,
      worker and support tier, smoke
-  4. summary, JSON report and timeline SVG in the output directory
-
-Flags
-  --config FILE   environment config (default config/local.json: staging with demo images)
-  --out DIR       output directory (default .work/local); emptied at the start
-  --keep          leave the emulator (and registry) running and print the variables to use it
-  --no-docker     do not use Docker even where it can run (the images step is then skipped)
-  --help, -h      this text
-
-Checks no emulator can answer (HTTP through the ALB, target health, container health, exit codes, logs)
+  4. summary, JSON report and timeline SVG in the output directory`,
+  column: 15,
+  sections: [{ title: 'Flags', flags: FLAGS }],
+  tail: `Checks no emulator can answer (HTTP through the ALB, target health, container health, exit codes, logs)
 are reported as skipped with the reason; the summary lists them. Nothing skipped is counted as passed.
 
 Exit codes: 0 every non-skipped step passed; 1 a step failed; 2 a prerequisite is missing or bad input;
-130 interrupted.
-`;
-
-/** @param {string[]} argv */
-function parseArgs(argv) {
-  const o = { config: 'config/local.json', out: '.work/local', keep: false, docker: true, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--help' || a === '-h') o.help = true;
-    else if (a === '--keep') o.keep = true;
-    else if (a === '--no-docker') o.docker = false;
-    else if (a === '--config') o.config = value();
-    else if (a === '--out') o.out = value();
-    else throw new UsageError(`unknown flag ${a} (see --help)`);
-  }
-  return o;
-}
-
-class UsageError extends Error {}
+130 interrupted.`,
+});
 
 const say = (/** @type {string} */ m) => process.stdout.write(`[local] ${m}\n`);
 const secs = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(1)} s`;
@@ -106,17 +91,9 @@ function gitRelease() {
 }
 
 async function run() {
-  let o;
-  try {
-    o = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`error: ${/** @type {Error} */ (e).message}\n`);
-    return 2;
-  }
-  if (o.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const flags = readFlags(COMMAND, process.argv.slice(2), { prefix: 'error: ' });
+  if ('exitCode' in flags) return flags.exitCode;
+  const o = flags.options;
   const configPath = path.resolve(ROOT, o.config);
   let region;
   try {

@@ -1,6 +1,7 @@
 // The one flag table per command (runner/lib/cli-options.mjs): parser and --help from the same declaration,
 // bad flags as InputError naming the flag; the runner's --help text pinned to the committed copy.
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { defineCommand, seconds, positiveInt } from '../../runner/lib/cli-options.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
@@ -74,4 +75,17 @@ describe('defineCommand', () => {
 
 test('the runner --help text is unchanged (test/fixtures/help/rollout.txt)', () => {
   expect(HELP).toBe(readFileSync(path.join(ROOT, 'test/fixtures/help/rollout.txt'), 'utf8').replace(/\n$/, ''));
+});
+
+describe('scripts: --help prints the help and starts nothing; a bad flag exits 2 naming it', () => {
+  const run = (script, args) => spawnSync(process.execPath, [path.join(ROOT, 'scripts', script), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  test.each(['bench.mjs', 'local.mjs'])('%s', (script) => {
+    const help = run(script, ['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm run (bench|local) \[-- flags\]\n/);
+    expect(help.stdout).not.toMatch(/^\[(bench|local)\]/m); // no progress line: nothing was started
+    const bad = run(script, ['--fast']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('error: unknown flag --fast (see --help)\n');
+  });
 });
