@@ -6,7 +6,7 @@ import { InputError, EXIT } from './errors.mjs';
 import { loadRunnerConfig } from './config.mjs';
 import { loadOutputs } from './outputs.mjs';
 import { buildPlan, selectSteps, formatPlan } from './plan.mjs';
-import { detectCapabilities } from './capabilities.mjs';
+import { detectCapabilities } from './emulator.mjs';
 import { createAwsClients, createCallCounter } from './aws.mjs';
 import { execute, formatSummary } from './execute.mjs';
 import { systemClock, zxExec, createLogger } from './runtime.mjs';

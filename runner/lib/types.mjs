@@ -106,7 +106,7 @@
  * @property {RunState} state
  * @property {AbortSignal} signal
  * @property {Clock} clock
- * @property {import('./capabilities.mjs').Capabilities} capabilities
+ * @property {import('./emulator.mjs').Capabilities} capabilities
  * @property {import('./plan.mjs').PlanStep} step the plan step being run
  * @property {import('./plan.mjs').Plan} plan
  */

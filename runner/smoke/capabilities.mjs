@@ -1,23 +1,18 @@
-// What the target environment can answer. Real AWS answers everything; the local emulator (moto) runs no
-// containers and routes no HTTP through its load balancer. A check that needs a missing capability is SKIPPED
-// with the gap's reason, never passed. The switch is the runner's (`ctx.capabilities`, runner/lib/capabilities.mjs);
-// without it, the boolean `ctx.options.emulator` selects the emulator set below.
+// What the target environment can answer, as the smoke checks ask it. Real AWS answers everything; the local
+// emulator (moto) runs no containers and routes no HTTP through its load balancer. A check that needs a missing
+// capability is SKIPPED with the gap's reason, never passed. The gaps and their reasons are the runner's one list,
+// lib/emulator-gaps.json `checks` (read by runner/lib/emulator.mjs); nothing here restates a reason.
+
+import { EMULATOR_GAPS } from '../lib/emulator.mjs';
 
 /** @typedef {'albHttp' | 'targetHealth' | 'containerExit' | 'containerLogs' | 'runningTasks' | 'stoppedTasks'} Capability */
 
-/** Why the emulator lacks each capability (used when the runner's switch gives no reason of its own). */
-/** @type {Readonly<Record<Capability, string>>} */
-export const CAPABILITY_GAPS = Object.freeze({
-  albHttp: 'emulator: no container runs behind the load balancer, so HTTP through the ALB cannot be checked',
-  targetHealth: 'emulator: no task registers with the ALB target groups, so target health cannot be checked',
-  containerExit: 'emulator: the container never runs; the emulator reports exit code 0 for every stopped task',
-  containerLogs: 'emulator: the container never runs, so it writes no CloudWatch log lines',
-  runningTasks: 'emulator: containers never run; runningCount is copied from desiredCount, so running == desired proves nothing',
-  stoppedTasks: 'emulator: service tasks are never started or stopped, so stopped-task errors cannot be collected',
-});
-
-/** The runner's gap names (runner/lib/capabilities.mjs) for each capability. */
-const RUNNER_GAP = /** @type {Readonly<Record<Capability, string>>} */ ({
+/**
+ * The gap of lib/emulator-gaps.json (`checks`) behind each capability a check may name in `needs`.
+ * (Until the checks name the gaps directly: runner/smoke/checks/* `needs`.)
+ * @type {Readonly<Record<Capability, import('../lib/emulator.mjs').Gap>>}
+ */
+const GAP_OF = Object.freeze({
   albHttp: 'alb-http',
   targetHealth: 'target-health',
   containerExit: 'container-exit-code',
@@ -26,16 +21,22 @@ const RUNNER_GAP = /** @type {Readonly<Record<Capability, string>>} */ ({
   stoppedTasks: 'stopped-tasks',
 });
 
-export const CAPABILITY_NAMES = /** @type {Capability[]} */ (Object.keys(CAPABILITY_GAPS));
+export const CAPABILITY_NAMES = /** @type {Capability[]} */ (Object.keys(GAP_OF));
+
+/** Why the emulator lacks each capability: the reasons of lib/emulator-gaps.json. */
+/** @type {Readonly<Record<Capability, string>>} */
+export const CAPABILITY_GAPS = Object.freeze(
+  /** @type {Record<Capability, string>} */ (Object.fromEntries(CAPABILITY_NAMES.map((c) => [c, EMULATOR_GAPS[GAP_OF[c]]]))),
+);
 
 /**
- * @typedef {object} Capabilities
+ * @typedef {object} SmokeCapabilities
  * @property {string} source                          where the set came from
  * @property {boolean} emulator
  * @property {Record<Capability, string | null>} gaps  null: available; string: why not
  */
 
-/** @param {boolean} emulator @param {string} source @returns {Capabilities} */
+/** @param {boolean} emulator @param {string} source @returns {SmokeCapabilities} */
 export function capabilitySet(emulator, source) {
   const gaps = /** @type {Record<Capability, string | null>} */ ({});
   for (const c of CAPABILITY_NAMES) gaps[c] = emulator ? CAPABILITY_GAPS[c] : null;
@@ -44,24 +45,18 @@ export function capabilitySet(emulator, source) {
 
 /**
  * Resolve the capability set from the StepContext.
- * - `ctx.capabilities` from runner/lib/capabilities.mjs (`{ emulator, source, lacks(gap), reason(gap) }`): each
- *   capability maps to the runner's gap name; HTTP through the ALB is unavailable whenever `emulator` is on, even
- *   if the runner's list has no `alb-http` entry.
+ * - `ctx.capabilities` from runner/lib/emulator.mjs (`{ emulator, source, lacks(gap), reason(gap) }`), as the
+ *   runner passes it.
  * - `ctx.capabilities` as `{ emulator?, gaps?: { name: reason|null } }` (tests, other callers).
  * - else `ctx.options.emulator` (boolean, default false).
- * @param {any} ctx @returns {Capabilities}
+ * @param {any} ctx @returns {SmokeCapabilities}
  */
 export function resolveCapabilities(ctx) {
   const c = ctx?.capabilities;
   if (c && typeof c.lacks === 'function') {
-    const emulator = Boolean(c.emulator);
     const set = capabilitySet(false, String(c.source ?? 'runner'));
-    set.emulator = emulator;
-    for (const name of CAPABILITY_NAMES) {
-      const gap = RUNNER_GAP[name];
-      if (c.lacks(gap)) set.gaps[name] = (typeof c.reason === 'function' && c.reason(gap)) || CAPABILITY_GAPS[name];
-      else if (name === 'albHttp' && emulator) set.gaps[name] = CAPABILITY_GAPS.albHttp;
-    }
+    set.emulator = Boolean(c.emulator);
+    for (const name of CAPABILITY_NAMES) if (c.lacks(GAP_OF[name])) set.gaps[name] = c.reason(GAP_OF[name]);
     return set;
   }
   if (c && typeof c === 'object') {
@@ -81,7 +76,7 @@ export function resolveCapabilities(ctx) {
 
 /**
  * The skip reason for a check that needs `needs` under `caps`, or null when every capability is there.
- * @param {Capabilities} caps @param {Capability[]} needs @returns {string | null}
+ * @param {SmokeCapabilities} caps @param {Capability[]} needs @returns {string | null}
  */
 export function missingCapability(caps, needs) {
   for (const need of needs) if (caps.gaps[need]) return `not checkable here: ${caps.gaps[need]}`;

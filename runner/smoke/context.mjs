@@ -1,14 +1,10 @@
 // Builds the smoke suite's view of a rollout from the runner's StepContext (docs/contract.md section 4):
 // settings, capabilities, the merged service catalog, the release start, a redacting logger.
-import { fileURLToPath } from 'node:url';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
-import catalogLib from '../../lib/catalog.cjs';
 import { normalizeSmokeConfig, SmokeConfigError } from './settings.mjs';
 import { resolveCapabilities } from './capabilities.mjs';
 import { createRedactor } from './redact.mjs';
 import { skippedServiceReasons } from '../lib/plan.mjs';
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * A service as the smoke checks see it: catalog facts plus the stack's AWS identifiers.
@@ -32,7 +28,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * @typedef {object} SmokeContext
  * @property {import('./settings.mjs').SmokeSettings} settings
- * @property {import('./capabilities.mjs').Capabilities} caps
+ * @property {import('./capabilities.mjs').SmokeCapabilities} caps
  * @property {import('./redact.mjs').Redactor} redact
  * @property {Record<string, any>} outputs
  * @property {SmokeService[]} services
@@ -84,7 +80,7 @@ export function smokeOutputs(given) {
  * @returns {SmokeService[]}
  */
 export function mergeServices(catalog, serviceCatalog) {
-  const list = Array.isArray(catalog) ? catalog : Array.isArray(/** @type {any} */ (catalog)?.services) ? /** @type {any} */ (catalog).services : [];
+  const list = catalog ?? [];
   const sc = serviceCatalog ?? {};
   const names = [...new Set([...list.map((s) => s.name), ...Object.keys(sc)])];
   return names.map((name) => {
@@ -137,24 +133,12 @@ function toDate(v, what) {
 }
 
 /**
- * The smoke settings from the StepContext: the config the runner loaded (ctx.config); only a caller without it
- * makes this read the config file (lib/catalog.cjs loadConfigFile, the one reader).
+ * The smoke settings: the ones the runner validated at startup (ctx.smoke); a context built without them (a test,
+ * another caller) has its in-memory config's `smoke` validated here. The config file is never re-read.
+ * @param {{ smoke?: import('./settings.mjs').SmokeSettings, config?: { smoke?: unknown }, configPath?: string }} ctx
  */
-function smokeSettingsFrom(/** @type {any} */ ctx) {
-  if (ctx.settings?.healthPath) return ctx.settings; // already normalised (tests)
-  let raw = ctx.config ? ctx.config.smoke : ctx.smoke ?? ctx.options?.smoke;
-  let source = ctx.options?.configPath ?? ctx.configPath ?? ctx.options?.config ?? 'config';
-  if (raw === undefined && !ctx.config) {
-    const file = ctx.options?.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? 'config/staging.json';
-    source = file;
-    try {
-      raw = catalogLib.loadConfigFile(file, { cwd: REPO_ROOT }).config.smoke;
-    } catch (e) {
-      if (e instanceof catalogLib.ConfigError) throw new SmokeConfigError(`cannot read the config for the smoke settings: ${e.message}`);
-      throw e;
-    }
-  }
-  return normalizeSmokeConfig(raw, { source });
+function smokeSettingsFrom(ctx) {
+  return ctx.smoke ?? normalizeSmokeConfig(ctx.config?.smoke, { source: ctx.configPath ?? 'config' });
 }
 
 /** Abortable sleep. */
@@ -167,14 +151,6 @@ export function sleep(/** @type {number} */ ms, /** @type {AbortSignal | undefin
   });
 }
 
-/** @param {any} log @returns {(msg: string) => void} */
-function printer(log) {
-  if (typeof log === 'function') return log;
-  if (log && typeof log.info === 'function') return (m) => log.info(m);
-  if (log && typeof log.log === 'function') return (m) => log.log(m);
-  return (m) => console.log(m);
-}
-
 /**
  * @param {any} ctx  the runner's StepContext
  * @returns {SmokeContext}
@@ -184,8 +160,7 @@ export function createSmokeContext(ctx) {
   const caps = resolveCapabilities(ctx);
   const redact = ctx.redact ?? createRedactor();
   const outputs = smokeOutputs(ctx.outputs);
-  const print = printer(ctx.log);
-  const since = toDate(ctx.releaseStartedAt ?? ctx.state?.releaseStartedAt ?? ctx.state?.startedAt ?? ctx.startedAt ?? ctx.options?.since, 'release start');
+  const since = toDate(ctx.releaseStartedAt, 'release start');
   return {
     settings, caps, redact, outputs,
     services: markRolledOut(mergeServices(ctx.catalog, outputs.service_catalog), ctx.plan),
@@ -195,7 +170,7 @@ export function createSmokeContext(ctx) {
     cluster: outputs.cluster_name ?? outputs.cluster_arn,
     since,
     deployedAt: new Map(),
-    log: (msg) => print(redact.text(msg)),
+    log: (msg) => ctx.log.info(redact.text(msg)),
     signal: ctx.signal,
     sleep: typeof ctx.clock?.sleep === 'function' ? (ms, signal) => ctx.clock.sleep(ms, signal) : sleep,
     now: typeof ctx.clock?.now === 'function' ? () => ctx.clock.now() : () => Date.now(),

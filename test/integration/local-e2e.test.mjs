@@ -19,7 +19,7 @@ const strict = process.env.CI === 'true' || process.env.STAGING_ROLLOUT_REQUIRE_
 
 const WEB = ['admin', 'api', 'frontend'];
 const WORKERS = ['anisette', 'materialized-view-service', 'notification-service', 'tracker-fetcher-2', 'unified-geofence'];
-/** The checks an emulator cannot answer, by step (runner/lib/capabilities.mjs gives each one's reason). */
+/** The checks an emulator cannot answer, by step (runner/lib/emulator.mjs gives each one's reason). */
 const EXPECTED_EMULATOR_SKIPS = [
   'migration migration-exit-code',
   'migration migration-logs',

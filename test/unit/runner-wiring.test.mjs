@@ -9,7 +9,7 @@ import { jest } from '@jest/globals';
 import { main } from '../../runner/lib/main.mjs';
 import { writeArtifacts as realWriteArtifacts } from '../../runner/report/index.mjs';
 import { zxExec } from '../../runner/lib/runtime.mjs';
-import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/capabilities.mjs';
+import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs';
 import { resolveCapabilities } from '../../runner/smoke/capabilities.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
 import { fakeWorld, fakeClock, ROOT, OUTPUTS, OUTPUTS_FILE } from './runner-fake-aws.mjs';

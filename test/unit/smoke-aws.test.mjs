@@ -508,7 +508,7 @@ describe('smoke step', () => {
 
   test('emulator via the runner\'s capability switch: every check that cannot be answered is skipped with a reason; none passes', async () => {
     const { ctx, mocks } = setup();
-    const { detectCapabilities } = await import('../../runner/lib/capabilities.mjs');
+    const { detectCapabilities } = await import('../../runner/lib/emulator.mjs');
     ctx.capabilities = detectCapabilities({ emulator: true });
     describeAll(mocks.ecs);
     mocks.ecs.on(ListTasksCommand).resolves({ taskArns: [] });

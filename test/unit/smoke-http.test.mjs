@@ -53,9 +53,13 @@ function ctxFor(server, { secretString, smoke } = {}) {
     options: {},
     aws: { secrets },
     release: 'abc1234',
+    log: LOG,
   });
   return { sctx, sm };
 }
+
+/** The runner's logger shape, printing to the console (spied on below). */
+const LOG = { info: (m) => console.log(m), warn: (m) => console.log(m), progress: () => {} };
 
 let server;
 let logSpy;
@@ -279,7 +283,7 @@ describe('smoke step over HTTP', () => {
       outputs: { cluster_name: 'staging', alb_url: server.url, secret_arns: { smoke_user: SECRET_ARN }, service_catalog: {} },
       config: { smoke: smokeConfig() },
       capabilities: { emulator: false, gaps: { targetHealth: 'n/a', containerExit: 'n/a', containerLogs: 'n/a' } },
-      options: {}, aws: { secrets }, release: 'abc1234',
+      options: {}, aws: { secrets }, release: 'abc1234', log: LOG,
     });
     const by = Object.fromEntries(res.checks.map((c) => [c.name, c]));
     expect(by['api-health'].status).toBe('failed');
@@ -302,7 +306,7 @@ describe('smoke step over HTTP', () => {
       outputs: { cluster_name: 'staging', alb_url: server.url, secret_arns: { smoke_user: SECRET_ARN }, service_catalog: {} },
       config: { smoke: smokeConfig({ allowPlainHttpLogin: undefined }) },
       capabilities: { emulator: false, gaps: { targetHealth: 'n/a', containerExit: 'n/a', containerLogs: 'n/a' } },
-      options: {}, aws: { secrets }, release: 'abc1234',
+      options: {}, aws: { secrets }, release: 'abc1234', log: LOG,
     });
     const by = Object.fromEntries(res.checks.map((c) => [c.name, c]));
     expect(by.login).toMatchObject({ status: 'failed', reason: PLAIN_HTTP_REFUSAL });

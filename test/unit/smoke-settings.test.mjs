@@ -49,7 +49,7 @@ describe('resolveCapabilities', () => {
     expect(() => resolveCapabilities({ options: { emulator: 'yes' } })).toThrow('options.emulator: must be a boolean, got "yes"');
   });
   test('the runner\'s switch: its reasons are used; ALB HTTP is a gap whenever emulator is on', async () => {
-    const { detectCapabilities, EMULATOR_GAPS } = await import('../../runner/lib/capabilities.mjs');
+    const { detectCapabilities, EMULATOR_GAPS } = await import('../../runner/lib/emulator.mjs');
     const on = resolveCapabilities({ capabilities: detectCapabilities({ emulator: true }) });
     expect(on.gaps.targetHealth).toBe(EMULATOR_GAPS['target-health']);
     expect(on.gaps.containerLogs).toBe(EMULATOR_GAPS['container-logs']);

@@ -1,4 +1,4 @@
-// The emulator capability switch. What a local AWS emulator (moto) cannot show is listed, with reasons, in
+// Emulator mode and its gaps. What a local AWS emulator (moto) cannot show is listed, with reasons, in
 // lib/emulator-gaps.json (`checks`), the one list of emulator gaps (Terraform resources and drift are there too).
 // In emulator mode every check named there is reported as `skipped` with its reason, never as passed.
 import { createRequire } from 'node:module';
