@@ -8,7 +8,7 @@ import { createAwsClients } from '../lib/aws.mjs';
 import { loadOutputs } from '../lib/outputs.mjs';
 import { loadRunnerConfig } from '../lib/config.mjs';
 import { InputError } from '../lib/errors.mjs';
-import { DEFAULT_CONFIG, DEFAULT_STACK_DIR } from '../lib/args.mjs';
+import { DEFAULT_CONFIG, DEFAULT_STACK_DIR, configFileFrom } from '../lib/args.mjs';
 import { defineCommand, readFlags, positiveInt } from '../lib/cli-options.mjs';
 import { zxExec } from '../lib/runtime.mjs';
 import { runImages, ENV } from './run.mjs';
@@ -72,7 +72,7 @@ export function parseCliArgs(argv) {
   return COMMAND.parse(argv);
 }
 
-/** @param {Record<string, any>} images */
+/** @param {Awaited<ReturnType<typeof runImages>>['images']} images */
 function table(images) {
   const rows = [['image', 'status', 'tag', 'digest', 'convenience tag']];
   for (const r of Object.values(images)) rows.push([r.key, r.status, r.tag, r.digest ?? '-', r.convenienceTag.tag ? `${r.convenienceTag.tag}: ${r.convenienceTag.status}` : '-']);
@@ -91,7 +91,7 @@ export async function main(argv) {
   try {
     const cwd = process.cwd();
     // the runner's readers: the same validation and messages as `rollout.mjs --config` and `--outputs`
-    const { config, path: configFile } = await loadRunnerConfig(o.config ?? process.env.STAGING_ROLLOUT_CONFIG ?? DEFAULT_CONFIG, cwd);
+    const { config, path: configFile } = await loadRunnerConfig(configFileFrom(o.config, process.env), cwd);
     const outputs = await loadOutputs({ file: o.outputs, stackDir: o.stackDir, cwd, exec: zxExec() });
     const aws = createAwsClients({ region: outputs.region ?? config.region });
     const result = await runImages({

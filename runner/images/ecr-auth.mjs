@@ -4,7 +4,7 @@ import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { ImageAuthError } from './failures.mjs';
 
 /**
- * @param {{ send: (cmd: any) => Promise<any> }} ecr ECR client (runner/lib/aws.mjs createAwsClients().ecr)
+ * @param {Pick<import('@aws-sdk/client-ecr').ECRClient, 'send'>} ecr ECR client (runner/lib/aws.mjs createAwsClients().ecr)
  * @returns {Promise<{ username: string, password: string, proxyEndpoint: string|null, expiresAt: Date|null }>}
  */
 export async function ecrCredentials(ecr) {
@@ -12,7 +12,7 @@ export async function ecrCredentials(ecr) {
   try {
     out = await ecr.send(new GetAuthorizationTokenCommand({}));
   } catch (e) {
-    const err = /** @type {any} */ (e);
+    const err = /** @type {Error} */ (e);
     throw new ImageAuthError(`ECR GetAuthorizationToken failed: ${err?.name ?? 'Error'}: ${err?.message ?? err}`);
   }
   const data = out?.authorizationData?.[0];

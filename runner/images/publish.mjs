@@ -133,7 +133,7 @@ export async function publishImages(p) {
         Object.assign(r, { digest, status: 'pushed', reason: null });
         log(`image ${t.key}: pushed ${r.uri} ${digest}`);
       } catch (e) {
-        const err = /** @type {any} */ (e);
+        const err = /** @type {Error & { stderr?: string }} */ (e);
         if (err?.name === 'AbortError') throw e;
         firstFailure ??= `image ${t.key}: ${err.message}`;
         Object.assign(r, { status: 'failed', reason: err.message, error: err.stderr ?? null });
@@ -163,7 +163,7 @@ export async function publishImages(p) {
         log(`image ${t.key}: ${t.repository}:${convenienceTag} -> ${digest}`);
       }
     } catch (e) {
-      const err = /** @type {any} */ (e);
+      const err = /** @type {Error} */ (e);
       if (err?.name === 'AbortError') throw e;
       r.convenienceTag = { tag: convenienceTag, status: 'failed', reason: err.message, digest: null };
       firstFailure ??= `image ${t.key}: convenience tag ${convenienceTag}: ${err.message}`;

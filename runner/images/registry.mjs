@@ -62,7 +62,7 @@ export function createRegistryClient({ address, credentials, fetch: fetchImpl = 
     const url = base + path;
     const send = (/** @type {string} */ authorization) =>
       fetchImpl(url, { method, headers: { ...init.headers, Authorization: authorization }, body: init.body, signal, redirect: 'follow' })
-        .catch((/** @type {any} */ e) => {
+        .catch((/** @type {Error & { cause?: { message?: string } }} */ e) => {
           if (e?.name === 'AbortError') throw e;
           throw new RegistryError(`${method} ${url}: ${e?.cause?.message ?? e?.message ?? e}`);
         });
@@ -89,11 +89,11 @@ export function createRegistryClient({ address, credentials, fetch: fetchImpl = 
     const u = new URL(params.realm);
     if (params.service) u.searchParams.set('service', params.service);
     u.searchParams.set('scope', scope);
-    const res = await fetchImpl(u.toString(), { headers: { Authorization: basic }, signal }).catch((/** @type {any} */ e) => {
+    const res = await fetchImpl(u.toString(), { headers: { Authorization: basic }, signal }).catch((/** @type {Error & { cause?: { message?: string } }} */ e) => {
       throw new RegistryError(`token request to ${u.origin}${u.pathname}: ${e?.cause?.message ?? e?.message ?? e}`);
     });
     if (!res.ok) throw new ImageAuthError(`registry ${address.host}: token service ${u.origin}${u.pathname} refused the credentials (HTTP ${res.status}): ${await errorText(res)}`);
-    const body = /** @type {any} */ (await res.json());
+    const body = /** @type {{ token?: string, access_token?: string }} */ (await res.json());
     const token = body.token ?? body.access_token;
     if (!token) throw new ImageAuthError(`registry ${address.host}: token service returned no token`);
     return token;
@@ -152,7 +152,7 @@ async function errorText(res) {
   const text = await res.text().catch(() => '');
   try {
     const j = JSON.parse(text);
-    if (Array.isArray(j.errors) && j.errors.length) return j.errors.map((/** @type {any} */ e) => `${e.code}: ${e.message}`).join('; ');
+    if (Array.isArray(j.errors) && j.errors.length) return j.errors.map((/** @type {{ code?: string, message?: string }} */ e) => `${e.code}: ${e.message}`).join('; ');
   } catch { /* not JSON */ }
   return text.trim().slice(0, 500) || res.statusText || STATUS_CODES[res.status] || '(no body)';
 }

@@ -62,12 +62,12 @@ export function imageSettings(config, options, env) {
 
 /**
  * @param {object} p
- * @param {{ environment?: string, images: Record<string, any>, migration?: { image?: string }, imageRegistry?: string|null, imageConvenienceTag?: string|null }} p.config
+ * @param {{ environment?: string, images: Record<string, import('./targets.mjs').ImageEntry>, migration?: { image?: string }, imageRegistry?: string|null, imageConvenienceTag?: string|null }} p.config
  * @param {string} p.configPath path of the config file; image contexts are relative to its directory
  * @param {Array<{ name: string, enabled: boolean, disabledReason?: string|null, image: string }>} p.services
  * @param {Pick<import('../lib/outputs.mjs').Outputs, 'repositoryUrls'|'repositoryMutableTags'>} p.outputs the runner's stack outputs (runner/lib/outputs.mjs)
  * @param {ImageOptions} [p.options]
- * @param {{ send: (cmd: any) => Promise<any> }} p.ecr
+ * @param {Pick<import('@aws-sdk/client-ecr').ECRClient, 'send'>} p.ecr
  * @param {any} [p.exec] see exec.mjs toCommandRunner
  * @param {typeof fetch} [p.fetch]
  * @param {(msg: string) => void} [p.log]

@@ -5,6 +5,14 @@ import { defineCommand, seconds, positiveInt } from './cli-options.mjs';
 
 /** The environment config when neither --config nor $STAGING_ROLLOUT_CONFIG names one. */
 export const DEFAULT_CONFIG = 'config/staging.json';
+/**
+ * The config file to read: the --config flag, else $STAGING_ROLLOUT_CONFIG, else DEFAULT_CONFIG.
+ * @param {string|null} flag @param {Record<string, string|undefined>} env
+ */
+export function configFileFrom(flag, env) {
+  return flag ?? env.STAGING_ROLLOUT_CONFIG ?? DEFAULT_CONFIG;
+}
+
 /** The synthesized foundation stack when --stack-dir is not given. */
 export const DEFAULT_STACK_DIR = 'cdktf.out/stacks/foundation';
 

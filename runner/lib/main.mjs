@@ -1,7 +1,7 @@
 // The runner's entry logic with every side effect injectable (runner/rollout.mjs wires the real ones).
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, HELP, validateRelease, DEFAULT_CONFIG } from './args.mjs';
+import { parseArgs, HELP, validateRelease, configFileFrom } from './args.mjs';
 import { InputError, EXIT } from './errors.mjs';
 import { loadRunnerConfig } from './config.mjs';
 import { loadOutputs } from './outputs.mjs';
@@ -53,7 +53,7 @@ export async function main(argv, deps = {}) {
       write(HELP);
       return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
     }
-    const configPath = options.config ?? env.STAGING_ROLLOUT_CONFIG ?? DEFAULT_CONFIG;
+    const configPath = configFileFrom(options.config, env);
     const loaded = await loadRunnerConfig(configPath, cwd);
     const { config } = loaded;
     const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd, exec });

@@ -18,25 +18,29 @@ export function duration(/** @type {unknown} */ v) {
 }
 
 /** Duration of a record: its durationMs, else finishedAt - startedAt. */
-export function durationOf(/** @type {any} */ r) {
+export function durationOf(/** @type {{ durationMs?: number|null, startedAt?: string|null, finishedAt?: string|null }} */ r) {
   if (typeof r?.durationMs === 'number') return r.durationMs;
   const a = ms(r?.startedAt); const b = ms(r?.finishedAt);
   return a !== null && b !== null && b >= a ? b - a : null;
 }
 
-/** Validate the report's top-level shape (docs/contract.md section 7) with a precise message. */
-export function assertReport(/** @type {unknown} */ report) {
+/**
+ * Validate the report's top-level shape (docs/contract.md section 7) with a precise message.
+ * @param {unknown} report @returns {import('../lib/execute.mjs').Report}
+ */
+export function assertReport(report) {
   if (!report || typeof report !== 'object' || Array.isArray(report)) throw new TypeError(`rollout report: must be an object, got ${report === null ? 'null' : Array.isArray(report) ? 'an array' : typeof report}`);
-  const r = /** @type {any} */ (report);
+  const r = /** @type {{ steps?: unknown, images?: unknown }} */ (report);
   if (r.steps !== undefined && !Array.isArray(r.steps)) throw new TypeError(`rollout report: steps must be an array, got ${typeof r.steps}`);
-  (r.steps ?? []).forEach((/** @type {any} */ s, /** @type {number} */ i) => {
-    if (!s || typeof s !== 'object') throw new TypeError(`rollout report: steps[${i}] must be an object`);
+  /** @type {unknown[]} */ (r.steps ?? []).forEach((x, i) => {
+    if (!x || typeof x !== 'object') throw new TypeError(`rollout report: steps[${i}] must be an object`);
+    const s = /** @type {{ id?: unknown, services?: unknown, checks?: unknown }} */ (x);
     if (typeof s.id !== 'string' || !s.id) throw new TypeError(`rollout report: steps[${i}].id must be a non-empty string, got ${JSON.stringify(s.id)}`);
     if (s.services !== undefined && !Array.isArray(s.services)) throw new TypeError(`rollout report: steps[${i}].services must be an array`);
     if (s.checks !== undefined && !Array.isArray(s.checks)) throw new TypeError(`rollout report: steps[${i}].checks must be an array`);
   });
   if (r.images !== undefined && (typeof r.images !== 'object' || r.images === null || Array.isArray(r.images))) throw new TypeError('rollout report: images must be an object keyed by image');
-  return /** @type {any} */ (r);
+  return /** @type {import('../lib/execute.mjs').Report} */ (report);
 }
 
 /** True for statuses that mean something went wrong. */

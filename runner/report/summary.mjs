@@ -46,7 +46,7 @@ function table(head, rows) {
  */
 export function renderSummary(input) {
   const report = assertReport(input);
-  const steps = /** @type {any[]} */ (report.steps ?? []);
+  const steps = report.steps ?? [];
   const status = String(report.status ?? 'unknown');
   const icon = status === 'passed' ? '✅' : isFailure(status) ? '❌' : 'ℹ️';
   /** @type {string[]} */
@@ -75,7 +75,7 @@ export function renderSummary(input) {
     ]))
     : '_No steps were run._');
 
-  const services = steps.flatMap((s) => (s.services ?? []).map((/** @type {any} */ v) => ({ step: s.id, ...v })));
+  const services = steps.flatMap((s) => (s.services ?? []).map((v) => ({ step: s.id, ...v })));
   if (services.length) {
     out.push('', '### Services', '');
     out.push(table(['Step', 'Service', 'Status', 'Running / desired', 'Rollout', 'Task definition', 'Duration', 'Notes'], services.map((v) => [
@@ -89,12 +89,12 @@ export function renderSummary(input) {
   if (images.length) {
     out.push('', '### Images', '');
     out.push(table(['Image', 'Status', 'Tag', 'Digest', 'URI'], images.map(([key, im]) => {
-      const i = /** @type {any} */ (im ?? {});
+      const i = im;
       return [code(key), statusLabel(i.status), code(i.tag), code(i.digest), code(i.uri)];
     })));
   }
 
-  const checks = steps.flatMap((s) => (s.checks ?? []).map((/** @type {any} */ c) => ({ step: s.id, ...c })));
+  const checks = steps.flatMap((s) => (s.checks ?? []).map((c) => ({ step: s.id, ...c })));
   if (checks.length) {
     out.push('', '### Smoke checks', '');
     out.push(table(['Check', 'Status', 'Duration', 'Evidence / reason'], checks.map((c) => [

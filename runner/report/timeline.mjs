@@ -32,7 +32,7 @@ const clip = (/** @type {string} */ s, /** @type {number} */ n) => (s.length > n
  */
 export function renderTimeline(input, opts = {}) {
   const report = assertReport(input);
-  const steps = /** @type {any[]} */ (report.steps ?? []);
+  const steps = report.steps ?? [];
   /** @type {{ kind: 'step' | 'service', step: string, label: string, status: string, start: number | null, end: number | null, reason: string | null, durationMs: number | null }[]} */
   const rows = [];
   for (const s of steps) {

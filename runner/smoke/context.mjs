@@ -152,7 +152,28 @@ export function sleep(/** @type {number} */ ms, /** @type {AbortSignal | undefin
 }
 
 /**
- * @param {any} ctx  the runner's StepContext
+ * What the suite reads from the runner's StepContext (runner/lib/types.mjs); a test may build it by hand.
+ * @typedef {object} SmokeStepInput
+ * @property {unknown} outputs        the runner's Outputs, or plain / `terraform output -json` outputs
+ * @property {import('../lib/outputs.mjs').CatalogEntry[]} [catalog]
+ * @property {import('../lib/plan.mjs').Plan} [plan]
+ * @property {import('./settings.mjs').SmokeSettings} [smoke] validated at startup by the runner
+ * @property {{ smoke?: unknown }} [config]
+ * @property {string} [configPath]
+ * @property {unknown} [capabilities]  runner/lib/emulator.mjs Capabilities (see capabilities.mjs resolveCapabilities)
+ * @property {{ emulator?: boolean|null }} [options]
+ * @property {Partial<import('../lib/aws.mjs').AwsClients>} [aws]
+ * @property {import('../lib/types.mjs').RunState} [state]
+ * @property {string} [release]
+ * @property {string} [releaseStartedAt]
+ * @property {Pick<import('../lib/types.mjs').Logger, 'info'>} log
+ * @property {AbortSignal} [signal]
+ * @property {import('../lib/types.mjs').Clock} [clock]
+ * @property {import('./redact.mjs').Redactor} [redact]
+ */
+
+/**
+ * @param {SmokeStepInput} ctx
  * @returns {SmokeContext}
  */
 export function createSmokeContext(ctx) {
@@ -161,6 +182,7 @@ export function createSmokeContext(ctx) {
   const redact = ctx.redact ?? createRedactor();
   const outputs = smokeOutputs(ctx.outputs);
   const since = toDate(ctx.releaseStartedAt, 'release start');
+  const { clock } = ctx;
   return {
     settings, caps, redact, outputs,
     services: markRolledOut(mergeServices(ctx.catalog, outputs.service_catalog), ctx.plan),
@@ -172,8 +194,8 @@ export function createSmokeContext(ctx) {
     deployedAt: new Map(),
     log: (msg) => ctx.log.info(redact.text(msg)),
     signal: ctx.signal,
-    sleep: typeof ctx.clock?.sleep === 'function' ? (ms, signal) => ctx.clock.sleep(ms, signal) : sleep,
-    now: typeof ctx.clock?.now === 'function' ? () => ctx.clock.now() : () => Date.now(),
+    sleep: clock ? (ms, signal) => clock.sleep(ms, signal) : sleep,
+    now: clock ? () => clock.now() : () => Date.now(),
   };
 }
 

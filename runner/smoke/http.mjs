@@ -16,7 +16,7 @@ export async function httpRequest(url, opts = {}) {
   try {
     res = await fetch(url, { method: opts.method ?? 'GET', headers: opts.headers, body: opts.body, signal: opts.signal, redirect: 'manual' });
   } catch (err) {
-    const e = /** @type {any} */ (err);
+    const e = /** @type {Error & { cause?: { code?: string, message?: string } }} */ (err);
     if (opts.signal?.aborted) throw opts.signal.reason ?? e;
     const cause = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(e);
     throw new Error(`${opts.method ?? 'GET'} ${url}: request failed (${cause})`);

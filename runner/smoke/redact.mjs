@@ -30,17 +30,19 @@ export function createRedactor() {
     for (const secret of ordered) out = out.split(secret).join(REDACTED);
     return out;
   };
-  /** @type {<T>(value: T) => T} */
+  /** The same value with every string redacted (the shape is kept). @template T @param {T} value @returns {T} */
   const deep = (value) => {
-    if (typeof value === 'string') return /** @type {any} */ (text(value));
-    if (Array.isArray(value)) return /** @type {any} */ (value.map((v) => deep(v)));
-    if (value && typeof value === 'object' && !(value instanceof Date)) {
+    /** @type {unknown} */
+    let out = value;
+    if (typeof value === 'string') out = text(value);
+    else if (Array.isArray(value)) out = value.map((v) => deep(v));
+    else if (value && typeof value === 'object' && !(value instanceof Date)) {
       /** @type {Record<string, unknown>} */
-      const out = {};
-      for (const [k, v] of Object.entries(value)) out[k] = deep(v);
-      return /** @type {any} */ (out);
+      const copy = {};
+      for (const [k, v] of Object.entries(value)) copy[k] = deep(v);
+      out = copy;
     }
-    return value;
+    return /** @type {T} */ (out);
   };
   return { add, text, deep, size: () => secrets.size };
 }

@@ -73,7 +73,7 @@ export async function runCheck(def, sctx) {
         outcome = { status: 'failed', reason: `check returned no valid status (${JSON.stringify(outcome?.status)})`, retryable: false };
       }
     } catch (err) {
-      const e = /** @type {any} */ (err);
+      const e = /** @type {Error & { retryable?: boolean }} */ (err);
       if (e instanceof AttemptTimeout) outcome = { status: 'failed', reason: e.message, evidence: outcome.evidence, retryable: true };
       else if (sctx.signal?.aborted) outcome = { status: 'failed', reason: 'interrupted before the check finished', retryable: false };
       else outcome = { status: 'failed', reason: `${e?.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e?.message ?? String(e)}`, retryable: e?.retryable !== false };

@@ -8,7 +8,7 @@ export const id = 'smoke';
 export const title = 'Smoke tests';
 
 /**
- * @param {any} ctx StepContext
+ * @param {import('../lib/types.mjs').StepContext} ctx
  * @returns {Promise<{ status: 'passed' | 'failed' | 'skipped', reason?: string | null, details?: object, checks?: import('../smoke/suite.mjs').CheckRecord[] }>}
  */
 export async function run(ctx) {
