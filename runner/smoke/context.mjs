@@ -109,14 +109,14 @@ export function mergeServices(catalog, serviceCatalog) {
 /**
  * Mark the services the rollout plan does not start: the plan's `skippedServices` of its tier steps when the
  * runner passes its plan (ctx.plan), else the same rule the plan uses (runner/lib/plan.mjs skippedServiceReasons).
- * @param {SmokeService[]} services @param {any} plan
+ * @param {SmokeService[]} services @param {import('../lib/plan.mjs').Plan | undefined} plan
  * @returns {SmokeService[]}
  */
 export function markRolledOut(services, plan) {
-  const tierSteps = Array.isArray(plan?.steps) ? plan.steps.filter((/** @type {any} */ st) => st.kind === 'tier') : [];
+  const tierSteps = plan ? plan.steps.filter((st) => st.kind === 'tier') : [];
   /** @type {Map<string, string>} */
   const skipped = tierSteps.length
-    ? new Map(tierSteps.flatMap((/** @type {any} */ st) => (st.skippedServices ?? []).map((/** @type {any} */ k) => [k.name, String(k.reason)])))
+    ? new Map(tierSteps.flatMap((st) => (st.skippedServices ?? []).map((k) => [k.name, k.reason])))
     : skippedServiceReasons(services);
   return services.map((s) => {
     const reason = skipped.get(s.name) ?? (s.enabled ? null : `disabled: ${s.disabledReason ?? 'no reason given'}`);
@@ -127,7 +127,7 @@ export function markRolledOut(services, plan) {
 /** @param {unknown} v @param {string} what */
 function toDate(v, what) {
   if (v === undefined || v === null) return null;
-  const d = v instanceof Date ? v : new Date(/** @type {any} */ (v));
+  const d = v instanceof Date ? v : new Date(/** @type {string | number} */ (v));
   if (Number.isNaN(d.getTime())) throw new SmokeConfigError(`${what}: not a valid time, got ${JSON.stringify(v)}`);
   return d;
 }
@@ -221,7 +221,7 @@ export async function describeServices(sctx, services, signal) {
   }
   for (const s of services) if (!found.has(s.name)) missing.push(s.name);
   for (const [name, svc] of found) {
-    const primary = (svc.deployments ?? []).find((/** @type {any} */ d) => d.status === 'PRIMARY');
+    const primary = (svc.deployments ?? []).find((/** @type {import('@aws-sdk/client-ecs').Deployment} */ d) => d.status === 'PRIMARY');
     if (primary?.createdAt && !sctx.deployedAt.has(name)) sctx.deployedAt.set(name, new Date(primary.createdAt));
   }
   return { found, missing };
