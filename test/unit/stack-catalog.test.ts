@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, normalizeConfig, topologicalOrder } from '../../lib/catalog.cjs';
+import { ConfigError, normalizeConfig, topologicalOrder } from '../../lib/config/index.cjs';
 
 const SOURCE = 'config/staging.json';
 const staging = JSON.parse(fs.readFileSync(path.join(__dirname, '../../config/staging.json'), 'utf8'));
@@ -55,13 +55,23 @@ describe('normalizeConfig on config/staging.json', () => {
     const { config: c, services: s } = normalizeConfig({
       environment: 'dev', region: 'eu-west-1', network: { cidr: '10.1.0.0/16' },
       images: { api: { context: '.' } }, migration: { command: ['migrate'] }, tiers: ['app'],
-      services: { w: { tier: 'app', kind: 'worker', image: 'api' } },
+      services: { w: { tier: 'app', kind: 'worker', image: 'api' } }, smoke: { fetcherAnisetteCheck: 'off' },
     }, { source: 'dev.json' });
     expect(c.namePrefix).toBe('dev');
     expect(c.cluster).toEqual({ containerInsights: true, fargateSpotForWorkers: false, enableExecuteCommand: true, namespace: 'dev.internal' });
     expect(c.network).toEqual({ cidr: '10.1.0.0/16', azCount: 2, natGateways: 'single', flowLogRetentionDays: 14 });
     expect(c.migration).toMatchObject({ image: 'api', cpu: 256, memory: 512, timeoutSeconds: 900 });
     expect(s[0]).toMatchObject({ cpu: 256, memory: 512, desiredCount: 1, secrets: [], enabled: true });
+  });
+
+  test('the smoke section is part of the one schema: its rules apply to a whole config', () => {
+    const raw = {
+      environment: 'dev', region: 'eu-west-1', network: { cidr: '10.1.0.0/16' },
+      images: { api: { context: '.' } }, migration: { command: ['migrate'] }, tiers: ['app'],
+      services: { w: { tier: 'app', kind: 'worker', image: 'api' } },
+    };
+    expect(errorOf(raw).message).toBe('config/staging.json: smoke.fetcherAnisetteLogPattern: is required when smoke.fetcherAnisetteCheck is "log", got undefined');
+    expect(normalizeConfig({ ...raw, smoke: { fetcherAnisetteCheck: 'off' } }).config.smoke).toMatchObject({ healthPath: '/health', databaseCheck: 'task', databaseCheckCommand: ['alembic', 'current'] });
   });
 
   test('image step settings pass through: imageRegistry, imageConvenienceTag (null = none)', () => {
