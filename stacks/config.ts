@@ -1,10 +1,14 @@
 // Typed environment config for the stack: reads a config file with the ONE shared reader (lib/config:
 // `"extends"` overlays, precise errors) and validates it with the one schema, so the stack and the runner
 // accept and reject exactly the same configs. The types come from the zod declaration (lib/config/schema.cjs).
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile, normalizeConfig } from '../lib/config/index.cjs';
+import * as configLib from '../lib/config/index.cjs';
 import type { Config, Service } from '../lib/config/index.cjs';
 
-export { ConfigError };
+const { DEFAULT_CONFIG_PATH, loadConfigFile, normalizeConfig } = configLib;
+
+/** Error of a bad config: the message names the file, the JSON path and (for files) the line and column. */
+export const ConfigError = configLib.ConfigError;
+export type ConfigError = InstanceType<typeof configLib.ConfigError>;
 export type { Config, Service };
 export type { BackendConfig, SecretKey, Route, LoadedConfig } from '../lib/config/index.cjs';
 

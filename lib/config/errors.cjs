@@ -65,12 +65,23 @@ function describeIssue(issue) {
 }
 
 /**
+ * The issue to report: the first one, unless an object around it has an unknown key (a misspelt key explains
+ * the missing or wrong values next to it, so it is named first, as the keys of an object are checked first).
+ * @param {Issue[]} issues
+ */
+function firstIssue(issues) {
+  const first = issues[0];
+  const within = (/** @type {Issue} */ outer) => outer.path.every((k, i) => first.path[i] === k);
+  return issues.find((i) => i.code === 'unrecognized_keys' && within(i)) ?? first;
+}
+
+/**
  * The first issue of a failed zod parse as a ConfigError "<source>: <path>: <message>".
  * @param {{ issues: Issue[] }} error @param {string} source
  */
 function configErrorOf(error, source) {
-  const { path, message } = describeIssue(error.issues[0]);
+  const { path, message } = describeIssue(firstIssue(error.issues));
   return new ConfigError(`${source}: ${path ? `${path}: ` : ''}${message}`, { source, path });
 }
 
-module.exports = { ConfigError, joinPath, segmentsOf, describeIssue, configErrorOf };
+module.exports = { ConfigError, joinPath, segmentsOf, describeIssue, firstIssue, configErrorOf };

@@ -177,7 +177,7 @@ function strict(shape) {
  * An optional section: absent means `{}` with every default of `schema` applied.
  * @template {import("zod").ZodType} T @param {T} schema
  */
-const section = (schema) => schema.prefault({});
+const section = (schema) => schema.prefault(/** @type {import('zod').input<T>} */ ({}));
 
 module.exports = {
   z, DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN, IMAGE_TAG_HINT, REGISTRY_ADDRESS_PATTERN,

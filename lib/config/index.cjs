@@ -5,7 +5,7 @@
 // message names the source file and the JSON path of the bad value (and, for files, its line and column).
 
 const f = require('./fields.cjs');
-const { ConfigError, configErrorOf, describeIssue } = require('./errors.cjs');
+const { ConfigError, configErrorOf, describeIssue, firstIssue } = require('./errors.cjs');
 const { ConfigSchema } = require('./schema.cjs');
 const { SmokeSchema, CHECK_DEFAULTS } = require('./smoke.cjs');
 const { OutputsSchema, ServiceCatalogEntrySchema } = require('./outputs.cjs');
@@ -13,7 +13,6 @@ const { checkConfig, topologicalOrder, resolveCatalog } = require('./graph.cjs')
 const { readConfigFile, mergeOverlay } = require('./load.cjs');
 
 /**
- * @typedef {import('./errors.cjs').ConfigError} ConfigError
  * @typedef {import('./schema.cjs').Config} Config
  * @typedef {import('./schema.cjs').ConfigInput} ConfigInput
  * @typedef {import('./schema.cjs').Backend} Backend
@@ -89,7 +88,7 @@ function loadConfigFile(file, opts = {}) {
 function normalizeSmoke(raw, opts = {}) {
   const parsed = SmokeSchema.safeParse(raw === undefined || raw === null ? {} : withoutComments(raw));
   if (parsed.success) return parsed.data;
-  const { path, message } = describeIssue(parsed.error.issues[0]);
+  const { path, message } = describeIssue(firstIssue(parsed.error.issues));
   const at = path ? `smoke.${path}` : 'smoke';
   throw new ConfigError(`${opts.source ? `${opts.source}: ` : ''}${at}: ${message}`, { source: opts.source, path: at });
 }
@@ -103,7 +102,7 @@ function normalizeSmoke(raw, opts = {}) {
 function parseOutputs(plain, source) {
   const parsed = OutputsSchema.safeParse(plain);
   if (parsed.success) return parsed.data;
-  const { path, message } = describeIssue(parsed.error.issues[0]);
+  const { path, message } = describeIssue(firstIssue(parsed.error.issues));
   throw new ConfigError(`${source}: output ${path}: ${message}`, { source, path });
 }
 

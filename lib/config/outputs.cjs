@@ -100,7 +100,7 @@ const OutputsSchema = z.object({
   migration_log_group_name: nonEmpty(true),
   service_catalog: ServiceCatalogSchema,
 }).superRefine((o, ctx) => {
-  for (const s of o.service_catalog) {
+  for (const s of Array.isArray(o.service_catalog) ? o.service_catalog : []) {
     if (s.enabled && !(s.image in o.repository_urls)) {
       ctx.addIssue({ code: 'custom', path: ['service_catalog', s.name, 'image'], input: s.image, message: `"${s.image}" has no entry in repository_urls (${Object.keys(o.repository_urls).join(', ')})` });
     }

@@ -125,7 +125,7 @@ const MigrationSchema = f.strict({
   memory: f.int().default(512),
   timeoutSeconds: f.int(30, 86400).default(900),
   containerName: f.str({ pattern: f.NAME, hint: f.NAME_HINT }).default('migration'),
-  secrets: f.secretList().default(() => ['database']).describe('Secrets injected into the migration container.'),
+  secrets: f.secretList().default(() => [/** @type {const} */ ('database')]).describe('Secrets injected into the migration container.'),
 }).superRefine(f.fargatePair).describe('The one-off database migration task run before the services.');
 
 const TagsSchema = f.stringMap().default(() => ({})).superRefine((tags, ctx) => {

@@ -42,9 +42,11 @@ const TimingSchema = z.strictObject({
   : `must be an object, got ${json(iss.input)}`) });
 
 const ChecksSchema = z.partialRecord(
-  z.enum(CHECK_NAMES, { error: (iss) => `is not a check (known: ${CHECK_NAMES.join(', ')}), got ${json(iss.input)}` }),
+  z.enum(CHECK_NAMES),
   TimingSchema,
-  got('must be an object keyed by check name'),
+  { error: (/** @type {{ code: string, keys?: string[], input?: unknown }} */ iss) => (iss.code === 'unrecognized_keys'
+    ? `is not a check (known: ${CHECK_NAMES.join(', ')}), got ${json(iss.keys?.[0])}`
+    : `must be an object keyed by check name, got ${json(iss.input)}`) },
 ).optional().transform((o) => Object.fromEntries(CHECK_NAMES.map((n) => [n, { ...CHECK_DEFAULTS[n], ...(o?.[n] ?? {}) }])));
 
 const SmokeSchema = z.looseObject({

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, normalizeConfig, topologicalOrder } from '../../lib/config/index.cjs';
+import { normalizeConfig, topologicalOrder } from '../../lib/config/index.cjs';
+import { ConfigError } from '../../stacks/config';
 
 const SOURCE = 'config/staging.json';
 const staging = JSON.parse(fs.readFileSync(path.join(__dirname, '../../config/staging.json'), 'utf8'));
@@ -159,6 +160,7 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['unknown secret', (r) => { r.services.api.secrets = ['database', 'redis']; }, 'services.api.secrets[1]: unknown secret "redis"'],
     ['duplicate secret', (r) => { r.services.api.secrets = ['app', 'app']; }, 'services.api.secrets[1]: duplicate value "app"'],
     ['typo in a service key', (r) => { r.services.api.dependOn = []; }, 'services.api.dependOn: unknown key'],
+    ['typo next to the key it misses', (r) => { r.backend = { type: 'cloud', organization: 'acme', workspce: 'x' }; }, 'backend.workspce: unknown key (allowed: type, organization, workspace, hostname)'],
     ['bad mount volume', (r) => { r.services['tracker-fetcher-2'].mounts[0].volume = 'tmp'; }, 'services.tracker-fetcher-2.mounts[0].volume: must be one of "data", got "tmp"'],
     ['bad Fargate memory', (r) => { r.services.api.memory = 700; }, 'services.api.memory: must be a Fargate memory size for cpu 512'],
     ['bad Fargate cpu', (r) => { r.services.api.cpu = 300; }, 'services.api.cpu: must be a Fargate CPU value'],

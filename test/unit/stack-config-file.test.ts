@@ -4,8 +4,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, loadConfigFile, mergeOverlay } from '../../lib/config/index.cjs';
-import { loadConfig } from '../../stacks/config';
+import { loadConfigFile, mergeOverlay } from '../../lib/config/index.cjs';
+import { ConfigError, loadConfig } from '../../stacks/config';
 
 const REPO = path.resolve(__dirname, '../..');
 const STAGING_FILE = path.join(REPO, 'config', 'staging.json');
