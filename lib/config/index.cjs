@@ -8,7 +8,7 @@ const f = require('./fields.cjs');
 const { ConfigError, configErrorOf, describeIssue, firstIssue } = require('./errors.cjs');
 const { ConfigSchema } = require('./schema.cjs');
 const { SmokeSchema, CHECK_DEFAULTS } = require('./smoke.cjs');
-const { OutputsSchema, ServiceCatalogEntrySchema } = require('./outputs.cjs');
+const { OutputsSchema, ServiceCatalogEntrySchema, showOutputValue } = require('./outputs.cjs');
 const { checkConfig, topologicalOrder, resolveCatalog } = require('./graph.cjs');
 const { readConfigFile, mergeOverlay } = require('./load.cjs');
 
@@ -108,7 +108,7 @@ function parseOutputs(plain, source) {
 
 module.exports = {
   ConfigError, ConfigSchema, SmokeSchema, OutputsSchema, ServiceCatalogEntrySchema, CHECK_DEFAULTS,
-  normalizeConfig, loadConfigFile, normalizeSmoke, parseOutputs, topologicalOrder, resolveCatalog, mergeOverlay,
+  normalizeConfig, loadConfigFile, normalizeSmoke, parseOutputs, showOutputValue, topologicalOrder, resolveCatalog, mergeOverlay,
   DEFAULT_CONFIG_PATH: f.DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN: f.IMAGE_TAG_PATTERN, IMAGE_TAG_HINT: f.IMAGE_TAG_HINT,
   REGISTRY_ADDRESS_PATTERN: f.REGISTRY_ADDRESS_PATTERN,
   SECRET_KEYS: f.SECRET_KEYS, KINDS: f.KINDS, LOG_RETENTION_DAYS: /** @type {readonly number[]} */ (f.LOG_RETENTION_DAYS), FARGATE_MEMORY: f.FARGATE_MEMORY,

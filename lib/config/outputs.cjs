@@ -132,4 +132,4 @@ const OutputsSchema = z.object({
  * @typedef {import("zod").output<typeof OutputsSchema>} ContractOutputs the outputs as the runner reads them
  */
 
-module.exports = { OutputsSchema, ServiceCatalogEntrySchema };
+module.exports = { OutputsSchema, ServiceCatalogEntrySchema, showOutputValue: show };

@@ -11,14 +11,8 @@ import { InputError } from './errors.mjs';
  *   the outputs of docs/contract.md section 2 (camelCase; `catalog` in catalog order) and the plain form as given
  */
 
-/** @param {unknown} v */
-function show(v) {
-  if (v === undefined) return 'missing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  return JSON.stringify(v);
-}
+/** How a bad outputs value is shown in messages (as in lib/config/outputs.cjs). */
+const show = configLib.showOutputValue;
 
 /** @param {unknown} v @returns {v is Record<string, unknown>} */
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
