@@ -50,7 +50,7 @@ const NetworkSchema = f.strict({
   if (prefixLen < 16 || prefixLen > 22) {
     ctx.addIssue({ code: 'custom', path: ['cidr'], input: n.cidr, message: `prefix length must be /16 to /22 (the stack carves ${n.azCount * 2} subnets out of it), got /${prefixLen}` });
   }
-});
+}).describe('The VPC: public subnets for the ALB and NAT, private subnets for tasks, database and cache.');
 
 const HealthCheckSchema = f.strict({
   intervalSeconds: f.int(5, 300).default(5),
@@ -72,7 +72,7 @@ const LoadBalancerSchema = f.strict({
   healthCheck: f.section(HealthCheckSchema),
   deregistrationDelaySeconds: f.int(0, 3600).default(5),
   sslPolicy: f.str({ pattern: /^ELBSecurityPolicy-[A-Za-z0-9-]+$/, hint: 'an ELB security policy name' }).default('ELBSecurityPolicy-TLS13-1-2-2021-06'),
-});
+}).describe('The public ALB in front of the web services.');
 
 const SQL_NAME = { pattern: /^[a-z_][a-z0-9_]{0,62}$/, hint: 'a lowercase SQL identifier' };
 const DatabaseSchema = f.strict({
@@ -89,7 +89,7 @@ const CacheSchema = f.strict({
   nodeType: f.str({ pattern: /^cache\.[a-z0-9]+\.[a-z0-9]+$/, hint: 'an ElastiCache node type like "cache.t4g.micro"' }).default('cache.t4g.micro'),
   engineVersion: f.str({ pattern: /^[78]\.\d+$/, hint: 'a Valkey version like "8.0"' }).default('8.0'),
   replicas: f.int(0, 5).default(0),
-});
+}).describe('Valkey (ElastiCache) for the app.');
 
 const StorageSchema = f.strict({
   dataPath: f.str({ pattern: /^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, hint: 'an absolute path like "/data" (not "/")' }).default('/data'),
@@ -103,14 +103,14 @@ const ClusterSchema = f.strict({
   enableExecuteCommand: f.bool().default(true),
   namespace: f.str({ pattern: f.DOMAIN, hint: 'a lowercase DNS name like "staging.internal"' }).optional()
     .describe('Cloud Map private DNS namespace (default "<environment>.internal").'),
-});
+}).describe('The ECS cluster and its Cloud Map namespace.');
 
 const ImageSchema = z.looseObject({
   context: f.str().describe('Build context, relative to the config file that declares it.'),
   dockerfile: f.str().default('Dockerfile').describe('Dockerfile, relative to the context.'),
   platform: z.string().optional().describe('docker build --platform (default linux/amd64).'),
   buildArgs: z.record(z.string(), z.string()).optional().describe('docker build --build-arg values.'),
-}, f.got('must be an object'));
+}, f.got('must be an object')).describe('How to build one image; other fields are passed to the image step.');
 const ImagesSchema = z.record(
   z.string().regex(f.NAME, `image key must be ${f.NAME_HINT} (at most 40 characters)`).max(40, `image key must be ${f.NAME_HINT} (at most 40 characters)`),
   ImageSchema,
@@ -147,7 +147,7 @@ const ConfigSchema = f.strict({
   database: f.section(DatabaseSchema),
   cache: f.section(CacheSchema),
   storage: f.section(StorageSchema),
-  logs: f.section(f.strict({ retentionDays: f.retention().default(14) })),
+  logs: f.section(f.strict({ retentionDays: f.retention().default(14) }).describe('Retention of the service and task log groups.')),
   cluster: f.section(ClusterSchema),
   images: ImagesSchema,
   migration: MigrationSchema,
