@@ -106,6 +106,7 @@ function checkConfig(config, fail) {
     if (r && !r.default) {
       if (mode === 'path' && r.pathPatterns.length === 0) fail(`${p}.routing.pathPatterns`, 'loadBalancer.routing is "path": a non-default web service needs at least one path pattern');
       if (mode === 'host' && !r.hostHeader) fail(`${p}.routing.hostHeader`, 'loadBalancer.routing is "host": a non-default web service needs a hostHeader');
+      if (r.priority === null) fail(`${p}.routing.priority`, 'a non-default route needs a priority (1-50000)');
     }
     s.dependsOn.forEach((d, i) => {
       if (!names.includes(d)) fail(`${p}.dependsOn[${i}]`, `unknown service ${show(d)} (services: ${names.join(', ')})`);

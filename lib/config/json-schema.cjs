@@ -35,15 +35,18 @@ function configJsonSchema() {
   }));
   const { $schema, ...body } = full;
   const properties = /** @type {JsonObject} */ (body.properties);
+  // `network` is validated as an optional section so that a missing one names `network.cidr`; it has no default
+  const required = [.../** @type {string[]} */ (body.required ?? []), 'network'];
   const root = {
     ...body,
+    required,
     properties: {
       $schema: { type: 'string', description: 'This file\'s JSON Schema (editors use it for completion and errors).' },
       extends: { type: 'string', description: 'Path of a config file this one overlays (relative to this file): objects merge key by key, arrays and scalars replace, null removes a key.' },
       ...properties,
     },
   };
-  const { required, ...overlay } = root;
+  const { required: _all, ...overlay } = root;
   return {
     $schema,
     $comment: 'Generated from lib/config (the zod declaration) by `npm run schema`; do not edit.',

@@ -142,7 +142,7 @@ const ConfigSchema = f.strict({
   region: f.str({ pattern: f.REGION, hint: 'an AWS region like "us-east-1"' }).describe('AWS region.'),
   tags: TagsSchema,
   backend: f.section(BackendSchema),
-  network: NetworkSchema,
+  network: f.section(NetworkSchema),
   loadBalancer: f.section(LoadBalancerSchema),
   database: f.section(DatabaseSchema),
   cache: f.section(CacheSchema),

@@ -19,10 +19,6 @@ const RouteSchema = f.strict({
     .describe('Listener rule host header; needed when loadBalancer.routing is "host".'),
   priority: f.int(1, 50000).nullable().default(null)
     .describe('Listener rule priority 1-50000, unique across web services; needed unless this is the default route.'),
-}).superRefine((r, ctx) => {
-  if (!r.default && r.priority === null) {
-    ctx.addIssue({ code: 'custom', path: ['priority'], input: r.priority, message: 'a non-default route needs a priority (1-50000)' });
-  }
 }).describe('How the ALB routes requests to a web service.');
 
 const MountSchema = f.strict({

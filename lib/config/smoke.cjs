@@ -69,7 +69,7 @@ const SmokeSchema = z.looseObject({
   taskTimeoutSeconds: positive().default(600).describe('Bound for a one-off task to reach STOPPED.'),
   taskPollSeconds: positive().default(5).describe('Pause between polls of a one-off task.'),
   checks: ChecksSchema.describe('Per-check timing overrides: check name -> { timeoutSeconds, attempts, retryDelaySeconds }.'),
-}, { error: (iss) => `must be an object, got ${json(iss.input)}` }).superRefine((s, ctx) => {
+}, f.got('must be an object')).superRefine((s, ctx) => {
   if (s.databaseCheck === 'http' && !s.databaseCheckPath) {
     ctx.addIssue({ code: 'custom', path: ['databaseCheckPath'], input: s.databaseCheckPath, message: `is required when smoke.databaseCheck is "http" (an API path that queries the database), got ${json(s.databaseCheckPath ?? undefined)}` });
   }
