@@ -1,25 +1,29 @@
-// Typed environment config for the stack: reads a config file with the ONE shared reader (lib/catalog.cjs
-// loadConfigFile: `"extends"` overlays, precise errors) and validates it with the shared catalog rules, so the
-// stack and the runner accept and reject exactly the same configs.
-import { ConfigError, loadConfigFile, normalizeConfig } from '../lib/catalog.cjs';
-import type { NormalizedConfig, NormalizedService } from '../lib/catalog.cjs';
+// Typed environment config for the stack: reads a config file with the ONE shared reader (lib/config:
+// `"extends"` overlays, precise errors) and validates it with the one schema, so the stack and the runner
+// accept and reject exactly the same configs. The types come from the zod declaration (lib/config/schema.cjs).
+import * as configLib from '../lib/config/index.cjs';
+import type { Config, Service } from '../lib/config/index.cjs';
 
-export { ConfigError };
-export type { NormalizedConfig, NormalizedService };
-export type { BackendConfig, SecretKey, NormalizedRouting, LoadedConfig } from '../lib/catalog.cjs';
+const { DEFAULT_CONFIG_PATH, loadConfigFile, normalizeConfig } = configLib;
+
+/** Error of a bad config: the message names the file, the JSON path and (for files) the line and column. */
+export const ConfigError = configLib.ConfigError;
+export type ConfigError = InstanceType<typeof configLib.ConfigError>;
+export type { Config, Service };
+export type { BackendConfig, SecretKey, Route, LoadedConfig } from '../lib/config/index.cjs';
 
 /** A validated environment config and its normalised service catalog. */
 export interface EnvironmentConfig {
   /** the config with every default applied */
-  readonly config: NormalizedConfig;
+  readonly config: Config;
   /** every catalog service in catalog order, disabled ones included (with `disabledReason`) */
-  readonly services: NormalizedService[];
+  readonly services: Service[];
   /** file the config came from (for messages) */
   readonly source: string;
 }
 
 /** Default config file, relative to the project root. */
-export const DEFAULT_CONFIG = 'config/staging.json';
+export const DEFAULT_CONFIG = DEFAULT_CONFIG_PATH;
 
 /**
  * Validate an already parsed config.
@@ -33,7 +37,7 @@ export function parseConfig(raw: unknown, source = 'config'): EnvironmentConfig 
 
 /**
  * Read and validate a config file (following `"extends"`). Throws ConfigError naming the file (and the JSON
- * path of a bad value).
+ * path, line and column of a bad value).
  * @param file path of the config file; relative paths are resolved against `cwd`
  */
 export function loadConfig(file: string = DEFAULT_CONFIG, cwd: string = process.cwd()): EnvironmentConfig {

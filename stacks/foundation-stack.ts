@@ -3,11 +3,12 @@
 // resources under it (see docs/foundation.md).
 import { Construct } from 'constructs';
 import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformOutput, TerraformStack, Token } from 'cdktf';
+import type { IResolvable } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
-import { SECRET_KEYS } from '../lib/catalog.cjs';
-import type { SecretKey } from '../lib/catalog.cjs';
+import { SECRET_KEYS } from '../lib/config/index.cjs';
+import type { SecretKey, ServiceCatalogOutput } from '../lib/config/index.cjs';
 import type { EnvironmentConfig } from './config';
 import { Keys, LogGroups } from './keys';
 import { Network, VpcEndpoints } from './network';
@@ -234,8 +235,9 @@ export class FoundationStack extends TerraformStack {
     out('migration_log_group_name', this.logGroups.migration.name, 'Log group of the migration task');
 
     // cdktf cannot synthesize a literal null inside an output value; Token.nullValue() renders as JSON null
-    const orNull = <T>(v: T | null): T | unknown => (v === null ? Token.nullValue() : v);
-    const entries: Record<string, unknown> = {};
+    const orNull = <T>(v: T | null): T | IResolvable => (v === null ? Token.nullValue() : v);
+    // every key of the one catalog-entry shape the runner reads (lib/config/outputs.cjs), each value as written
+    const entries: Record<string, { [K in keyof Required<ServiceCatalogOutput>]: ServiceCatalogOutput[K] | IResolvable }> = {};
     for (const s of catalog) {
       const on = s.enabled;
       entries[s.name] = {

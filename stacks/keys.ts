@@ -5,7 +5,7 @@ import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
-import { LOG_RETENTION_DAYS } from '../lib/catalog.cjs';
+import { LOG_RETENTION_DAYS } from '../lib/config/index.cjs';
 import { PropsError, StackEnv } from './util';
 
 export interface KeysProps {

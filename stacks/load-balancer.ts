@@ -7,7 +7,7 @@ import { Lb } from '@cdktf/provider-aws/lib/lb';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { LbListener, LbListenerDefaultAction } from '@cdktf/provider-aws/lib/lb-listener';
 import { LbListenerRule, LbListenerRuleCondition } from '@cdktf/provider-aws/lib/lb-listener-rule';
-import type { NormalizedConfig, NormalizedService } from '../lib/catalog.cjs';
+import type { Config, Service } from '../lib/config/index.cjs';
 import { boundedName, PropsError, StackEnv } from './util';
 
 export interface LoadBalancerProps {
@@ -16,9 +16,9 @@ export interface LoadBalancerProps {
   readonly subnetIds: string[];
   readonly securityGroupId: string;
   /** enabled web services */
-  readonly services: NormalizedService[];
+  readonly services: Service[];
   /** config `loadBalancer` */
-  readonly settings: NormalizedConfig['loadBalancer'];
+  readonly settings: Config['loadBalancer'];
 }
 
 export class LoadBalancer extends Construct {

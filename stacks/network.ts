@@ -18,7 +18,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { DataAwsAvailabilityZones } from '@cdktf/provider-aws/lib/data-aws-availability-zones';
-import { LOG_RETENTION_DAYS } from '../lib/catalog.cjs';
+import { LOG_RETENTION_DAYS } from '../lib/config/index.cjs';
 import { cidrSubnet, PropsError, StackEnv } from './util';
 
 /** Interface endpoints created by default: ECR (api, dkr), CloudWatch Logs, Secrets Manager, KMS, and SSM with

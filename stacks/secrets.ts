@@ -4,8 +4,8 @@
 // connection metadata (stacks/cache.ts), `app` and `smoke_user` are put out of band (docs/foundation.md).
 import { Construct } from 'constructs';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
-import { SECRET_KEYS } from '../lib/catalog.cjs';
-import type { SecretKey } from '../lib/catalog.cjs';
+import { SECRET_KEYS } from '../lib/config/index.cjs';
+import type { SecretKey } from '../lib/config/index.cjs';
 import { PropsError, StackEnv } from './util';
 
 export interface SecretsProps {

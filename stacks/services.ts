@@ -8,7 +8,7 @@ import { Fn, ITerraformDependable } from 'cdktf';
 import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition';
 import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
 import { ServiceDiscoveryService } from '@cdktf/provider-aws/lib/service-discovery-service';
-import type { NormalizedService, SecretKey } from '../lib/catalog.cjs';
+import type { Service, SecretKey } from '../lib/config/index.cjs';
 import { PropsError, StackEnv } from './util';
 
 /** Image tag of the placeholder revision Terraform registers; the runner registers release revisions. */
@@ -24,7 +24,7 @@ export function secretEnvName(key: SecretKey): string {
 export interface ServicesProps {
   readonly env: StackEnv;
   /** enabled services only */
-  readonly services: NormalizedService[];
+  readonly services: Service[];
   readonly clusterArn: string;
   /**
    * Every service waits for these (the capacity providers must be associated before a strategy names them).
@@ -73,7 +73,7 @@ interface ContainerSpec {
   environment: Record<string, string>;
   secrets: SecretKey[];
   logGroupName: string;
-  mounts: NormalizedService['mounts'];
+  mounts: Service['mounts'];
 }
 
 export class Services extends Construct {

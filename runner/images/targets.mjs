@@ -5,15 +5,17 @@ import path from 'node:path';
 import { CommandError } from './failures.mjs';
 import { InputError } from '../lib/errors.mjs';
 import { parseRegistryAddress, splitRepositoryUrl } from './registry.mjs';
+import configLib from '../../lib/config/index.cjs';
 
 /** Build platform when an image sets none: the stack's task definitions run on Linux X86_64. */
 export const DEFAULT_PLATFORM = 'linux/amd64';
 
-/** Docker's tag grammar. */
-export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** Docker's tag grammar (lib/config: the one image-tag pattern). */
+export const TAG_PATTERN = configLib.IMAGE_TAG_PATTERN;
 
 /**
- * @typedef {{ name: string, enabled: boolean, disabledReason?: string|null, image: string }} CatalogService
+ * @typedef {import('../../lib/config/index.cjs').CatalogEntry} CatalogEntry
+ * @typedef {Pick<CatalogEntry, 'name' | 'enabled' | 'image'> & { disabledReason?: CatalogEntry['disabledReason'] }} CatalogService
  * @typedef {{ context: string, dockerfile?: string, platform?: string, buildArgs?: Record<string,string> }} ImageEntry
  * @typedef {object} ImageTarget
  * @property {string} key             image key (config `images`)

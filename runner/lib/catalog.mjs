@@ -1,11 +1,12 @@
-// The runner's view of the service catalog: the `service_catalog` output, checked with the shared rules of
-// lib/catalog.cjs (docs/contract.md sections 1 and 6).
-import catalogLib from '../../lib/catalog.cjs';
+// The runner's view of the service catalog: the `service_catalog` output, checked against the config's tiers
+// and put in dependency order with "disabled" spread to dependents by THE rule of lib/config/graph.cjs
+// (docs/contract.md sections 1 and 6).
+import configLib from '../../lib/config/index.cjs';
 import { InputError } from './errors.mjs';
 
-export const { normalizeConfig, topologicalOrder, ConfigError, loadConfigFile } = catalogLib;
+export const { normalizeConfig, topologicalOrder, ConfigError, loadConfigFile } = configLib;
 
-/** @typedef {import('./outputs.mjs').CatalogEntry} Service */
+/** @typedef {import('../../lib/config/index.cjs').CatalogEntry} Service */
 
 /**
  * Check the catalog against the config's tier order and the shared dependency rules; propagate disabled
@@ -21,22 +22,10 @@ export function checkCatalog(services, tiers, source) {
       throw new InputError(`${source}: service_catalog.${s.name}.tier: unknown tier "${s.tier}" (config tiers: ${tiers.join(', ')})`);
     }
   }
-  let order;
   try {
-    order = topologicalOrder(services, tiers);
+    return configLib.resolveCatalog(services, tiers);
   } catch (e) {
     if (e instanceof ConfigError) throw new InputError(`${source}: service_catalog: ${e.message}`);
     throw e;
   }
-  const byName = new Map(services.map((s) => [s.name, { ...s }]));
-  for (const name of order) {
-    const s = /** @type {Service} */ (byName.get(name));
-    if (!s.enabled) continue;
-    const off = s.dependsOn.find((d) => !byName.get(d)?.enabled);
-    if (off) {
-      s.enabled = false;
-      s.disabledReason = `dependency ${off} is disabled`;
-    }
-  }
-  return order.map((n) => /** @type {Service} */ (byName.get(n)));
 }

@@ -1,10 +1,10 @@
-// The environment config as the runner reads it: the ONE shared reader (lib/catalog.cjs loadConfigFile, with
-// `"extends"` overlays) plus the smoke settings, all checked before AWS is called (bad input exits 2).
+// The environment config as the runner reads it: the ONE shared reader and schema (lib/config: `"extends"`
+// overlays, every section validated, the smoke settings included), checked before AWS is called (bad input
+// exits 2).
 import { InputError } from './errors.mjs';
 import { loadConfigFile, ConfigError } from './catalog.mjs';
-import { normalizeSmokeConfig, SmokeConfigError } from '../smoke/settings.mjs';
 
-/** @typedef {import('../../lib/catalog.cjs').NormalizedConfig} RunnerConfig */
+/** @typedef {import('../../lib/config/index.cjs').Config} RunnerConfig */
 
 /**
  * @param {string} file path as given (relative to cwd)
@@ -16,10 +16,10 @@ export async function loadConfig(file, cwd) {
 }
 
 /**
- * Read, merge and validate the config file, and validate its smoke settings.
+ * Read, merge and validate the config file (its smoke settings included).
  * @param {string} file path as given (relative to cwd)
  * @param {string} cwd
- * @returns {Promise<{ config: RunnerConfig, path: string, files: string[], smoke: import('../smoke/settings.mjs').SmokeSettings }>}
+ * @returns {Promise<{ config: RunnerConfig, path: string, files: string[], smoke: import('../../lib/config/index.cjs').SmokeSettings }>}
  *   path: absolute path of the file (relative paths inside it resolve against its directory)
  */
 export async function loadRunnerConfig(file, cwd) {
@@ -30,12 +30,5 @@ export async function loadRunnerConfig(file, cwd) {
     if (e instanceof ConfigError) throw new InputError(`--config ${e.message}`);
     throw e;
   }
-  let smoke;
-  try {
-    smoke = normalizeSmokeConfig(loaded.config.smoke, { source: file });
-  } catch (e) {
-    if (e instanceof SmokeConfigError) throw new InputError(`--config ${e.message}`);
-    throw e;
-  }
-  return { config: loaded.config, path: loaded.file, files: loaded.files, smoke };
+  return { config: loaded.config, path: loaded.file, files: loaded.files, smoke: loaded.config.smoke };
 }

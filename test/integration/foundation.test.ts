@@ -7,14 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { NormalizedService } from '../../lib/catalog.cjs';
+import type { Service } from '../../lib/config/index.cjs';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { loadFoundation } = require('../../scripts/lib/it-env.cjs') as { loadFoundation: () => any };
 const { recordSkip } = require('../../scripts/lib/skips.cjs') as {
   recordSkip: (r: { suite: string; test?: string; reason: string }) => { suite: string; reason: string };
 };
-const { normalizeConfig } = require('../../lib/catalog.cjs') as typeof import('../../lib/catalog.cjs');
+const { normalizeConfig } = require('../../lib/config/index.cjs') as typeof import('../../lib/config/index.cjs');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const SUITE = 'foundation (terraform + moto)';
@@ -216,7 +216,7 @@ if (env.status === 'applied') {
       }
       const out = outputs.service_catalog as Record<string, Record<string, unknown>>;
       expect(Object.keys(out).sort()).toEqual(catalog.map((s) => s.name).sort());
-      for (const s of catalog as NormalizedService[]) {
+      for (const s of catalog as Service[]) {
         const e = out[s.name];
         expect(Object.keys(e).sort()).toEqual([...CATALOG_KEYS].sort());
         expect({

@@ -98,7 +98,9 @@ describe('step context (items 2, 3 and the one config loader)', () => {
     writeFileSync(p, JSON.stringify({ ...STAGING, smoke: { ...STAGING.smoke, healthPath: 'health' } }));
     const res = await rollout(['--release', 'r1', '--config', p]);
     expect(res.exitCode).toBe(2);
-    expect(res.err).toBe(`error: --config ${p}: smoke.healthPath: must be a path starting with "/", got "health"`);
+    // one line of JSON: the column is that of the bad value
+    const column = readFileSync(p, 'utf8').indexOf('"health"') + 1;
+    expect(res.err).toBe(`error: --config ${p}: smoke.healthPath: must be a path starting with "/", got "health" (line 1, column ${column})`);
     expect(res.createAws).not.toHaveBeenCalled();
   });
 });

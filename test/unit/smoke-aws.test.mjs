@@ -9,7 +9,7 @@ import {
 import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ElasticLoadBalancingV2Client, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import catalogLib from '../../lib/catalog.cjs';
+import catalogLib from '../../lib/config/index.cjs';
 import { createSmokeContext, runCheck } from '../../runner/smoke/index.mjs';
 import { capabilitySet } from '../../runner/smoke/capabilities.mjs';
 import { workersCheck, stoppedTaskError } from '../../runner/smoke/checks/workers.mjs';

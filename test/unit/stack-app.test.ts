@@ -130,7 +130,9 @@ describe('config rejected at synth with the file and JSON path', () => {
       cwd: REPO, env: { ...process.env, STAGING_ROLLOUT_CONFIG: bad, CDKTF_OUTDIR: outdir }, encoding: 'utf8',
     });
     expect(run.status).toBe(2);
-    expect(run.stderr.trim()).toBe(`error: ${bad}: services.admin.image: unknown image "nope" (images: api, frontend, admin, anisette)`);
+    // the file is one line of JSON: the value "nope" sits at the column the message names
+    const column = fs.readFileSync(bad, 'utf8').indexOf('"nope"') + 1;
+    expect(run.stderr.trim()).toBe(`error: ${bad}: services.admin.image: unknown image "nope" (images: api, frontend, admin, anisette) (line 1, column ${column})`);
     expect(fs.existsSync(path.join(outdir, 'stacks'))).toBe(false);
   });
 

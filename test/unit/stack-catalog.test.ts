@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, normalizeConfig, topologicalOrder } from '../../lib/catalog.cjs';
+import { normalizeConfig, topologicalOrder } from '../../lib/config/index.cjs';
+import { ConfigError } from '../../stacks/config';
 
 const SOURCE = 'config/staging.json';
 const staging = JSON.parse(fs.readFileSync(path.join(__dirname, '../../config/staging.json'), 'utf8'));
@@ -55,13 +56,23 @@ describe('normalizeConfig on config/staging.json', () => {
     const { config: c, services: s } = normalizeConfig({
       environment: 'dev', region: 'eu-west-1', network: { cidr: '10.1.0.0/16' },
       images: { api: { context: '.' } }, migration: { command: ['migrate'] }, tiers: ['app'],
-      services: { w: { tier: 'app', kind: 'worker', image: 'api' } },
+      services: { w: { tier: 'app', kind: 'worker', image: 'api' } }, smoke: { fetcherAnisetteCheck: 'off' },
     }, { source: 'dev.json' });
     expect(c.namePrefix).toBe('dev');
     expect(c.cluster).toEqual({ containerInsights: true, fargateSpotForWorkers: false, enableExecuteCommand: true, namespace: 'dev.internal' });
     expect(c.network).toEqual({ cidr: '10.1.0.0/16', azCount: 2, natGateways: 'single', flowLogRetentionDays: 14 });
     expect(c.migration).toMatchObject({ image: 'api', cpu: 256, memory: 512, timeoutSeconds: 900 });
     expect(s[0]).toMatchObject({ cpu: 256, memory: 512, desiredCount: 1, secrets: [], enabled: true });
+  });
+
+  test('the smoke section is part of the one schema: its rules apply to a whole config', () => {
+    const raw = {
+      environment: 'dev', region: 'eu-west-1', network: { cidr: '10.1.0.0/16' },
+      images: { api: { context: '.' } }, migration: { command: ['migrate'] }, tiers: ['app'],
+      services: { w: { tier: 'app', kind: 'worker', image: 'api' } },
+    };
+    expect(errorOf(raw).message).toBe('config/staging.json: smoke.fetcherAnisetteLogPattern: is required when smoke.fetcherAnisetteCheck is "log", got undefined');
+    expect(normalizeConfig({ ...raw, smoke: { fetcherAnisetteCheck: 'off' } }).config.smoke).toMatchObject({ healthPath: '/health', databaseCheck: 'task', databaseCheckCommand: ['alembic', 'current'] });
   });
 
   test('image step settings pass through: imageRegistry, imageConvenienceTag (null = none)', () => {
@@ -149,6 +160,7 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['unknown secret', (r) => { r.services.api.secrets = ['database', 'redis']; }, 'services.api.secrets[1]: unknown secret "redis"'],
     ['duplicate secret', (r) => { r.services.api.secrets = ['app', 'app']; }, 'services.api.secrets[1]: duplicate value "app"'],
     ['typo in a service key', (r) => { r.services.api.dependOn = []; }, 'services.api.dependOn: unknown key'],
+    ['typo next to the key it misses', (r) => { r.backend = { type: 'cloud', organization: 'acme', workspce: 'x' }; }, 'backend.workspce: unknown key (allowed: type, organization, workspace, hostname)'],
     ['bad mount volume', (r) => { r.services['tracker-fetcher-2'].mounts[0].volume = 'tmp'; }, 'services.tracker-fetcher-2.mounts[0].volume: must be one of "data", got "tmp"'],
     ['bad Fargate memory', (r) => { r.services.api.memory = 700; }, 'services.api.memory: must be a Fargate memory size for cpu 512'],
     ['bad Fargate cpu', (r) => { r.services.api.cpu = 300; }, 'services.api.cpu: must be a Fargate CPU value'],

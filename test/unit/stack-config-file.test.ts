@@ -1,11 +1,11 @@
-// lib/catalog.cjs loadConfigFile: the one reader of environment config files (stack, runner, image CLI):
+// lib/config loadConfigFile: the one reader of environment config files (stack, runner, image CLI):
 // errors that name the file, JSON positions, `"extends"` overlays (deep merge, replace, null removes, cycles),
 // image contexts resolving against the file that declares them, and the stack's loadConfig on top of it.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, loadConfigFile, mergeOverlay } from '../../lib/catalog.cjs';
-import { loadConfig } from '../../stacks/config';
+import { loadConfigFile, mergeOverlay } from '../../lib/config/index.cjs';
+import { ConfigError, loadConfig } from '../../stacks/config';
 
 const REPO = path.resolve(__dirname, '../..');
 const STAGING_FILE = path.join(REPO, 'config', 'staging.json');
@@ -65,8 +65,12 @@ describe('reading', () => {
     raw.services.api.port = '80';
     put('bad-port.json', raw);
     const e = errorOf(() => loadConfigFile('bad-port.json', { cwd: tmp }));
-    expect(e.message).toBe('bad-port.json: services.api.port: must be an integer 1-65535, got "80"');
+    expect(e.message).toMatch(/^bad-port\.json: services\.api\.port: must be an integer 1-65535, got "80" \(line \d+, column \d+\)$/);
     expect(e.path).toBe('services.api.port');
+    // the line and column are those of the offending value in the file
+    const lines = fs.readFileSync(path.join(tmp, 'bad-port.json'), 'utf8').split('\n');
+    expect(lines[e.line! - 1].slice(e.column! - 1)).toMatch(/^"80"/);
+    expect(e.message.endsWith(`(line ${e.line}, column ${e.column})`)).toBe(true);
   });
 });
 
@@ -147,11 +151,16 @@ describe('extends', () => {
     raw.services.admin.port = 0;
     put('inherit/base.json', raw);
     put('inherit/qa.json', { extends: 'base.json', environment: 'qa' });
-    expect(errorOf(() => loadConfigFile('inherit/qa.json', { cwd: tmp })).message)
-      .toBe('inherit/qa.json: services.admin.port: must be an integer 1-65535, got 0 (set in inherit/base.json, extended by inherit/qa.json)');
+    const inherited = errorOf(() => loadConfigFile('inherit/qa.json', { cwd: tmp }));
+    expect(inherited.message)
+      .toBe(`inherit/qa.json: services.admin.port: must be an integer 1-65535, got 0 (set in inherit/base.json at line ${inherited.line}, column ${inherited.column}, extended by inherit/qa.json)`);
+    const baseLines = fs.readFileSync(path.join(tmp, 'inherit/base.json'), 'utf8').split('\n');
+    expect(baseLines[inherited.line! - 1].slice(inherited.column! - 1)).toMatch(/^0\b/);
     // the overlay's own bad value: no "set in"
     put('inherit/qa2.json', { extends: 'base.json', services: { admin: { port: 'x' } } });
-    expect(errorOf(() => loadConfigFile('inherit/qa2.json', { cwd: tmp })).message).toBe('inherit/qa2.json: services.admin.port: must be an integer 1-65535, got "x"');
+    const own = errorOf(() => loadConfigFile('inherit/qa2.json', { cwd: tmp }));
+    expect(own.message).toBe(`inherit/qa2.json: services.admin.port: must be an integer 1-65535, got "x" (line ${own.line}, column ${own.column})`);
+    expect(fs.readFileSync(path.join(tmp, 'inherit/qa2.json'), 'utf8').split('\n')[own.line! - 1].slice(own.column! - 1)).toMatch(/^"x"/);
   });
 
   test('image contexts resolve against the file that declares them', () => {

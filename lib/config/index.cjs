@@ -1,0 +1,115 @@
+'use strict';
+// The environment config (docs/contract.md sections 1 and 6) and the stack outputs contract (section 2), for the
+// TypeScript stack (require) and the ES-module runner (import). Plain CommonJS with JSDoc; the types come from
+// the zod declarations (schema.cjs, service.cjs, smoke.cjs, outputs.cjs). Every error is a ConfigError whose
+// message names the source file and the JSON path of the bad value (and, for files, its line and column).
+
+const f = require('./fields.cjs');
+const { ConfigError, configErrorOf, describeIssue, firstIssue } = require('./errors.cjs');
+const { ConfigSchema } = require('./schema.cjs');
+const { SmokeSchema, CHECK_DEFAULTS } = require('./smoke.cjs');
+const { OutputsSchema, ServiceCatalogEntrySchema, showOutputValue } = require('./outputs.cjs');
+const { checkConfig, topologicalOrder, resolveCatalog } = require('./graph.cjs');
+const { readConfigFile, mergeOverlay } = require('./load.cjs');
+
+/**
+ * @typedef {import('./schema.cjs').Config} Config
+ * @typedef {import('./schema.cjs').ConfigInput} ConfigInput
+ * @typedef {import('./schema.cjs').Backend} Backend
+ * @typedef {import('./service.cjs').Service} Service
+ * @typedef {import('./service.cjs').Route} Route
+ * @typedef {import('./smoke.cjs').SmokeSettings} SmokeSettings
+ * @typedef {import('./smoke.cjs').CheckTiming} CheckTiming
+ * @typedef {import('./outputs.cjs').CatalogEntry} CatalogEntry
+ * @typedef {import('./outputs.cjs').ServiceCatalogOutput} ServiceCatalogOutput
+ * @typedef {import('./outputs.cjs').ContractOutputs} ContractOutputs
+ * @typedef {Config['backend']} BackendConfig
+ * @typedef {typeof f.SECRET_KEYS[number]} SecretKey
+ * @typedef {typeof f.KINDS[number]} ServiceKind
+ * @typedef {{ config: Config, services: Service[] }} NormalizedResult
+ * @typedef {NormalizedResult & { raw: Record<string, unknown>, file: string, source: string, files: string[] }} LoadedConfig
+ */
+
+/**
+ * A copy of `v` without object keys starting with `$` (`$schema`, `$comment`: comments for people and editors).
+ * @param {unknown} v @returns {unknown}
+ */
+function withoutComments(v) {
+  if (Array.isArray(v)) return v.map(withoutComments);
+  if (typeof v !== 'object' || v === null) return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('$')).map(([k, x]) => [k, withoutComments(x)]));
+}
+
+/**
+ * Validate an environment config and apply every default; services in catalog order, "disabled" spread to
+ * dependents.
+ * @param {unknown} raw parsed JSON
+ * @param {{ source?: string }} [opts] file name used in error messages
+ * @returns {NormalizedResult}
+ */
+function normalizeConfig(raw, opts = {}) {
+  const source = opts.source || 'config';
+  const parsed = ConfigSchema.safeParse(withoutComments(raw));
+  if (!parsed.success) throw configErrorOf(parsed.error, source);
+  const config = parsed.data;
+  checkConfig(config, (path, message) => {
+    throw new ConfigError(`${source}: ${path}: ${message}`, { source, path });
+  });
+  const list = Object.values(config.services);
+  const resolved = new Map(resolveCatalog(list).map((s) => [s.name, s]));
+  const services = list.map((s) => /** @type {Service} */ (resolved.get(s.name)));
+  return { config: { ...config, services: Object.fromEntries(services.map((s) => [s.name, s])) }, services };
+}
+
+/**
+ * THE config file reader: read `file` (relative to `cwd`), follow `"extends"`, validate with normalizeConfig.
+ * Errors are ConfigErrors naming the file: cannot read, not JSON (with line and column), an `extends` cycle, or
+ * a validation error naming the JSON path, the line and column, and the file that set the value.
+ * @param {string} file
+ * @param {{ cwd?: string }} [opts]
+ * @returns {LoadedConfig}
+ */
+function loadConfigFile(file, opts = {}) {
+  const read = readConfigFile(file, opts);
+  try {
+    const { config, services } = normalizeConfig(read.raw, { source: file });
+    return { config, services, raw: read.raw, file: read.file, source: file, files: read.files };
+  } catch (e) {
+    throw e instanceof ConfigError ? read.locate(e) : e;
+  }
+}
+
+/**
+ * The smoke section alone, validated with defaults applied (the same rules as in a whole config).
+ * @param {unknown} raw the config's `smoke` value (absent or null: every default)
+ * @param {{ source?: string }} [opts]
+ * @returns {SmokeSettings}
+ */
+function normalizeSmoke(raw, opts = {}) {
+  const parsed = SmokeSchema.safeParse(raw === undefined || raw === null ? {} : withoutComments(raw));
+  if (parsed.success) return parsed.data;
+  const { path, message } = describeIssue(firstIssue(parsed.error.issues));
+  const at = path ? `smoke.${path}` : 'smoke';
+  throw new ConfigError(`${opts.source ? `${opts.source}: ` : ''}${at}: ${message}`, { source: opts.source, path: at });
+}
+
+/**
+ * The stack outputs (plain form) read against the contract; throws ConfigError "<source>: output <key>: ...".
+ * @param {Record<string, unknown>} plain
+ * @param {string} source
+ * @returns {ContractOutputs}
+ */
+function parseOutputs(plain, source) {
+  const parsed = OutputsSchema.safeParse(plain);
+  if (parsed.success) return parsed.data;
+  const { path, message } = describeIssue(firstIssue(parsed.error.issues));
+  throw new ConfigError(`${source}: output ${path}: ${message}`, { source, path });
+}
+
+module.exports = {
+  ConfigError, ConfigSchema, SmokeSchema, OutputsSchema, ServiceCatalogEntrySchema, CHECK_DEFAULTS,
+  normalizeConfig, loadConfigFile, normalizeSmoke, parseOutputs, showOutputValue, topologicalOrder, resolveCatalog, mergeOverlay,
+  DEFAULT_CONFIG_PATH: f.DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN: f.IMAGE_TAG_PATTERN, IMAGE_TAG_HINT: f.IMAGE_TAG_HINT,
+  REGISTRY_ADDRESS_PATTERN: f.REGISTRY_ADDRESS_PATTERN,
+  SECRET_KEYS: f.SECRET_KEYS, KINDS: f.KINDS, LOG_RETENTION_DAYS: /** @type {readonly number[]} */ (f.LOG_RETENTION_DAYS), FARGATE_MEMORY: f.FARGATE_MEMORY,
+};
