@@ -9,7 +9,8 @@ const { z } = require('zod');
 const DEFAULT_CONFIG_PATH = 'config/staging.json';
 /** Docker's tag grammar: release tags and the convenience tag. */
 const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const IMAGE_TAG_HINT = 'an image tag (letters, digits, _ . -; at most 128; not starting with . or -)';
+const IMAGE_TAG_GRAMMAR = 'letters, digits, _ . -; at most 128; not starting with . or -';
+const IMAGE_TAG_HINT = `an image tag (${IMAGE_TAG_GRAMMAR})`;
 /** A registry address: `host[:port]`, optionally with an `http://` or `https://` scheme. */
 const REGISTRY_ADDRESS_PATTERN = /^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
@@ -180,7 +181,7 @@ function strict(shape) {
 const section = (schema) => schema.prefault(/** @type {import('zod').input<T>} */ ({}));
 
 module.exports = {
-  z, DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN, IMAGE_TAG_HINT, REGISTRY_ADDRESS_PATTERN,
+  z, DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN, IMAGE_TAG_GRAMMAR, IMAGE_TAG_HINT, REGISTRY_ADDRESS_PATTERN,
   SECRET_KEYS, KINDS, VOLUMES, RESERVED_NAMES, LOG_RETENTION_DAYS, FARGATE_MEMORY, FARGATE_CPUS,
   NAME, NAME_HINT, ENV_VAR, DNS_LABEL, DOMAIN, REGION, HOST_HEADER, ABS_PATH, URL_PATH, PATH_PATTERN,
   show, got, str, int, bool, oneOf, stringArray, stringMap, secretList, cidr, retention, fargateCpu, fargatePair, strict, section,

@@ -110,6 +110,7 @@ module.exports = {
   ConfigError, ConfigSchema, SmokeSchema, OutputsSchema, ServiceCatalogEntrySchema, CHECK_DEFAULTS,
   normalizeConfig, loadConfigFile, normalizeSmoke, parseOutputs, showOutputValue, topologicalOrder, resolveCatalog, mergeOverlay,
   DEFAULT_CONFIG_PATH: f.DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN: f.IMAGE_TAG_PATTERN, IMAGE_TAG_HINT: f.IMAGE_TAG_HINT,
+  IMAGE_TAG_GRAMMAR: f.IMAGE_TAG_GRAMMAR,
   REGISTRY_ADDRESS_PATTERN: f.REGISTRY_ADDRESS_PATTERN,
   SECRET_KEYS: f.SECRET_KEYS, KINDS: f.KINDS, LOG_RETENTION_DAYS: /** @type {readonly number[]} */ (f.LOG_RETENTION_DAYS), FARGATE_MEMORY: f.FARGATE_MEMORY,
 };

@@ -6,6 +6,9 @@ import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { ImageAuthError, RegistryError } from './failures.mjs';
 import { InputError } from '../lib/errors.mjs';
+import configLib from '../../lib/config/index.cjs';
+
+const { REGISTRY_ADDRESS_PATTERN } = configLib;
 
 /** Manifest media types we accept, most specific first (multi-arch indexes included). */
 export const MANIFEST_MEDIA_TYPES = [
@@ -28,9 +31,10 @@ export const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
  */
 export function parseRegistryAddress(spec, what = 'registry address') {
   if (typeof spec !== 'string' || spec.trim() === '') throw new InputError(`${what}: must be a non-empty string like "host:port" or "http://host:port"`);
-  const m = /^(?:(https?):\/\/)?([A-Za-z0-9.-]+(?::\d{1,5})?)\/?$/.exec(spec.trim());
-  if (!m) throw new InputError(`${what}: "${spec}" is not a registry address (expected "host[:port]" or "http(s)://host[:port]", no path)`);
-  return { scheme: /** @type {'http'|'https'} */ (m[1] ?? 'https'), host: m[2] };
+  const address = spec.trim().replace(/\/$/, '');
+  if (!REGISTRY_ADDRESS_PATTERN.test(address)) throw new InputError(`${what}: "${spec}" is not a registry address (expected "host[:port]" or "http(s)://host[:port]", no path)`);
+  const scheme = /^(https?):\/\//.exec(address)?.[1] ?? 'https';
+  return { scheme: /** @type {'http'|'https'} */ (scheme), host: address.replace(/^https?:\/\//, '') };
 }
 
 /**

@@ -6,7 +6,8 @@ import { InputError } from '../lib/errors.mjs';
 import { toCommandRunner } from './exec.mjs';
 import { ecrCredentials } from './ecr-auth.mjs';
 import { publishImages } from './publish.mjs';
-import { neededImages, resolveTags, resolveTargets, TAG_PATTERN } from './targets.mjs';
+import { neededImages, resolveTags, resolveTargets } from './targets.mjs';
+import { validateImageTag } from '../lib/args.mjs';
 
 /** Environment variables the image step reads (all optional). */
 export const ENV = Object.freeze({
@@ -46,9 +47,7 @@ export function imageSettings(config, options, env) {
   else if (env[ENV.convenienceTag] !== undefined) [convenienceTag, tagSource] = [env[ENV.convenienceTag] || null, ENV.convenienceTag];
   else if (config.imageConvenienceTag !== undefined) [convenienceTag, tagSource] = [config.imageConvenienceTag, 'config imageConvenienceTag'];
   else [convenienceTag, tagSource] = [config.environment ? `${config.environment}-latest` : null, 'default <environment>-latest'];
-  if (convenienceTag != null && !TAG_PATTERN.test(convenienceTag)) {
-    throw new InputError(`${tagSource}: "${convenienceTag}" is not a valid image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
-  }
+  if (convenienceTag != null) validateImageTag(convenienceTag, tagSource);
 
   let concurrency = os.cpus().length;
   const rawConc = options.imageConcurrency ?? env[ENV.concurrency];

@@ -5,13 +5,10 @@ import path from 'node:path';
 import { CommandError } from './failures.mjs';
 import { InputError } from '../lib/errors.mjs';
 import { parseRegistryAddress, splitRepositoryUrl } from './registry.mjs';
-import configLib from '../../lib/config/index.cjs';
+import { validateImageTag } from '../lib/args.mjs';
 
 /** Build platform when an image sets none: the stack's task definitions run on Linux X86_64. */
 export const DEFAULT_PLATFORM = 'linux/amd64';
-
-/** Docker's tag grammar (lib/config: the one image-tag pattern). */
-export const TAG_PATTERN = configLib.IMAGE_TAG_PATTERN;
 
 /**
  * @typedef {import('../../lib/config/index.cjs').CatalogEntry} CatalogEntry
@@ -141,7 +138,7 @@ export function resolveTargets({ images, configPath, needed, outputs, registryOv
  */
 export async function resolveTags(targets, { release, run }) {
   if (release != null) {
-    if (!TAG_PATTERN.test(release)) throw new InputError(`release "${release}" is not a valid image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
+    validateImageTag(release, 'release');
     for (const t of targets) Object.assign(t, { tag: release, tagSource: 'release' });
     return targets;
   }

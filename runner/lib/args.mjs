@@ -1,10 +1,12 @@
 // Command-line flags of runner/rollout.mjs, declared once in the tables below (runner/lib/cli-options.mjs makes
 // the parser and the --help text from them). Pure: parseArgs never touches the file system or AWS.
+import configLib from '../../lib/config/index.cjs';
 import { InputError } from './errors.mjs';
 import { defineCommand, seconds, positiveInt } from './cli-options.mjs';
 
-/** The environment config when neither --config nor $STAGING_ROLLOUT_CONFIG names one. */
-export const DEFAULT_CONFIG = 'config/staging.json';
+const { DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN, IMAGE_TAG_GRAMMAR: TAG_GRAMMAR, REGISTRY_ADDRESS_PATTERN } = configLib;
+/** The environment config when neither --config nor $STAGING_ROLLOUT_CONFIG names one (lib/config). */
+export const DEFAULT_CONFIG = DEFAULT_CONFIG_PATH;
 /**
  * The config file to read: the --config flag, else $STAGING_ROLLOUT_CONFIG, else DEFAULT_CONFIG.
  * @param {string|null} flag @param {Record<string, string|undefined>} env
@@ -43,7 +45,6 @@ export const DEFAULT_STACK_DIR = 'cdktf.out/stacks/foundation';
 /** @typedef {import('./cli-options.mjs').Flag<Options>} RunnerFlag */
 
 const CONVENIENCE_CONFLICT = '--convenience-tag and --no-convenience-tag cannot be combined';
-const TAG_GRAMMAR = 'letters, digits, "_", "." and "-", at most 128, not starting with "." or "-"';
 
 /** @type {RunnerFlag[]} */
 const INPUTS = [
@@ -72,8 +73,7 @@ const IMAGES = [
     '<environment>-latest)'],
     apply: (o, raw) => {
       if (o.convenienceTag === false) throw new InputError(CONVENIENCE_CONFLICT);
-      if (!RELEASE_PATTERN.test(raw)) throw new InputError(`--convenience-tag: "${raw}" is not a valid image tag (${TAG_GRAMMAR})`);
-      o.convenienceTag = raw;
+      o.convenienceTag = validateImageTag(raw, '--convenience-tag');
     } },
   { flag: '--no-convenience-tag', help: ['move no convenience tag'],
     apply: (o) => {
@@ -174,7 +174,7 @@ function addSkip(o, value) {
 
 /** @param {string} raw @param {string} flag */
 function imageRegistry(raw, flag) {
-  if (!IMAGE_REGISTRY.test(raw)) throw new InputError(`${flag}: "${raw}" is not a registry address (like "host:5000", "http://host:port" or "https://host")`);
+  if (!REGISTRY_ADDRESS_PATTERN.test(raw)) throw new InputError(`${flag}: "${raw}" is not a registry address (like "host:5000", "http://host:port" or "https://host")`);
   return raw;
 }
 
@@ -188,16 +188,16 @@ export function parseArgs(argv) {
   return o;
 }
 
-/** Same grammar as the config key imageRegistry (lib/catalog.cjs). */
-const IMAGE_REGISTRY = /^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
-
-/** A release tag is used as an image tag: Docker's tag grammar. */
-export const RELEASE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/**
+ * A release or convenience tag is an image tag: Docker's tag grammar (the pattern's home is lib/config).
+ * @param {string} tag @param {string} source where the value came from, named in the message
+ */
+export function validateImageTag(tag, source) {
+  if (!IMAGE_TAG_PATTERN.test(tag)) throw new InputError(`${source}: "${tag}" is not a valid image tag (${TAG_GRAMMAR})`);
+  return tag;
+}
 
 /** @param {string} release */
 export function validateRelease(release) {
-  if (!RELEASE_PATTERN.test(release)) {
-    throw new InputError(`--release: "${release}" is not a valid image tag (${TAG_GRAMMAR})`);
-  }
-  return release;
+  return validateImageTag(release, '--release');
 }
