@@ -64,8 +64,12 @@ const say = (/** @type {string} */ m) => process.stdout.write(`[local] ${m}\n`);
 const secs = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(1)} s`;
 
 function gitRelease() {
-  const r = runSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT });
-  return r.code === 0 ? r.stdout.trim() : 'local';
+  try {
+    const r = runSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT });
+    return r.code === 0 ? r.stdout.trim() : 'local';
+  } catch {
+    return 'local'; // no git here
+  }
 }
 
 async function run() {

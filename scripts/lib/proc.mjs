@@ -4,7 +4,7 @@
 //   run(cmd, args, opts)    -> Promise<RunResult> once it has exited; rejects only when it could not be started
 //                              (e.g. ENOENT) or, with `check`, when it exited non-zero (a ProcessError)
 //   runSync(cmd, args, opts) -> RunResult; the same options but `signal`, `detached`, `maxOutput`
-//   which(name)             -> the absolute path of an executable on PATH, or null
+//   which(name, env)        -> the absolute path of an executable on env's PATH, or null (never throws)
 // stdin is closed (or fed `input`, then closed); output is captured unless `output` says otherwise.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -209,7 +209,12 @@ export function runSync(cmd, args, opts = {}) {
  * @returns {string | null}
  */
 export function which(name, env = process.env) {
-  const r = runSync('sh', ['-c', 'command -v "$1"', 'sh', name], { env });
+  let r;
+  try {
+    r = runSync('sh', ['-c', 'command -v "$1"', 'sh', name], { env });
+  } catch {
+    return null; // not even `sh` on this PATH
+  }
   const out = r.stdout.trim();
   return r.code === 0 && out ? out : null;
 }

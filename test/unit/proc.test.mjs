@@ -118,4 +118,13 @@ describe('which', () => {
     expect(which('sh')).toMatch(/\/sh$/);
     expect(which('no-such-command-proc-test')).toBeNull();
   });
+
+  test('a PATH without even `sh` gives null, not an error', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'proc-test-empty-'));
+    try {
+      expect(which('sh', { PATH: empty })).toBeNull();
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
 });
