@@ -61,7 +61,10 @@ async function countingProxy(targetPort) {
 /** Stdout of a command that must succeed. @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} env */
 const runQuiet = async (cmd, args, env) => (await run(cmd, args, { cwd: ROOT, env, check: true })).stdout;
 
-/** Our runner, as a user runs it. */
+/**
+ * Our runner, as a user runs it.
+ * @param {{ outputsFile: string, release: string, env: NodeJS.ProcessEnv }} o
+ */
 async function ours({ outputsFile, release, env }) {
   const report = path.join(ROOT, '.work', 'bench', `runner-${release}.json`);
   const t0 = Date.now();

@@ -87,7 +87,7 @@ export default async function globalSetup() {
   let moto;
   try {
     moto = await startMoto();
-    /** @type {any} */ (globalThis).__stagingRolloutMoto = moto;
+    /** @type {{ __stagingRolloutMoto?: import('./moto.mjs').MotoHandle }} */ (globalThis).__stagingRolloutMoto = moto;
     log(`moto_server ${moto.endpoint} (pid ${moto.pid})`);
     await setEcsTaskProgression(moto.endpoint);
   } catch (e) {

@@ -19,7 +19,9 @@ const MIRROR_INSTALL_HINT =
 
 /** Terraform's platform name for this machine, e.g. linux_amd64. */
 export function terraformPlatform() {
-  const arch = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' }[process.arch] ?? process.arch;
+  /** @type {Partial<Record<NodeJS.Architecture, string>>} */
+  const names = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' };
+  const arch = names[process.arch] ?? process.arch;
   return `${process.platform}_${arch}`;
 }
 

@@ -7,6 +7,10 @@ import { terraform, writeCliConfig, withEmulatorEnv } from '../terraform.mjs';
 import { DEFAULT_GAPS_FILE, REPO_ROOT } from '../paths.mjs';
 import { loadGaps, dependencyGraph, computeSkips, configAddress } from './gaps.mjs';
 
+/** @typedef {import('./plan-json.mjs').PlanJson} PlanJson */
+/** @typedef {import('./plan-json.mjs').StateJson} StateJson */
+/** @typedef {import('./plan-json.mjs').StateModule} StateModule */
+
 export const HARNESS_OVERRIDE_FILE = 'zz_harness_override.tf.json';
 
 /**
@@ -48,13 +52,15 @@ async function prepareAndPlan(opts) {
   const planJsonText = await tf(['show', '-json', 'plan.tfplan']);
   const planJsonFile = path.join(workdir, 'plan.json');
   fs.writeFileSync(planJsonFile, planJsonText);
-  return { workdir, tf, timed, timings, stateFile, cliConfig, planJsonFile, plan: JSON.parse(planJsonText) };
+  /** @type {PlanJson} */
+  const plan = JSON.parse(planJsonText);
+  return { workdir, tf, timed, timings, stateFile, cliConfig, planJsonFile, plan };
 }
 
 /**
  * init / validate / plan of the whole stack against the emulator, without applying.
  * @param {{ endpoint: string, workdir: string, region?: string, log?: (msg: string) => void }} opts
- * @returns {Promise<{ plan: any, planJsonFile: string, timings: Record<string, number>, workdir: string }>}
+ * @returns {Promise<{ plan: PlanJson, planJsonFile: string, timings: Record<string, number>, workdir: string }>}
  */
 export async function planFoundation(opts) {
   const { plan, planJsonFile, timings, workdir } = await prepareAndPlan(opts);
@@ -88,8 +94,8 @@ export async function applyFoundation(opts) {
   const log = opts.log ?? (() => {});
   const { workdir, tf, timed, timings, stateFile, cliConfig, planJsonFile, plan } = await prepareAndPlan(opts);
   const planned = (plan.resource_changes ?? [])
-    .filter((/** @type {any} */ c) => c.mode === 'managed' && !c.change.actions.includes('no-op') && !c.change.actions.includes('delete'))
-    .map((/** @type {any} */ c) => c.address);
+    .filter((c) => c.mode === 'managed' && !c.change.actions.includes('no-op') && !c.change.actions.includes('delete'))
+    .map((c) => c.address);
 
   const graph = dependencyGraph(plan);
   const skips = computeSkips(graph, gaps);
@@ -123,6 +129,7 @@ export async function applyFoundation(opts) {
       log(`refresh-only apply failed (outputs that depend on skipped resources): ${/** @type {Error} */ (e).message.split('\n')[0]}`);
     }
   }
+  /** @type {StateJson} */
   const stateJson = JSON.parse(await tf(['show', '-json']));
   const applied = listStateResources(stateJson?.values?.root_module).filter((a) => !a.startsWith('data.'));
   const outputs = JSON.parse(await timed('output', () => tf(['output', '-json'])));
@@ -130,13 +137,11 @@ export async function applyFoundation(opts) {
 }
 
 /**
- * @param {any} mod
+ * Every resource address in a state module and its children.
+ * @param {StateModule | undefined} mod
  * @returns {string[]}
  */
 function listStateResources(mod) {
   if (!mod) return [];
-  return [
-    ...(mod.resources ?? []).map((/** @type {any} */ r) => r.address),
-    ...(mod.child_modules ?? []).flatMap((/** @type {any} */ m) => listStateResources(m)),
-  ];
+  return [...(mod.resources ?? []).map((r) => r.address), ...(mod.child_modules ?? []).flatMap((m) => listStateResources(m))];
 }

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { terraform, withEmulatorEnv } from '../terraform.mjs';
 import { DEFAULT_GAPS_FILE } from '../paths.mjs';
 
+/** @typedef {import('./plan-json.mjs').PlanJson} PlanJson */
+
 /**
  * A second plan of an applied workdir: what Terraform would still change. On real AWS right after an apply this
  * is empty; on moto it holds the skipped resources and the attributes moto does not round-trip
@@ -21,6 +23,7 @@ export async function replanFoundation(opts) {
   const tf = (/** @type {string[]} */ args) => terraform(args, { cwd: workdir, env, cliConfig });
   const started = Date.now();
   await tf(['plan', '-no-color', '-input=false', '-out=replan.tfplan']);
+  /** @type {PlanJson} */
   const json = JSON.parse(await tf(['show', '-json', 'replan.tfplan']));
   fs.writeFileSync(path.join(workdir, 'replan.json'), JSON.stringify(json));
   return { changes: summarizeChanges(json), durationMs: Date.now() - started };
@@ -39,7 +42,7 @@ export async function replanFoundation(opts) {
 
 /**
  * The managed resources a plan would change, with the attributes that cause it.
- * @param {any} planJson  `terraform show -json <plan>`
+ * @param {PlanJson} planJson  `terraform show -json <plan>`
  * @returns {PlannedChange[]}
  */
 export function summarizeChanges(planJson) {
@@ -47,14 +50,14 @@ export function summarizeChanges(planJson) {
   const out = [];
   for (const c of planJson.resource_changes ?? []) {
     const actions = c.change?.actions ?? [];
-    if (c.mode !== 'managed' || actions.every((/** @type {string} */ a) => a === 'no-op' || a === 'read')) continue;
+    if (c.mode !== 'managed' || actions.every((a) => a === 'no-op' || a === 'read')) continue;
     const before = c.change.before ?? {};
     const after = c.change.after ?? {};
     const unknown = c.change.after_unknown ?? {};
     const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])]
       .filter((k) => unknown[k] !== true && JSON.stringify(canonical(before[k])) !== JSON.stringify(canonical(after[k])))
       .sort();
-    const replacePaths = [...new Set((c.change.replace_paths ?? []).map((/** @type {unknown[]} */ p) => String(p[0])))]
+    const replacePaths = [...new Set((c.change.replace_paths ?? []).map((p) => String(p[0])))]
       .filter((k) => unknown[k] !== true)
       .sort();
     const name = typeof before.name === 'string' ? before.name : typeof after.name === 'string' ? after.name : null;
@@ -67,7 +70,8 @@ export function summarizeChanges(planJson) {
 function canonical(v) {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(/** @type {any} */ (v)[k])]));
+    const o = /** @type {Record<string, unknown>} */ (v);
+    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, canonical(o[k])]));
   }
   return v;
 }

@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import { DEFAULT_GAPS_FILE } from '../paths.mjs';
 
+/** @typedef {import('./plan-json.mjs').PlanJson} PlanJson */
+
 /**
  * @typedef {object} Gap
  * @property {string} [type]     resource type, e.g. aws_elasticache_replication_group (every resource of it)
@@ -77,7 +79,7 @@ function collectReferences(node, into) {
 
 /**
  * Dependency graph of the root module's resources and data sources from `terraform show -json <plan>`.
- * @param {any} planJson
+ * @param {PlanJson} planJson
  * @returns {{ resources: Map<string, { type: string, mode: string, deps: Set<string> }>, outputs: Map<string, Set<string>> }}
  */
 export function dependencyGraph(planJson) {
@@ -88,11 +90,13 @@ export function dependencyGraph(planJson) {
   /** @type {Map<string, { type: string, mode: string, deps: Set<string> }>} */
   const resources = new Map();
   for (const r of root.resources ?? []) {
+    /** @type {Set<string>} */
     const refs = new Set();
     collectReferences(r.expressions, refs);
     collectReferences(r.count_expression, refs);
     collectReferences(r.for_each_expression, refs);
     for (const d of r.depends_on ?? []) refs.add(d);
+    /** @type {Set<string>} */
     const deps = new Set();
     for (const ref of refs) {
       const a = referenceToAddress(ref);
@@ -103,9 +107,11 @@ export function dependencyGraph(planJson) {
   /** @type {Map<string, Set<string>>} */
   const outputs = new Map();
   for (const [name, o] of Object.entries(root.outputs ?? {})) {
+    /** @type {Set<string>} */
     const refs = new Set();
-    collectReferences(/** @type {any} */ (o).expression, refs);
-    collectReferences(/** @type {any} */ (o).depends_on, refs);
+    collectReferences(o.expression, refs);
+    collectReferences(o.depends_on, refs);
+    /** @type {Set<string>} */
     const deps = new Set();
     for (const ref of refs) {
       const a = referenceToAddress(ref);
