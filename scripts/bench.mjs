@@ -9,19 +9,19 @@
 // revision per family pinned to a new release, the migration task to STOPPED with its exit code checked,
 // then every enabled service updated to its revision and desired count and waited for, tier by tier.
 import http from 'node:http';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startMoto, setEcsTaskProgression, freePort, which } from './lib/moto.mjs';
+import { startMoto, setEcsTaskProgression, freePort } from './lib/moto.mjs';
 import { checkPrereqs, formatPrereqs, withEmulatorEnv } from './lib/terraform.mjs';
-import { synthFoundation, applyFoundation } from './lib/foundation.mjs';
+import { synthFoundation } from './lib/foundation/synth.mjs';
+import { applyFoundation } from './lib/foundation/apply.mjs';
+import { REPO_ROOT as ROOT } from './lib/paths.mjs';
+import { run, which } from './lib/proc.mjs';
 import { modelCriticalPath } from './bench/model.mjs';
 import catalogModule from '../lib/catalog.cjs';
 import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
 
 const { topologicalOrder, loadConfigFile } = catalogModule;
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const say = (/** @type {string} */ m) => process.stdout.write(`[bench] ${m}\n`);
 
 const COMMAND = defineCommand({
@@ -73,20 +73,13 @@ async function countingProxy(targetPort) {
   };
 }
 
-/** @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} env */
-function runQuiet(cmd, args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.stderr.on('data', (b) => (err += b));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${err || out}`))));
-  });
-}
+/** Stdout of a command that must succeed. @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} env */
+const runQuiet = async (cmd, args, env) => (await run(cmd, args, { cwd: ROOT, env, check: true })).stdout;
 
-/** Our runner, as a user runs it. */
+/**
+ * Our runner, as a user runs it.
+ * @param {{ outputsFile: string, release: string, env: NodeJS.ProcessEnv }} o
+ */
 async function ours({ outputsFile, release, env }) {
   const report = path.join(ROOT, '.work', 'bench', `runner-${release}.json`);
   const t0 = Date.now();

@@ -3,19 +3,18 @@
 // moto_server (+ dockerd and a local registry where Docker can run) -> synth `foundation` -> real Terraform
 // apply against the emulator -> the real runner through every step -> summary, JSON report, timeline SVG.
 // Everything it starts, it stops (also on Ctrl-C and on failure) unless --keep.
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startMoto, setEcsTaskProgression, freePort, waitForMoto, which } from './lib/moto.mjs';
+import { startMoto, setEcsTaskProgression } from './lib/moto.mjs';
 import { checkPrereqs, formatPrereqs, withEmulatorEnv } from './lib/terraform.mjs';
-import { synthFoundation, applyFoundation } from './lib/foundation.mjs';
+import { synthFoundation } from './lib/foundation/synth.mjs';
+import { applyFoundation } from './lib/foundation/apply.mjs';
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { dockerStatus, ecrCredentials, startRegistry, DOCKER_SH } from './lib/docker.mjs';
+import { dockerStatus, dockerSh, ecrCredentials, startRegistry } from './lib/docker.mjs';
+import { REPO_ROOT as ROOT } from './lib/paths.mjs';
+import { run as runProcess, runSync } from './lib/proc.mjs';
 import catalog from '../lib/catalog.cjs';
 import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** @typedef {{ config: string, out: string, keep: boolean, docker: boolean, help: boolean }} LocalOptions */
 
@@ -49,45 +48,13 @@ Exit codes: 0 every non-skipped step passed; 1 a step failed; 2 a prerequisite i
 const say = (/** @type {string} */ m) => process.stdout.write(`[local] ${m}\n`);
 const secs = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(1)} s`;
 
-/** @param {string[]} args @param {string} [input] */
-function dockerSh(args, input) {
-  const r = spawnSync(DOCKER_SH, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new Error(`scripts/ci/docker.sh ${args[0]} failed:\n${r.stderr || r.stdout}`);
-  return r;
-}
-
-/**
- * --keep: moto_server in its own process group, logging to a file, so it outlives this process.
- * @param {string} out
- */
-async function startDetachedMoto(out) {
-  const bin = which('moto_server');
-  if (!bin) throw new Error('moto_server not found on PATH');
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const logFd = fs.openSync(path.join(out, 'moto.log'), 'a');
-  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
-  });
-  child.unref();
-  fs.closeSync(logFd);
-  const stop = async () => {
-    try { process.kill(/** @type {number} */ (child.pid), 'SIGTERM'); } catch { /* already gone */ }
-  };
-  try {
-    await waitForMoto(endpoint, { isAlive: () => child.exitCode === null, output: () => fs.readFileSync(path.join(out, 'moto.log'), 'utf8') });
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { endpoint, pid: child.pid, stop };
-}
-
 function gitRelease() {
-  const r = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : 'local';
+  try {
+    const r = runSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT });
+    return r.code === 0 ? r.stdout.trim() : 'local';
+  } catch {
+    return 'local'; // no git here
+  }
 }
 
 async function run() {
@@ -115,20 +82,20 @@ async function run() {
   /** @type {(() => Promise<void> | void)[]} */
   const cleanups = [];
   let interrupted = false;
-  /** @type {import('node:child_process').ChildProcess|null} */
-  let runner = null;
+  const stopRunner = new AbortController();
   const onSigint = () => {
     if (interrupted) return;
     interrupted = true;
     say('interrupted: stopping what was started (press Ctrl-C again to force)');
     process.once('SIGINT', () => process.exit(130));
-    if (runner) runner.kill('SIGINT');
+    stopRunner.abort();
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   const started = Date.now();
   try {
-    const moto = o.keep ? await startDetachedMoto(out) : await startMoto();
+    // --keep: in its own process group, logging to a file, so it outlives this process
+    const moto = await startMoto(o.keep ? { logFile: path.join(out, 'moto.log') } : {});
     cleanups.push(() => moto.stop());
     say(`moto_server on ${moto.endpoint}`);
     await setEcsTaskProgression(moto.endpoint);
@@ -182,11 +149,8 @@ async function run() {
     const runnerEnv = { ...env, ...(registry ? { STAGING_ROLLOUT_IMAGE_REGISTRY: `http://${registry}` } : {}) };
     delete runnerEnv.GITHUB_STEP_SUMMARY;
     say(`runner: node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`);
-    const code = await new Promise((resolve) => {
-      runner = spawn(process.execPath, args, { cwd: ROOT, env: runnerEnv, stdio: ['ignore', 'inherit', 'inherit'] });
-      runner.on('exit', (c, sig) => resolve(c ?? (sig ? 130 : 1)));
-    });
-    runner = null;
+    const ran = await runProcess(process.execPath, args, { cwd: ROOT, env: runnerEnv, output: 'inherit', signal: stopRunner.signal, killSignal: 'SIGINT' });
+    const code = ran.code ?? (ran.signal ? 130 : 1);
     say(`finished in ${secs(Date.now() - started)} with exit code ${code}`);
     if (dockerReason) say(`note: images were not built (${dockerReason})`);
     for (const f of [reportFile, summaryFile, reportFile.replace(/\.json$/, '.timeline.svg')]) {
@@ -202,7 +166,7 @@ async function run() {
       process.stdout.write(`# terraform: cd ${path.relative(ROOT, applied.workdir)} && TF_CLI_CONFIG_FILE=${applied.cliConfig} terraform output\n`);
       process.stdout.write(`# stop it: kill ${moto.pid}${registry ? ` ; scripts/ci/docker.sh stop-registry ${path.join(out, 'registry')}` : ''}\n`);
     }
-    return interrupted ? 130 : /** @type {number} */ (code);
+    return interrupted ? 130 : code;
   } catch (e) {
     process.stderr.write(`[local] FAILED: ${/** @type {Error} */ (e).message}\n`);
     return interrupted ? 130 : 1;

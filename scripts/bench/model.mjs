@@ -5,6 +5,8 @@ import catalogModule from '../../lib/catalog.cjs';
 
 const { normalizeConfig, topologicalOrder } = catalogModule;
 
+/** @typedef {{ intervalSeconds: number, healthyThreshold: number, deregistrationDelaySeconds: number }} HealthChecks */
+
 /** AWS defaults for an ALB target group (what a hand-written stack gets when it sets nothing). */
 export const AWS_DEFAULTS = Object.freeze({
   intervalSeconds: 30,
@@ -33,7 +35,7 @@ export const DEFAULT_ASSUMPTIONS = Object.freeze({
  * Seconds until one service of a release is done: its new task started, (web) passed `healthyThreshold`
  * checks `intervalSeconds` apart, and (web, on a re-release) the old target drained.
  * @param {{ kind: string }} service
- * @param {{ intervalSeconds: number, healthyThreshold: number, deregistrationDelaySeconds: number }} hc
+ * @param {HealthChecks} hc
  * @param {ModelAssumptions} a
  */
 export function serviceSeconds(service, hc, a) {
@@ -41,7 +43,7 @@ export function serviceSeconds(service, hc, a) {
   return a.taskStartSeconds + hc.healthyThreshold * hc.intervalSeconds + hc.deregistrationDelaySeconds;
 }
 
-/** Rounds a wait up to the next poll. */
+/** Rounds a wait up to the next poll. @param {number} seconds @param {number} poll */
 const polled = (seconds, poll) => Math.ceil(seconds / poll) * poll;
 
 /**
@@ -63,6 +65,7 @@ export function modelCriticalPath(rawConfig, overrides = {}) {
    * Ours, as runner/lib/plan.mjs runs it: tiers in order; inside a tier, waves (a service goes in the wave after
    * its last same-tier dependency); a wave's services start together and the next wave starts when the whole
    * wave is done.
+   * @param {HealthChecks} hc
    */
   const parallel = (hc) => {
     let total = polled(migration, a.runnerPollSeconds);
@@ -88,7 +91,7 @@ export function modelCriticalPath(rawConfig, overrides = {}) {
     }
     return { seconds: total, tiers: tierRows };
   };
-  /** Baseline: every service one after another, each followed by the CLI waiter's polling. */
+  /** Baseline: every service one after another, each followed by the CLI waiter's polling. @param {HealthChecks} hc */
   const sequential = (hc) => {
     let total = polled(migration, a.taskWaiterPollSeconds);
     for (const s of enabled) total += polled(serviceSeconds(s, hc, a), a.waiterPollSeconds);

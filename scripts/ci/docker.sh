@@ -42,6 +42,20 @@ install_packages() {
 }
 
 docker_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+registry_up() { local code; code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/v2/" || true); [ "$code" = 401 ] || [ "$code" = 200 ]; }
+
+# wait_started WHAT PID LOG TRIES DELAY CHECK...: poll CHECK until it succeeds; if PID exits first or TRIES run
+# out, print the tail of LOG and die.
+wait_started() {
+  local what="$1" pid="$2" logfile="$3" tries="$4" delay="$5" i; shift 5
+  for i in $(seq 1 "$tries"); do
+    if "$@"; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then tail -n 20 "$logfile" >&2; die "$what exited during start-up (see $logfile)"; fi
+    sleep "$delay"
+  done
+  tail -n 20 "$logfile" >&2
+  die "$what did not answer within $(awk "BEGIN { print $tries * $delay }")s"
+}
 
 start_dockerd() {
   if docker_up; then log "dockerd already running ($(docker version --format '{{.Server.Version}}'))"; return 0; fi
@@ -52,14 +66,9 @@ start_dockerd() {
   # 127.0.0.0/8 registries are allowed over plain HTTP by default, so the loopback test registry needs no flag.
   nohup dockerd --data-root "$DOCKER_DATA_ROOT" --host "unix://$DOCKER_SOCK" --pidfile "$DOCKERD_PIDFILE" \
     ${DOCKERD_EXTRA_ARGS:-} >"$DOCKERD_LOG" 2>&1 &
-  local pid=$! i
-  for i in $(seq 1 60); do
-    if docker_up; then log "dockerd ready after ${i}x0.5s (pid $pid)"; return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then tail -n 20 "$DOCKERD_LOG" >&2; die "dockerd exited during start-up (see $DOCKERD_LOG)"; fi
-    sleep 0.5
-  done
-  tail -n 20 "$DOCKERD_LOG" >&2
-  die "dockerd did not answer on $DOCKER_SOCK within 30s"
+  local pid=$!
+  wait_started "dockerd on $DOCKER_SOCK" "$pid" "$DOCKERD_LOG" 60 0.5 docker_up
+  log "dockerd ready (pid $pid)"
 }
 
 stop_dockerd() {
@@ -102,16 +111,11 @@ auth:
 YAML
   chmod 600 "$dir/config.yml" "$dir/htpasswd"
   nohup /usr/bin/docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
-  local pid=$! i code
+  local pid=$!
   echo "$pid" >"$dir/registry.pid"
-  for i in $(seq 1 40); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" || true)
-    if [ "$code" = 401 ] || [ "$code" = 200 ]; then log "registry ready on 127.0.0.1:$port (pid $pid)"; echo "$pid"; return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then tail -n 20 "$dir/registry.log" >&2; die "registry exited during start-up"; fi
-    sleep 0.25
-  done
-  tail -n 20 "$dir/registry.log" >&2
-  die "registry did not answer on 127.0.0.1:$port within 10s"
+  wait_started "registry on 127.0.0.1:$port" "$pid" "$dir/registry.log" 40 0.25 registry_up "$port"
+  log "registry ready on 127.0.0.1:$port (pid $pid)"
+  echo "$pid"
 }
 
 stop_registry() {

@@ -1,17 +1,22 @@
 // Docker for the local run and the image tests: can it be used here, and a loopback registry whose basic-auth
 // user is the one ECR's GetAuthorizationToken returns (so the image step logs in to it exactly as to ECR).
-// Registries are started and stopped through scripts/ci/docker.sh; the password goes to it on stdin only.
-import { execFileSync, spawnSync } from 'node:child_process';
+// Registries are started and stopped through scripts/ci/docker.sh (dockerSh); the password goes to it on stdin only.
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { freePort } from './moto.mjs';
+import { DOCKER_SH } from './paths.mjs';
+import { runSync, which } from './proc.mjs';
 
-export const DOCKER_SH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'ci', 'docker.sh');
-
-/** @param {string} name */
-const onPath = (name) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name]).status === 0;
+/**
+ * Run scripts/ci/docker.sh COMMAND ...; throws with its output when it fails (unless `check` is false).
+ * @param {string[]} args
+ * @param {{ input?: string, output?: 'capture' | 'inherit' | 'ignore', check?: boolean }} [opts]
+ */
+export function dockerSh(args, opts = {}) {
+  const r = runSync(DOCKER_SH, args, { input: opts.input, output: opts.output });
+  if (r.code !== 0 && opts.check !== false) throw new Error(`scripts/ci/docker.sh ${args[0]} failed:\n${r.stderr || r.stdout}`);
+  return r;
+}
 
 /**
  * Can Docker (engine, registry, htpasswd) be used here?
@@ -19,15 +24,19 @@ const onPath = (name) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name]).
  *   now when `running`, or after `scripts/ci/docker.sh start-dockerd` when `canStartDockerd`)
  */
 export function dockerStatus() {
-  const server = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' });
   const no = (/** @type {string} */ reason) => ({ reason, running: false, canStartDockerd: false });
-  if (server.error) return no(`docker CLI not found (${server.error.message}); install with: sudo scripts/ci/docker.sh install`);
+  let server;
+  try {
+    server = runSync('docker', ['version', '--format', '{{.Server.Version}}']);
+  } catch (e) {
+    return no(`docker CLI not found (${/** @type {Error} */ (e).message}); install with: sudo scripts/ci/docker.sh install`);
+  }
   const missing = [];
   if (!fs.existsSync('/usr/bin/docker-registry')) missing.push('docker-registry (Debian package docker-registry)');
-  if (!onPath('htpasswd')) missing.push('htpasswd (Debian package apache2-utils)');
+  if (!which('htpasswd')) missing.push('htpasswd (Debian package apache2-utils)');
   if (missing.length) return no(`missing ${missing.join(', ')}; install with: sudo scripts/ci/docker.sh install`);
-  if (server.status === 0) return { reason: null, running: true, canStartDockerd: false };
-  if (!onPath('dockerd')) return no('no Docker engine running and dockerd is not installed (Debian package docker.io)');
+  if (server.code === 0) return { reason: null, running: true, canStartDockerd: false };
+  if (!which('dockerd')) return no('no Docker engine running and dockerd is not installed (Debian package docker.io)');
   if (process.getuid?.() !== 0) return no('no Docker engine running, and starting dockerd needs root');
   return { reason: null, running: false, canStartDockerd: true };
 }
@@ -50,13 +59,10 @@ export async function ecrCredentials(ecr) {
  */
 export async function startRegistry({ dir, creds }) {
   const port = await freePort();
-  execFileSync(DOCKER_SH, ['start-registry', dir, String(port)], {
-    input: `${creds.username}:${creds.password}\n`,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  dockerSh(['start-registry', dir, String(port)], { input: `${creds.username}:${creds.password}\n` });
   return {
     port,
     host: `127.0.0.1:${port}`,
-    stop: () => void spawnSync(DOCKER_SH, ['stop-registry', dir], { stdio: 'ignore' }),
+    stop: () => void dockerSh(['stop-registry', dir], { output: 'ignore', check: false }),
   };
 }

@@ -7,7 +7,8 @@
 //   node scripts/lib/foundation-cli.mjs apply --outdir DIR --endpoint URL [--config FILE]
 // Result JSON on stdout; progress on stderr; exit 2 on a missing prerequisite or bad arguments, 1 on failure.
 import { parseArgs } from 'node:util';
-import { synthFoundation, applyFoundation, planFoundation } from './foundation.mjs';
+import { synthFoundation } from './foundation/synth.mjs';
+import { applyFoundation, planFoundation } from './foundation/apply.mjs';
 import { checkPrereqs, formatPrereqs } from './terraform.mjs';
 
 const USAGE = 'usage: foundation-cli.mjs prereqs | synth|plan|apply --outdir DIR [--endpoint URL] [--config FILE] [--region R]';

@@ -10,16 +10,11 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startMoto, setEcsTaskProgression } from './moto.mjs';
 import { checkPrereqs, formatPrereqs, emulatorEnv, EMULATOR_ENV_UNSET } from './terraform.mjs';
-import {
-  synthFoundation,
-  applyFoundation,
-  snapshotEcs,
-  replanFoundation,
-  withReleaseProbe,
-  unexplainedChanges,
-  loadDrift,
-  REPO_ROOT,
-} from './foundation.mjs';
+import { REPO_ROOT } from './paths.mjs';
+import { synthFoundation } from './foundation/synth.mjs';
+import { applyFoundation } from './foundation/apply.mjs';
+import { replanFoundation, unexplainedChanges, loadDrift } from './foundation/drift.mjs';
+import { snapshotEcs, withReleaseProbe } from './foundation/probes.mjs';
 
 const require = createRequire(import.meta.url);
 const { itDir } = require('./skips.cjs');
@@ -92,7 +87,7 @@ export default async function globalSetup() {
   let moto;
   try {
     moto = await startMoto();
-    /** @type {any} */ (globalThis).__stagingRolloutMoto = moto;
+    /** @type {{ __stagingRolloutMoto?: import('./moto.mjs').MotoHandle }} */ (globalThis).__stagingRolloutMoto = moto;
     log(`moto_server ${moto.endpoint} (pid ${moto.pid})`);
     await setEcsTaskProgression(moto.endpoint);
   } catch (e) {

@@ -8,10 +8,11 @@ const require = createRequire(import.meta.url);
 const { readSkips, itDir } = require('./skips.cjs');
 
 export default async function globalTeardown() {
-  const moto = /** @type {any} */ (globalThis).__stagingRolloutMoto;
+  const shared = /** @type {{ __stagingRolloutMoto?: import('./moto.mjs').MotoHandle }} */ (globalThis);
+  const moto = shared.__stagingRolloutMoto;
   if (moto && process.env.STAGING_ROLLOUT_IT_KEEP !== '1') {
     await moto.stop();
-    /** @type {any} */ (globalThis).__stagingRolloutMoto = undefined;
+    shared.__stagingRolloutMoto = undefined;
   } else if (moto) {
     process.stdout.write(`[it-teardown] STAGING_ROLLOUT_IT_KEEP=1: moto_server left running at ${moto.endpoint} (pid ${moto.pid})\n`);
   }

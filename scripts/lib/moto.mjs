@@ -1,6 +1,7 @@
-// moto_server lifecycle for tests, `npm run local` and the benchmark: one emulator on a free loopback port.
-import { spawn, spawnSync } from 'node:child_process';
+// moto_server lifecycle for tests, `npm run local` and the benchmark: one emulator on a free loopback port,
+// stopped by its handle (and, unless it is detached for `npm run local -- --keep`, when this process exits).
 import net from 'node:net';
+import { start, which } from './proc.mjs';
 
 /** Raised when a prerequisite (moto_server, terraform, provider mirror) is missing. */
 export class PrerequisiteError extends Error {
@@ -13,18 +14,6 @@ export class PrerequisiteError extends Error {
 }
 
 export const MOTO_INSTALL_HINT = 'pip install "moto[server]==5.2.1" (provides the moto_server command)';
-
-/**
- * Find an executable on PATH. Returns its absolute path or null.
- * @param {string} name
- * @param {NodeJS.ProcessEnv} [env]
- * @returns {string | null}
- */
-export function which(name, env = process.env) {
-  const r = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { env, encoding: 'utf8' });
-  const out = (r.stdout || '').trim();
-  return r.status === 0 && out ? out : null;
-}
 
 /**
  * Ask the OS for a free TCP port on 127.0.0.1.
@@ -76,14 +65,15 @@ export async function waitForMoto(endpoint, opts = {}) {
  * @property {string} endpoint  e.g. http://127.0.0.1:45123
  * @property {number} port
  * @property {number | undefined} pid
- * @property {() => Promise<void>} stop  kill the server (idempotent)
+ * @property {() => Promise<void>} stop  kill the server and wait for it to exit (idempotent)
  * @property {() => string} output  what moto_server printed so far (last 64 KiB)
  */
 
 /**
  * Start moto_server on 127.0.0.1 (a free port unless `port` is given), with AWS managed IAM policies loaded.
- * The process is killed by `stop()` and, as a safety net, when this Node process exits.
- * @param {{ port?: number, env?: NodeJS.ProcessEnv, timeoutMs?: number, command?: string }} [opts]
+ * The process is killed by `stop()` and, as a safety net, when this Node process exits; with `logFile` it runs
+ * detached in its own process group, writes to that file and outlives this process unless stopped.
+ * @param {{ port?: number, env?: NodeJS.ProcessEnv, timeoutMs?: number, command?: string, logFile?: string }} [opts]
  * @returns {Promise<MotoHandle>}
  */
 export async function startMoto(opts = {}) {
@@ -93,54 +83,39 @@ export async function startMoto(opts = {}) {
   if (!bin) throw new PrerequisiteError(`${command} not found on PATH`, MOTO_INSTALL_HINT);
   const port = opts.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], {
+  const detached = opts.logFile !== undefined;
+  const proc = start(bin, ['-H', '127.0.0.1', '-p', String(port)], {
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: false,
+    output: detached ? { file: /** @type {string} */ (opts.logFile) } : 'capture',
+    maxOutput: 65536,
+    detached,
   });
-  let out = '';
-  const collect = (/** @type {Buffer} */ b) => {
-    out = (out + b.toString()).slice(-65536);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  let exited = false;
-  /** @type {Promise<void>} */
-  const exitedPromise = new Promise((resolve) =>
-    child.on('exit', () => {
-      exited = true;
-      resolve();
-    }),
-  );
-  let spawnError = /** @type {Error | null} */ (null);
-  child.on('error', (e) => {
-    spawnError = e;
-    exited = true;
-  });
-  const onExit = () => {
-    if (!exited) child.kill('SIGKILL');
-  };
-  process.on('exit', onExit);
+  /** @type {Error | null} */
+  let spawnError = null;
+  proc.done.catch((e) => (spawnError = e));
+  const onExit = () => proc.kill('SIGKILL');
+  if (!detached) process.on('exit', onExit);
 
   const stop = async () => {
     process.removeListener('exit', onExit);
-    if (exited) return;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exitedPromise;
+    if (proc.exited()) return;
+    proc.child.ref(); // a detached server is unref'd; wait for its exit all the same
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+    await proc.done.catch(() => {});
     clearTimeout(t);
   };
   try {
     await waitForMoto(endpoint, {
       timeoutMs: opts.timeoutMs,
-      isAlive: () => !exited,
-      output: () => (spawnError ? spawnError.message + '\n' : '') + out,
+      isAlive: () => !proc.exited(),
+      output: () => (spawnError ? /** @type {Error} */ (spawnError).message + '\n' : '') + proc.output(),
     });
   } catch (e) {
     await stop();
     throw e;
   }
-  return { endpoint, port, pid: child.pid, stop, output: () => out };
+  return { endpoint, port, pid: proc.pid, stop, output: proc.output };
 }
 
 /**

@@ -1,10 +1,10 @@
 // Terraform CLI helpers: a CLI config that installs the AWS provider ONLY from a local filesystem mirror,
 // prerequisite checks, a terraform runner, and the environment that points Terraform and the AWS SDK at moto.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { which, MOTO_INSTALL_HINT, PrerequisiteError } from './moto.mjs';
+import { MOTO_INSTALL_HINT, PrerequisiteError } from './moto.mjs';
+import { run, which } from './proc.mjs';
 
 /** hashicorp/aws version behind @cdktf/provider-aws 20.1.0 */
 export const AWS_PROVIDER_VERSION = '5.100.0';
@@ -19,7 +19,9 @@ const MIRROR_INSTALL_HINT =
 
 /** Terraform's platform name for this machine, e.g. linux_amd64. */
 export function terraformPlatform() {
-  const arch = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' }[process.arch] ?? process.arch;
+  /** @type {Partial<Record<NodeJS.Architecture, string>>} */
+  const names = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' };
+  const arch = names[process.arch] ?? process.arch;
   return `${process.platform}_${arch}`;
 }
 
@@ -166,7 +168,7 @@ export class TerraformError extends Error {
  * @param {{ cwd: string, env?: NodeJS.ProcessEnv, cliConfig?: string, bin?: string }} opts
  * @returns {Promise<string>}
  */
-export function terraform(args, opts) {
+export async function terraform(args, opts) {
   const env = {
     ...process.env,
     ...(opts.env ?? {}),
@@ -175,26 +177,15 @@ export function terraform(args, opts) {
     CHECKPOINT_DISABLE: '1',
     ...(opts.cliConfig ? { TF_CLI_CONFIG_FILE: opts.cliConfig } : {}),
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(opts.bin ?? 'terraform', args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    /** @type {Buffer[]} */ const out = [];
-    /** @type {Buffer[]} */ const err = [];
-    child.stdout.on('data', (b) => out.push(b));
-    child.stderr.on('data', (b) => err.push(b));
-    child.on('error', (e) =>
-      reject(
-        /** @type {NodeJS.ErrnoException} */ (e).code === 'ENOENT'
-          ? new PrerequisiteError('terraform not found on PATH', TERRAFORM_INSTALL_HINT)
-          : e,
-      ),
-    );
-    child.on('close', (code) => {
-      const stdout = Buffer.concat(out).toString();
-      const stderr = Buffer.concat(err).toString();
-      if (code === 0) resolve(stdout);
-      else reject(new TerraformError(args, code, stdout, stderr));
-    });
-  });
+  let r;
+  try {
+    r = await run(opts.bin ?? 'terraform', args, { cwd: opts.cwd, env });
+  } catch (e) {
+    if (/** @type {NodeJS.ErrnoException} */ (e).code === 'ENOENT') throw new PrerequisiteError('terraform not found on PATH', TERRAFORM_INSTALL_HINT);
+    throw e;
+  }
+  if (r.code !== 0) throw new TerraformError(args, r.code, r.stdout, r.stderr);
+  return r.stdout;
 }
 
 /** Variables removed from a child's env when it targets the emulator (they could redirect to real AWS). */

@@ -13,8 +13,10 @@ const compilerOptions = {
   inlineSourceMap: true,
 };
 
+/** @param {NodeJS.Module} module @param {string} filename */
 require.extensions['.ts'] = function compileTs(module, filename) {
   const source = fs.readFileSync(filename, 'utf8');
   const { outputText } = ts.transpileModule(source, { compilerOptions, fileName: filename });
-  module._compile(outputText, filename);
+  // Module#_compile: node's own loader step, not in @types/node
+  /** @type {NodeJS.Module & { _compile(code: string, filename: string): void }} */ (module)._compile(outputText, filename);
 };

@@ -4,17 +4,9 @@ import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  loadGaps,
-  referenceToAddress,
-  dependencyGraph,
-  computeSkips,
-  configAddress,
-  summarizeChanges,
-  unexplainedChanges,
-  loadDrift,
-  DEFAULT_GAPS_FILE,
-} from '../../scripts/lib/foundation.mjs';
+import { loadGaps, referenceToAddress, dependencyGraph, computeSkips, configAddress } from '../../scripts/lib/foundation/gaps.mjs';
+import { summarizeChanges, unexplainedChanges, loadDrift } from '../../scripts/lib/foundation/drift.mjs';
+import { DEFAULT_GAPS_FILE } from '../../scripts/lib/paths.mjs';
 import {
   writeCliConfig,
   checkPrereqs,
