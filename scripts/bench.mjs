@@ -18,10 +18,10 @@ import { applyFoundation } from './lib/foundation/apply.mjs';
 import { REPO_ROOT as ROOT } from './lib/paths.mjs';
 import { run, which } from './lib/proc.mjs';
 import { modelCriticalPath } from './bench/model.mjs';
-import catalogModule from '../lib/catalog.cjs';
+import configLib from '../lib/config/index.cjs';
 import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
 
-const { topologicalOrder, loadConfigFile } = catalogModule;
+const { topologicalOrder, loadConfigFile, DEFAULT_CONFIG_PATH } = configLib;
 const say = (/** @type {string} */ m) => process.stdout.write(`[bench] ${m}\n`);
 
 const COMMAND = defineCommand({
@@ -84,7 +84,7 @@ async function ours({ outputsFile, release, env }) {
   const report = path.join(ROOT, '.work', 'bench', `runner-${release}.json`);
   const t0 = Date.now();
   await runQuiet(process.execPath, [
-    path.join(ROOT, 'runner', 'rollout.mjs'), '--outputs', outputsFile, '--config', path.join(ROOT, 'config', 'staging.json'),
+    path.join(ROOT, 'runner', 'rollout.mjs'), '--outputs', outputsFile, '--config', path.join(ROOT, DEFAULT_CONFIG_PATH),
     '--release', release, '--skip', 'images', '--skip', 'smoke', '--report', report,
   ], env);
   return { wallMs: Date.now() - t0, report: JSON.parse(fs.readFileSync(report, 'utf8')) };
@@ -148,7 +148,7 @@ async function main() {
   }
   const awsCli = which('aws');
   fs.mkdirSync(path.join(ROOT, '.work', 'bench'), { recursive: true });
-  const configPath = path.join(ROOT, 'config', 'staging.json');
+  const configPath = path.join(ROOT, DEFAULT_CONFIG_PATH);
   const { raw: config, config: normalized } = loadConfigFile(configPath);
   const region = normalized.region;
   const moto = await startMoto();

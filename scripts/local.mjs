@@ -13,7 +13,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { dockerStatus, dockerSh, ecrCredentials, startRegistry } from './lib/docker.mjs';
 import { REPO_ROOT as ROOT } from './lib/paths.mjs';
 import { run as runProcess, runSync } from './lib/proc.mjs';
-import catalog from '../lib/catalog.cjs';
+import configLib from '../lib/config/index.cjs';
 import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
 
 /** @typedef {{ config: string, out: string, keep: boolean, docker: boolean, help: boolean }} LocalOptions */
@@ -65,7 +65,7 @@ async function run() {
   let region;
   try {
     // the same reader (and validation) as the stack and the runner: a bad config stops here, nothing started
-    region = catalog.loadConfigFile(configPath).config.region;
+    region = configLib.loadConfigFile(configPath).config.region;
   } catch (e) {
     process.stderr.write(`error: ${/** @type {Error} */ (e).message}\n`);
     return 2;

@@ -86,6 +86,23 @@ function resolveCatalog(services, tiers) {
 }
 
 /**
+ * THE wave rule of a tier: a service starts in the wave after the last of its dependencies among `active`
+ * (the tier's enabled services, in dependency order); one with none of them starts in wave 0. Dependencies
+ * outside `active` (earlier tiers) are stable already. Used by the runner's plan and the bench model.
+ * @param {readonly { name: string, dependsOn: readonly string[] }[]} active
+ * @returns {Map<string, number>} service name -> wave index
+ */
+function waveLevels(active) {
+  /** @type {Map<string, number>} */
+  const level = new Map();
+  for (const s of active) {
+    const deps = s.dependsOn.filter((d) => level.has(d)).map((d) => /** @type {number} */ (level.get(d)) + 1);
+    level.set(s.name, Math.max(0, ...deps));
+  }
+  return level;
+}
+
+/**
  * Rules across sections of a validated config; calls `fail(path, message)` on the first broken one.
  * @param {import('./schema.cjs').Config} config
  * @param {Fail} fail
@@ -146,4 +163,4 @@ function uniqueAcross(items, key, clash) {
   }
 }
 
-module.exports = { topologicalOrder, resolveCatalog, checkConfig };
+module.exports = { topologicalOrder, resolveCatalog, waveLevels, checkConfig };

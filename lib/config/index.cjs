@@ -9,7 +9,7 @@ const { ConfigError, configErrorOf, describeIssue, firstIssue } = require('./err
 const { ConfigSchema } = require('./schema.cjs');
 const { SmokeSchema, CHECK_DEFAULTS } = require('./smoke.cjs');
 const { OutputsSchema, ServiceCatalogEntrySchema, showOutputValue } = require('./outputs.cjs');
-const { checkConfig, topologicalOrder, resolveCatalog } = require('./graph.cjs');
+const { checkConfig, topologicalOrder, resolveCatalog, waveLevels } = require('./graph.cjs');
 const { readConfigFile, mergeOverlay } = require('./load.cjs');
 
 /**
@@ -108,7 +108,7 @@ function parseOutputs(plain, source) {
 
 module.exports = {
   ConfigError, ConfigSchema, SmokeSchema, OutputsSchema, ServiceCatalogEntrySchema, CHECK_DEFAULTS,
-  normalizeConfig, loadConfigFile, normalizeSmoke, parseOutputs, showOutputValue, topologicalOrder, resolveCatalog, mergeOverlay,
+  normalizeConfig, loadConfigFile, normalizeSmoke, parseOutputs, showOutputValue, topologicalOrder, resolveCatalog, waveLevels, mergeOverlay,
   DEFAULT_CONFIG_PATH: f.DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN: f.IMAGE_TAG_PATTERN, IMAGE_TAG_HINT: f.IMAGE_TAG_HINT,
   IMAGE_TAG_GRAMMAR: f.IMAGE_TAG_GRAMMAR,
   REGISTRY_ADDRESS_PATTERN: f.REGISTRY_ADDRESS_PATTERN,

@@ -2,7 +2,7 @@
 // services that start together, each wave gated on the previous one being stable and, for services that
 // mount /data, on the EFS mount targets being available.
 import { InputError } from './errors.mjs';
-import { checkCatalog } from './catalog.mjs';
+import { checkCatalog, waveLevels } from './catalog.mjs';
 
 /**
  * @typedef {{ kind: 'stable', services: string[] } | { kind: 'efs', fileSystemId: string, services: string[] }} Gate
@@ -125,16 +125,7 @@ export function skippedServiceReasons(services) {
  * @returns {Wave[]}
  */
 function waves(active, byName, efsFileSystemId) {
-  /** @type {Map<string, number>} */
-  const level = new Map();
-  for (const s of active) {
-    let l = 0;
-    for (const d of s.dependsOn) {
-      const dep = byName.get(d);
-      if (dep && dep.tier === s.tier && level.has(d)) l = Math.max(l, /** @type {number} */ (level.get(d)) + 1);
-    }
-    level.set(s.name, l);
-  }
+  const level = waveLevels(active);
   /** @type {Wave[]} */
   const out = [];
   for (const s of active) {

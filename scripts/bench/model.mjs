@@ -1,9 +1,9 @@
 // Modeled critical path of a real AWS rollout, from the stack's own settings.
 // The emulator never runs containers, so its wall times say nothing about health checks or draining; this
 // model says what those settings cost on real AWS. Every constant that is an assumption is named here.
-import catalogModule from '../../lib/catalog.cjs';
+import configLib from '../../lib/config/index.cjs';
 
-const { normalizeConfig, topologicalOrder } = catalogModule;
+const { normalizeConfig, topologicalOrder, waveLevels } = configLib;
 
 /** @typedef {{ intervalSeconds: number, healthyThreshold: number, deregistrationDelaySeconds: number }} HealthChecks */
 
@@ -47,7 +47,7 @@ export function serviceSeconds(service, hc, a) {
 const polled = (seconds, poll) => Math.ceil(seconds / poll) * poll;
 
 /**
- * @param {any} rawConfig environment config (config/staging.json)
+ * @param {any} rawConfig environment config (the default is lib/config DEFAULT_CONFIG_PATH)
  * @param {Partial<ModelAssumptions>} [overrides]
  */
 export function modelCriticalPath(rawConfig, overrides = {}) {
@@ -72,13 +72,7 @@ export function modelCriticalPath(rawConfig, overrides = {}) {
     const tierRows = [];
     for (const tier of config.tiers) {
       const inTier = enabled.filter((s) => s.tier === tier);
-      /** @type {Map<string, number>} */
-      const wave = new Map();
-      for (const name of topologicalOrder(inTier)) {
-        const s = /** @type {typeof inTier[number]} */ (inTier.find((x) => x.name === name));
-        const deps = s.dependsOn.filter((d) => wave.has(d)).map((d) => /** @type {number} */ (wave.get(d)));
-        wave.set(name, deps.length ? 1 + Math.max(...deps) : 0);
-      }
+      const wave = waveLevels(topologicalOrder(inTier).map((n) => /** @type {typeof inTier[number]} */ (inTier.find((x) => x.name === n))));
       /** @type {number[]} */
       const waveSeconds = [];
       for (const s of inTier) {

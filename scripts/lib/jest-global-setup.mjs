@@ -15,6 +15,7 @@ import { synthFoundation } from './foundation/synth.mjs';
 import { applyFoundation } from './foundation/apply.mjs';
 import { replanFoundation, unexplainedChanges, loadDrift } from './foundation/drift.mjs';
 import { snapshotEcs, withReleaseProbe } from './foundation/probes.mjs';
+import configLib from '../../lib/config/index.cjs';
 
 const require = createRequire(import.meta.url);
 const { itDir } = require('./skips.cjs');
@@ -24,7 +25,7 @@ const log = (/** @type {string} */ msg) => process.stdout.write(`[it-setup] ${ms
 /** Region of the config the foundation is built from (the shared reader follows `extends`). @param {string} configPath */
 function configRegion(configPath) {
   try {
-    return require('../../lib/catalog.cjs').loadConfigFile(configPath).config.region;
+    return configLib.loadConfigFile(configPath).config.region;
   } catch {
     return 'us-east-1'; // a bad config fails the synth below with the precise message
   }
@@ -69,7 +70,7 @@ export default async function globalSetup() {
   const outputsFile = path.join(dir, 'outputs.json');
   process.env.STAGING_ROLLOUT_IT_DIR = dir;
   process.env.STAGING_ROLLOUT_IT_FOUNDATION = foundationFile;
-  const configPath = path.resolve(process.env.STAGING_ROLLOUT_CONFIG || path.join(REPO_ROOT, 'config', 'staging.json'));
+  const configPath = path.resolve(process.env.STAGING_ROLLOUT_CONFIG || path.join(REPO_ROOT, configLib.DEFAULT_CONFIG_PATH));
   const region = configRegion(configPath);
   const write = (/** @type {object} */ data) => fs.writeFileSync(foundationFile, JSON.stringify(data, null, 2) + '\n');
   const strict = process.env.STAGING_ROLLOUT_REQUIRE_INTEGRATION === '1';
