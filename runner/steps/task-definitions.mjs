@@ -8,7 +8,7 @@ import {
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { StepFailure } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
-import { send } from '../lib/runtime.mjs';
+import { send } from '../aws/send.mjs';
 import { plannedImageRefs } from '../images/run.mjs';
 
 /** Fields RegisterTaskDefinition accepts, taken over from the family's latest revision. */

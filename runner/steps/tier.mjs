@@ -11,7 +11,9 @@ import {
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeMountTargetsCommand } from '@aws-sdk/client-efs';
 import { StepFailure, InterruptedError } from '../lib/errors.mjs';
-import { send, fmtMs, chunks } from '../lib/runtime.mjs';
+import { fmtMs } from '../lib/runtime.mjs';
+import { send } from '../aws/send.mjs';
+import { batches } from '../aws/ecs.mjs';
 import { resolveTaskDefinitions } from './task-definitions.mjs';
 import { judgeTargets } from '../lib/target-health.mjs';
 
@@ -205,7 +207,7 @@ function settled(ctx, svc, t) {
 async function describeServices(ctx, names) {
   /** @type {Map<string, any>} */
   const out = new Map();
-  for (const part of chunks(names, 10)) {
+  for (const part of batches(names, 10)) {
     const res = await send(ctx, ctx.aws.ecs, new DescribeServicesCommand({ cluster: ctx.outputs.clusterName, services: part }));
     for (const s of res.services ?? []) out.set(s.serviceName, s);
     const missing = part.filter((n) => !out.has(n));
