@@ -1,6 +1,6 @@
 // Batched ECS reads: DescribeServices takes at most 10 services a call, DescribeTasks at most 100 tasks. Both
 // return what ECS found and the `failures` it reported (e.g. MISSING), and leave the verdict to the caller.
-import { DescribeServicesCommand, DescribeTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { send } from './send.mjs';
 
 export const DESCRIBE_SERVICES_MAX = 10;
@@ -57,6 +57,28 @@ export async function describeTasks(ctx, ecs, cluster, arns, opts = {}) {
     failures.push(...(res.failures ?? []));
   }
   return { tasks, failures };
+}
+
+/**
+ * The STOPPED tasks of one service (ECS keeps them for about an hour), described: all of them, or the first
+ * `limit` ListTasks returns.
+ * @param {import('./send.mjs').CallContext} ctx @param {EcsClient} ecs @param {string} cluster @param {string} serviceName
+ * @param {{ limit?: number }} [opts]
+ * @returns {Promise<EcsTask[]>}
+ */
+export async function stoppedTasks(ctx, ecs, cluster, serviceName, opts = {}) {
+  const limit = opts.limit ?? Infinity;
+  /** @type {string[]} */
+  const arns = [];
+  /** @type {string | undefined} */
+  let nextToken;
+  do {
+    const page = await send(ctx, ecs, new ListTasksCommand({ cluster, serviceName, desiredStatus: 'STOPPED', maxResults: 100, nextToken }));
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken && arns.length < limit);
+  if (!arns.length) return [];
+  return (await describeTasks(ctx, ecs, cluster, arns.slice(0, limit))).tasks;
 }
 
 /** The PRIMARY deployment of a service, if any. @param {EcsService | undefined} svc */
