@@ -98,7 +98,7 @@
  * @property {string} configPath absolute path of the config file; relative paths in it resolve against its directory
  * @property {Record<string, string|undefined>} env the process environment (injected in tests)
  * @property {string} releaseStartedAt ISO time the rollout started
- * @property {import('./aws.mjs').AwsClients} aws
+ * @property {import('../aws/clients.mjs').AwsClients} aws
  * @property {Exec} exec
  * @property {Logger} log
  * @property {RunState} state
