@@ -93,8 +93,8 @@ export function countCalls(clients, counter) {
           counter.byOperation[op] = (counter.byOperation[op] ?? 0) + 1;
           return next(args);
         },
-        // deserialize runs inside the retry middleware: one count per HTTP attempt
-        { step: 'deserialize', name: 'stagingRolloutCallCounter', priority: 'low', override: true },
+        // finalizeRequest below the retry middleware (high): one count per HTTP attempt
+        { step: 'finalizeRequest', name: 'stagingRolloutCallCounter', priority: 'normal', override: true },
       );
     } catch {
       /* a stubbed client without a real middleware stack */
