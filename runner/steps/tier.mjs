@@ -12,6 +12,7 @@ import { fmtMs } from '../lib/runtime.mjs';
 import { send } from '../aws/send.mjs';
 import { describeServices as describeEcsServices, stoppedTasks, primaryDeployment as primaryOf } from '../aws/ecs.mjs';
 import { poll } from '../aws/poll.mjs';
+import { settledAt, rolloutProgress, stoppedTaskLines, shortTd } from '../aws/service-state.mjs';
 import { resolveTaskDefinitions } from './task-definitions.mjs';
 import { targetGroupHealth, healthReason } from '../lib/target-health.mjs';
 
@@ -92,7 +93,7 @@ export async function run(ctx) {
       t.last = svc;
       t.result.running = ctx.capabilities.lacks('running-tasks') ? null : svc.runningCount ?? null;
       t.result.rolloutState = ctx.capabilities.lacks('ecs-deployments') ? null : primaryOf(svc)?.rolloutState ?? null;
-      if (t.target && settled(ctx, svc, t)) {
+      if (t.target && settledAt(svc, release(ctx, t))) {
         Object.assign(t.result, { status: 'unchanged', reason: `already at ${shortTd(t.target)} with ${t.desired} desired${ctx.capabilities.lacks('ecs-deployments') ? '' : ', stable'}` });
         ctx.log.progress(`[${step.id}] ${t.name}: unchanged (${shortTd(t.target)})`);
       } else {
@@ -183,22 +184,8 @@ function ordered(results, step) {
   return order.filter((n) => results.has(n)).map((n) => /** @type {import('../lib/types.mjs').ServiceResult} */ (results.get(n)));
 }
 
-/** @param {string | undefined} arn */
-const shortTd = (arn) => (arn ? arn.split('/').pop() ?? arn : 'none');
 /** @param {Tracked} t */
 const svc0 = (t) => t.last?.taskDefinition ?? '';
-
-/**
- * Already at the release and stable: nothing to do on a rerun.
- * @param {import('../lib/types.mjs').StepContext} ctx @param {EcsService} svc @param {Tracked} t
- */
-function settled(ctx, svc, t) {
-  if (svc.status !== 'ACTIVE' || svc.taskDefinition !== t.target || svc.desiredCount !== t.desired) return false;
-  if (ctx.capabilities.lacks('ecs-deployments')) return true;
-  const p = primaryOf(svc);
-  return (svc.deployments ?? []).length === 1 && p?.taskDefinition === t.target
-    && (p.rolloutState === undefined || p.rolloutState === 'COMPLETED') && svc.runningCount === t.desired;
-}
 
 /**
  * Every named ECS service, by name; a missing one fails the step (the foundation stack creates them all).
@@ -247,7 +234,7 @@ async function waitStable(ctx, list, checks) {
         t.lastLine = line;
         ctx.log.progress(`[${ctx.step.id}] ${t.name} ${fmtMs(ctx.clock.now() - t.startedMs)}: ${line}`);
       }
-      const ev = evaluate(ctx, svc, t);
+      const ev = rolloutProgress(svc, release(ctx, t));
       if (ev.fail) return fail(ctx, t, ev.fail, pending);
       if (!ev.done) continue;
       if (t.entry.targetGroupArn && !emu.lacks('target-health')) {
@@ -280,35 +267,10 @@ async function waitStable(ctx, list, checks) {
   });
 }
 
-/**
- * @param {import('../lib/types.mjs').StepContext} ctx @param {EcsService} svc @param {Tracked} t
- * @returns {{ done: boolean, fail?: string }}
- */
-function evaluate(ctx, svc, t) {
-  if (svc.status !== 'ACTIVE') return { done: false, fail: `service status is ${svc.status}` };
-  if (ctx.capabilities.lacks('ecs-deployments')) {
-    if (svc.taskDefinition !== t.target && svc.taskDefinition) {
-      return { done: false, fail: `service runs ${shortTd(svc.taskDefinition)} instead of ${shortTd(t.target)} after the update` };
-    }
-    return { done: svc.taskDefinition === t.target && svc.desiredCount === t.desired };
-  }
-  const deps = svc.deployments ?? [];
-  const primary = primaryOf(svc);
-  const mine = deps.find((d) => d.taskDefinition === t.target);
-  if (mine?.rolloutState === 'FAILED') {
-    return { done: false, fail: `deployment ${mine.id} FAILED${mine.rolloutStateReason ? `: ${mine.rolloutStateReason}` : ''}` };
-  }
-  if (primary && primary.taskDefinition !== t.target) {
-    return { done: false, fail: `circuit breaker rolled back: the primary deployment runs ${shortTd(primary.taskDefinition)} instead of ${shortTd(t.target)}${primary.rolloutStateReason ? ` (${primary.rolloutStateReason})` : ''}` };
-  }
-  if (!primary) return { done: false };
-  if ((primary.failedTasks ?? 0) >= ctx.options.maxFailedTasks) {
-    return { done: false, fail: `tasks keep stopping: ${primary.failedTasks} failed tasks in deployment ${primary.id}` };
-  }
-  const done = (primary.rolloutState === undefined || primary.rolloutState === 'COMPLETED') && deps.length === 1
-    && svc.runningCount === t.desired && (primary.runningCount ?? svc.runningCount) === t.desired;
-  return { done };
-}
+/** The release as rolloutProgress/settledAt see it. @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked} t */
+const release = (ctx, t) => ({
+  target: t.target, desired: t.desired, deployments: !ctx.capabilities.lacks('ecs-deployments'), maxFailedTasks: ctx.options.maxFailedTasks,
+});
 
 /**
  * @param {import('../lib/types.mjs').StepContext} ctx @param {string} tg @param {number} desired
@@ -353,15 +315,7 @@ async function fail(ctx, t, why, pending) {
 /** @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked} t @returns {Promise<string[]>} */
 async function stoppedReasons(ctx, t) {
   const tasks = await stoppedTasks(ctx, ctx.aws.ecs, ctx.outputs.clusterName, t.ecsName, { limit: 100 });
-  const mine = (t.last?.deployments ?? []).find((x) => x.taskDefinition === t.target);
-  return tasks
-    .filter((k) => k.taskDefinitionArn === t.target && (!mine?.id || !k.startedBy || k.startedBy === mine.id))
-    .slice(0, STOPPED_IN_FAILURE)
-    .map((k) => {
-      const cs = (k.containers ?? []).filter((c) => c.exitCode !== undefined || c.reason)
-        .map((c) => `${c.name}${c.exitCode !== undefined ? ` exit ${c.exitCode}` : ''}${c.reason ? ` (${c.reason})` : ''}`);
-      return `${String(k.taskArn).split('/').pop()}: ${k.stopCode ?? ''} ${k.stoppedReason ?? ''}${cs.length ? `; ${cs.join(', ')}` : ''}`.replace(/\s+/g, ' ').trim();
-    });
+  return stoppedTaskLines(t.last, t.target, tasks, STOPPED_IN_FAILURE);
 }
 
 /**

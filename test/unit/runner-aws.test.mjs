@@ -204,3 +204,43 @@ test('DescribeTasksCommand output is what send resolves to (typed layer, plain S
   const res = await send({}, aws.ecs, new DescribeTasksCommand({ cluster: 'c', tasks: ['t'] }));
   expect(res.tasks).toEqual([{ taskArn: 't' }]);
 });
+
+describe('service state against the release', () => {
+  const TD = 'arn:aws:ecs:r:1:task-definition/api:2';
+  const OLD = 'arn:aws:ecs:r:1:task-definition/api:1';
+  const rel = { target: TD, desired: 2, deployments: true, maxFailedTasks: 3 };
+  const svc = (over = {}) => ({ status: 'ACTIVE', taskDefinition: TD, desiredCount: 2, runningCount: 2,
+    deployments: [{ id: 'd2', status: 'PRIMARY', taskDefinition: TD, rolloutState: 'COMPLETED', runningCount: 2, failedTasks: 0 }], ...over });
+
+  test('settledAt: at the revision, desired count, one completed deployment, all running', async () => {
+    const { settledAt } = await import('../../runner/aws/service-state.mjs');
+    expect(settledAt(svc(), rel)).toBe(true);
+    expect(settledAt(svc({ runningCount: 1 }), rel)).toBe(false);
+    expect(settledAt(svc({ taskDefinition: OLD }), rel)).toBe(false);
+    expect(settledAt(svc({ runningCount: 0, deployments: [] }), { ...rel, deployments: false })).toBe(true);
+  });
+
+  test('rolloutProgress: done, going, FAILED, rolled back, tasks that keep stopping', async () => {
+    const { rolloutProgress } = await import('../../runner/aws/service-state.mjs');
+    expect(rolloutProgress(svc(), rel)).toEqual({ done: true });
+    const going = svc({ runningCount: 1, deployments: [{ id: 'd2', status: 'PRIMARY', taskDefinition: TD, rolloutState: 'IN_PROGRESS', failedTasks: 0 }, { id: 'd1', status: 'ACTIVE', taskDefinition: OLD }] });
+    expect(rolloutProgress(going, rel)).toEqual({ done: false });
+    const failed = svc({ deployments: [{ id: 'd1', status: 'PRIMARY', taskDefinition: OLD, rolloutStateReason: 'rolling back' }, { id: 'd2', status: 'ACTIVE', taskDefinition: TD, rolloutState: 'FAILED', rolloutStateReason: 'tasks failed to start.' }] });
+    expect(rolloutProgress(failed, rel).fail).toBe('deployment d2 FAILED: tasks failed to start.');
+    failed.deployments[1].rolloutState = 'IN_PROGRESS';
+    expect(rolloutProgress(failed, rel).fail).toBe('circuit breaker rolled back: the primary deployment runs api:1 instead of api:2 (rolling back)');
+    expect(rolloutProgress(svc({ deployments: [{ id: 'd2', status: 'PRIMARY', taskDefinition: TD, rolloutState: 'IN_PROGRESS', failedTasks: 3 }] }), rel).fail)
+      .toBe('tasks keep stopping: 3 failed tasks in deployment d2');
+    expect(rolloutProgress(svc({ status: 'DRAINING' }), rel).fail).toBe('service status is DRAINING');
+    expect(rolloutProgress(svc({ taskDefinition: OLD }), { ...rel, deployments: false }).fail).toBe('service runs api:1 instead of api:2 after the update');
+  });
+
+  test('stoppedTaskLines: only tasks of the release deployment, with container exit codes', async () => {
+    const { stoppedTaskLines } = await import('../../runner/aws/service-state.mjs');
+    const tasks = [
+      { taskArn: 'arn:task/c/t1', taskDefinitionArn: TD, startedBy: 'd2', stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers: [{ name: 'api', exitCode: 3, reason: 'boom' }] },
+      { taskArn: 'arn:task/c/t0', taskDefinitionArn: OLD, startedBy: 'd1', stopCode: 'ServiceSchedulerInitiated' },
+    ];
+    expect(stoppedTaskLines(svc(), TD, tasks, 5)).toEqual(['t1: EssentialContainerExited Essential container in task exited; api exit 3 (boom)']);
+  });
+});
