@@ -68,15 +68,3 @@ export function createLogger({ write = (l) => process.stdout.write(`${l}\n`), cl
 export function fmtMs(ms) {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
-
-/**
- * @template T
- * @param {T[]} list @param {number} size
- * @returns {T[][]}
- */
-export function chunks(list, size) {
-  /** @type {T[][]} */
-  const out = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-}

@@ -39,7 +39,7 @@ export async function run(ctx) {
   const startedBy = migrationStartedBy(release);
 
   // rerun: a task for this release and revision that stopped with exit 0, or one still running
-  const prior = await findPrior(ctx, startedBy, /** @type {string} */ (td.arn), container);
+  const prior = await findPrior(ctx, startedBy, td.arn, container);
   if (prior.succeeded) {
     ctx.state.migration = { taskArn: prior.succeeded, reused: true };
     return {
@@ -76,7 +76,7 @@ export async function run(ctx) {
   let r;
   try {
     r = await runOneOffTask(ctx, {
-      cluster: outputs.clusterName, taskDefinition: /** @type {string} */ (td.arn), container, command,
+      cluster: outputs.clusterName, taskDefinition: td.arn, container, command,
       subnets: outputs.privateSubnetIds, securityGroups: [outputs.tasksSecurityGroupId], startedBy,
       tags: [{ key: RELEASE_TAG_KEY, value: release }], taskArn: prior.running ?? undefined,
       timeoutMs, intervalMs: ctx.options.pollIntervalMs,

@@ -99,6 +99,18 @@ describe('poll', () => {
     await expect(poll({ clock, intervalMs: 10, timeoutMs: 0, onTimeout: () => { throw new Error('late'); } }, async () => undefined)).rejects.toThrow('late');
   });
 
+  test('the system clock sleeps on timers/promises and turns an abort into InterruptedError', async () => {
+    const { systemClock } = await import('../../runner/lib/runtime.mjs');
+    const clock = systemClock();
+    await expect(clock.sleep(5)).resolves.toBeUndefined();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 10);
+    const t0 = Date.now();
+    await expect(clock.sleep(60_000, ac.signal)).rejects.toBeInstanceOf(InterruptedError);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await expect(clock.sleep(1, ac.signal)).rejects.toBeInstanceOf(InterruptedError);
+  });
+
   test('an aborted signal ends the wait with InterruptedError', async () => {
     const ac = new AbortController();
     ac.abort();
