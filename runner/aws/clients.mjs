@@ -72,8 +72,7 @@ export function retryConfig(settings = {}) {
 
 /**
  * A client as far as this module needs it: its middleware stack (absent on stubbed clients).
- * @typedef {{ middlewareStack?: import('@smithy/types').MiddlewareStack<any, any> }} StackOwner
- *   `any`: the stack is shared by every command of the client, each with its own input and output types
+ * @typedef {{ middlewareStack?: import('@smithy/types').MiddlewareStack<object, import('@smithy/types').MetadataBearer> }} StackOwner
  */
 
 /**

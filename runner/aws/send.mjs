@@ -14,8 +14,7 @@ import { InterruptedError } from '../lib/errors.mjs';
  * An SDK command whose output type is `O`.
  * @template {object} I
  * @template {import('@smithy/types').MetadataBearer} O
- * @typedef {import('@smithy/types').Command<any, I, any, O, any>} AnyCommand
- *   `any`: the client-wide input/output unions and resolved config differ per client; only I and O matter here
+ * @typedef {import('@smithy/types').Command<object, I, import('@smithy/types').MetadataBearer, O, unknown>} AnyCommand
  */
 
 /**
@@ -33,8 +32,9 @@ function attemptOf(header) {
 
 /**
  * Report throttled attempts of one command (a middleware on the command's own stack, inside the SDK's retry).
- * @param {{ middlewareStack?: import('@smithy/types').MiddlewareStack<any, any> }} command
- *   `any`: this middleware passes input and output through untouched, whatever the command
+ * @template {object} I
+ * @template {import('@smithy/types').MetadataBearer} O
+ * @param {{ middlewareStack?: import('@smithy/types').MiddlewareStack<I, O> }} command
  * @param {{ warn: (msg: string) => void }} log
  */
 function reportThrottling(command, log) {
