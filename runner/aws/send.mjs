@@ -34,7 +34,7 @@ function attemptOf(header) {
  * Report throttled attempts of one command (a middleware on the command's own stack, inside the SDK's retry).
  * @template {object} I
  * @template {import('@smithy/types').MetadataBearer} O
- * @param {{ middlewareStack?: import('@smithy/types').MiddlewareStack<I, O> }} command
+ * @param {AnyCommand<I, O>} command
  * @param {{ warn: (msg: string) => void }} log
  */
 function reportThrottling(command, log) {
