@@ -1,23 +1,19 @@
-// Injectable side effects: clock/sleep, shell exec, progress printer, and the throttling-aware AWS send.
+// Injectable side effects: clock/sleep, shell exec, progress printer. AWS calls: runner/aws/send.mjs.
+import { setTimeout as delay } from 'node:timers/promises';
 import { InterruptedError } from './errors.mjs';
 
 /** @returns {import('./types.mjs').Clock} */
 export function systemClock() {
   return {
     now: () => Date.now(),
-    sleep: (ms, signal) =>
-      new Promise((resolve, reject) => {
-        if (signal?.aborted) return reject(new InterruptedError());
-        const onAbort = () => {
-          clearTimeout(t);
-          reject(new InterruptedError());
-        };
-        const t = setTimeout(() => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        }, ms);
-        signal?.addEventListener('abort', onAbort, { once: true });
-      }),
+    sleep: async (ms, signal) => {
+      try {
+        await delay(ms, undefined, { signal });
+      } catch (e) {
+        if (signal?.aborted) throw new InterruptedError();
+        throw e;
+      }
+    },
   };
 }
 
@@ -68,58 +64,7 @@ export function createLogger({ write = (l) => process.stdout.write(`${l}\n`), cl
   };
 }
 
-const THROTTLING = new Set([
-  'ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded',
-  'RequestThrottled', 'RequestThrottledException', 'SlowDown', 'ProvisionedThroughputExceededException',
-]);
-
-/** @param {unknown} e */
-export function isThrottling(e) {
-  const err = /** @type {any} */ (e);
-  return Boolean(err) && (THROTTLING.has(err.name) || THROTTLING.has(err.Code) || err.$metadata?.httpStatusCode === 429);
-}
-
-/**
- * Send one AWS command; throttling is retried with exponential backoff on top of the SDK's own adaptive
- * retry (which is bypassed when a test stubs `send`). Other errors propagate.
- * @template T
- * @param {{ clock: import('./types.mjs').Clock, signal?: AbortSignal, log?: import('./types.mjs').Logger }} ctx
- * @param {{ send: (command: any, options?: any) => Promise<any> }} client
- * @param {any} command
- * @param {{ attempts?: number, baseMs?: number, maxMs?: number }} [opts]
- * @returns {Promise<any>}
- */
-export async function send(ctx, client, command, opts = {}) {
-  const attempts = opts.attempts ?? 8;
-  const baseMs = opts.baseMs ?? 250;
-  const maxMs = opts.maxMs ?? 8000;
-  for (let i = 0; ; i++) {
-    if (ctx.signal?.aborted) throw new InterruptedError();
-    try {
-      return await client.send(command, ctx.signal ? { abortSignal: ctx.signal } : undefined);
-    } catch (e) {
-      if (ctx.signal?.aborted) throw new InterruptedError();
-      if (!isThrottling(e) || i + 1 >= attempts) throw e;
-      const wait = Math.min(maxMs, baseMs * 2 ** i);
-      ctx.log?.warn(`${command.constructor?.name ?? 'AWS call'} throttled (${/** @type {Error} */ (e).name}); retry ${i + 1}/${attempts - 1} in ${wait} ms`);
-      await ctx.clock.sleep(wait, ctx.signal);
-    }
-  }
-}
-
 /** @param {number} ms */
 export function fmtMs(ms) {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-/**
- * @template T
- * @param {T[]} list @param {number} size
- * @returns {T[][]}
- */
-export function chunks(list, size) {
-  /** @type {T[][]} */
-  const out = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
 }

@@ -99,7 +99,7 @@
  * @property {import('../smoke/settings.mjs').SmokeSettings} smoke the config's smoke settings, validated at startup
  * @property {Record<string, string|undefined>} env the process environment (injected in tests)
  * @property {string} releaseStartedAt ISO time the rollout started
- * @property {import('./aws.mjs').AwsClients} aws
+ * @property {import('../aws/clients.mjs').AwsClients} aws
  * @property {Exec} exec
  * @property {typeof fetch} [fetch] HTTP for the registry API (default: the global fetch; injected in tests)
  * @property {Logger} log

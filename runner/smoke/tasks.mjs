@@ -1,8 +1,13 @@
-// One-off ECS tasks for smoke checks (database query, fetcher -> anisette probe): run in the private subnets with
-// the tasks' security group, wait for STOPPED, read the container's exit code and, when available, its log lines.
-import { RunTaskCommand, DescribeTasksCommand, StopTaskCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+// One-off ECS tasks for smoke checks (database query, fetcher -> anisette probe) on runner/aws/one-off-task.mjs:
+// run in the private subnets with the tasks' security group, wait for STOPPED (stopped by the check if it gives
+// up), read the container's exit code and, when available, its log lines.
+import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { startedByFor } from '../lib/started-by.mjs';
+import { send } from '../aws/send.mjs';
+import { runOneOffTask as runTask, OneOffTaskError, taskId } from '../aws/one-off-task.mjs';
+
+/** Log lines kept from a probe's stream (the checks read the whole short output of their command). */
+const LOG_LINES = 200;
 
 /**
  * @typedef {object} OneOffResult
@@ -46,66 +51,52 @@ export async function runOneOffTask(sctx, spec, signal) {
   const sg = sctx.outputs.tasks_security_group_id;
   if (!Array.isArray(subnets) || subnets.length === 0) throw permanent('stack output private_subnet_ids is missing or empty');
   if (!sg) throw permanent('stack output tasks_security_group_id is missing');
-  const startedBy = startedByFor(`smoke-${spec.purpose}-`, String(sctx.release ?? 'unknown'));
-  const run = await sctx.aws.ecs.send(new RunTaskCommand({
-    cluster: sctx.cluster,
-    taskDefinition,
-    launchType: 'FARGATE',
-    count: 1,
-    startedBy,
-    networkConfiguration: { awsvpcConfiguration: { subnets, securityGroups: [sg], assignPublicIp: 'DISABLED' } },
-    overrides: { containerOverrides: [{ name: service.containerName ?? service.name, command }] },
-  }), { abortSignal: signal });
-  if (run.failures?.length) {
-    const f = run.failures[0];
-    throw new Error(`RunTask failed: ${f.reason ?? 'unknown'}${f.detail ? ` (${f.detail})` : ''}${f.arn ? ` [${f.arn}]` : ''}`);
-  }
-  const taskArn = run.tasks?.[0]?.taskArn;
-  if (!taskArn) throw new Error('RunTask returned no task');
-  sctx.log(`  smoke ${spec.purpose}: one-off task ${taskArn.split('/').pop()} from ${taskDefinition.split('/').pop()}`);
-
-  const deadline = sctx.now() + sctx.settings.taskTimeoutSeconds * 1000;
-  let task;
+  const container = service.containerName ?? service.name;
+  const ctx = { aws: sctx.aws, signal, clock: { now: sctx.now, sleep: sctx.sleep } };
+  /** @type {import('../aws/one-off-task.mjs').OneOffResult} */
+  let r;
   try {
-    for (;;) {
-      const d = await sctx.aws.ecs.send(new DescribeTasksCommand({ cluster: sctx.cluster, tasks: [taskArn] }), { abortSignal: signal });
-      task = d.tasks?.[0];
-      if (task?.lastStatus === 'STOPPED') break;
-      if (sctx.now() >= deadline) throw permanent(`one-off task ${taskArn} did not stop within ${sctx.settings.taskTimeoutSeconds}s (last status ${task?.lastStatus ?? 'unknown'})`);
-      await sctx.sleep(sctx.settings.taskPollSeconds * 1000, signal);
+    r = await runTask(ctx, {
+      cluster: sctx.cluster, taskDefinition, container, command, subnets, securityGroups: [sg],
+      startedBy: startedByFor(`smoke-${spec.purpose}-`, String(sctx.release ?? 'unknown')),
+      timeoutMs: sctx.settings.taskTimeoutSeconds * 1000, intervalMs: sctx.settings.taskPollSeconds * 1000,
+      waitWhenMissing: true, stopReason: 'smoke check gave up waiting', keepLines: LOG_LINES,
+      log: () => logLocation(ctx, taskDefinition, container),
+      onStarted: (arn) => sctx.log(`  smoke ${spec.purpose}: one-off task ${taskId(arn)} from ${taskDefinition.split('/').pop()}`),
+    });
+  } catch (e) {
+    if (!(e instanceof OneOffTaskError)) throw e;
+    if (e.kind === 'refused') {
+      const f = e.failures[0];
+      throw new Error(`RunTask failed: ${f.reason ?? 'unknown'}${f.detail ? ` (${f.detail})` : ''}${f.arn ? ` [${f.arn}]` : ''}`);
     }
-  } catch (err) {
-    // never leave a probe running: stop it, then report the original error
-    await sctx.aws.ecs.send(new StopTaskCommand({ cluster: sctx.cluster, task: taskArn, reason: 'smoke check gave up waiting' })).catch(() => {});
-    throw err;
+    if (e.kind === 'no-task') throw new Error('RunTask returned no task');
+    throw permanent(`one-off task ${e.taskArn} did not stop within ${sctx.settings.taskTimeoutSeconds}s (last status ${e.lastStatus ?? 'unknown'})`);
   }
-  const container = (task.containers ?? []).find((/** @type {any} */ c) => c.name === (service.containerName ?? service.name)) ?? task.containers?.[0];
-  const logLines = await readTaskLog(sctx, taskDefinition, container?.name ?? service.containerName ?? service.name, taskArn, signal);
+  const c = r.container ?? r.task.containers?.[0];
   return {
-    taskArn,
-    stopCode: task.stopCode ?? null,
-    stoppedReason: task.stoppedReason ?? null,
-    exitCode: typeof container?.exitCode === 'number' ? container.exitCode : null,
-    containerReason: container?.reason ?? null,
-    logLines,
+    taskArn: r.taskArn,
+    stopCode: r.stopCode,
+    stoppedReason: r.stoppedReason,
+    exitCode: typeof c?.exitCode === 'number' ? c.exitCode : null,
+    containerReason: c?.reason ?? null,
+    logLines: r.logLines,
   };
 }
 
-/** Read the awslogs stream of a stopped task's container; null when it cannot be found. */
-async function readTaskLog(/** @type {import('./context.mjs').SmokeContext} */ sctx, /** @type {string} */ taskDefinition, /** @type {string} */ containerName, /** @type {string} */ taskArn, /** @type {AbortSignal} */ signal) {
+/**
+ * The awslogs group and stream prefix of a task definition's container; null when it has none or cannot be read.
+ * @param {import('../aws/send.mjs').CallContext & { aws: { ecs: import('@aws-sdk/client-ecs').ECSClient } }} ctx
+ * @param {string} taskDefinition @param {string} containerName
+ * @returns {Promise<import('../aws/one-off-task.mjs').LogLocation | null>}
+ */
+async function logLocation(ctx, taskDefinition, containerName) {
   try {
-    const td = await sctx.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }), { abortSignal: signal });
-    const def = (td.taskDefinition?.containerDefinitions ?? []).find((/** @type {any} */ c) => c.name === containerName);
+    const td = await send(ctx, ctx.aws.ecs, new DescribeTaskDefinitionCommand({ taskDefinition }));
+    const def = (td.taskDefinition?.containerDefinitions ?? []).find((c) => c.name === containerName);
     const opts = def?.logConfiguration?.logDriver === 'awslogs' ? def.logConfiguration.options ?? {} : null;
     if (!opts?.['awslogs-group'] || !opts['awslogs-stream-prefix']) return null;
-    const taskId = taskArn.split('/').pop();
-    const res = await sctx.aws.logs.send(new GetLogEventsCommand({
-      logGroupName: opts['awslogs-group'],
-      logStreamName: `${opts['awslogs-stream-prefix']}/${containerName}/${taskId}`,
-      startFromHead: true,
-      limit: 200,
-    }), { abortSignal: signal });
-    return (res.events ?? []).map((/** @type {any} */ e) => String(e.message ?? ''));
+    return { group: opts['awslogs-group'], streamPrefix: opts['awslogs-stream-prefix'] };
   } catch {
     return null;
   }

@@ -3,11 +3,13 @@
 // RunTask failures, TaskFailedToStart, a non-zero or missing exit code, or a timeout. A migration that
 // already succeeded for this release (found by startedBy + release tag) is not run again; one still running
 // for this release (e.g. after Ctrl-C) is waited for instead of starting a second one.
-import { RunTaskCommand, DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
-import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { StepFailure, InterruptedError } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
-import { send, fmtMs } from '../lib/runtime.mjs';
+import { fmtMs } from '../lib/runtime.mjs';
+import { send } from '../aws/send.mjs';
+import { describeTasks } from '../aws/ecs.mjs';
+import { runOneOffTask, OneOffTaskError, taskId } from '../aws/one-off-task.mjs';
 import { startedByFor } from '../lib/started-by.mjs';
 import { resolveTaskDefinitions, RELEASE_TAG_KEY } from './task-definitions.mjs';
 
@@ -37,87 +39,77 @@ export async function run(ctx) {
   const startedBy = migrationStartedBy(release);
 
   // rerun: a task for this release and revision that stopped with exit 0, or one still running
-  const prior = await findPrior(ctx, startedBy, /** @type {string} */ (td.arn), container);
+  const prior = await findPrior(ctx, startedBy, td.arn, container);
   if (prior.succeeded) {
-    ctx.state.migration = { taskArn: prior.succeeded.taskArn, reused: true };
+    ctx.state.migration = { taskArn: prior.succeeded, reused: true };
     return {
       status: 'skipped',
-      reason: `migration for release ${release} already succeeded (task ${prior.succeeded.taskArn.split('/').pop()}, exit code 0)`,
-      details: { taskArn: prior.succeeded.taskArn, taskDefinitionArn: td.arn },
+      reason: `migration for release ${release} already succeeded (task ${taskId(prior.succeeded)}, exit code 0)`,
+      details: { taskArn: prior.succeeded, taskDefinitionArn: td.arn },
     };
   }
   if (ctx.options.dryRun) {
     return {
       status: 'skipped',
       reason: prior.running
-        ? `dry run: would wait for the running migration task ${prior.running.taskArn}`
+        ? `dry run: would wait for the running migration task ${prior.running}`
         : `dry run: would run ${command.join(' ')} from ${td.family}:${td.revision}`,
     };
   }
 
-  let taskArn;
+  // from RunTask on, an interruption leaves the task running: recorded in ctx.state.halfDone until it stopped
+  const half = { step: 'migration', what: '' };
+  /** @type {string | undefined} */
+  let running;
+  const track = (/** @type {string} */ arn) => {
+    running = arn;
+    half.what = `migration task ${arn} was left running (not stopped by the runner)`;
+    ctx.state.halfDone.push(half);
+  };
   if (prior.running) {
-    taskArn = prior.running.taskArn;
-    ctx.log.progress(`[migration] a migration task for release ${release} is already running (${taskArn}); waiting for it instead of starting another`);
-  } else {
-    const res = await send(ctx, ctx.aws.ecs, new RunTaskCommand({
-      cluster: outputs.clusterName,
-      taskDefinition: td.arn,
-      launchType: 'FARGATE',
-      count: 1,
-      startedBy,
-      networkConfiguration: {
-        awsvpcConfiguration: { subnets: outputs.privateSubnetIds, securityGroups: [outputs.tasksSecurityGroupId], assignPublicIp: 'DISABLED' },
-      },
-      overrides: { containerOverrides: [{ name: container, command }] },
-      tags: [{ key: RELEASE_TAG_KEY, value: release }],
-    }));
-    if (res.failures?.length) {
-      const why = res.failures.map((/** @type {any} */ f) => `${f.arn ?? 'task'}: ${f.reason}${f.detail ? ` (${f.detail})` : ''}`).join('; ');
-      throw new StepFailure(`RunTask failed: ${why}`);
-    }
-    taskArn = res.tasks?.[0]?.taskArn;
-    if (!taskArn) throw new StepFailure('RunTask returned neither a task nor failures');
-    ctx.log.progress(`[migration] started ${command.join(' ')} as task ${taskArn.split('/').pop()} (${td.family}:${td.revision})`);
+    ctx.log.progress(`[migration] a migration task for release ${release} is already running (${prior.running}); waiting for it instead of starting another`);
+    track(prior.running);
   }
-  const half = { step: 'migration', what: `migration task ${taskArn} was left running (not stopped by the runner)` };
-  ctx.state.halfDone.push(half);
-
-  const logs = logStreamer(ctx, td, container, taskArn);
   const start = ctx.clock.now();
-  let task;
   let lastStatus = '';
+  /** @type {import('../aws/one-off-task.mjs').OneOffResult} */
+  let r;
   try {
-    for (;;) {
-      const d = await send(ctx, ctx.aws.ecs, new DescribeTasksCommand({ cluster: outputs.clusterName, tasks: [taskArn] }));
-      task = d.tasks?.[0];
-      if (!task) throw new StepFailure(`migration task ${taskArn} not found by DescribeTasks${d.failures?.length ? `: ${d.failures.map((/** @type {any} */ f) => f.reason).join(', ')}` : ''}`);
-      await logs.poll();
-      if (task.lastStatus !== lastStatus) {
-        lastStatus = task.lastStatus;
-        ctx.log.progress(`[migration] ${fmtMs(ctx.clock.now() - start)} task ${lastStatus}`);
-      }
-      if (task.lastStatus === 'STOPPED') break;
-      if (ctx.clock.now() - start >= timeoutMs) {
-        throw new StepFailure(`migration timed out after ${fmtMs(timeoutMs)} (task ${taskArn} is ${task.lastStatus}; it was not stopped)${logs.tail()}`);
-      }
-      await ctx.clock.sleep(ctx.options.pollIntervalMs, ctx.signal);
-    }
-    await logs.poll();
+    r = await runOneOffTask(ctx, {
+      cluster: outputs.clusterName, taskDefinition: td.arn, container, command,
+      subnets: outputs.privateSubnetIds, securityGroups: [outputs.tasksSecurityGroupId], startedBy,
+      tags: [{ key: RELEASE_TAG_KEY, value: release }], taskArn: prior.running ?? undefined,
+      timeoutMs, intervalMs: ctx.options.pollIntervalMs,
+      log: td.logStreamPrefix ? { group: td.logGroup ?? outputs.migrationLogGroupName, streamPrefix: td.logStreamPrefix } : null,
+      followLog: true, keepLines: KEEP_LOG_LINES, logErrorsAreFatal: true,
+      onLogLine: (line) => ctx.log.info(`[migration] | ${line}`),
+      onStarted: (arn) => {
+        ctx.log.progress(`[migration] started ${command.join(' ')} as task ${taskId(arn)} (${td.family}:${td.revision})`);
+        track(arn);
+      },
+      onStatus: (task) => {
+        if (task.lastStatus !== lastStatus) {
+          lastStatus = task.lastStatus ?? '';
+          ctx.log.progress(`[migration] ${fmtMs(ctx.clock.now() - start)} task ${lastStatus}`);
+        }
+      },
+    });
   } catch (e) {
-    if (e instanceof InterruptedError) half.what = `migration task ${taskArn} may still be running (last status ${lastStatus || 'unknown'})`;
+    if (e instanceof InterruptedError && running) half.what = `migration task ${running} may still be running (last status ${lastStatus || 'unknown'})`;
+    if (e instanceof OneOffTaskError) throw new StepFailure(oneOffFailure(e, timeoutMs));
     throw e;
   }
-  ctx.state.halfDone.splice(ctx.state.halfDone.indexOf(half), 1);
-
-  const c = (task.containers ?? []).find((/** @type {any} */ x) => x.name === container);
+  const i = ctx.state.halfDone.indexOf(half);
+  if (i >= 0) ctx.state.halfDone.splice(i, 1);
+  const { taskArn, task, container: c } = r;
+  const tail = logTail(r.logLines);
   const reason = task.stoppedReason ? ` (${task.stoppedReason})` : '';
-  if (task.stopCode === 'TaskFailedToStart') throw new StepFailure(`migration task failed to start: TaskFailedToStart${reason}${logs.tail()}`);
+  if (task.stopCode === 'TaskFailedToStart') throw new StepFailure(`migration task failed to start: TaskFailedToStart${reason}${tail}`);
   if (!c) throw new StepFailure(`migration task ${taskArn} has no container named ${container}${reason}`);
   if (c.exitCode === undefined || c.exitCode === null) {
-    throw new StepFailure(`migration container ${container} stopped without an exit code${c.reason ? ` (${c.reason})` : reason}${logs.tail()}`);
+    throw new StepFailure(`migration container ${container} stopped without an exit code${c.reason ? ` (${c.reason})` : reason}${tail}`);
   }
-  if (c.exitCode !== 0) throw new StepFailure(`migration container ${container} exited with code ${c.exitCode}${c.reason ? ` (${c.reason})` : ''}${logs.tail()}`);
+  if (c.exitCode !== 0) throw new StepFailure(`migration container ${container} exited with code ${c.exitCode}${c.reason ? ` (${c.reason})` : ''}${tail}`);
 
   ctx.state.migration = { taskArn, reused: false };
   /** @type {import('../lib/types.mjs').Check[]} */
@@ -127,16 +119,30 @@ export async function run(ctx) {
       : { name: 'migration-exit-code', status: 'passed', reason: null, evidence: `container ${container} exit code 0` },
     ctx.capabilities.lacks('container-logs')
       ? { name: 'migration-logs', status: 'skipped', reason: ctx.capabilities.reason('container-logs') }
-      : logs.count() > 0
-        ? { name: 'migration-logs', status: 'passed', reason: null, evidence: `${logs.count()} log lines streamed` }
+      : r.logCount > 0
+        ? { name: 'migration-logs', status: 'passed', reason: null, evidence: `${r.logCount} log lines streamed` }
         : { name: 'migration-logs', status: 'skipped', reason: 'the task wrote no log lines (or its log stream was not found)' },
   ];
-  return { status: 'passed', checks, details: { taskArn, taskDefinitionArn: td.arn, durationMs: ctx.clock.now() - start, logLines: logs.count() } };
+  return { status: 'passed', checks, details: { taskArn, taskDefinitionArn: td.arn, durationMs: ctx.clock.now() - start, logLines: r.logCount } };
+}
+
+/** `; last log lines:` and the kept lines, or nothing. @param {string[] | null} lines */
+const logTail = (lines) => (lines?.length ? `; last log lines:\n  ${lines.join('\n  ')}` : '');
+
+/** The step's words for a one-off task that did not get to STOPPED. @param {OneOffTaskError} e @param {number} timeoutMs */
+function oneOffFailure(e, timeoutMs) {
+  switch (e.kind) {
+    case 'refused': return `RunTask failed: ${e.failures.map((f) => `${f.arn ?? 'task'}: ${f.reason}${f.detail ? ` (${f.detail})` : ''}`).join('; ')}`;
+    case 'no-task': return 'RunTask returned neither a task nor failures';
+    case 'missing': return `migration task ${e.taskArn} not found by DescribeTasks${e.failures.length ? `: ${e.failures.map((f) => f.reason).join(', ')}` : ''}`;
+    default: return `migration timed out after ${fmtMs(timeoutMs)} (task ${e.taskArn} is ${e.lastStatus}; it was not stopped)${logTail(e.logLines)}`;
+  }
 }
 
 /**
+ * The ARN of a migration task of this release and revision that exited 0, and of one still running.
  * @param {import('../lib/types.mjs').StepContext} ctx @param {string} startedBy @param {string} tdArn @param {string} container
- * @returns {Promise<{ succeeded: any, running: any }>}
+ * @returns {Promise<{ succeeded: string | null, running: string | null }>}
  */
 async function findPrior(ctx, startedBy, tdArn, container) {
   const cluster = ctx.outputs.clusterName;
@@ -147,52 +153,11 @@ async function findPrior(ctx, startedBy, tdArn, container) {
     for (const a of res.taskArns ?? []) arns.add(a);
   }
   if (arns.size === 0) return { succeeded: null, running: null };
-  const d = await send(ctx, ctx.aws.ecs, new DescribeTasksCommand({ cluster, tasks: [...arns].slice(0, 100), include: ['TAGS'] }));
-  const mine = (d.tasks ?? []).filter((/** @type {any} */ t) => t.taskDefinitionArn === tdArn
-    && (t.tags ?? []).some((/** @type {any} */ g) => g.key === RELEASE_TAG_KEY && g.value === ctx.release));
-  const succeeded = mine.find((/** @type {any} */ t) => t.lastStatus === 'STOPPED' && t.stopCode !== 'TaskFailedToStart'
-    && (t.containers ?? []).some((/** @type {any} */ c) => c.name === container && c.exitCode === 0));
-  const running = mine.find((/** @type {any} */ t) => t.lastStatus !== 'STOPPED');
-  return { succeeded: succeeded ?? null, running: running ?? null };
-}
-
-/**
- * Follows the task's awslogs stream with a forward token, so no line is printed twice.
- * @param {import('../lib/types.mjs').StepContext} ctx @param {import('../lib/types.mjs').TaskDefinitionState} td
- * @param {string} container @param {string} taskArn
- */
-function logStreamer(ctx, td, container, taskArn) {
-  const group = td.logGroup ?? ctx.outputs.migrationLogGroupName;
-  const stream = td.logStreamPrefix ? `${td.logStreamPrefix}/${container}/${taskArn.split('/').pop()}` : null;
-  /** @type {string|undefined} */
-  let token;
-  let count = 0;
-  /** @type {string[]} */
-  const last = [];
-  return {
-    async poll() {
-      if (!stream) return;
-      for (let page = 0; page < 10; page++) {
-        let res;
-        try {
-          res = await send(ctx, ctx.aws.logs, new GetLogEventsCommand({ logGroupName: group, logStreamName: stream, startFromHead: true, nextToken: token }));
-        } catch (e) {
-          if (/** @type {Error} */ (e).name === 'ResourceNotFoundException') return; // stream not created yet
-          throw e;
-        }
-        for (const ev of res.events ?? []) {
-          const line = String(ev.message ?? '').replace(/\s+$/, '');
-          count += 1;
-          last.push(line);
-          if (last.length > KEEP_LOG_LINES) last.shift();
-          ctx.log.info(`[migration] | ${line}`);
-        }
-        const same = res.nextForwardToken === token;
-        token = res.nextForwardToken ?? token;
-        if (same || !(res.events ?? []).length) return;
-      }
-    },
-    count: () => count,
-    tail: () => (last.length ? `; last log lines:\n  ${last.join('\n  ')}` : ''),
-  };
+  const d = await describeTasks(ctx, ctx.aws.ecs, cluster, [...arns].slice(0, 100), { tags: true });
+  const mine = d.tasks.filter((t) => t.taskDefinitionArn === tdArn
+    && (t.tags ?? []).some((g) => g.key === RELEASE_TAG_KEY && g.value === ctx.release));
+  const succeeded = mine.find((t) => t.lastStatus === 'STOPPED' && t.stopCode !== 'TaskFailedToStart'
+    && (t.containers ?? []).some((c) => c.name === container && c.exitCode === 0));
+  const running = mine.find((t) => t.lastStatus !== 'STOPPED');
+  return { succeeded: succeeded?.taskArn ?? null, running: running?.taskArn ?? null };
 }

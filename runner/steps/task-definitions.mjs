@@ -8,10 +8,18 @@ import {
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { StepFailure } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
-import { send } from '../lib/runtime.mjs';
+import { send } from '../aws/send.mjs';
 import { plannedImageRefs } from '../images/run.mjs';
 
-/** Fields RegisterTaskDefinition accepts, taken over from the family's latest revision. */
+/**
+ * @typedef {import('@aws-sdk/client-ecs').TaskDefinition} TaskDefinition
+ * @typedef {import('@aws-sdk/client-ecs').RegisterTaskDefinitionCommandInput} RegisterInput
+ */
+
+/**
+ * Fields RegisterTaskDefinition accepts, taken over from the family's latest revision.
+ * @type {ReadonlyArray<keyof RegisterInput & keyof TaskDefinition>}
+ */
 const REGISTER_FIELDS = [
   'family', 'taskRoleArn', 'executionRoleArn', 'networkMode', 'containerDefinitions', 'volumes',
   'placementConstraints', 'requiresCompatibilities', 'cpu', 'memory', 'pidMode', 'ipcMode', 'proxyConfiguration',
@@ -72,22 +80,22 @@ export async function resolveTaskDefinitions(ctx, families, { register }) {
     let td = identical(latest.taskDefinition, desired) ? latest.taskDefinition : await findOlderIdentical(ctx, f.family, latest.taskDefinition, desired);
     let registered = false;
     if (!td && register) {
-      const tags = (latest.tags ?? []).filter((/** @type {any} */ t) => !String(t.key).startsWith('aws:') && t.key !== RELEASE_TAG_KEY);
+      const tags = (latest.tags ?? []).filter((t) => !String(t.key).startsWith('aws:') && t.key !== RELEASE_TAG_KEY);
       tags.push({ key: RELEASE_TAG_KEY, value: ctx.release });
-      const res = await send(ctx, ctx.aws.ecs, new RegisterTaskDefinitionCommand(/** @type {any} */ ({ ...desired, tags })));
+      const res = await send(ctx, ctx.aws.ecs, new RegisterTaskDefinitionCommand({ ...desired, tags }));
       td = res.taskDefinition;
       registered = true;
-      ctx.log.progress(`[task-definitions] ${f.family}: registered revision ${td.revision} (image ${image})`);
+      ctx.log.progress(`[task-definitions] ${f.family}: registered revision ${td?.revision} (image ${image})`);
     } else if (td) {
       ctx.log.progress(`[task-definitions] ${f.family}: identical revision ${td.revision} reused (image ${image})`);
     }
     /** @type {import('../lib/types.mjs').TaskDefinitionState|null} */
     let state = null;
     if (td) {
-      const c = (td.containerDefinitions ?? []).find((/** @type {any} */ x) => x.name === f.container);
+      const c = (td.containerDefinitions ?? []).find((x) => x.name === f.container);
       const lo = c?.logConfiguration?.logDriver === 'awslogs' ? c.logConfiguration.options ?? {} : {};
       state = {
-        arn: td.taskDefinitionArn, family: td.family, revision: td.revision, image, registered,
+        arn: td.taskDefinitionArn ?? '', family: td.family ?? f.family, revision: td.revision ?? 0, image, registered,
         container: f.container, logGroup: lo['awslogs-group'], logStreamPrefix: lo['awslogs-stream-prefix'],
       };
       if (f.service === MIGRATION_KEY) ctx.state.migrationTaskDefinition = state;
@@ -171,14 +179,17 @@ async function describe(ctx, family) {
 }
 
 /**
- * @param {any} latest @param {import('../lib/plan.mjs').FamilyPlan} f @param {string} image
- * @returns {Record<string, any>}
+ * The registration input of the release revision: the latest revision's registrable fields, `image` in `f.container`.
+ * @param {TaskDefinition | undefined} latest @param {import('../lib/plan.mjs').FamilyPlan} f @param {string} image
+ * @returns {RegisterInput}
  */
 export function desiredRevision(latest, f, image) {
-  /** @type {Record<string, any>} */
-  const input = {};
-  for (const k of REGISTER_FIELDS) if (latest[k] !== undefined && latest[k] !== null) input[k] = structuredClone(latest[k]);
-  const defs = /** @type {any[]} */ (input.containerDefinitions ?? []);
+  /** @type {Record<string, unknown>} */
+  const picked = {};
+  for (const k of REGISTER_FIELDS) if (latest?.[k] !== undefined && latest?.[k] !== null) picked[k] = structuredClone(latest[k]);
+  // the same fields with the values DescribeTaskDefinition gave (its optional fields are what Register takes)
+  const input = /** @type {RegisterInput} */ (/** @type {unknown} */ (picked));
+  const defs = input.containerDefinitions ?? [];
   const c = defs.find((x) => x.name === f.container);
   if (!c) {
     throw new StepFailure(`task definition ${f.family} has no container named ${f.container} (containers: ${defs.map((x) => x.name).join(', ') || 'none'})`);
@@ -188,17 +199,18 @@ export function desiredRevision(latest, f, image) {
 }
 
 /** Canonical JSON of what matters: registrable fields, without empty values, keys sorted. */
-/** @param {any} v @returns {any} */
+/** @param {unknown} v @returns {unknown} */
 function canonical(v) {
   if (Array.isArray(v)) {
     const arr = v.map(canonical).filter((x) => x !== undefined);
     return arr.length ? arr : undefined;
   }
   if (v && typeof v === 'object') {
-    /** @type {Record<string, any>} */
+    /** @type {Record<string, unknown>} */
     const o = {};
-    for (const k of Object.keys(v).sort()) {
-      const c = canonical(v[k]);
+    const obj = /** @type {Record<string, unknown>} */ (v);
+    for (const k of Object.keys(obj).sort()) {
+      const c = canonical(obj[k]);
       if (c !== undefined) o[k] = c;
     }
     return Object.keys(o).length ? o : undefined;
@@ -206,24 +218,27 @@ function canonical(v) {
   return v === null ? undefined : v;
 }
 
-/** @param {any} td @param {Record<string, any>} desired */
+/** @param {TaskDefinition | undefined} td @param {RegisterInput} desired */
 export function identical(td, desired) {
   if (!td || td.status === 'INACTIVE') return false;
-  /** @type {Record<string, any>} */
+  /** @type {Record<string, unknown>} */
   const have = {};
   for (const k of REGISTER_FIELDS) have[k] = td[k];
   return JSON.stringify(canonical(have)) === JSON.stringify(canonical(desired));
 }
 
-/** @param {import('../lib/types.mjs').StepContext} ctx @param {string} family @param {any} latest @param {Record<string, any>} desired */
+/**
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {string} family @param {TaskDefinition | undefined} latest @param {RegisterInput} desired
+ * @returns {Promise<TaskDefinition | null>}
+ */
 async function findOlderIdentical(ctx, family, latest, desired) {
   const res = await send(ctx, ctx.aws.ecs, new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE', sort: 'DESC', maxResults: OLDER_CANDIDATES + 5 }));
   const arns = (res.taskDefinitionArns ?? [])
-    .filter((/** @type {string} */ a) => a.split('/').pop()?.replace(/:\d+$/, '') === family && a !== latest.taskDefinitionArn)
+    .filter((a) => a.split('/').pop()?.replace(/:\d+$/, '') === family && a !== latest?.taskDefinitionArn)
     .slice(0, OLDER_CANDIDATES);
   for (const arn of arns) {
     const d = await send(ctx, ctx.aws.ecs, new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
-    if (identical(d.taskDefinition, desired)) return d.taskDefinition;
+    if (identical(d.taskDefinition, desired)) return d.taskDefinition ?? null;
   }
   return null;
 }

@@ -5,15 +5,18 @@
 // deployment, healthy targets where it has a target group. Services already at the revision and stable are
 // left alone (reruns). Circuit-breaker rollback, a FAILED rollout, tasks that keep failing or a timeout fail
 // the step with the service's last events and stopped-task reasons.
-import {
-  DescribeServicesCommand, UpdateServiceCommand, ListTasksCommand, DescribeTasksCommand,
-} from '@aws-sdk/client-ecs';
-import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeMountTargetsCommand } from '@aws-sdk/client-efs';
 import { StepFailure, InterruptedError } from '../lib/errors.mjs';
-import { send, fmtMs, chunks } from '../lib/runtime.mjs';
+import { fmtMs } from '../lib/runtime.mjs';
+import { send } from '../aws/send.mjs';
+import { describeServices as describeEcsServices, stoppedTasks, primaryDeployment as primaryOf } from '../aws/ecs.mjs';
+import { poll } from '../aws/poll.mjs';
+import { settledAt, rolloutProgress, stoppedTaskLines, shortTd } from '../aws/service-state.mjs';
 import { resolveTaskDefinitions } from './task-definitions.mjs';
-import { judgeTargets } from '../lib/target-health.mjs';
+import { targetGroupHealth, healthReason } from '../lib/target-health.mjs';
+
+/** @typedef {import('@aws-sdk/client-ecs').Service} EcsService */
 
 const EVENTS_IN_FAILURE = 5;
 const STOPPED_IN_FAILURE = 5;
@@ -28,7 +31,7 @@ const STOPPED_IN_FAILURE = 5;
  * @property {import('../lib/types.mjs').ServiceResult} result
  * @property {number} startedMs
  * @property {string} lastLine
- * @property {any} last last DescribeServices view
+ * @property {EcsService | undefined} last last DescribeServices view
  * @property {string} [targetNote] last target health summary
  * @property {{ step: string, service?: string, what: string }} [half]
  */
@@ -75,20 +78,22 @@ export async function run(ctx) {
         running: null, desired: entry.desiredCount, rolloutState: null,
       };
       results.set(name, result);
-      return /** @type {Tracked} */ ({
+      /** @type {Tracked} */
+      const t = {
         name, entry, ecsName: /** @type {string} */ (entry.ecsServiceName), target: result.taskDefinitionArn ?? '',
-        desired: entry.desiredCount, result, startedMs: ctx.clock.now(), lastLine: '', last: null,
-      });
+        desired: entry.desiredCount, result, startedMs: ctx.clock.now(), lastLine: '', last: undefined,
+      };
+      return t;
     });
     const current = await describeServices(ctx, tracked.map((t) => t.ecsName));
     /** @type {Tracked[]} */
     const toUpdate = [];
     for (const t of tracked) {
-      const svc = current.get(t.ecsName);
+      const svc = /** @type {EcsService} */ (current.get(t.ecsName));
       t.last = svc;
       t.result.running = ctx.capabilities.lacks('running-tasks') ? null : svc.runningCount ?? null;
       t.result.rolloutState = ctx.capabilities.lacks('ecs-deployments') ? null : primaryOf(svc)?.rolloutState ?? null;
-      if (t.target && settled(ctx, svc, t)) {
+      if (t.target && settledAt(svc, release(ctx, t))) {
         Object.assign(t.result, { status: 'unchanged', reason: `already at ${shortTd(t.target)} with ${t.desired} desired${ctx.capabilities.lacks('ecs-deployments') ? '' : ', stable'}` });
         ctx.log.progress(`[${step.id}] ${t.name}: unchanged (${shortTd(t.target)})`);
       } else {
@@ -156,7 +161,7 @@ function updateFailure(ctx, toUpdate, outcomes, results, checks) {
       updated.push(`${t.name} (-> ${shortTd(t.target)})`);
       Object.assign(t.result, { status: 'failed', reason: `updated to ${shortTd(t.target)} but not waited for: another UpdateService of the wave failed; left deploying`, finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs });
     } else {
-      const e = /** @type {any} */ (o.reason);
+      const e = /** @type {Error | undefined} */ (o.reason);
       const why = e instanceof StepFailure ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`;
       notUpdated.push(`${t.name}: ${why}`);
       first ??= t.name;
@@ -179,40 +184,22 @@ function ordered(results, step) {
   return order.filter((n) => results.has(n)).map((n) => /** @type {import('../lib/types.mjs').ServiceResult} */ (results.get(n)));
 }
 
-/** @param {string} arn */
-const shortTd = (arn) => (arn ? arn.split('/').pop() ?? arn : 'none');
 /** @param {Tracked} t */
 const svc0 = (t) => t.last?.taskDefinition ?? '';
-/** @param {any} svc */
-const primaryOf = (svc) => (svc?.deployments ?? []).find((/** @type {any} */ d) => d.status === 'PRIMARY');
 
 /**
- * Already at the release and stable: nothing to do on a rerun.
- * @param {import('../lib/types.mjs').StepContext} ctx @param {any} svc @param {Tracked} t
- */
-function settled(ctx, svc, t) {
-  if (svc.status !== 'ACTIVE' || svc.taskDefinition !== t.target || svc.desiredCount !== t.desired) return false;
-  if (ctx.capabilities.lacks('ecs-deployments')) return true;
-  const p = primaryOf(svc);
-  return (svc.deployments ?? []).length === 1 && p?.taskDefinition === t.target
-    && (p.rolloutState === undefined || p.rolloutState === 'COMPLETED') && svc.runningCount === t.desired;
-}
-
-/**
+ * Every named ECS service, by name; a missing one fails the step (the foundation stack creates them all).
  * @param {import('../lib/types.mjs').StepContext} ctx @param {string[]} names ECS service names
- * @returns {Promise<Map<string, any>>}
+ * @returns {Promise<Map<string, EcsService>>}
  */
 async function describeServices(ctx, names) {
-  /** @type {Map<string, any>} */
-  const out = new Map();
-  for (const part of chunks(names, 10)) {
-    const res = await send(ctx, ctx.aws.ecs, new DescribeServicesCommand({ cluster: ctx.outputs.clusterName, services: part }));
-    for (const s of res.services ?? []) out.set(s.serviceName, s);
-    const missing = part.filter((n) => !out.has(n));
-    if (missing.length) {
-      const why = (res.failures ?? []).map((/** @type {any} */ f) => `${f.arn}: ${f.reason}`).join('; ');
-      throw new StepFailure(`ECS service ${missing.join(', ')} not found in cluster ${ctx.outputs.clusterName}${why ? ` (${why})` : ''}; was the foundation stack applied?`, { service: missing[0] });
-    }
+  const res = await describeEcsServices(ctx, ctx.aws.ecs, ctx.outputs.clusterName, names);
+  /** @type {Map<string, EcsService>} */
+  const out = new Map(res.services.map((s) => [s.serviceName ?? '', s]));
+  const missing = names.filter((n) => !out.has(n));
+  if (missing.length) {
+    const why = res.failures.map((f) => `${f.arn}: ${f.reason}`).join('; ');
+    throw new StepFailure(`ECS service ${missing.join(', ')} not found in cluster ${ctx.outputs.clusterName}${why ? ` (${why})` : ''}; was the foundation stack applied?`, { service: missing[0] });
   }
   return out;
 }
@@ -224,24 +211,30 @@ async function describeServices(ctx, names) {
  */
 async function waitStable(ctx, list, checks) {
   const pending = new Map(list.map((t) => [t.ecsName, t]));
-  const start = ctx.clock.now();
+  if (!pending.size) return null;
   const emu = ctx.capabilities;
-  while (pending.size) {
+  return poll({
+    clock: ctx.clock, signal: ctx.signal, intervalMs: ctx.options.pollIntervalMs, timeoutMs: ctx.options.serviceTimeoutMs,
+    onTimeout: () => {
+      const t = /** @type {Tracked} */ ([...pending.values()][0]);
+      return fail(ctx, t, `not stable after ${fmtMs(ctx.options.serviceTimeoutMs)} (${t.lastLine})`, pending);
+    },
+  }, async () => {
     const described = await describeServices(ctx, [...pending.keys()]);
     for (const t of [...pending.values()]) {
-      const svc = described.get(t.ecsName);
+      const svc = /** @type {EcsService} */ (described.get(t.ecsName));
       t.last = svc;
       const p = primaryOf(svc);
       t.result.running = emu.lacks('running-tasks') ? null : svc.runningCount ?? null;
       t.result.rolloutState = emu.lacks('ecs-deployments') ? null : p?.rolloutState ?? null;
       const line = emu.lacks('ecs-deployments')
         ? `on ${shortTd(svc.taskDefinition)}, desired ${svc.desiredCount}/${t.desired} (emulator: running tasks and rollout state not observable)`
-        : `running ${svc.runningCount ?? '?'}/${t.desired}, ${p?.rolloutState ?? 'no primary deployment'}${(svc.deployments ?? []).length > 1 ? `, ${svc.deployments.length} deployments` : ''}${t.targetNote ? `, targets ${t.targetNote}` : ''}`;
+        : `running ${svc.runningCount ?? '?'}/${t.desired}, ${p?.rolloutState ?? 'no primary deployment'}${(svc.deployments ?? []).length > 1 ? `, ${svc.deployments?.length} deployments` : ''}${t.targetNote ? `, targets ${t.targetNote}` : ''}`;
       if (line !== t.lastLine) {
         t.lastLine = line;
         ctx.log.progress(`[${ctx.step.id}] ${t.name} ${fmtMs(ctx.clock.now() - t.startedMs)}: ${line}`);
       }
-      const ev = evaluate(ctx, svc, t);
+      const ev = rolloutProgress(svc, release(ctx, t));
       if (ev.fail) return fail(ctx, t, ev.fail, pending);
       if (!ev.done) continue;
       if (t.entry.targetGroupArn && !emu.lacks('target-health')) {
@@ -270,54 +263,22 @@ async function waitStable(ctx, list, checks) {
       pending.delete(t.ecsName);
       if (t.half) ctx.state.halfDone.splice(ctx.state.halfDone.indexOf(t.half), 1);
     }
-    if (!pending.size) break;
-    if (ctx.clock.now() - start >= ctx.options.serviceTimeoutMs) {
-      const t = /** @type {Tracked} */ ([...pending.values()][0]);
-      return fail(ctx, t, `not stable after ${fmtMs(ctx.options.serviceTimeoutMs)} (${t.lastLine})`, pending);
-    }
-    await ctx.clock.sleep(ctx.options.pollIntervalMs, ctx.signal);
-  }
-  return null;
+    return pending.size ? undefined : null;
+  });
 }
 
-/**
- * @param {import('../lib/types.mjs').StepContext} ctx @param {any} svc @param {Tracked} t
- * @returns {{ done: boolean, fail?: string }}
- */
-function evaluate(ctx, svc, t) {
-  if (svc.status !== 'ACTIVE') return { done: false, fail: `service status is ${svc.status}` };
-  if (ctx.capabilities.lacks('ecs-deployments')) {
-    if (svc.taskDefinition !== t.target && svc.taskDefinition) {
-      return { done: false, fail: `service runs ${shortTd(svc.taskDefinition)} instead of ${shortTd(t.target)} after the update` };
-    }
-    return { done: svc.taskDefinition === t.target && svc.desiredCount === t.desired };
-  }
-  const deps = svc.deployments ?? [];
-  const primary = primaryOf(svc);
-  const mine = deps.find((/** @type {any} */ d) => d.taskDefinition === t.target);
-  if (mine?.rolloutState === 'FAILED') {
-    return { done: false, fail: `deployment ${mine.id} FAILED${mine.rolloutStateReason ? `: ${mine.rolloutStateReason}` : ''}` };
-  }
-  if (primary && primary.taskDefinition !== t.target) {
-    return { done: false, fail: `circuit breaker rolled back: the primary deployment runs ${shortTd(primary.taskDefinition)} instead of ${shortTd(t.target)}${primary.rolloutStateReason ? ` (${primary.rolloutStateReason})` : ''}` };
-  }
-  if (!primary) return { done: false };
-  if ((primary.failedTasks ?? 0) >= ctx.options.maxFailedTasks) {
-    return { done: false, fail: `tasks keep stopping: ${primary.failedTasks} failed tasks in deployment ${primary.id}` };
-  }
-  const done = (primary.rolloutState === undefined || primary.rolloutState === 'COMPLETED') && deps.length === 1
-    && svc.runningCount === t.desired && (primary.runningCount ?? svc.runningCount) === t.desired;
-  return { done };
-}
+/** The release as rolloutProgress/settledAt see it. @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked} t */
+const release = (ctx, t) => ({
+  target: t.target, desired: t.desired, deployments: !ctx.capabilities.lacks('ecs-deployments'), maxFailedTasks: ctx.options.maxFailedTasks,
+});
 
 /**
  * @param {import('../lib/types.mjs').StepContext} ctx @param {string} tg @param {number} desired
  * @returns {Promise<{ healthy: boolean, note: string }>}
  */
 async function targetHealth(ctx, tg, desired) {
-  const res = await send(ctx, ctx.aws.elbv2, new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
-  const { ok, healthy, bad } = judgeTargets(res.TargetHealthDescriptions, desired);
-  const why = bad.map((/** @type {any} */ d) => `${d.Target?.Id}:${d.Target?.Port} ${d.TargetHealth?.State}${d.TargetHealth?.Reason ? ` (${d.TargetHealth.Reason}${d.TargetHealth.Description ? `: ${d.TargetHealth.Description}` : ''})` : ''}`);
+  const { ok, healthy, bad } = await targetGroupHealth(ctx, ctx.aws.elbv2, tg, desired);
+  const why = bad.map((d) => `${d.Target?.Id}:${d.Target?.Port} ${d.TargetHealth?.State}${healthReason(d)}`);
   return {
     healthy: ok,
     note: `${healthy.length}/${healthy.length + bad.length} healthy${why.length ? `; ${why.join('; ')}` : ''}`,
@@ -332,7 +293,7 @@ async function fail(ctx, t, why, pending) {
   const now = ctx.clock.now();
   Object.assign(t.result, { status: 'failed', reason: why, finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs });
   const parts = [`${t.name} (${t.ecsName}): ${why}`];
-  const events = (t.last?.events ?? []).slice(0, EVENTS_IN_FAILURE).map((/** @type {any} */ e) => `  ${e.createdAt ? new Date(e.createdAt).toISOString() : ''} ${e.message}`.trimEnd());
+  const events = (t.last?.events ?? []).slice(0, EVENTS_IN_FAILURE).map((e) => `  ${e.createdAt ? new Date(e.createdAt).toISOString() : ''} ${e.message}`.trimEnd());
   if (events.length) parts.push(`last service events:\n${events.join('\n')}`);
   if (ctx.capabilities.lacks('stopped-tasks')) {
     parts.push(`stopped tasks: not collected (${ctx.capabilities.reason('stopped-tasks')})`);
@@ -353,20 +314,8 @@ async function fail(ctx, t, why, pending) {
 
 /** @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked} t @returns {Promise<string[]>} */
 async function stoppedReasons(ctx, t) {
-  const cluster = ctx.outputs.clusterName;
-  const list = await send(ctx, ctx.aws.ecs, new ListTasksCommand({ cluster, serviceName: t.ecsName, desiredStatus: 'STOPPED', maxResults: 100 }));
-  const arns = list.taskArns ?? [];
-  if (!arns.length) return [];
-  const d = await send(ctx, ctx.aws.ecs, new DescribeTasksCommand({ cluster, tasks: arns.slice(0, 100) }));
-  const mine = (t.last?.deployments ?? []).find((/** @type {any} */ x) => x.taskDefinition === t.target);
-  return (d.tasks ?? [])
-    .filter((/** @type {any} */ k) => k.taskDefinitionArn === t.target && (!mine?.id || !k.startedBy || k.startedBy === mine.id))
-    .slice(0, STOPPED_IN_FAILURE)
-    .map((/** @type {any} */ k) => {
-      const cs = (k.containers ?? []).filter((/** @type {any} */ c) => c.exitCode !== undefined || c.reason)
-        .map((/** @type {any} */ c) => `${c.name}${c.exitCode !== undefined ? ` exit ${c.exitCode}` : ''}${c.reason ? ` (${c.reason})` : ''}`);
-      return `${String(k.taskArn).split('/').pop()}: ${k.stopCode ?? ''} ${k.stoppedReason ?? ''}${cs.length ? `; ${cs.join(', ')}` : ''}`.replace(/\s+/g, ' ').trim();
-    });
+  const tasks = await stoppedTasks(ctx, ctx.aws.ecs, ctx.outputs.clusterName, t.ecsName, { limit: 100 });
+  return stoppedTaskLines(t.last, t.target, tasks, STOPPED_IN_FAILURE);
 }
 
 /**
@@ -376,27 +325,29 @@ async function stoppedReasons(ctx, t) {
  */
 async function efsGate(ctx, fileSystemId, services) {
   const start = ctx.clock.now();
-  let last = '';
-  for (;;) {
+  let line = '';
+  return poll({
+    clock: ctx.clock, signal: ctx.signal, intervalMs: ctx.options.pollIntervalMs, timeoutMs: ctx.options.serviceTimeoutMs,
+    onTimeout: () => {
+      throw new StepFailure(`EFS ${fileSystemId} mount targets not available after ${fmtMs(ctx.options.serviceTimeoutMs)} (${line}); ${services.join(', ')} not started`, { service: services[0] });
+    },
+  }, async () => {
     const res = await send(ctx, ctx.aws.efs, new DescribeMountTargetsCommand({ FileSystemId: fileSystemId }));
     const mts = res.MountTargets ?? [];
-    const states = mts.map((/** @type {any} */ m) => `${m.MountTargetId} ${m.LifeCycleState}`);
-    const bad = mts.filter((/** @type {any} */ m) => ['deleting', 'deleted', 'error'].includes(m.LifeCycleState));
+    const states = mts.map((m) => `${m.MountTargetId} ${m.LifeCycleState}`);
+    const bad = mts.filter((m) => ['deleting', 'deleted', 'error'].includes(String(m.LifeCycleState)));
     if (bad.length) throw new StepFailure(`EFS ${fileSystemId} is not usable for ${services.join(', ')}: ${states.join(', ')}`, { service: services[0] });
-    if (mts.length && mts.every((/** @type {any} */ m) => m.LifeCycleState === 'available')) {
+    if (mts.length && mts.every((m) => m.LifeCycleState === 'available')) {
       ctx.state.efsReady = true;
       ctx.log.progress(`[${ctx.step.id}] /data ready: ${mts.length} mount target(s) of ${fileSystemId} available`);
       return { name: 'efs-mount-targets', status: 'passed', reason: null, evidence: `${mts.length} mount target(s) of ${fileSystemId} available`, durationMs: ctx.clock.now() - start };
     }
-    const line = mts.length ? states.join(', ') : 'no mount targets yet';
+    const now = mts.length ? states.join(', ') : 'no mount targets yet';
     if (ctx.options.dryRun) {
-      return { name: 'efs-mount-targets', status: 'skipped', reason: `dry run: not available yet (${line}); a rollout would wait for them`, durationMs: 0 };
+      return { name: 'efs-mount-targets', status: 'skipped', reason: `dry run: not available yet (${now}); a rollout would wait for them`, durationMs: 0 };
     }
-    if (line !== last) ctx.log.progress(`[${ctx.step.id}] waiting for /data (${fileSystemId}): ${line}`);
-    last = line;
-    if (ctx.clock.now() - start >= ctx.options.serviceTimeoutMs) {
-      throw new StepFailure(`EFS ${fileSystemId} mount targets not available after ${fmtMs(ctx.options.serviceTimeoutMs)} (${line}); ${services.join(', ')} not started`, { service: services[0] });
-    }
-    await ctx.clock.sleep(ctx.options.pollIntervalMs, ctx.signal);
-  }
+    if (now !== line) ctx.log.progress(`[${ctx.step.id}] waiting for /data (${fileSystemId}): ${now}`);
+    line = now;
+    return undefined;
+  });
 }

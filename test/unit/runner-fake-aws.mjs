@@ -1,15 +1,8 @@
-// Test helper (not a test): a scripted, stateful fake of the AWS calls the runner makes, built on
-// aws-sdk-client-mock, plus a virtual clock. Every call is recorded with the step that made it.
-import { mockClient } from 'aws-sdk-client-mock';
-import {
-  ECSClient, DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, ListTaskDefinitionsCommand,
-  RunTaskCommand, DescribeTasksCommand, ListTasksCommand, DescribeServicesCommand, UpdateServiceCommand,
-} from '@aws-sdk/client-ecs';
-import { ECRClient, DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { ElasticLoadBalancingV2Client, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { EFSClient, DescribeMountTargetsCommand } from '@aws-sdk/client-efs';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+// Test helper (not a test): a scripted, stateful fake of the AWS calls the runner makes, plus a virtual clock.
+// The clients are real SDK clients (runner/aws/clients.mjs) whose network is replaced by a transport
+// middleware inside the SDK's retry middleware: a throttled answer is retried by the SDK's strategy (with the
+// runner's default attempts, and no backoff delay here). Every attempt is recorded with the step that made it.
+import { createAwsClients } from '../../runner/aws/clients.mjs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,54 +93,53 @@ export function fakeWorld(opts = {}) {
     };
   }
 
-  const clients = {
-    ecs: new ECSClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-    ecr: new ECRClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-    logs: new CloudWatchLogsClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-    elbv2: new ElasticLoadBalancingV2Client({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-    efs: new EFSClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-    secrets: new SecretsManagerClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-  };
-  const mocks = Object.fromEntries(Object.entries(clients).map(([k, c]) => [k, mockClient(c)]));
-
-  const on = (mock, Cmd, fn) => mock.on(Cmd).callsFake(async (input) => {
-    const name = Cmd.name.replace(/Command$/, '');
-    world.calls.push({ step: world.step, op: name, input });
-    const left = world.throttle.get(name) ?? 0;
-    if (left > 0) {
-      world.throttle.set(name, left - 1);
-      throw awsError('ThrottlingException', 'Rate exceeded');
-    }
-    return fn(input);
+  /** operation name -> handler(input) */
+  const handlers = new Map();
+  const clients = createAwsClients({
+    region: REGION,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    retry: { baseDelayMs: 0 },
+    transport: async ({ operation, input }) => {
+      const fn = handlers.get(operation);
+      if (!fn) throw awsError('UnknownOperationException', `the fake AWS does not answer ${operation}`);
+      world.calls.push({ step: world.step, op: operation, input });
+      const left = world.throttle.get(operation) ?? 0;
+      if (left > 0) {
+        world.throttle.set(operation, left - 1);
+        throw awsError('ThrottlingException', 'Rate exceeded');
+      }
+      return fn(input);
+    },
   });
+  const on = (_client, op, fn) => handlers.set(op, fn);
 
-  on(mocks.ecr, DescribeImagesCommand, (input) => {
+  on('ecr', 'DescribeImages', (input) => {
     const key = input.repositoryName.replace(/^staging-/, '');
     return { imageDetails: [{ imageDigest: world.images[key], imageTags: [input.imageIds[0].imageTag] }] };
   });
-  on(mocks.ecs, DescribeTaskDefinitionCommand, (input) => {
+  on('ecs', 'DescribeTaskDefinition', (input) => {
     const [fam, rev] = input.taskDefinition.split('/').pop().split(':');
     const list = world.tds.get(fam);
     if (!list) throw awsError('ClientException', 'Unable to describe task definition.');
     const td = rev ? list.find((t) => t.revision === Number(rev)) : list[list.length - 1];
     return { taskDefinition: structuredClone(td), tags: [{ key: 'Project', value: 'staging-rollout' }] };
   });
-  on(mocks.ecs, ListTaskDefinitionsCommand, (input) => ({
+  on('ecs', 'ListTaskDefinitions', (input) => ({
     taskDefinitionArns: [...(world.tds.get(input.familyPrefix) ?? [])].reverse().map((t) => t.taskDefinitionArn),
   }));
-  on(mocks.ecs, RegisterTaskDefinitionCommand, (input) => {
+  on('ecs', 'RegisterTaskDefinition', (input) => {
     const list = world.tds.get(input.family);
     const { tags, ...rest } = input;
     const td = { ...makeTd(input.family, list.length + 1, []), ...structuredClone(rest) };
     list.push(td);
     return { taskDefinition: structuredClone(td) };
   });
-  on(mocks.ecs, ListTasksCommand, (input) => ({
+  on('ecs', 'ListTasks', (input) => ({
     taskArns: [...world.tasks.values()].filter((t) => (!input.startedBy || t.startedBy === input.startedBy)
       && (!input.serviceName || t.group === `service:${input.serviceName}`)
       && (!input.desiredStatus || t.desiredStatus === input.desiredStatus)).map((t) => t.taskArn),
   }));
-  on(mocks.ecs, RunTaskCommand, (input) => {
+  on('ecs', 'RunTask', (input) => {
     if (world.runTaskFailures) return { tasks: [], failures: world.runTaskFailures };
     const id = `task${world.tasks.size + 1}`;
     const task = {
@@ -158,7 +150,7 @@ export function fakeWorld(opts = {}) {
     world.tasks.set(task.taskArn, task);
     return { tasks: [pub(task)], failures: [] };
   });
-  on(mocks.ecs, DescribeTasksCommand, (input) => {
+  on('ecs', 'DescribeTasks', (input) => {
     const out = [];
     for (const arn of input.tasks) {
       const t = world.tasks.get(arn);
@@ -178,13 +170,13 @@ export function fakeWorld(opts = {}) {
   });
   const pub = (t) => { const { describes, input, ...rest } = t; return structuredClone(rest); };
 
-  on(mocks.logs, GetLogEventsCommand, (input) => {
+  on('logs', 'GetLogEvents', (input) => {
     const start = input.nextToken ? Number(input.nextToken.slice(2)) : 0;
     const events = world.logEvents.slice(start, start + 2).map((m, i) => ({ timestamp: i, message: m }));
     return { events, nextForwardToken: `f/${start + events.length}` };
   });
 
-  on(mocks.ecs, UpdateServiceCommand, (input) => {
+  on('ecs', 'UpdateService', (input) => {
     const svc = world.services.get(input.service);
     const changedTd = input.taskDefinition && input.taskDefinition !== svc.taskDefinition;
     svc.desiredCount = input.desiredCount;
@@ -207,7 +199,7 @@ export function fakeWorld(opts = {}) {
       p.runningCount = 0;
     }
   };
-  on(mocks.ecs, DescribeServicesCommand, (input) => {
+  on('ecs', 'DescribeServices', (input) => {
     if (input.services.length > 10) throw awsError('InvalidParameterException', 'more than 10 services');
     const services = [];
     for (const n of input.services) {
@@ -223,14 +215,14 @@ export function fakeWorld(opts = {}) {
     const failures = input.services.filter((n) => !world.services.has(n)).map((n) => ({ arn: n, reason: 'MISSING' }));
     return { services, failures };
   });
-  on(mocks.elbv2, DescribeTargetHealthCommand, (input) => ({ TargetHealthDescriptions: (world.targetHealth.get(input.TargetGroupArn) ?? (() => []))(world) }));
-  on(mocks.efs, DescribeMountTargetsCommand, () => ({ MountTargets: world.mountTargets }));
+  on('elbv2', 'DescribeTargetHealth', (input) => ({ TargetHealthDescriptions: (world.targetHealth.get(input.TargetGroupArn) ?? (() => []))(world) }));
+  on('efs', 'DescribeMountTargets', () => ({ MountTargets: world.mountTargets }));
 
   /** Step registry (kind -> module) that tags AWS calls with the running step; `extra` replaces modules (null: absent). */
   const steps = (extra = {}) => Object.fromEntries(Object.entries({ ...STEPS, ...extra }).map(([kind, mod]) => [kind, mod && {
     run: async (ctx) => { world.step = ctx.step.id; try { return await mod.run(ctx); } finally { world.step = null; } },
   }]));
-  return { world, clients, mocks, steps };
+  return { world, clients, steps };
 }
 
 /** Steps (ids) that made at least one AWS call. */

@@ -1,6 +1,7 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { httpRequest, joinUrl } from '../http.mjs';
 import { permanent } from '../tasks.mjs';
+import { send } from '../../aws/send.mjs';
 
 /**
  * Read the smoke user's credentials ({username, password}) from Secrets Manager and register both with the
@@ -10,7 +11,7 @@ import { permanent } from '../tasks.mjs';
 export async function readSmokeUser(sctx, signal) {
   const arn = sctx.outputs.secret_arns?.smoke_user;
   if (!arn) throw permanent('stack output secret_arns.smoke_user is missing');
-  const res = await sctx.aws.secrets.send(new GetSecretValueCommand({ SecretId: arn }), { abortSignal: signal });
+  const res = await send({ signal }, sctx.aws.secrets, new GetSecretValueCommand({ SecretId: arn }));
   const raw = res.SecretString;
   if (typeof raw !== 'string' || raw.length === 0) throw permanent(`secret ${arn} has no string value (expected JSON {"username","password"})`);
   let parsed;

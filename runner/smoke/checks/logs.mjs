@@ -1,5 +1,6 @@
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { describeServices, sinceFor } from '../context.mjs';
+import { send } from '../../aws/send.mjs';
 
 /**
  * First log event in `logGroupName` since `since` (optionally matching a filter pattern), or null.
@@ -7,15 +8,16 @@ import { describeServices, sinceFor } from '../context.mjs';
  * @param {import('../context.mjs').SmokeContext} sctx @param {{ logGroupName: string, since: Date | null, filterPattern?: string }} q @param {AbortSignal} signal
  */
 export async function firstEventSince(sctx, q, signal) {
+  /** @type {string | undefined} */
   let nextToken;
   for (let page = 0; page < 10; page++) {
-    const res = await sctx.aws.logs.send(new FilterLogEventsCommand({
+    const res = await send({ signal }, sctx.aws.logs, new FilterLogEventsCommand({
       logGroupName: q.logGroupName,
       startTime: q.since ? q.since.getTime() : undefined,
       filterPattern: q.filterPattern,
       limit: 1,
       nextToken,
-    }), { abortSignal: signal });
+    }));
     const ev = res.events?.[0];
     if (ev) return { stream: ev.logStreamName ?? '?', at: new Date(Number(ev.timestamp ?? 0)).toISOString(), message: String(ev.message ?? '') };
     nextToken = res.nextToken;

@@ -1,5 +1,4 @@
-import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { judgeTargets } from '../../lib/target-health.mjs';
+import { targetGroupHealth, healthReason } from '../../lib/target-health.mjs';
 
 /** Every app-tier target group: only healthy targets (draining ones ignored), and at least the service's desired count of them. */
 export function targetGroupsCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
@@ -13,13 +12,11 @@ export function targetGroupsCheck(/** @type {import('../settings.mjs').SmokeSett
       /** @type {string[]} */ const problems = [];
       /** @type {string[]} */ const seen = [];
       for (const s of selected(sctx)) {
-        const res = await sctx.aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: /** @type {string} */ (s.targetGroupArn) }), { abortSignal: signal });
         // draining targets (old tasks leaving) are ignored, as in the tier step
-        const { healthy, bad: other, draining } = judgeTargets(res.TargetHealthDescriptions, s.desiredCount);
+        const { healthy, bad: other, draining } = await targetGroupHealth({ signal }, sctx.aws.elbv2, /** @type {string} */ (s.targetGroupArn), s.desiredCount);
         seen.push(`${s.name} ${healthy.length} healthy/${s.desiredCount} desired${draining.length ? ` (${draining.length} draining, ignored)` : ''}`);
         for (const t of other.slice(0, 3)) {
-          const h = t.TargetHealth ?? {};
-          problems.push(`${s.name}: target ${t.Target?.Id ?? '?'}:${t.Target?.Port ?? '?'} is ${h.State ?? 'unknown'}${h.Reason ? ` (${h.Reason}${h.Description ? `: ${h.Description}` : ''})` : ''}`);
+          problems.push(`${s.name}: target ${t.Target?.Id ?? '?'}:${t.Target?.Port ?? '?'} is ${t.TargetHealth?.State ?? 'unknown'}${healthReason(t)}`);
         }
         if (healthy.length < s.desiredCount) problems.push(`${s.name}: ${healthy.length} healthy target(s), desired ${s.desiredCount}`);
       }

@@ -1,22 +1,22 @@
-import { ListTasksCommand, DescribeTasksCommand } from '@aws-sdk/client-ecs';
+import { stoppedTasks } from '../../aws/ecs.mjs';
 import { describeServices, sinceFor } from '../context.mjs';
 
 const SCHEDULER_HEALTH_FAILURE = /fail(ed)? .*health check|health checks? fail/i;
 
 /**
  * Why a stopped task counts as an error, or null for a normal stop (scale-in, replaced by a deployment).
- * @param {any} task @returns {string | null}
+ * @param {import('@aws-sdk/client-ecs').Task} task @returns {string | null}
  */
 export function stoppedTaskError(task) {
   const containers = task.containers ?? [];
-  const broken = containers.find((/** @type {any} */ c) => c.reason);
+  const broken = containers.find((c) => c.reason);
   if (task.stopCode === 'TaskFailedToStart') return `failed to start: ${task.stoppedReason ?? broken?.reason ?? 'no reason given'}`;
   if (broken) return `container ${broken.name}: ${broken.reason}`;
   if (task.stopCode === 'EssentialContainerExited') {
-    const c = containers.find((/** @type {any} */ x) => typeof x.exitCode === 'number');
+    const c = containers.find((x) => typeof x.exitCode === 'number');
     return `essential container exited${c ? ` with code ${c.exitCode}` : ''}: ${task.stoppedReason ?? 'no reason given'}`;
   }
-  if (SCHEDULER_HEALTH_FAILURE.test(task.stoppedReason ?? '')) return task.stoppedReason;
+  if (task.stoppedReason && SCHEDULER_HEALTH_FAILURE.test(task.stoppedReason)) return task.stoppedReason;
   return null;
 }
 
@@ -25,24 +25,13 @@ export function stoppedTaskError(task) {
  * @param {import('../context.mjs').SmokeContext} sctx @param {string} ecsServiceName @param {Date | null} since @param {AbortSignal} signal
  */
 export async function stoppedTaskErrors(sctx, ecsServiceName, since, signal) {
-  /** @type {string[]} */
-  const arns = [];
-  let nextToken;
-  do {
-    const page = await sctx.aws.ecs.send(new ListTasksCommand({ cluster: sctx.cluster, serviceName: ecsServiceName, desiredStatus: 'STOPPED', nextToken }), { abortSignal: signal });
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
   /** @type {{ taskId: string, error: string }[]} */
   const errors = [];
-  for (let i = 0; i < arns.length; i += 100) {
-    const d = await sctx.aws.ecs.send(new DescribeTasksCommand({ cluster: sctx.cluster, tasks: arns.slice(i, i + 100) }), { abortSignal: signal });
-    for (const t of d.tasks ?? []) {
-      const at = t.stoppedAt ?? t.stoppingAt ?? t.createdAt;
-      if (since && at && new Date(at).getTime() < since.getTime()) continue;
-      const error = stoppedTaskError(t);
-      if (error) errors.push({ taskId: String(t.taskArn ?? '').split('/').pop() ?? '?', error });
-    }
+  for (const t of await stoppedTasks({ signal }, sctx.aws.ecs, sctx.cluster, ecsServiceName)) {
+    const at = t.stoppedAt ?? t.stoppingAt ?? t.createdAt;
+    if (since && at && new Date(at).getTime() < since.getTime()) continue;
+    const error = stoppedTaskError(t);
+    if (error) errors.push({ taskId: String(t.taskArn ?? '').split('/').pop() ?? '?', error });
   }
   return errors;
 }

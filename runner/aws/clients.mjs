@@ -1,0 +1,146 @@
+// The one place AWS SDK v3 clients are created, and the runner's one retry layer: the SDK's own retry strategy
+// (standard token bucket, bounded attempts, capped exponential backoff with jitter; aborts with the call's
+// AbortSignal). Nothing above the SDK retries a call again. Region, credentials and AWS_ENDPOINT_URL follow the
+// SDK's standard resolution (env, shared config, SSO, web identity); tests inject their own clients, or pass
+// `credentials` and a `transport` middleware that answers instead of the network (the SDK still retries).
+// Every client counts the HTTP requests it sends (one per attempt, retries included) into a shared counter.
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { EFSClient } from '@aws-sdk/client-efs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+// a dependency of every @aws-sdk client (the SDK's retry implementation), not a package of its own
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+
+/**
+ * @typedef {object} AwsClients
+ * @property {ECSClient} ecs
+ * @property {ECRClient} ecr
+ * @property {CloudWatchLogsClient} logs
+ * @property {ElasticLoadBalancingV2Client} elbv2
+ * @property {EFSClient} efs
+ * @property {SecretsManagerClient} secrets
+ */
+
+/**
+ * @typedef {object} CallCounter
+ * @property {number} total
+ * @property {Record<string, number>} byOperation `Client.Operation` -> requests
+ */
+
+/**
+ * Retry settings of every client. A call that keeps failing with a retryable error (throttling, a transient
+ * network or 5xx error) is sent `maxAttempts` times in all, waiting before retry n a random time between half
+ * and all of min(maxDelayMs, baseDelayMs * 2^(n-1)). Defaults: 8 attempts, 250 ms doubling to 8 s: at most
+ * 23.75 s of waiting (about 18 s on average) before the error is raised.
+ * @typedef {object} RetrySettings
+ * @property {number} [maxAttempts] attempts in all, the first included (>= 1)
+ * @property {number} [baseDelayMs]
+ * @property {number} [maxDelayMs]
+ * @property {() => number} [random] jitter source in [0, 1) (tests)
+ */
+
+/** @returns {CallCounter} */
+export function createCallCounter() {
+  return { total: 0, byOperation: {} };
+}
+
+export const RETRY_DEFAULTS = Object.freeze({ maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 8000 });
+
+/**
+ * Delay before retry `attempt` (1 = the first retry): capped exponential backoff, "equal jitter".
+ * @param {number} attempt @param {RetrySettings} [settings]
+ */
+export function retryDelayMs(attempt, settings = {}) {
+  const base = settings.baseDelayMs ?? RETRY_DEFAULTS.baseDelayMs;
+  const cap = Math.min(settings.maxDelayMs ?? RETRY_DEFAULTS.maxDelayMs, base * 2 ** Math.max(0, attempt - 1));
+  return Math.round(cap / 2 + (settings.random ?? Math.random)() * (cap / 2));
+}
+
+/**
+ * The SDK client options that make up the runner's retry layer (one strategy per client: its token bucket is
+ * per client, as in the SDK's standard mode).
+ * @param {RetrySettings} [settings]
+ * @returns {{ maxAttempts: number, retryStrategy: ConfiguredRetryStrategy }}
+ */
+export function retryConfig(settings = {}) {
+  const maxAttempts = settings.maxAttempts ?? RETRY_DEFAULTS.maxAttempts;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`retry maxAttempts must be an integer >= 1, got ${maxAttempts}`);
+  return { maxAttempts, retryStrategy: new ConfiguredRetryStrategy(maxAttempts, (attempt) => retryDelayMs(attempt, settings)) };
+}
+
+/**
+ * A client as far as this module needs it: its middleware stack (absent on stubbed clients).
+ * @typedef {{ middlewareStack?: import('@smithy/types').MiddlewareStack<object, import('@smithy/types').MetadataBearer> }} StackOwner
+ */
+
+/**
+ * Add the counting middleware to every client (idempotent per client).
+ * @param {Record<string, StackOwner>} clients
+ * @param {CallCounter} counter
+ */
+export function countCalls(clients, counter) {
+  for (const [key, client] of Object.entries(clients)) {
+    const stack = client?.middlewareStack;
+    if (!stack || typeof stack.add !== 'function') continue;
+    try {
+      stack.add(
+        (next, context) => async (args) => {
+          const op = `${key}.${String(context.commandName ?? 'unknown').replace(/Command$/, '')}`;
+          counter.total += 1;
+          counter.byOperation[op] = (counter.byOperation[op] ?? 0) + 1;
+          return next(args);
+        },
+        // finalizeRequest below the retry middleware (high): one count per HTTP attempt
+        { step: 'finalizeRequest', name: 'stagingRolloutCallCounter', priority: 'normal', override: true },
+      );
+    } catch {
+      /* a stubbed client without a real middleware stack */
+    }
+  }
+}
+
+/**
+ * A stand-in for the network (tests): gets `{ client, operation, input }` for every attempt and returns the
+ * operation's output or throws its error. It sits inside the SDK's retry middleware, so retries still happen.
+ * @typedef {(call: { client: string, operation: string, input: Record<string, unknown> }) => Promise<object>} Transport
+ */
+
+/**
+ * @param {Record<string, StackOwner>} clients @param {Transport} transport
+ */
+function useTransport(clients, transport) {
+  for (const [key, client] of Object.entries(clients)) {
+    client.middlewareStack?.add(
+      (_next, context) => async (args) => {
+        const operation = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+        const output = await transport({ client: key, operation, input: /** @type {Record<string, unknown>} */ (args.input) });
+        return { response: {}, output: { $metadata: {}, ...output } };
+      },
+      // finalizeRequest, low: after the retry middleware (high) and signing, before anything is sent
+      { step: 'finalizeRequest', name: 'stagingRolloutTransport', priority: 'low', override: true },
+    );
+  }
+}
+
+/**
+ * Create every client the runner uses, once.
+ * @param {{ region?: string, counter?: CallCounter, retry?: RetrySettings,
+ *   credentials?: { accessKeyId: string, secretAccessKey: string }, transport?: Transport }} [opts]
+ * @returns {AwsClients}
+ */
+export function createAwsClients(opts = {}) {
+  const config = () => ({ region: opts.region, ...retryConfig(opts.retry), ...(opts.credentials ? { credentials: opts.credentials } : {}) });
+  const clients = {
+    ecs: new ECSClient(config()),
+    ecr: new ECRClient(config()),
+    logs: new CloudWatchLogsClient(config()),
+    elbv2: new ElasticLoadBalancingV2Client(config()),
+    efs: new EFSClient(config()),
+    secrets: new SecretsManagerClient(config()),
+  };
+  if (opts.counter) countCalls(clients, opts.counter);
+  if (opts.transport) useTransport(clients, opts.transport);
+  return clients;
+}
