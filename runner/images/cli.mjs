@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAwsClients } from '../lib/aws.mjs';
+import { createAwsClients } from '../aws/clients.mjs';
 import { loadOutputs } from '../lib/outputs.mjs';
 import { loadRunnerConfig } from '../lib/config.mjs';
 import { InputError } from '../lib/errors.mjs';

@@ -4,7 +4,7 @@ import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { ImageAuthError } from './failures.mjs';
 
 /**
- * @param {Pick<import('@aws-sdk/client-ecr').ECRClient, 'send'>} ecr ECR client (runner/lib/aws.mjs createAwsClients().ecr)
+ * @param {Pick<import('@aws-sdk/client-ecr').ECRClient, 'send'>} ecr ECR client (runner/aws/clients.mjs createAwsClients().ecr)
  * @returns {Promise<{ username: string, password: string, proxyEndpoint: string|null, expiresAt: Date|null }>}
  */
 export async function ecrCredentials(ecr) {

@@ -7,7 +7,7 @@ import { loadRunnerConfig } from './config.mjs';
 import { loadOutputs } from './outputs.mjs';
 import { buildPlan, selectSteps, formatPlan } from './plan.mjs';
 import { detectCapabilities } from './emulator.mjs';
-import { createAwsClients, createCallCounter } from './aws.mjs';
+import { createAwsClients, createCallCounter } from '../aws/clients.mjs';
 import { execute, formatSummary } from './execute.mjs';
 import { systemClock, zxExec, createLogger } from './runtime.mjs';
 import { STEPS } from '../steps/index.mjs';
@@ -19,7 +19,7 @@ import { writeArtifacts } from '../report/index.mjs';
  * @property {Record<string, string|undefined>} [env]
  * @property {import('./types.mjs').Exec} [exec]
  * @property {import('./types.mjs').Clock} [clock]
- * @property {(counter: import('./aws.mjs').CallCounter, region: string) => import('./aws.mjs').AwsClients} [createAws]
+ * @property {(counter: import('../aws/clients.mjs').CallCounter, region: string) => import('../aws/clients.mjs').AwsClients} [createAws]
  * @property {(line: string) => void} [write] stdout line writer
  * @property {(line: string) => void} [writeErr] stderr line writer
  * @property {import('../steps/index.mjs').StepRegistry} [steps] step kind -> module (default runner/steps/index.mjs)

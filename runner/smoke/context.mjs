@@ -162,7 +162,7 @@ export function sleep(/** @type {number} */ ms, /** @type {AbortSignal | undefin
  * @property {string} [configPath]
  * @property {unknown} [capabilities]  runner/lib/emulator.mjs Capabilities (see capabilities.mjs resolveCapabilities)
  * @property {{ emulator?: boolean|null }} [options]
- * @property {Partial<import('../lib/aws.mjs').AwsClients>} [aws]
+ * @property {Partial<import('../aws/clients.mjs').AwsClients>} [aws]
  * @property {import('../lib/types.mjs').RunState} [state]
  * @property {string} [release]
  * @property {string} [releaseStartedAt]
