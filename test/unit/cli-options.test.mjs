@@ -6,7 +6,7 @@ import path from 'node:path';
 import { defineCommand, seconds, positiveInt } from '../../runner/lib/cli-options.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
 import { HELP } from '../../runner/lib/args.mjs';
-import { ROOT } from './runner-fake-aws.mjs';
+import { ROOT } from '../support/fake-aws.mjs';
 
 const cmd = defineCommand({
   head: 'Usage: x [flags]',

@@ -7,7 +7,7 @@ import { poll } from '../../runner/aws/poll.mjs';
 import { describeServices, describeTasks, stoppedTasks } from '../../runner/aws/ecs.mjs';
 import { runOneOffTask, OneOffTaskError } from '../../runner/aws/one-off-task.mjs';
 import { InterruptedError } from '../../runner/lib/errors.mjs';
-import { fakeClock } from './runner-fake-aws.mjs';
+import { fakeClock } from '../support/fake-aws.mjs';
 
 const creds = { accessKeyId: 'x', secretAccessKey: 'y' };
 const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });

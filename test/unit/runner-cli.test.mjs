@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import { main } from '../../runner/lib/main.mjs';
-import { fakeWorld, fakeClock, ROOT, OUTPUTS, OUTPUTS_FILE } from './runner-fake-aws.mjs';
+import { fakeWorld, fakeClock, ROOT, OUTPUTS, OUTPUTS_FILE } from '../support/fake-aws.mjs';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'runner-cli-'));
 const file = (name, content) => {

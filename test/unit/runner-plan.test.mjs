@@ -7,7 +7,7 @@ import { unwrapOutputs, normalizeOutputs } from '../../runner/lib/outputs.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
 import { normalizeConfig } from '../../runner/lib/catalog.mjs';
 import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs';
-import { ROOT, OUTPUTS } from './runner-fake-aws.mjs';
+import { ROOT, OUTPUTS } from '../support/fake-aws.mjs';
 
 const CONFIG = normalizeConfig(JSON.parse(readFileSync(path.join(ROOT, 'config/staging.json'), 'utf8')), { source: 'config/staging.json' }).config;
 const clone = (o) => structuredClone(o);

@@ -1,4 +1,4 @@
-// How the runner wires the other engineers' modules: report artifacts without --report, the context every step
+// How the runner wires its step modules: report artifacts without --report, the context every step
 // gets (config, configPath, releaseStartedAt), the capability switch the smoke suite reads, extra check fields,
 // smoke settings checked at startup, stdin through the runner's exec, the images step in a dry run, and task
 // definitions pinned to what the images step produced (or would produce).
@@ -12,7 +12,7 @@ import { zxExec } from '../../runner/lib/runtime.mjs';
 import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs';
 import { resolveCapabilities } from '../../runner/smoke/capabilities.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
-import { fakeWorld, fakeClock, ROOT, OUTPUTS, OUTPUTS_FILE } from './runner-fake-aws.mjs';
+import { fakeWorld, fakeClock, ROOT, OUTPUTS, OUTPUTS_FILE } from '../support/fake-aws.mjs';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'runner-wiring-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 // Security policy over the synthesized Terraform JSON of the staging foundation: ingress, rule descriptions,
 // encryption, IMDSv2, immutable tags, retention, no secret literals, least-privilege IAM.
-import { Block, Synth, stagingWith, synth } from './stack-helpers';
+import { Block, Synth, stagingWith, synth } from '../support/stack';
 
 /** Actions AWS offers no resource-level permission for: the only ones that may be allowed on "*". */
 const STAR_RESOURCE_ALLOWED = new Set([

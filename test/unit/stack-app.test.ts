@@ -12,7 +12,7 @@ import { LogGroups } from '../../stacks/keys';
 import { Registry } from '../../stacks/registry';
 import { boundedName, cidrSubnet } from '../../stacks/util';
 import { FoundationStack } from '../../stacks/foundation-stack';
-import { REPO, Synth, enabledServices, stagingWith, synth } from './stack-helpers';
+import { REPO, Synth, enabledServices, stagingWith, synth } from '../support/stack';
 
 const CONTRACT_OUTPUTS = [
   'environment', 'region', 'cluster_name', 'cluster_arn', 'private_subnet_ids', 'tasks_security_group_id', 'repository_urls',

@@ -1,6 +1,6 @@
 // Keys, secrets, database host, cache and shared storage constructs.
 import { spawnSync } from 'child_process';
-import { Synth, stagingWith, synth } from './stack-helpers';
+import { Synth, stagingWith, synth } from '../support/stack';
 import { databaseUserData } from '../../stacks/database';
 
 let s: Synth;

@@ -1,6 +1,6 @@
 // Load balancer construct: ALB, target groups per web service, listeners (plain HTTP vs redirect + HTTPS),
 // rules from each service's routing.
-import { Block, Synth, enabledServices, stagingWith, synth } from './stack-helpers';
+import { Block, Synth, enabledServices, stagingWith, synth } from '../support/stack';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666';
 let s: Synth;

@@ -1,5 +1,5 @@
 // Network construct: VPC, subnets over the AZs, NAT (single / per AZ), endpoints, flow logs.
-import { Synth, stagingWith, synth } from './stack-helpers';
+import { Synth, stagingWith, synth } from '../support/stack';
 
 function ipRange(cidr: string): [number, number] {
   const [ip, bits] = cidr.split('/');

@@ -1,6 +1,6 @@
 // Registry, cluster and services constructs: ECR per image key, cluster settings, one task definition and one
 // ECS service per enabled catalog service (created at 0, Terraform never undoing a release), migration family.
-import { Block, Synth, enabledServices, stagingWith, synth } from './stack-helpers';
+import { Block, Synth, enabledServices, stagingWith, synth } from '../support/stack';
 
 let s: Synth;
 const enabled = enabledServices();
