@@ -45,10 +45,8 @@ export async function runOneOffTask(sctx, spec, signal) {
   const { service, command } = spec;
   const taskDefinition = taskDefinitionFor(sctx, service);
   if (!taskDefinition) throw permanent(`service ${service.name} has no task definition (not in the stack's service_catalog output?)`);
-  const subnets = sctx.outputs.privateSubnetIds;
-  const sg = sctx.outputs.tasksSecurityGroupId;
-  if (!Array.isArray(subnets) || subnets.length === 0) throw permanent('stack output private_subnet_ids is missing or empty');
-  if (!sg) throw permanent('stack output tasks_security_group_id is missing');
+  // both guaranteed non-empty by the outputs contract (lib/config/outputs.cjs)
+  const { privateSubnetIds: subnets, tasksSecurityGroupId: sg } = sctx.outputs;
   const container = service.containerName ?? service.name;
   const ctx = { aws: sctx.aws, signal, clock: sctx.clock };
   /** @type {import('../aws/one-off-task.mjs').OneOffResult} */

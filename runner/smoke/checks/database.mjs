@@ -30,7 +30,6 @@ export function databaseCheck(/** @type {import('../../../lib/config/index.cjs')
     async run(sctx, signal) {
       if (!isTask) {
         const base = sctx.outputs.albUrl;
-        if (!base) throw permanent('stack output alb_url is missing');
         const url = joinUrl(base, /** @type {string} */ (settings.databaseCheckPath));
         const res = await httpRequest(url, { signal });
         const seen = `GET ${url} -> HTTP ${res.status} in ${res.ms} ms`;
