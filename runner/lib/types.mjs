@@ -96,7 +96,7 @@
  * @property {import('./args.mjs').Options & { configPath: string }} options
  * @property {import('./config.mjs').RunnerConfig} config the config the runner loaded (steps never re-read it)
  * @property {string} configPath absolute path of the config file; relative paths in it resolve against its directory
- * @property {import('../smoke/settings.mjs').SmokeSettings} smoke the config's smoke settings, validated at startup
+ * @property {import('../../lib/config/index.cjs').SmokeSettings} smoke the config's smoke settings, validated at startup
  * @property {Record<string, string|undefined>} env the process environment (injected in tests)
  * @property {string} releaseStartedAt ISO time the rollout started
  * @property {import('../aws/clients.mjs').AwsClients} aws

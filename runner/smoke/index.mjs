@@ -9,10 +9,8 @@ import { targetGroupsCheck } from './checks/target-groups.mjs';
 
 export { runCheck, runSuite } from './suite.mjs';
 export { createSmokeContext } from './context.mjs';
-export { normalizeSmokeConfig, SmokeConfigError, CHECK_DEFAULTS } from './settings.mjs';
-export { resolveCapabilities, capabilitySet, CAPABILITY_GAPS, CAPABILITY_NAMES } from './capabilities.mjs';
 
-/** @param {import('./settings.mjs').SmokeSettings} settings @returns {import('./suite.mjs').CheckDefinition[]} */
+/** @param {import('../../lib/config/index.cjs').SmokeSettings} settings @returns {import('./suite.mjs').CheckDefinition[]} */
 export function buildChecks(settings) {
   return [
     apiHealthCheck(settings),

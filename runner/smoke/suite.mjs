@@ -8,9 +8,10 @@ import { skippedChecksNote } from '../lib/checks-note.mjs';
  * @typedef {{ status: CheckStatus, reason?: string | null, evidence?: string | null, retryable?: boolean }} CheckOutcome
  * @typedef {object} CheckDefinition
  * @property {string} name
- * @property {import('./capabilities.mjs').Capability[]} needs  capabilities the check needs at all (else skipped)
- * @property {import('./capabilities.mjs').Capability[]} [passNeeds]  capabilities needed to claim a pass: without
- *   them the check still runs and reports failures it can see, but a pass becomes `skipped` with the reason
+ * @property {import('./capabilities.mjs').Gap[]} needs  emulator gaps (lib/emulator-gaps.json) that keep the check from
+ *   running at all: when the environment lacks one, the check is skipped
+ * @property {import('./capabilities.mjs').Gap[]} [passNeeds]  gaps that must be absent to claim a pass: when one is
+ *   present the check still runs and reports failures it can see, but a pass becomes `skipped` with the reason
  * @property {{ timeoutSeconds: number, attempts: number, retryDelaySeconds: number }} timing
  * @property {(sctx: import('./context.mjs').SmokeContext) => string | null} [skipReason]  e.g. feature disabled
  * @property {(sctx: import('./context.mjs').SmokeContext, signal: AbortSignal) => Promise<CheckOutcome>} run
@@ -35,7 +36,7 @@ class AttemptTimeout extends Error {
  * @returns {Promise<CheckRecord>}
  */
 export async function runCheck(def, sctx) {
-  const started = sctx.now();
+  const started = sctx.clock.now();
   const timeoutMs = Math.round(def.timing.timeoutSeconds * 1000);
   const maxAttempts = Math.max(1, def.timing.attempts);
   const finish = (/** @type {CheckOutcome} */ o, /** @type {number} */ attempts) => /** @type {CheckRecord} */ (sctx.redact.deep({
@@ -43,7 +44,7 @@ export async function runCheck(def, sctx) {
     status: o.status,
     reason: o.reason ?? null,
     evidence: o.evidence ?? null,
-    durationMs: sctx.now() - started,
+    durationMs: sctx.clock.now() - started,
     attempts,
     timeoutMs,
   }));
@@ -84,7 +85,7 @@ export async function runCheck(def, sctx) {
     }
     if (outcome.status !== 'failed' || outcome.retryable === false || attempt >= maxAttempts) break;
     sctx.log(`  smoke ${def.name}: attempt ${attempt}/${maxAttempts} failed (${outcome.reason}); retrying in ${def.timing.retryDelaySeconds}s`);
-    try { await sctx.sleep(def.timing.retryDelaySeconds * 1000, sctx.signal); } catch { outcome = { status: 'failed', reason: 'interrupted before the check finished', evidence: outcome.evidence }; break; }
+    try { await sctx.clock.sleep(def.timing.retryDelaySeconds * 1000, sctx.signal); } catch { outcome = { status: 'failed', reason: 'interrupted before the check finished', evidence: outcome.evidence }; break; }
   }
   const passGap = outcome.status === 'passed' ? missingCapability(sctx.caps, def.passNeeds ?? []) : null;
   if (passGap) outcome = { status: 'skipped', reason: passGap, evidence: `partly verified: ${outcome.evidence ?? 'nothing'}` };

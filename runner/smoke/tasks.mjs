@@ -32,9 +32,7 @@ export function permanent(/** @type {string} */ message) {
  * @param {import('./context.mjs').SmokeContext} sctx @param {import('./context.mjs').SmokeService} service
  */
 export function taskDefinitionFor(sctx, service) {
-  const fromState = sctx.state?.taskDefinitions?.[service.name];
-  const arn = typeof fromState === 'string' ? fromState : fromState?.arn;
-  return arn ?? service.taskFamily ?? null;
+  return sctx.state.taskDefinitions?.[service.name]?.arn ?? service.taskFamily ?? null;
 }
 
 /**
@@ -47,12 +45,10 @@ export async function runOneOffTask(sctx, spec, signal) {
   const { service, command } = spec;
   const taskDefinition = taskDefinitionFor(sctx, service);
   if (!taskDefinition) throw permanent(`service ${service.name} has no task definition (not in the stack's service_catalog output?)`);
-  const subnets = sctx.outputs.private_subnet_ids;
-  const sg = sctx.outputs.tasks_security_group_id;
-  if (!Array.isArray(subnets) || subnets.length === 0) throw permanent('stack output private_subnet_ids is missing or empty');
-  if (!sg) throw permanent('stack output tasks_security_group_id is missing');
+  // both guaranteed non-empty by the outputs contract (lib/config/outputs.cjs)
+  const { privateSubnetIds: subnets, tasksSecurityGroupId: sg } = sctx.outputs;
   const container = service.containerName ?? service.name;
-  const ctx = { aws: sctx.aws, signal, clock: { now: sctx.now, sleep: sctx.sleep } };
+  const ctx = { aws: sctx.aws, signal, clock: sctx.clock };
   /** @type {import('../aws/one-off-task.mjs').OneOffResult} */
   let r;
   try {

@@ -8,6 +8,8 @@ import { apiHealthCheck } from '../../runner/smoke/checks/api-health.mjs';
 import { loginCheck, PLAIN_HTTP_REFUSAL } from '../../runner/smoke/checks/login.mjs';
 import { databaseCheck } from '../../runner/smoke/checks/database.mjs';
 import { run as runSmokeStep } from '../../runner/steps/smoke.mjs';
+import { detectCapabilities } from '../../runner/lib/emulator.mjs';
+import { outputsFor, smokeSettings, capabilitiesLacking } from '../support/smoke.mjs';
 
 const USERNAME = 'smoke-user@example.test';
 const PASSWORD = 'pw-9fK2!"quoted"&amp;-s3cr3t';
@@ -48,14 +50,19 @@ function ctxFor(server, { secretString, smoke } = {}) {
   const sm = mockClient(secrets);
   sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: secretString ?? JSON.stringify({ username: USERNAME, password: PASSWORD }) });
   const sctx = createSmokeContext({
-    outputs: { cluster_name: 'staging', alb_url: server.url, secret_arns: { smoke_user: SECRET_ARN }, service_catalog: {} },
-    config: { smoke: smokeConfig(smoke) },
-    options: {},
+    ...httpOnly(server),
+    smoke: smokeSettings(smokeConfig(smoke)),
+    capabilities: detectCapabilities({ emulator: false }),
     aws: { secrets },
     release: 'abc1234',
     log: LOG,
   });
   return { sctx, sm };
+}
+
+/** The runner's parsed outputs with the ALB at `server`, and no catalog services (only the HTTP checks apply). */
+function httpOnly(server) {
+  return { outputs: outputsFor(undefined, { alb_url: server.url, secret_arns: { smoke_user: SECRET_ARN } }), catalog: [] };
 }
 
 /** The runner's logger shape, printing to the console (spied on below). */
@@ -248,7 +255,7 @@ describe('emulator mode', () => {
   test('HTTP checks are skipped with the reason and send no request', async () => {
     server = await startServer({ 'GET /health': (q, s) => { s.writeHead(200); s.end('ok'); } });
     const { sctx, sm } = ctxFor(server);
-    sctx.caps = (await import('../../runner/smoke/capabilities.mjs')).capabilitySet(true, 'test');
+    sctx.caps = detectCapabilities({ emulator: true });
     for (const def of [apiHealthCheck(sctx.settings), loginCheck(sctx.settings), databaseCheck(sctx.settings)]) {
       const rec = await runCheck(def, sctx);
       expect(rec.status).toBe('skipped');
@@ -261,7 +268,7 @@ describe('emulator mode', () => {
   test('login over plain HTTP without allowPlainHttpLogin: the emulator skip comes first (skipped, not failed)', async () => {
     server = await startServer({});
     const { sctx } = ctxFor(server, { smoke: { allowPlainHttpLogin: false } });
-    sctx.caps = (await import('../../runner/smoke/capabilities.mjs')).capabilitySet(true, 'test');
+    sctx.caps = detectCapabilities({ emulator: true });
     const rec = await runCheck(loginCheck(sctx.settings), sctx);
     expect(rec.status).toBe('skipped');
     expect(rec.reason).toMatch(/^not checkable here: emulator: /);
@@ -280,10 +287,10 @@ describe('smoke step over HTTP', () => {
     const sm = mockClient(secrets);
     sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: USERNAME, password: PASSWORD }) });
     const res = await runSmokeStep({
-      outputs: { cluster_name: 'staging', alb_url: server.url, secret_arns: { smoke_user: SECRET_ARN }, service_catalog: {} },
-      config: { smoke: smokeConfig() },
-      capabilities: { emulator: false, gaps: { targetHealth: 'n/a', containerExit: 'n/a', containerLogs: 'n/a' } },
-      options: {}, aws: { secrets }, release: 'abc1234', log: LOG,
+      ...httpOnly(server),
+      smoke: smokeSettings(smokeConfig()),
+      capabilities: capabilitiesLacking({ 'target-health': 'n/a', 'container-exit-code': 'n/a', 'container-logs': 'n/a' }),
+      aws: { secrets }, release: 'abc1234', log: LOG,
     });
     const by = Object.fromEntries(res.checks.map((c) => [c.name, c]));
     expect(by['api-health'].status).toBe('failed');
@@ -303,10 +310,10 @@ describe('smoke step over HTTP', () => {
     const sm = mockClient(secrets);
     sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: USERNAME, password: PASSWORD }) });
     const res = await runSmokeStep({
-      outputs: { cluster_name: 'staging', alb_url: server.url, secret_arns: { smoke_user: SECRET_ARN }, service_catalog: {} },
-      config: { smoke: smokeConfig({ allowPlainHttpLogin: undefined }) },
-      capabilities: { emulator: false, gaps: { targetHealth: 'n/a', containerExit: 'n/a', containerLogs: 'n/a' } },
-      options: {}, aws: { secrets }, release: 'abc1234', log: LOG,
+      ...httpOnly(server),
+      smoke: smokeSettings(smokeConfig({ allowPlainHttpLogin: undefined })),
+      capabilities: capabilitiesLacking({ 'target-health': 'n/a', 'container-exit-code': 'n/a', 'container-logs': 'n/a' }),
+      aws: { secrets }, release: 'abc1234', log: LOG,
     });
     const by = Object.fromEntries(res.checks.map((c) => [c.name, c]));
     expect(by.login).toMatchObject({ status: 'failed', reason: PLAIN_HTTP_REFUSAL });

@@ -1,10 +1,14 @@
-// The `smoke` config section and the capability switch: defaults, precise errors.
+// The `smoke` config section (lib/config's normaliser) and the checks' emulator gaps: defaults, precise errors.
 import { readFileSync } from 'node:fs';
-import { normalizeSmokeConfig, SmokeConfigError, CHECK_DEFAULTS } from '../../runner/smoke/settings.mjs';
-import { resolveCapabilities, CAPABILITY_NAMES } from '../../runner/smoke/capabilities.mjs';
+import configLib from '../../lib/config/index.cjs';
+import { missingCapability } from '../../runner/smoke/capabilities.mjs';
+import { buildChecks } from '../../runner/smoke/index.mjs';
+import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs';
 import { createRedactor, REDACTED } from '../../runner/smoke/redact.mjs';
 
 const RAW = JSON.parse(readFileSync(new URL('../../config/staging.json', import.meta.url), 'utf8'));
+const { normalizeSmoke: normalizeSmokeConfig, ConfigError, CHECK_DEFAULTS } = configLib;
+const GAPS = Object.keys(EMULATOR_GAPS);
 
 describe('normalizeSmokeConfig', () => {
   test('the staging config normalises with its own values and default timings', () => {
@@ -31,31 +35,34 @@ describe('normalizeSmokeConfig', () => {
     ['yes', 'config/x.json: smoke: must be an object, got "yes"'],
     [{ fetcherAnisetteCheck: 'off', allowPlainHttpLogin: 'yes' }, 'config/x.json: smoke.allowPlainHttpLogin: must be true or false, got "yes"'],
   ])('bad input %j -> precise error', (raw, message) => {
-    expect(() => normalizeSmokeConfig(raw, { source: 'config/x.json' })).toThrow(new SmokeConfigError(message));
+    expect(() => normalizeSmokeConfig(raw, { source: 'config/x.json' })).toThrow(ConfigError);
+    expect(() => normalizeSmokeConfig(raw, { source: 'config/x.json' })).toThrow(new Error(message));
   });
 });
 
-describe('resolveCapabilities', () => {
-  test('real AWS by default: no gaps', () => {
-    const c = resolveCapabilities({ options: {} });
+describe('missingCapability over the runner\'s Capabilities', () => {
+  test('real AWS: no gap is missing', () => {
+    const c = detectCapabilities({ emulator: false });
     expect(c.emulator).toBe(false);
-    for (const n of CAPABILITY_NAMES) expect(c.gaps[n]).toBeNull();
+    for (const g of GAPS) expect(missingCapability(c, [g])).toBeNull();
   });
-  test('options.emulator: every capability has a gap reason', () => {
-    const c = resolveCapabilities({ options: { emulator: true } });
-    for (const n of CAPABILITY_NAMES) expect(c.gaps[n]).toMatch(/^emulator: /);
+  test('emulator: every gap has its reason', () => {
+    const c = detectCapabilities({ emulator: true });
+    for (const g of GAPS) expect(missingCapability(c, [g])).toMatch(/^not checkable here: emulator: /);
   });
-  test('options.emulator must be boolean', () => {
-    expect(() => resolveCapabilities({ options: { emulator: 'yes' } })).toThrow('options.emulator: must be a boolean, got "yes"');
+  test('the runner\'s switch: its reasons are used; ALB HTTP is a gap whenever emulator is on', () => {
+    const on = detectCapabilities({ emulator: true });
+    expect(missingCapability(on, ['target-health'])).toBe(`not checkable here: ${EMULATOR_GAPS['target-health']}`);
+    expect(missingCapability(on, ['container-logs'])).toBe(`not checkable here: ${EMULATOR_GAPS['container-logs']}`);
+    expect(missingCapability(on, ['alb-http'])).toMatch(/ALB/);
+    expect(missingCapability(on, [])).toBeNull();
   });
-  test('the runner\'s switch: its reasons are used; ALB HTTP is a gap whenever emulator is on', async () => {
-    const { detectCapabilities, EMULATOR_GAPS } = await import('../../runner/lib/emulator.mjs');
-    const on = resolveCapabilities({ capabilities: detectCapabilities({ emulator: true }) });
-    expect(on.gaps.targetHealth).toBe(EMULATOR_GAPS['target-health']);
-    expect(on.gaps.containerLogs).toBe(EMULATOR_GAPS['container-logs']);
-    expect(on.gaps.albHttp).toMatch(/ALB/);
-    const off = resolveCapabilities({ capabilities: detectCapabilities({ emulator: false }) });
-    for (const n of CAPABILITY_NAMES) expect(off.gaps[n]).toBeNull();
+  test('every gap a check names (needs, passNeeds) is one of lib/emulator-gaps.json `checks`', () => {
+    for (const mode of [{ databaseCheck: 'task', fetcherAnisetteCheck: 'probe' }, { databaseCheck: 'http', databaseCheckPath: '/db', fetcherAnisetteCheck: 'log', fetcherAnisetteLogPattern: 'x' }]) {
+      const named = buildChecks(normalizeSmokeConfig({ ...RAW.smoke, ...mode })).flatMap((d) => [...d.needs, ...(d.passNeeds ?? [])]);
+      expect(named.length).toBeGreaterThan(0);
+      for (const g of named) expect(GAPS).toContain(g);
+    }
   });
 });
 

@@ -1,15 +1,13 @@
 import { httpRequest, joinUrl, excerpt } from '../http.mjs';
-import { permanent } from '../tasks.mjs';
 
 /** API health through the ALB: status 2xx and (when configured) the expected body text. */
-export function apiHealthCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
+export function apiHealthCheck(/** @type {import('../../../lib/config/index.cjs').SmokeSettings} */ settings) {
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'api-health',
-    needs: ['albHttp'],
+    needs: ['alb-http'],
     timing: settings.checks['api-health'],
     async run(sctx, signal) {
-      const base = sctx.outputs.alb_url;
-      if (!base) throw permanent('stack output alb_url is missing');
+      const base = sctx.outputs.albUrl;
       const url = joinUrl(base, settings.healthPath);
       const res = await httpRequest(url, { signal });
       const seen = `GET ${url} -> HTTP ${res.status} in ${res.ms} ms`;

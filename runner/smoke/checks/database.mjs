@@ -18,19 +18,18 @@ export function alembicState(lines) {
 }
 
 /** Database reachable and migrated: an API endpoint that queries it, or a one-off task (`alembic current`). */
-export function databaseCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
+export function databaseCheck(/** @type {import('../../../lib/config/index.cjs').SmokeSettings} */ settings) {
   const isTask = settings.databaseCheck === 'task';
   const timing = isTask
     ? { ...settings.checks.database, timeoutSeconds: Math.max(settings.checks.database.timeoutSeconds, settings.taskTimeoutSeconds + 60) }
     : settings.checks.database;
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'database',
-    needs: isTask ? ['containerExit'] : ['albHttp'],
+    needs: isTask ? ['container-exit-code'] : ['alb-http'],
     timing,
     async run(sctx, signal) {
       if (!isTask) {
-        const base = sctx.outputs.alb_url;
-        if (!base) throw permanent('stack output alb_url is missing');
+        const base = sctx.outputs.albUrl;
         const url = joinUrl(base, /** @type {string} */ (settings.databaseCheckPath));
         const res = await httpRequest(url, { signal });
         const seen = `GET ${url} -> HTTP ${res.status} in ${res.ms} ms`;

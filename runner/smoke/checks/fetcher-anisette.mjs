@@ -12,11 +12,11 @@ export function phrasePattern(/** @type {string} */ phrase) {
  * Proof that the fetcher reaches anisette by its service name: the fetcher's own log line (mode "log") or a
  * one-off probe task from the fetcher's task definition, in its network (mode "probe").
  */
-export function fetcherAnisetteCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
+export function fetcherAnisetteCheck(/** @type {import('../../../lib/config/index.cjs').SmokeSettings} */ settings) {
   const mode = settings.fetcherAnisetteCheck;
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'fetcher-anisette',
-    needs: mode === 'probe' ? ['containerExit'] : mode === 'log' ? ['containerLogs'] : [],
+    needs: mode === 'probe' ? ['container-exit-code'] : mode === 'log' ? ['container-logs'] : [],
     timing: mode === 'probe'
       ? { ...settings.checks['fetcher-anisette'], attempts: 1, timeoutSeconds: Math.max(settings.checks['fetcher-anisette'].timeoutSeconds, settings.taskTimeoutSeconds + 60) }
       : settings.checks['fetcher-anisette'],

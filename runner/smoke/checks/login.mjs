@@ -9,7 +9,7 @@ import { send } from '../../aws/send.mjs';
  * @param {import('../context.mjs').SmokeContext} sctx @param {AbortSignal} [signal]
  */
 export async function readSmokeUser(sctx, signal) {
-  const arn = sctx.outputs.secret_arns?.smoke_user;
+  const arn = sctx.outputs.secretArns.smoke_user;
   if (!arn) throw permanent('stack output secret_arns.smoke_user is missing');
   const res = await send({ signal }, sctx.aws.secrets, new GetSecretValueCommand({ SecretId: arn }));
   const raw = res.SecretString;
@@ -50,20 +50,19 @@ function isPlainHttp(url) {
  * @param {import('../context.mjs').SmokeContext} sctx
  */
 export function loginMaySend(sctx) {
-  const base = sctx.outputs.alb_url;
-  return typeof base === 'string' && base.length > 0 && (!isPlainHttp(base) || sctx.settings.allowPlainHttpLogin);
+  const base = sctx.outputs.albUrl;
+  return !isPlainHttp(base) || sctx.settings.allowPlainHttpLogin;
 }
 
 /**
  * A known staging user logs in through the ALB. Over plain `http://` only with smoke.allowPlainHttpLogin. The response body (it may carry a token) is never kept. */
-export function loginCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
+export function loginCheck(/** @type {import('../../../lib/config/index.cjs').SmokeSettings} */ settings) {
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'login',
-    needs: ['albHttp'],
+    needs: ['alb-http'],
     timing: settings.checks.login,
     async run(sctx, signal) {
-      const base = sctx.outputs.alb_url;
-      if (!base) throw permanent('stack output alb_url is missing');
+      const base = sctx.outputs.albUrl;
       // fail closed: never send the smoke user's credentials in clear text unless the config accepts the risk
       if (!loginMaySend({ ...sctx, settings })) {
         return { status: 'failed', reason: PLAIN_HTTP_REFUSAL, evidence: `alb_url is ${base}; no request was sent`, retryable: false };

@@ -33,11 +33,11 @@ export async function ensureSince(/** @type {import('../context.mjs').SmokeConte
 }
 
 /** Every started service (rolled out by the plan, desired > 0) has log events since the release began. */
-export function logsCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
+export function logsCheck(/** @type {import('../../../lib/config/index.cjs').SmokeSettings} */ settings) {
   const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.rolledOut && s.desiredCount > 0);
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'logs',
-    needs: ['containerLogs'],
+    needs: ['container-logs'],
     timing: settings.checks.logs,
     skipReason: (sctx) => (selected(sctx).length ? null : 'no started service'),
     async run(sctx, signal) {

@@ -1,11 +1,11 @@
 import { targetGroupHealth, healthReason } from '../../lib/target-health.mjs';
 
 /** Every app-tier target group: only healthy targets (draining ones ignored), and at least the service's desired count of them. */
-export function targetGroupsCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
+export function targetGroupsCheck(/** @type {import('../../../lib/config/index.cjs').SmokeSettings} */ settings) {
   const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.rolledOut && s.targetGroupArn);
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'target-groups',
-    needs: ['targetHealth'],
+    needs: ['target-health'],
     timing: settings.checks['target-groups'],
     skipReason: (sctx) => (selected(sctx).length ? null : 'no rolled-out service has a target group'),
     async run(sctx, signal) {

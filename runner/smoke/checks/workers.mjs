@@ -37,12 +37,12 @@ export async function stoppedTaskErrors(sctx, ecsServiceName, since, signal) {
 }
 
 /** Every worker and support service the plan rolls out: running == desired == catalog count, no task stopped with an error. */
-export function workersCheck(/** @type {import('../settings.mjs').SmokeSettings} */ settings) {
+export function workersCheck(/** @type {import('../../../lib/config/index.cjs').SmokeSettings} */ settings) {
   const selected = (/** @type {import('../context.mjs').SmokeContext} */ sctx) => sctx.services.filter((s) => s.rolledOut && (s.kind === 'worker' || s.kind === 'support'));
   return /** @type {import('../suite.mjs').CheckDefinition} */ ({
     name: 'workers',
     needs: [],
-    passNeeds: ['runningTasks', 'stoppedTasks'],
+    passNeeds: ['running-tasks', 'stopped-tasks'],
     timing: settings.checks.workers,
     skipReason: (sctx) => (selected(sctx).length ? null : 'no worker or support service is rolled out (none enabled or needed)'),
     async run(sctx, signal) {
