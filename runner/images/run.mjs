@@ -67,7 +67,7 @@ export function imageSettings(config, options, env) {
  * @param {Pick<import('../lib/outputs.mjs').Outputs, 'repositoryUrls'|'repositoryMutableTags'>} p.outputs the runner's stack outputs (runner/lib/outputs.mjs)
  * @param {ImageOptions} [p.options]
  * @param {Pick<import('@aws-sdk/client-ecr').ECRClient, 'send'>} p.ecr
- * @param {any} [p.exec] see exec.mjs toCommandRunner
+ * @param {import('../lib/types.mjs').Exec} [p.exec] the runner's exec (default zx; see exec.mjs toCommandRunner)
  * @param {typeof fetch} [p.fetch]
  * @param {(msg: string) => void} [p.log]
  * @param {AbortSignal} [p.signal]

@@ -22,7 +22,7 @@ export function systemClock() {
  * shell string; a non-zero exit is returned, not thrown. `opts.input` is written to the command's stdin (how
  * secrets such as a registry password reach a command: never in argv); `opts.signal` kills it on abort.
  * The returned function carries `stdin = true` (runner/images/exec.mjs relies on it).
- * @param {{ $?: any }} [deps] zx `$` (tests)
+ * @param {{ $?: (opts: Record<string, unknown>) => (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<{ stdout: string, stderr: string, exitCode: number|null }> }} [deps] zx `$` (tests)
  * @returns {import('./types.mjs').Exec}
  */
 export function zxExec(deps = {}) {
