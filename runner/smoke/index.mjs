@@ -22,5 +22,3 @@ export function buildChecks(settings) {
     targetGroupsCheck(settings),
   ];
 }
-
-export const CHECK_NAMES = ['api-health', 'login', 'database', 'workers', 'fetcher-anisette', 'logs', 'target-groups'];
