@@ -121,5 +121,5 @@ export async function main(argv) {
 const self = fileURLToPath(import.meta.url);
 const idx = process.argv.findIndex((a) => { try { return fs.realpathSync(path.resolve(a)) === self; } catch { return false; } });
 if (idx >= 0) {
-  main(process.argv.slice(idx + 1)).then((code) => process.exit(code));
+  main(process.argv.slice(idx + 1)).then((code) => { process.exitCode = code; });
 }
