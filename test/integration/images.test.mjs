@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
 import { run as runStep } from '../../runner/steps/images.mjs';
-import { toCommandRunner } from '../../runner/images/exec.mjs';
+import { zxExec } from '../../runner/lib/runtime.mjs';
 import { startMoto } from '../../scripts/lib/moto.mjs';
 import { ROOT, dockerUnavailable, skipOrFail, ecrClient, startRegistry, makeContext, git } from '../fixtures/images/harness.mjs';
 
@@ -87,7 +87,7 @@ afterAll(async () => {
 
 /** Runner-like context; the registry address comes from configuration (STAGING_ROLLOUT_IMAGE_REGISTRY). */
 function context(calls) {
-  const run = toCommandRunner(undefined); // zx, as in production
+  const real = zxExec(); // zx, as in production
   const lines = [];
   return {
     lines,
@@ -103,7 +103,7 @@ function context(calls) {
       configPath: path.join(env.work, 'config', 'it.json'),
       signal: new AbortController().signal,
       aws: { ecr: ecrClient(env.endpoint, REGION) },
-      exec: { run: async (argv, opts) => { calls.push({ argv, input: opts?.input }); return run(argv, opts); } },
+      exec: Object.assign(async (cmd, args, opts) => { calls.push({ argv: [cmd, ...args], input: opts?.input }); return real(cmd, args, opts); }, { stdin: true }),
       env: { STAGING_ROLLOUT_IMAGE_REGISTRY: env.registry.address, STAGING_ROLLOUT_CONVENIENCE_TAG: 'it-latest' },
       log: { info: (m) => lines.push(m), warn: (m) => lines.push(m), progress: () => {} },
       state: { halfDone: [] },
