@@ -4,6 +4,7 @@
 // caller words them its own way; the task's outcome (exit code, stop code) is data, judged by the caller.
 // RunTask and StopTask go through `mutate()`: Ctrl-C does not cancel them once sent, and with `spec.change` the
 // task is in the half-done list from before RunTask is sent (`may-have-changed`) until the caller drops it.
+import { randomUUID } from 'node:crypto';
 import { RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { send, mutate } from './send.mjs';
@@ -195,8 +196,10 @@ async function startTask(ctx, spec) {
   const change = spec.change;
   /** @param {import('@aws-sdk/client-ecs').RunTaskCommandOutput} out */
   const arnOf = (out) => (out.failures?.length ? undefined : out.tasks?.[0]?.taskArn);
-  // the SDK fills RunTask's clientToken (an idempotency token, the same on each retry of this call)
+  // an idempotency token, the same on each of the SDK's retries of this call: a retry after a reply was lost
+  // (5xx, timeout) does not start a second task
   const { output: res } = await mutate(ctx, ctx.aws.ecs, new RunTaskCommand({
+    clientToken: randomUUID(),
     cluster: spec.cluster,
     taskDefinition: spec.taskDefinition,
     launchType: 'FARGATE',

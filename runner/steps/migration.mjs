@@ -14,7 +14,7 @@ import { describeTasks } from '../aws/ecs.mjs';
 import { runOneOffTask, OneOffTaskError, taskId } from '../aws/one-off-task.mjs';
 import { startedByFor } from '../lib/started-by.mjs';
 import { resolveTaskDefinitions, RELEASE_TAG_KEY } from './task-definitions.mjs';
-import { logRedactor, logTail, LOG_TAIL_LINES } from '../lib/log-tail.mjs';
+import { logRedactor, logTail, redactLine, LOG_TAIL_LINES } from '../lib/log-tail.mjs';
 
 /** startedBy of the release's migration task (sanitised by runner/lib/started-by.mjs). @param {string} release */
 export function migrationStartedBy(release) {
@@ -82,7 +82,7 @@ export async function run(ctx) {
       log: td.logStreamPrefix ? { group: td.logGroup ?? outputs.migrationLogGroupName, streamPrefix: td.logStreamPrefix } : null,
       followLog: true, keepLines: LOG_TAIL_LINES, logErrorsAreFatal: true,
       change: { list: ctx.state.halfDone, record: half, applied: leftRunning },
-      onLogLine: (line) => ctx.log.info(`[migration] | ${redact.text(line)}`),
+      onLogLine: (line) => ctx.log.info(`[migration] | ${redactLine(line, redact)}`),
       onStarted: (arn) => {
         running = arn;
         ctx.log.progress(`[migration] started ${command.join(' ')} as task ${taskId(arn)} (${td.family}:${td.revision})`);
