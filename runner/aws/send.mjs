@@ -3,7 +3,8 @@
 // signal to the SDK, turns an abort into InterruptedError, logs each throttled attempt the SDK will retry, and
 // names the failed operation on the error it rethrows (`e.operation`, e.g. `DescribeServices`).
 // `mutate(ctx, client, command, note)` is the same for a call that changes something (UpdateService, RunTask,
-// StopTask): Ctrl-C does not cancel it once sent (it finishes, bounded by the SDK's retries), and `note` records
+// StopTask): Ctrl-C does not cancel it once sent (it finishes, bounded by the SDK's retries and CHANGE_GRACE_MS
+// after the Ctrl-C: the HTTP handler has no reply timeout of its own), and `note` records
 // the change in the half-done list BEFORE it is sent: `may-have-changed`, then `changed` on the reply, dropped
 // when AWS positively rejected it (a 4xx answer); a 5xx or network error after the retries leaves it listed.
 import { isThrottlingError } from '@smithy/core/retry';
@@ -13,7 +14,12 @@ import { InterruptedError } from '../lib/errors.mjs';
  * @typedef {object} CallContext
  * @property {AbortSignal} [signal] aborts the call, its retries and their backoff
  * @property {{ warn: (msg: string) => void }} [log] where throttled attempts are reported
+ * @property {number} [changeGraceMs] how long a change already sent may still take once `signal` aborted
+ *   (default CHANGE_GRACE_MS); then it is given up (left listed as may-have-changed) and InterruptedError thrown
  */
+
+/** Once Ctrl-C came, a change in flight gets this long for its reply (the SDK's retries of a 5xx fit in it). */
+export const CHANGE_GRACE_MS = 30_000;
 
 /**
  * An SDK command whose output type is `O`.
@@ -139,21 +145,60 @@ export async function mutate(ctx, client, command, note) {
     record = Object.assign(note.record, { operation, state: /** @type {const} */ ('may-have-changed'), what: `${base} (${operation} sent, no reply yet)` });
     note.list.push(record);
     try {
-      const output = await client.send(command);
+      const output = await sendChange(ctx, client, command);
       const words = note.applied ? note.applied(output) : base;
       if (words === null) forget(note.list, record);
       else Object.assign(record, { state: 'changed', what: words });
       return { output, record: words === null ? null : record };
     } catch (e) {
-      if (rejectedByAws(e)) forget(note.list, record);
+      if (e instanceof InterruptedError) record.what = `${base} (${operation} sent, no reply ${fmtGrace(ctx)} after Ctrl-C; given up)`;
+      else if (rejectedByAws(e)) forget(note.list, record);
       else record.what = `${base} (${operation} failed with ${errorLine(e)}; AWS may have applied it)`;
-      throw named(e, command);
+      throw e instanceof InterruptedError ? e : named(e, command);
     }
   }
   try {
-    return { output: await client.send(command), record };
+    return { output: await sendChange(ctx, client, command), record };
   } catch (e) {
-    throw named(e, command);
+    throw e instanceof InterruptedError ? e : named(e, command);
+  }
+}
+
+/** @param {CallContext} ctx */
+const fmtGrace = (ctx) => {
+  const ms = ctx.changeGraceMs ?? CHANGE_GRACE_MS;
+  return `within ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`}`;
+};
+
+/**
+ * The call, not cancelled by `ctx.signal`; once it aborted, the reply is waited for `changeGraceMs` at most,
+ * then the request is aborted and InterruptedError thrown.
+ * @template {object} I
+ * @template {import('@smithy/types').MetadataBearer} O
+ * @param {CallContext} ctx @param {Sender<I, O>} client @param {AnyCommand<I, O>} command
+ * @returns {Promise<O>}
+ */
+async function sendChange(ctx, client, command) {
+  const signal = ctx.signal;
+  if (!signal) return client.send(command);
+  const stop = new AbortController();
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  /** @type {Promise<never>} */
+  const givenUp = new Promise((_resolve, reject) => {
+    const onAbort = () => {
+      timer = setTimeout(() => { stop.abort(); reject(new InterruptedError()); }, ctx.changeGraceMs ?? CHANGE_GRACE_MS);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    stop.signal.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), { once: true });
+  });
+  givenUp.catch(() => {});
+  try {
+    return await Promise.race([client.send(command, { abortSignal: stop.signal }), givenUp]);
+  } finally {
+    clearTimeout(timer);
+    if (!stop.signal.aborted) stop.abort();
   }
 }
 

@@ -241,7 +241,7 @@ async function describeServices(ctx, names) {
   const missing = names.filter((n) => !out.has(n));
   if (missing.length) {
     const why = res.failures.map((f) => `${f.arn}: ${f.reason}`).join('; ');
-    throw new StepFailure(`ECS service ${missing.join(', ')} not found in cluster ${ctx.outputs.clusterName}${why ? ` (${why})` : ''}; was the foundation stack applied?`, { service: missing[0] });
+    throw new StepFailure(`ECS service ${missing.join(', ')} not found in cluster ${ctx.outputs.clusterName}${why ? ` (${why})` : ''}; was the foundation stack applied?`, { service: missing[0], operation: 'DescribeServices' });
   }
   return out;
 }

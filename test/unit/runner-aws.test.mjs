@@ -136,6 +136,17 @@ describe('send names the failed operation; mutate records the change before it i
     expect(b.calls).toHaveLength(1);
   });
 
+  test('a reply that never comes after Ctrl-C is given up after changeGraceMs: InterruptedError, still listed', async () => {
+    const list = [];
+    const ac = new AbortController();
+    const { aws, calls } = world(() => { ac.abort(); return new Promise(() => {}); });
+    const t0 = Date.now();
+    await expect(mutate({ signal: ac.signal, changeGraceMs: 30 }, aws.ecs, update(), note(list))).rejects.toBeInstanceOf(InterruptedError);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(calls).toHaveLength(1);
+    expect(list).toEqual([{ step: 'tier:app', service: 'a', operation: 'UpdateService', state: 'may-have-changed', what: 'svc-a may have been updated to td:2 (UpdateService sent, no reply within 30 ms after Ctrl-C; given up)' }]);
+  });
+
   test('applied returning null (the reply says nothing changed) drops the entry', async () => {
     const list = [];
     const { aws } = world(() => ({ service: {} }));
