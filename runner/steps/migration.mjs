@@ -97,7 +97,7 @@ export async function run(ctx) {
   } catch (e) {
     if (e instanceof InterruptedError && running) half.what = `migration task ${running} may still be running (last status ${lastStatus || 'unknown'})`;
     if (e instanceof OneOffTaskError) {
-      throw new StepFailure(oneOffFailure(e, timeoutMs, redact), { operation: e.kind === 'refused' || e.kind === 'no-task' ? 'RunTask' : undefined });
+      throw new StepFailure(oneOffFailure(e, timeoutMs, redact), { operation: ONE_OFF_OPERATION[e.kind] });
     }
     if (e instanceof InterruptedError || e instanceof StepFailure) throw e;
     const operation = operationOf(e);
@@ -135,6 +135,9 @@ export async function run(ctx) {
   ];
   return { status: 'passed', checks, details: { taskArn, taskDefinitionArn: td.arn, durationMs: ctx.clock.now() - start, logLines: r.logCount } };
 }
+
+/** The AWS operation behind each kind of one-off task failure (a timeout is none). @type {Record<string, string | undefined>} */
+const ONE_OFF_OPERATION = { refused: 'RunTask', 'no-task': 'RunTask', missing: 'DescribeTasks' };
 
 /** Half-done words for a migration task that exists. @param {string} arn */
 const leftRunning = (arn) => `migration task ${arn} was left running (not stopped by the runner)`;

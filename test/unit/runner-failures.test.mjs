@@ -26,6 +26,8 @@ describe('migration failures stop the rollout before any service is touched', ()
     const res = await rollout(fake, ['--no-emulator']);
     expectStoppedAfter(res, fake.world, 'migration');
     expect(res.report.failure.message).toBe('RunTask failed: arn:aws:ecs:us-east-1:123456789012:cluster/staging: RESOURCE:ENI (no free IP in subnet)');
+    // RunTask answered: nothing was started, so nothing is left half-done
+    expect(res.report.failure).toMatchObject({ operation: 'RunTask', halfDone: [] });
   });
 
   test('TaskFailedToStart: fails with the stop code and reason', async () => {
@@ -52,6 +54,7 @@ describe('migration failures stop the rollout before any service is touched', ()
     const res = await rollout(fake, ['--no-emulator', '--migration-timeout', '30', '--poll-interval', '2'], { clock });
     expectStoppedAfter(res, fake.world, 'migration');
     expect(res.report.failure.message).toMatch(/^migration timed out after 30\.0 s \(task arn:aws:ecs:.*task\/staging\/task1 is RUNNING; it was not stopped\)$/);
+    expect(res.report.failure.halfDone).toEqual([{ step: 'migration', operation: 'RunTask', state: 'changed', what: expect.stringMatching(/^migration task arn:.*task1 was left running \(not stopped by the runner\)$/) }]);
     expect(clock.now() - t0).toBeGreaterThanOrEqual(30_000);
     expect(clock.now() - t0).toBeLessThan(40_000);
     expect(ops(fake.world, 'DescribeTasks').length).toBeGreaterThanOrEqual(15);
