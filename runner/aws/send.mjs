@@ -184,21 +184,22 @@ async function sendChange(ctx, client, command) {
   const stop = new AbortController();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
+  /** @type {() => void} */
+  let onAbort = () => {};
   /** @type {Promise<never>} */
   const givenUp = new Promise((_resolve, reject) => {
-    const onAbort = () => {
+    onAbort = () => {
       timer = setTimeout(() => { stop.abort(); reject(new InterruptedError()); }, ctx.changeGraceMs ?? CHANGE_GRACE_MS);
     };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    stop.signal.addEventListener('abort', () => signal.removeEventListener('abort', onAbort), { once: true });
   });
   givenUp.catch(() => {});
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
   try {
     return await Promise.race([client.send(command, { abortSignal: stop.signal }), givenUp]);
   } finally {
     clearTimeout(timer);
-    if (!stop.signal.aborted) stop.abort();
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
