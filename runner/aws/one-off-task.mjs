@@ -2,9 +2,12 @@
 // without a public IP, wait for STOPPED with a timeout (one `poll()`), then read the container's exit code and
 // reason and the last lines of its awslogs stream. Failures come back as OneOffTaskError with a `kind`, so each
 // caller words them its own way; the task's outcome (exit code, stop code) is data, judged by the caller.
+// RunTask and StopTask go through `mutate()`: Ctrl-C does not cancel them once sent, and with `spec.change` the
+// task is in the half-done list from before RunTask is sent (`may-have-changed`) until the caller drops it.
+import { randomUUID } from 'node:crypto';
 import { RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { send } from './send.mjs';
+import { send, mutate } from './send.mjs';
 import { describeTasks } from './ecs.mjs';
 import { poll } from './poll.mjs';
 
@@ -45,6 +48,9 @@ const LOG_PAGES_PER_READ = 10;
  * @property {number} [keepLines] last log lines kept (default 20)
  * @property {boolean} [logErrorsAreFatal] a log read failing (other than a stream not created yet) fails the call
  * @property {(line: string) => void} [onLogLine] every new log line, once
+ * @property {{ list: import('../lib/types.mjs').HalfDone[], record: { step: string, service?: string, what: string },
+ *   applied: (taskArn: string) => string }} [change] record RunTask in this half-done list before it is sent (see
+ *   runner/aws/send.mjs `mutate`); `applied` words the entry once the task exists
  * @property {(taskArn: string) => void} [onStarted] right after RunTask
  * @property {(task: EcsTask) => void} [onStatus] after each DescribeTasks
  */
@@ -61,6 +67,9 @@ const LOG_PAGES_PER_READ = 10;
  * @property {string | null} containerReason
  * @property {string[] | null} logLines last lines; null when no log stream was found or it could not be read
  * @property {number} logCount lines read in all
+ * @property {'no-config'|'not-found'|'unreadable'|'read'} logStatus no-config: no log location was given;
+ *   not-found: the stream does not exist; unreadable: reading it failed
+ * @property {{ group: string, stream: string } | null} logStream where the log was looked for
  */
 
 export class OneOffTaskError extends Error {
@@ -96,6 +105,9 @@ export function followLog(ctx, where) {
   /** @type {string[]} */
   const last = [];
   return {
+    where: { group: where.group, stream: where.stream },
+    /** @returns {'not-found'|'unreadable'|'read'} */
+    status: () => (broken ? 'unreadable' : found ? 'read' : 'not-found'),
     async read() {
       for (let page = 0; page < LOG_PAGES_PER_READ; page++) {
         let res;
@@ -155,8 +167,8 @@ export async function runOneOffTask(ctx, spec) {
     });
   } catch (e) {
     if (spec.stopReason) {
-      // never leave it running: stop it (not abortable: this runs on Ctrl-C too), then report the original error
-      await ctx.aws.ecs.send(new StopTaskCommand({ cluster: spec.cluster, task: taskArn, reason: spec.stopReason })).catch(() => {});
+      // never leave it running: stop it (no abort signal: this runs on Ctrl-C too), then report the original error
+      await mutate({ log: ctx.log }, ctx.aws.ecs, new StopTaskCommand({ cluster: spec.cluster, task: taskArn, reason: spec.stopReason })).catch(() => {});
     }
     throw e;
   }
@@ -174,12 +186,20 @@ export async function runOneOffTask(ctx, spec) {
     containerReason: container?.reason ?? null,
     logLines: log?.lines() ?? null,
     logCount: log?.count() ?? 0,
+    logStatus: log ? log.status() : 'no-config',
+    logStream: log ? log.where : null,
   };
 }
 
 /** @param {OneOffContext} ctx @param {OneOffSpec} spec @returns {Promise<string>} */
 async function startTask(ctx, spec) {
-  const res = await send(ctx, ctx.aws.ecs, new RunTaskCommand({
+  const change = spec.change;
+  /** @param {import('@aws-sdk/client-ecs').RunTaskCommandOutput} out */
+  const arnOf = (out) => (out.failures?.length ? undefined : out.tasks?.[0]?.taskArn);
+  // an idempotency token, the same on each of the SDK's retries of this call: a retry after a reply was lost
+  // (5xx, timeout) does not start a second task
+  const { output: res } = await mutate(ctx, ctx.aws.ecs, new RunTaskCommand({
+    clientToken: randomUUID(),
     cluster: spec.cluster,
     taskDefinition: spec.taskDefinition,
     launchType: 'FARGATE',
@@ -188,7 +208,10 @@ async function startTask(ctx, spec) {
     networkConfiguration: { awsvpcConfiguration: { subnets: spec.subnets, securityGroups: spec.securityGroups, assignPublicIp: 'DISABLED' } },
     overrides: { containerOverrides: [{ name: spec.container, command: spec.command }] },
     ...(spec.tags ? { tags: spec.tags } : {}),
-  }));
+  }), change && {
+    list: change.list, record: change.record,
+    applied: (out) => { const arn = arnOf(out); return arn ? change.applied(arn) : null; },
+  });
   if (res.failures?.length) throw new OneOffTaskError('refused', { failures: res.failures });
   const taskArn = res.tasks?.[0]?.taskArn;
   if (!taskArn) throw new OneOffTaskError('no-task');

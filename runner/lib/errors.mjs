@@ -17,13 +17,16 @@ export class InputError extends Error {
 export class StepFailure extends Error {
   /**
    * @param {string} message
-   * @param {{ service?: string, details?: Record<string, unknown> }} [extra]
+   * @param {{ service?: string, operation?: string, details?: Record<string, unknown> }} [extra]
+   *   operation: the AWS operation that failed (e.g. `DescribeServices`), for the report's `failure`
    */
   constructor(message, extra = {}) {
     super(message);
     this.name = 'StepFailure';
     /** @type {string|undefined} */
     this.service = extra.service;
+    /** @type {string|undefined} */
+    this.operation = extra.operation;
     /** @type {Record<string, unknown>|undefined} */
     this.details = extra.details;
   }
@@ -36,6 +39,17 @@ export class InterruptedError extends Error {
     super(message);
     this.name = 'InterruptedError';
   }
+}
+
+/**
+ * The AWS operation an error came from: `operation` as set by runner/aws/send.mjs on every failed call (or by a
+ * StepFailure), or undefined.
+ * @param {unknown} e
+ * @returns {string | undefined}
+ */
+export function operationOf(e) {
+  const op = e && typeof e === 'object' && 'operation' in e ? e.operation : undefined;
+  return typeof op === 'string' && op ? op : undefined;
 }
 
 export const EXIT = Object.freeze({ OK: 0, FAILED: 1, BAD_INPUT: 2, INTERRUPTED: 130 });

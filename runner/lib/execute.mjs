@@ -1,7 +1,7 @@
 // Runs a plan: steps in order, nothing after a failed step is touched; builds the rollout report
 // (docs/contract.md section 7). Each step is run by the module its kind names in the step registry
 // (runner/steps/index.mjs, injected); a kind without a module is `skipped`, reason "not implemented".
-import { InputError, InterruptedError, StepFailure, EXIT } from './errors.mjs';
+import { InputError, InterruptedError, StepFailure, EXIT, operationOf } from './errors.mjs';
 import { fmtMs } from './runtime.mjs';
 import { skippedChecksNote } from './checks-note.mjs';
 
@@ -19,13 +19,24 @@ import { skippedChecksNote } from './checks-note.mjs';
  */
 
 /**
+ * The first failure (docs/contract.md section 7).
+ * @typedef {object} Failure
+ * @property {string} step
+ * @property {string} [service] the service it concerns, when there is one
+ * @property {string} [operation] the AWS operation that failed (e.g. `DescribeServices`), when one did
+ * @property {string} message
+ * @property {import('./types.mjs').HalfDone[]} [halfDone] what was left half-done when the run stopped (present
+ *   once a step ran; empty when nothing was)
+ */
+
+/**
  * @typedef {object} Report
  * @property {1} schemaVersion
  * @property {string} release
  * @property {string} environment
  * @property {'passed'|'failed'|'interrupted'} status
  * @property {number} exitCode
- * @property {{ step: string, service?: string, message: string }|null} failure
+ * @property {Failure|null} failure
  * @property {string} startedAt
  * @property {string} finishedAt
  * @property {number} durationMs
@@ -104,6 +115,7 @@ export async function execute({ plan, ctx, steps, awsCalls = () => 0 }) {
           status: 'failed',
           reason: err instanceof StepFailure ? err.message : `${err.name}: ${err.message}`,
           service: err instanceof StepFailure ? err.service : undefined,
+          operation: operationOf(err),
         };
       }
     }
@@ -125,11 +137,18 @@ export async function execute({ plan, ctx, steps, awsCalls = () => 0 }) {
     log.info(`[${step.id}] ${result.status} in ${fmtMs(s1 - s0)}${entry.reason ? `: ${firstLine(entry.reason)}` : ''}`);
     if (result.status === 'failed') {
       if (report.status !== 'interrupted') report.status = 'failed';
-      if (!report.failure) report.failure = { step: step.id, ...(result.service ? { service: result.service } : {}), message: entry.reason ?? 'failed' };
+      if (!report.failure) {
+        report.failure = {
+          step: step.id, ...(result.service ? { service: result.service } : {}), ...(result.operation ? { operation: result.operation } : {}),
+          message: entry.reason ?? 'failed', halfDone: [],
+        };
+      }
       if (report.status === 'interrupted') stopReason = `not started: interrupted during ${step.id}`;
       else if (!dry) stopReason = `not started: ${step.id} failed`;
     }
   }
+  // what is left half-done when the run stops: the entries of steps that failed or were interrupted
+  if (report.failure) report.failure.halfDone = ctx.state.halfDone.map((h) => ({ ...h }));
   for (const [key, img] of Object.entries(ctx.state.images ?? {})) {
     report.images[key] = { uri: img.uri, tag: img.tag, digest: img.digest ?? null, status: img.status ?? 'skipped' };
   }
@@ -186,7 +205,8 @@ export function formatSummary(report) {
   return [
     line(rows[0]), ...rows.slice(1).map(line), '',
     `${report.status.toUpperCase()} (exit ${report.exitCode}) in ${fmtMs(report.durationMs)}, ${report.awsCalls} AWS API calls`,
-    ...(report.failure ? [`failure in ${report.failure.step}${report.failure.service ? ` (${report.failure.service})` : ''}:`, ...report.failure.message.split('\n').map((l) => `  ${l}`)] : []),
+    ...(report.failure ? [`failure in ${report.failure.step}${report.failure.service ? ` (${report.failure.service})` : ''}${report.failure.operation ? `, ${report.failure.operation}` : ''}:`, ...report.failure.message.split('\n').map((l) => `  ${l}`)] : []),
+    ...(report.failure?.halfDone?.length ? ['left half-done:', ...report.failure.halfDone.map((h) => `  ${h.step}: ${h.what}`)] : []),
     ...(skippedChecks.length ? ['checks skipped (not proven):', ...skippedChecks] : []),
   ].join('\n');
 }

@@ -49,8 +49,21 @@
  * @property {TaskDefinitionState} [migrationTaskDefinition]
  * @property {{ taskArn: string, reused: boolean }} [migration]
  * @property {boolean} [efsReady]
- * @property {Array<{ step: string, service?: string, what: string }>} halfDone what an interruption leaves behind
+ * @property {HalfDone[]} halfDone what a failure or an interruption leaves behind (runner/aws/send.mjs `mutate`)
  * @property {Record<string, unknown>} [extra]
+ */
+
+/**
+ * A change that may be or is left unfinished. Recorded before the mutating call is sent, so a call that gets no
+ * verdict (Ctrl-C, a 5xx after the SDK's retries, a dead process) is still listed; dropped when AWS positively
+ * rejected the call, or once the change is finished (service stable, task stopped).
+ * @typedef {object} HalfDone
+ * @property {string} step
+ * @property {string} [service]
+ * @property {string} [operation] the mutating call, e.g. `UpdateService`, `RunTask`
+ * @property {'may-have-changed'|'changed'} state may-have-changed: sent, no verdict (in flight, or it failed in a
+ *   way that does not say whether AWS applied it); changed: AWS accepted it, the change is not finished yet
+ * @property {string} what one line for people, e.g. `staging-api was updated to staging-api:2 but not yet stable`
  */
 
 /**
@@ -86,6 +99,7 @@
  * @property {Check[]} [checks]
  * @property {ServiceResult[]} [services]
  * @property {string} [service] the failing service, for the report's `failure`
+ * @property {string} [operation] the AWS operation that failed, for the report's `failure`
  */
 
 /**

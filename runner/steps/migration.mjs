@@ -2,18 +2,19 @@
 // no public IP) with the configured command, stream its CloudWatch log lines while it runs, and fail on
 // RunTask failures, TaskFailedToStart, a non-zero or missing exit code, or a timeout. A migration that
 // already succeeded for this release (found by startedBy + release tag) is not run again; one still running
-// for this release (e.g. after Ctrl-C) is waited for instead of starting a second one.
+// for this release (e.g. after Ctrl-C) is waited for instead of starting a second one. The task is in the
+// half-done list from before RunTask is sent until it stopped. A failed migration names the task, its stop code
+// and stopped reason, and the last lines of its log (bounded, secret-looking values redacted: runner/lib/log-tail.mjs).
 import { ListTasksCommand } from '@aws-sdk/client-ecs';
-import { StepFailure, InterruptedError } from '../lib/errors.mjs';
+import { StepFailure, InterruptedError, operationOf } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
 import { fmtMs } from '../lib/runtime.mjs';
-import { send } from '../aws/send.mjs';
+import { send, forget, errorLine } from '../aws/send.mjs';
 import { describeTasks } from '../aws/ecs.mjs';
 import { runOneOffTask, OneOffTaskError, taskId } from '../aws/one-off-task.mjs';
 import { startedByFor } from '../lib/started-by.mjs';
 import { resolveTaskDefinitions, RELEASE_TAG_KEY } from './task-definitions.mjs';
-
-const KEEP_LOG_LINES = 20;
+import { logRedactor, logTail, redactLine, LOG_TAIL_LINES } from '../lib/log-tail.mjs';
 
 /** startedBy of the release's migration task (sanitised by runner/lib/started-by.mjs). @param {string} release */
 export function migrationStartedBy(release) {
@@ -57,19 +58,17 @@ export async function run(ctx) {
     };
   }
 
-  // from RunTask on, an interruption leaves the task running: recorded in ctx.state.halfDone until it stopped
-  const half = { step: 'migration', what: '' };
+  // from before RunTask is sent until the task stopped, the task is in ctx.state.halfDone (runner/aws/send.mjs mutate)
+  /** @type {{ step: string, what: string }} */
+  const half = { step: 'migration', what: `a migration task may have been started (${td.family}:${td.revision}, startedBy ${startedBy})` };
   /** @type {string | undefined} */
   let running;
-  const track = (/** @type {string} */ arn) => {
-    running = arn;
-    half.what = `migration task ${arn} was left running (not stopped by the runner)`;
-    ctx.state.halfDone.push(half);
-  };
   if (prior.running) {
     ctx.log.progress(`[migration] a migration task for release ${release} is already running (${prior.running}); waiting for it instead of starting another`);
-    track(prior.running);
+    running = prior.running;
+    ctx.state.halfDone.push(Object.assign(half, { operation: 'RunTask', state: /** @type {const} */ ('changed'), what: leftRunning(prior.running) }));
   }
+  const redact = logRedactor(ctx.env);
   const start = ctx.clock.now();
   let lastStatus = '';
   /** @type {import('../aws/one-off-task.mjs').OneOffResult} */
@@ -81,11 +80,12 @@ export async function run(ctx) {
       tags: [{ key: RELEASE_TAG_KEY, value: release }], taskArn: prior.running ?? undefined,
       timeoutMs, intervalMs: ctx.options.pollIntervalMs,
       log: td.logStreamPrefix ? { group: td.logGroup ?? outputs.migrationLogGroupName, streamPrefix: td.logStreamPrefix } : null,
-      followLog: true, keepLines: KEEP_LOG_LINES, logErrorsAreFatal: true,
-      onLogLine: (line) => ctx.log.info(`[migration] | ${line}`),
+      followLog: true, keepLines: LOG_TAIL_LINES, logErrorsAreFatal: true,
+      change: { list: ctx.state.halfDone, record: half, applied: leftRunning },
+      onLogLine: (line) => ctx.log.info(`[migration] | ${redactLine(line, redact)}`),
       onStarted: (arn) => {
+        running = arn;
         ctx.log.progress(`[migration] started ${command.join(' ')} as task ${taskId(arn)} (${td.family}:${td.revision})`);
-        track(arn);
       },
       onStatus: (task) => {
         if (task.lastStatus !== lastStatus) {
@@ -96,20 +96,30 @@ export async function run(ctx) {
     });
   } catch (e) {
     if (e instanceof InterruptedError && running) half.what = `migration task ${running} may still be running (last status ${lastStatus || 'unknown'})`;
-    if (e instanceof OneOffTaskError) throw new StepFailure(oneOffFailure(e, timeoutMs));
+    if (e instanceof OneOffTaskError) {
+      throw new StepFailure(oneOffFailure(e, timeoutMs, redact), { operation: ONE_OFF_OPERATION[e.kind] });
+    }
+    if (e instanceof InterruptedError || e instanceof StepFailure) throw e;
+    const operation = operationOf(e);
+    if (running) {
+      half.what = `migration task ${running} may still be running (${operation ?? 'an AWS call'} failed while waiting for it; last status ${lastStatus || 'unknown'})`;
+      throw new StepFailure(`${operation ?? 'an AWS call'} failed while waiting for migration task ${running}: ${errorLine(e)}\nthe migration task may still be running (it was not stopped); a rerun of this release waits for it instead of starting another`, { operation, details: { taskArn: running } });
+    }
+    if (ctx.state.halfDone.includes(/** @type {import('../lib/types.mjs').HalfDone} */ (half))) {
+      throw new StepFailure(`${operation ?? 'RunTask'} failed without a verdict: ${errorLine(e)}\na migration task may have been started; a rerun of this release finds it (startedBy ${startedBy}) and waits for it instead of starting another`, { operation });
+    }
     throw e;
   }
-  const i = ctx.state.halfDone.indexOf(half);
-  if (i >= 0) ctx.state.halfDone.splice(i, 1);
+  forget(ctx.state.halfDone, half);
   const { taskArn, task, container: c } = r;
-  const tail = logTail(r.logLines);
+  const about = stopLines(r, redact);
   const reason = task.stoppedReason ? ` (${task.stoppedReason})` : '';
-  if (task.stopCode === 'TaskFailedToStart') throw new StepFailure(`migration task failed to start: TaskFailedToStart${reason}${tail}`);
-  if (!c) throw new StepFailure(`migration task ${taskArn} has no container named ${container}${reason}`);
+  if (task.stopCode === 'TaskFailedToStart') throw new StepFailure(`migration task failed to start: TaskFailedToStart${reason}\n${about}`);
+  if (!c) throw new StepFailure(`migration task ${taskArn} has no container named ${container}${reason}\n${about}`);
   if (c.exitCode === undefined || c.exitCode === null) {
-    throw new StepFailure(`migration container ${container} stopped without an exit code${c.reason ? ` (${c.reason})` : reason}${tail}`);
+    throw new StepFailure(`migration container ${container} stopped without an exit code${c.reason ? ` (${c.reason})` : reason}\n${about}`);
   }
-  if (c.exitCode !== 0) throw new StepFailure(`migration container ${container} exited with code ${c.exitCode}${c.reason ? ` (${c.reason})` : ''}${tail}`);
+  if (c.exitCode !== 0) throw new StepFailure(`migration container ${container} exited with code ${c.exitCode}${c.reason ? ` (${c.reason})` : ''}\n${about}`);
 
   ctx.state.migration = { taskArn, reused: false };
   /** @type {import('../lib/types.mjs').Check[]} */
@@ -126,16 +136,44 @@ export async function run(ctx) {
   return { status: 'passed', checks, details: { taskArn, taskDefinitionArn: td.arn, durationMs: ctx.clock.now() - start, logLines: r.logCount } };
 }
 
-/** `; last log lines:` and the kept lines, or nothing. @param {string[] | null} lines */
-const logTail = (lines) => (lines?.length ? `; last log lines:\n  ${lines.join('\n  ')}` : '');
+/** The AWS operation behind each kind of one-off task failure (a timeout is none). @type {Record<string, string | undefined>} */
+const ONE_OFF_OPERATION = { refused: 'RunTask', 'no-task': 'RunTask', missing: 'DescribeTasks' };
 
-/** The step's words for a one-off task that did not get to STOPPED. @param {OneOffTaskError} e @param {number} timeoutMs */
-function oneOffFailure(e, timeoutMs) {
+/** Half-done words for a migration task that exists. @param {string} arn */
+const leftRunning = (arn) => `migration task ${arn} was left running (not stopped by the runner)`;
+
+/**
+ * The stopped task and its log, for a failure message: task id, stop code and stopped reason; the last log lines
+ * (bounded, redacted) or why there are none.
+ * @param {import('../aws/one-off-task.mjs').OneOffResult} r @param {import('../smoke/redact.mjs').Redactor} redact
+ */
+function stopLines(r, redact) {
+  const head = `task ${taskId(r.taskArn)}: stopCode ${r.stopCode ?? 'none'}; stoppedReason: ${r.stoppedReason ?? 'none'}`;
+  const where = r.logStream ? `${r.logStream.stream} in ${r.logStream.group}` : '';
+  switch (r.logStatus) {
+    case 'no-config': return `${head}\nno log stream (the container has no awslogs configuration)`;
+    case 'not-found': return `${head}\nno log stream (${where} does not exist)`;
+    case 'unreadable': return `${head}\nlog stream ${where} could not be read`;
+    default: {
+      const tail = logTail(r.logLines ?? [], redact);
+      return tail.length ? `${head}\nlast ${tail.length} log line(s) of ${where}:\n  ${tail.join('\n  ')}` : `${head}\nlog stream ${where} is empty`;
+    }
+  }
+}
+
+/**
+ * The step's words for a one-off task that did not get to STOPPED.
+ * @param {OneOffTaskError} e @param {number} timeoutMs @param {import('../smoke/redact.mjs').Redactor} redact
+ */
+function oneOffFailure(e, timeoutMs, redact) {
   switch (e.kind) {
     case 'refused': return `RunTask failed: ${e.failures.map((f) => `${f.arn ?? 'task'}: ${f.reason}${f.detail ? ` (${f.detail})` : ''}`).join('; ')}`;
     case 'no-task': return 'RunTask returned neither a task nor failures';
     case 'missing': return `migration task ${e.taskArn} not found by DescribeTasks${e.failures.length ? `: ${e.failures.map((f) => f.reason).join(', ')}` : ''}`;
-    default: return `migration timed out after ${fmtMs(timeoutMs)} (task ${e.taskArn} is ${e.lastStatus}; it was not stopped)${logTail(e.logLines)}`;
+    default: {
+      const tail = logTail(e.logLines ?? [], redact);
+      return `migration timed out after ${fmtMs(timeoutMs)} (task ${e.taskArn} is ${e.lastStatus}; it was not stopped)${tail.length ? `; last log lines:\n  ${tail.join('\n  ')}` : ''}`;
+    }
   }
 }
 

@@ -4,12 +4,14 @@
 // done: primary deployment on the new revision, rolloutState COMPLETED, running == desired, no other
 // deployment, healthy targets where it has a target group. Services already at the revision and stable are
 // left alone (reruns). Circuit-breaker rollback, a FAILED rollout, tasks that keep failing or a timeout fail
-// the step with the service's last events and stopped-task reasons.
+// the step with the service's last events and stopped-task reasons. Each UpdateService is in the half-done list
+// from before it is sent (runner/aws/send.mjs `mutate`) until the service is stable; an AWS error while waiting
+// fails the step naming the operation and the services switched and left deploying.
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeMountTargetsCommand } from '@aws-sdk/client-efs';
-import { StepFailure, InterruptedError } from '../lib/errors.mjs';
+import { StepFailure, InterruptedError, operationOf } from '../lib/errors.mjs';
 import { fmtMs } from '../lib/runtime.mjs';
-import { send } from '../aws/send.mjs';
+import { send, mutate, forget, errorLine } from '../aws/send.mjs';
 import { describeServices as describeEcsServices, stoppedTasks, primaryDeployment as primaryOf } from '../aws/ecs.mjs';
 import { poll } from '../aws/poll.mjs';
 import { settledAt, rolloutProgress, stoppedTaskLines, shortTd } from '../aws/service-state.mjs';
@@ -33,7 +35,7 @@ const STOPPED_IN_FAILURE = 5;
  * @property {string} lastLine
  * @property {EcsService | undefined} last last DescribeServices view
  * @property {string} [targetNote] last target health summary
- * @property {{ step: string, service?: string, what: string }} [half]
+ * @property {{ step: string, service?: string, what: string }} [half] its entry in ctx.state.halfDone while listed
  */
 
 /** @param {import('../lib/types.mjs').StepContext} ctx @returns {Promise<import('../lib/types.mjs').StepResult>} */
@@ -115,11 +117,10 @@ export async function run(ctx) {
     const settledUpdates = await Promise.allSettled(toUpdate.map(async (t) => {
       t.startedMs = ctx.clock.now();
       t.result.startedAt = startedAt;
-      t.half = { step: step.id, service: t.name, what: `${t.ecsName} was updated to ${shortTd(t.target)} but not yet stable` };
-      await send(ctx, ctx.aws.ecs, new UpdateServiceCommand({
+      t.half = { step: step.id, service: t.name, what: `${t.ecsName} may have been updated to ${shortTd(t.target)}` };
+      await mutate(ctx, ctx.aws.ecs, new UpdateServiceCommand({
         cluster: ctx.outputs.clusterName, service: t.ecsName, taskDefinition: t.target, desiredCount: t.desired, forceNewDeployment: false,
-      }));
-      ctx.state.halfDone.push(t.half);
+      }), { list: ctx.state.halfDone, record: t.half, applied: () => `${t.ecsName} was updated to ${shortTd(t.target)} but not yet stable` });
       ctx.log.progress(`[${step.id}] ${t.name}: update started -> ${shortTd(t.target)}, desired ${t.desired}`);
     }));
     const rejected = toUpdate.map((t, i) => ({ t, r: settledUpdates[i] })).filter((x) => x.r.status === 'rejected');
@@ -128,7 +129,14 @@ export async function run(ctx) {
       if (interrupted) throw /** @type {PromiseRejectedResult} */ (interrupted.r).reason; // halfDone names the updated ones
       return updateFailure(ctx, toUpdate, settledUpdates, results, checks);
     }
-    const failure = await waitStable(ctx, toUpdate, checks);
+    /** @type {{ service: string, message: string } | null} */
+    let failure;
+    try {
+      failure = await waitStable(ctx, toUpdate, checks);
+    } catch (e) {
+      if (e instanceof InterruptedError) throw e;
+      return waitFailure(ctx, toUpdate, e, results, checks);
+    }
     if (failure) {
       return {
         status: 'failed', reason: failure.message, service: failure.service,
@@ -144,7 +152,8 @@ export async function run(ctx) {
 
 /**
  * Some UpdateService calls of a wave failed (all of them have settled): fail the step naming the services that
- * were switched to the release (left deploying, recorded in ctx.state.halfDone) and those that were not.
+ * were switched to the release (left deploying), those that may have been (no verdict: they stay in
+ * ctx.state.halfDone) and those AWS refused.
  * @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked[]} toUpdate
  * @param {PromiseSettledResult<void>[]} outcomes same order as toUpdate
  * @param {Map<string, import('../lib/types.mjs').ServiceResult>} results @param {import('../lib/types.mjs').Check[]} checks
@@ -153,29 +162,62 @@ export async function run(ctx) {
 function updateFailure(ctx, toUpdate, outcomes, results, checks) {
   const now = ctx.clock.now();
   /** @type {string[]} */ const updated = [];
+  /** @type {string[]} */ const maybe = [];
   /** @type {string[]} */ const notUpdated = [];
   /** @type {string | undefined} */ let first;
   toUpdate.forEach((t, i) => {
     const o = outcomes[i];
+    const end = { finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs };
     if (o.status === 'fulfilled') {
       updated.push(`${t.name} (-> ${shortTd(t.target)})`);
-      Object.assign(t.result, { status: 'failed', reason: `updated to ${shortTd(t.target)} but not waited for: another UpdateService of the wave failed; left deploying`, finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs });
+      Object.assign(t.result, { status: 'failed', reason: `updated to ${shortTd(t.target)} but not waited for: another UpdateService of the wave failed; left deploying`, ...end });
+      return;
+    }
+    const why = o.reason instanceof StepFailure ? o.reason.message : errorLine(o.reason);
+    first ??= t.name;
+    if (t.half && ctx.state.halfDone.includes(/** @type {import('../lib/types.mjs').HalfDone} */ (t.half))) {
+      maybe.push(`${t.name}: ${why}`);
+      Object.assign(t.result, { status: 'failed', reason: `UpdateService failed without a verdict: ${why}; it may have been updated to ${shortTd(t.target)}`, ...end });
     } else {
-      const e = /** @type {Error | undefined} */ (o.reason);
-      const why = e instanceof StepFailure ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}`;
       notUpdated.push(`${t.name}: ${why}`);
-      first ??= t.name;
-      Object.assign(t.result, { status: 'failed', reason: `UpdateService failed: ${why}`, finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs });
-      // not switched: nothing of it is left half-done
-      if (t.half) { const k = ctx.state.halfDone.indexOf(t.half); if (k >= 0) ctx.state.halfDone.splice(k, 1); }
+      Object.assign(t.result, { status: 'failed', reason: `UpdateService failed: ${why}`, ...end });
     }
   });
   const message = [
-    `UpdateService failed for ${notUpdated.length} of ${toUpdate.length} service(s) of the wave`,
-    `not updated: ${notUpdated.join('; ')}`,
+    `UpdateService failed for ${notUpdated.length + maybe.length} of ${toUpdate.length} service(s) of the wave`,
+    ...(notUpdated.length ? [`not updated: ${notUpdated.join('; ')}`] : []),
+    ...(maybe.length ? [`may have been updated (no verdict from AWS; left as they are): ${maybe.join('; ')}`] : []),
     `updated (left deploying to the release, not waited for): ${updated.length ? updated.join(', ') : 'none'}`,
   ].join('\n');
-  return { status: 'failed', reason: message, service: first, services: ordered(results, ctx.step), checks };
+  return { status: 'failed', reason: message, service: first, operation: 'UpdateService', services: ordered(results, ctx.step), checks };
+}
+
+/**
+ * An AWS call failed while the wave was being waited for (after the retries): fail the step naming the
+ * operation and the services switched to the release and left deploying (they stay in ctx.state.halfDone).
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {Tracked[]} toUpdate @param {unknown} e
+ * @param {Map<string, import('../lib/types.mjs').ServiceResult>} results @param {import('../lib/types.mjs').Check[]} checks
+ * @returns {import('../lib/types.mjs').StepResult}
+ */
+function waitFailure(ctx, toUpdate, e, results, checks) {
+  const now = ctx.clock.now();
+  const operation = operationOf(e);
+  const why = e instanceof StepFailure ? e.message : errorLine(e);
+  const left = toUpdate.filter((t) => t.result.status !== 'passed');
+  for (const t of left) {
+    Object.assign(t.result, {
+      status: 'failed', reason: `updated to ${shortTd(t.target)} but not waited for: ${operation ?? 'an AWS call'} failed (${why}); left deploying${t.lastLine ? ` (last seen: ${t.lastLine})` : ''}`,
+      finishedAt: new Date(now).toISOString(), durationMs: now - t.startedMs,
+    });
+  }
+  const message = [
+    `${operation ?? 'an AWS call'} failed while waiting for the wave to become stable: ${why}`,
+    `switched to the release and left deploying (not waited for): ${left.length ? left.map((t) => `${t.name} (-> ${shortTd(t.target)})`).join(', ') : 'none'}`,
+  ].join('\n');
+  return {
+    status: 'failed', reason: message, ...(left.length === 1 ? { service: left[0].name } : {}),
+    ...(operation ? { operation } : {}), services: ordered(results, ctx.step), checks,
+  };
 }
 
 /** @param {Map<string, import('../lib/types.mjs').ServiceResult>} results @param {import('../lib/plan.mjs').PlanStep} step */
@@ -199,7 +241,7 @@ async function describeServices(ctx, names) {
   const missing = names.filter((n) => !out.has(n));
   if (missing.length) {
     const why = res.failures.map((f) => `${f.arn}: ${f.reason}`).join('; ');
-    throw new StepFailure(`ECS service ${missing.join(', ')} not found in cluster ${ctx.outputs.clusterName}${why ? ` (${why})` : ''}; was the foundation stack applied?`, { service: missing[0] });
+    throw new StepFailure(`ECS service ${missing.join(', ')} not found in cluster ${ctx.outputs.clusterName}${why ? ` (${why})` : ''}; was the foundation stack applied?`, { service: missing[0], operation: 'DescribeServices' });
   }
   return out;
 }
@@ -261,7 +303,7 @@ async function waitStable(ctx, list, checks) {
       });
       ctx.log.progress(`[${ctx.step.id}] ${t.name}: stable after ${fmtMs(now - t.startedMs)}`);
       pending.delete(t.ecsName);
-      if (t.half) ctx.state.halfDone.splice(ctx.state.halfDone.indexOf(t.half), 1);
+      forget(ctx.state.halfDone, t.half);
     }
     return pending.size ? undefined : null;
   });

@@ -33,12 +33,17 @@ export function fakeClock(start = Date.UTC(2026, 0, 1)) {
   };
 }
 
-function awsError(name, message = name) {
+/** An error as the SDK raises it for an AWS answer (4xx: a client fault, 5xx: a server fault). */
+export function awsError(name, message = name, httpStatusCode = 400) {
   const e = new Error(message);
   e.name = name;
-  e.$metadata = { httpStatusCode: name === 'ThrottlingException' ? 400 : 400 };
+  e.$metadata = { httpStatusCode };
+  e.$fault = httpStatusCode >= 500 ? 'server' : 'client';
   return e;
 }
+
+/** HTTP 503 ServiceUnavailable, retried by the SDK. */
+export const serverError = () => awsError('ServiceUnavailable', 'injected server error', 503);
 
 /**
  * @param {object} [opts]
@@ -57,6 +62,11 @@ export function fakeWorld(opts = {}) {
     migrationDescribesUntilStop: 2,
     runTaskFailures: null,
     throttle: new Map(), // command name -> remaining throttling errors
+    // operation -> (input, world) => an error to answer with before the call is applied (or nothing)
+    faults: new Map(),
+    // operation -> async (input, output, world) => run after the call was applied, before its reply: may wait
+    // (a reply in flight), or return an error to answer with instead of the reply (applied, reply lost)
+    afterApply: new Map(),
     targetHealth: new Map(), // tg arn -> fn(world) -> descriptions
     mountTargets: [{ MountTargetId: 'fsmt-1', LifeCycleState: 'available' }, { MountTargetId: 'fsmt-2', LifeCycleState: 'available' }],
     images: { api: 'sha256:' + 'a'.repeat(64), frontend: 'sha256:' + 'b'.repeat(64), admin: 'sha256:' + 'c'.repeat(64), anisette: 'sha256:' + 'd'.repeat(64) },
@@ -108,7 +118,12 @@ export function fakeWorld(opts = {}) {
         world.throttle.set(operation, left - 1);
         throw awsError('ThrottlingException', 'Rate exceeded');
       }
-      return fn(input);
+      const fault = world.faults.get(operation)?.(input, world);
+      if (fault) throw fault;
+      const output = await fn(input);
+      const lost = await world.afterApply.get(operation)?.(input, output, world);
+      if (lost) throw lost;
+      return output;
     },
   });
   const on = (_client, op, fn) => handlers.set(op, fn);
@@ -141,6 +156,9 @@ export function fakeWorld(opts = {}) {
   }));
   on('ecs', 'RunTask', (input) => {
     if (world.runTaskFailures) return { tasks: [], failures: world.runTaskFailures };
+    // idempotency as ECS keeps it: the same clientToken starts no second task
+    const same = input.clientToken && [...world.tasks.values()].find((t) => t.input?.clientToken === input.clientToken);
+    if (same) return { tasks: [pub(same)], failures: [] };
     const id = `task${world.tasks.size + 1}`;
     const task = {
       taskArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/staging/${id}`, taskDefinitionArn: input.taskDefinition, lastStatus: 'PROVISIONING',

@@ -1,8 +1,9 @@
 // runner/aws: the one retry layer (the SDK's strategy, counted per attempt through a transport middleware),
 // the typed send, poll(), batched ECS reads and the one-off task.
-import { DescribeServicesCommand, DescribeTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTasksCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { createAwsClients, retryDelayMs, retryConfig, RETRY_DEFAULTS, createCallCounter } from '../../runner/aws/clients.mjs';
-import { send } from '../../runner/aws/send.mjs';
+import { send, mutate, rejectedByAws, forget } from '../../runner/aws/send.mjs';
+import { logRedactor, logTail, redactLine, LOG_TAIL_BYTES } from '../../runner/lib/log-tail.mjs';
 import { poll } from '../../runner/aws/poll.mjs';
 import { describeServices, describeTasks, stoppedTasks } from '../../runner/aws/ecs.mjs';
 import { runOneOffTask, OneOffTaskError } from '../../runner/aws/one-off-task.mjs';
@@ -78,6 +79,102 @@ describe('one retry layer: the SDK retry strategy', () => {
   test('maxAttempts is checked', () => {
     expect(() => retryConfig({ maxAttempts: 0 })).toThrow(/maxAttempts must be an integer >= 1/);
     expect(retryConfig({ maxAttempts: 4 }).maxAttempts).toBe(4);
+  });
+});
+
+describe('send names the failed operation; mutate records the change before it is sent', () => {
+  const update = () => new UpdateServiceCommand({ cluster: 'c', service: 'svc-a', taskDefinition: 'td:2' });
+  const note = (list) => ({ list, record: { step: 'tier:app', service: 'a', what: 'svc-a may have been updated to td:2' }, applied: () => 'svc-a was updated to td:2 but not yet stable' });
+  const serverError = () => Object.assign(new Error('down'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } });
+
+  test('send: a failed call carries its operation', async () => {
+    const { aws } = world(() => { throw Object.assign(new Error('bad'), { name: 'InvalidParameterException', $metadata: { httpStatusCode: 400 } }); });
+    await expect(send({}, aws.ecs, new DescribeServicesCommand({ cluster: 'c', services: ['a'] }))).rejects.toMatchObject({ name: 'InvalidParameterException', operation: 'DescribeServices' });
+  });
+
+  test('the change is listed as may-have-changed while in flight, then changed with the reply', async () => {
+    const list = [];
+    let seen;
+    const { aws } = world(() => { seen = structuredClone(list); return { service: {} }; });
+    const { record } = await mutate({}, aws.ecs, update(), note(list));
+    expect(seen).toEqual([{ step: 'tier:app', service: 'a', operation: 'UpdateService', state: 'may-have-changed', what: 'svc-a may have been updated to td:2 (UpdateService sent, no reply yet)' }]);
+    expect(list).toEqual([{ step: 'tier:app', service: 'a', operation: 'UpdateService', state: 'changed', what: 'svc-a was updated to td:2 but not yet stable' }]);
+    expect(record).toBe(list[0]);
+    forget(list, record);
+    expect(list).toEqual([]);
+  });
+
+  test('a 4xx answer (AWS refused it) drops the entry; a 5xx after the retries keeps it as may-have-changed', async () => {
+    const refused = [];
+    const a = world(() => { throw Object.assign(new Error('no'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }); });
+    await expect(mutate({}, a.aws.ecs, update(), note(refused))).rejects.toMatchObject({ name: 'AccessDeniedException', operation: 'UpdateService' });
+    expect(refused).toEqual([]);
+    const unknown = [];
+    const b = world(() => { throw serverError(); }, { maxAttempts: 2, baseDelayMs: 0 });
+    await expect(mutate({}, b.aws.ecs, update(), note(unknown))).rejects.toMatchObject({ name: 'ServiceUnavailable', operation: 'UpdateService' });
+    expect(b.calls).toHaveLength(2);
+    expect(unknown).toEqual([{ step: 'tier:app', service: 'a', operation: 'UpdateService', state: 'may-have-changed', what: 'svc-a may have been updated to td:2 (UpdateService failed with ServiceUnavailable: down; AWS may have applied it)' }]);
+    const network = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect([rejectedByAws(serverError()), rejectedByAws(network), rejectedByAws({ $metadata: { httpStatusCode: 429 } })]).toEqual([false, false, true]);
+  });
+
+  test('Ctrl-C: not sent once aborted; once sent it is not cancelled and resolves with the reply', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const list = [];
+    const a = world(() => ({ service: {} }));
+    await expect(mutate({ signal: ac.signal }, a.aws.ecs, update(), note(list))).rejects.toBeInstanceOf(InterruptedError);
+    expect(a.calls).toHaveLength(0);
+    expect(list).toEqual([]);
+    const later = new AbortController();
+    const b = world(async () => { later.abort(); await new Promise((r) => setTimeout(r, 20)); return { service: { serviceName: 'svc-a' } }; });
+    const { output } = await mutate({ signal: later.signal }, b.aws.ecs, update(), note(list));
+    expect(output.service).toEqual({ serviceName: 'svc-a' });
+    expect(list.map((h) => h.state)).toEqual(['changed']);
+    // the next read stops at once
+    await expect(send({ signal: later.signal }, b.aws.ecs, new DescribeServicesCommand({ cluster: 'c', services: ['a'] }))).rejects.toBeInstanceOf(InterruptedError);
+    expect(b.calls).toHaveLength(1);
+  });
+
+  test('a reply that never comes after Ctrl-C is given up after changeGraceMs: InterruptedError, still listed', async () => {
+    const list = [];
+    const ac = new AbortController();
+    const { aws, calls } = world(() => { ac.abort(); return new Promise(() => {}); });
+    const t0 = Date.now();
+    await expect(mutate({ signal: ac.signal, changeGraceMs: 30 }, aws.ecs, update(), note(list))).rejects.toBeInstanceOf(InterruptedError);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(calls).toHaveLength(1);
+    expect(list).toEqual([{ step: 'tier:app', service: 'a', operation: 'UpdateService', state: 'may-have-changed', what: 'svc-a may have been updated to td:2 (UpdateService sent, no reply within 30 ms after Ctrl-C; given up)' }]);
+  });
+
+  test('applied returning null (the reply says nothing changed) drops the entry', async () => {
+    const list = [];
+    const { aws } = world(() => ({ service: {} }));
+    const { record } = await mutate({}, aws.ecs, update(), { ...note(list), applied: () => null });
+    expect(record).toBeNull();
+    expect(list).toEqual([]);
+  });
+});
+
+describe('log tail: bounded and redacted', () => {
+  test('known secret values of the environment and secret-looking values are replaced', () => {
+    const redact = logRedactor({ AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI', HOME: '/home/runner', PORT: '8080' });
+    expect(redactLine('key wJalrXUtnFEMI in /home/runner on 8080', redact)).toBe('key [REDACTED] in /home/runner on 8080');
+    expect(redactLine('dsn=postgres://app:p%40ss@db:5432/app', redact)).toBe('dsn=postgres://app:[REDACTED]@db:5432/app');
+    expect(redactLine('{"password": "x y", "user": "app"} api_key=abc123; token: t0k', redact)).toBe('{"password": "[REDACTED]", "user": "app"} api_key=[REDACTED]; token: [REDACTED]');
+    expect(redactLine('applying migration 0042', redact)).toBe('applying migration 0042');
+  });
+
+  test('at most 20 lines and 4 KiB, the newest kept; a longer line is cut', () => {
+    const redact = logRedactor({});
+    expect(logTail(Array.from({ length: 30 }, (_, i) => `l${i}`), redact)).toEqual(Array.from({ length: 20 }, (_, i) => `l${i + 10}`));
+    const big = logTail(['old', 'y'.repeat(10_000)], redact);
+    expect(big).toHaveLength(1);
+    expect(Buffer.byteLength(big[0])).toBeLessThanOrEqual(LOG_TAIL_BYTES);
+    expect(big[0].endsWith('...')).toBe(true);
+    const many = logTail(Array.from({ length: 20 }, (_, i) => `${i} ${'z'.repeat(500)}`), redact);
+    expect(Buffer.byteLength(many.join('\n'))).toBeLessThanOrEqual(LOG_TAIL_BYTES);
+    expect(many[many.length - 1]).toMatch(/^19 /);
   });
 });
 

@@ -10,7 +10,13 @@ describe('migration failures stop the rollout before any service is touched', ()
     fake.world.logEvents = ['sqlalchemy.exc.OperationalError: could not connect to server'];
     const res = await rollout(fake, ['--no-emulator']);
     expectStoppedAfter(res, fake.world, 'migration');
-    expect(res.report.failure.message).toMatch(/^migration container migration exited with code 1; last log lines:\n {2}sqlalchemy\.exc\.OperationalError: could not connect to server$/);
+    expect(res.report.failure.message).toBe([
+      'migration container migration exited with code 1',
+      'task task1: stopCode EssentialContainerExited; stoppedReason: Essential container in task exited',
+      'last 1 log line(s) of ecs/migration/task1 in /ecs/staging/migration:',
+      '  sqlalchemy.exc.OperationalError: could not connect to server',
+    ].join('\n'));
+    expect(res.report.failure.halfDone).toEqual([]);
     expect(ops(fake.world, 'UpdateService')).toHaveLength(0);
   });
 
@@ -20,6 +26,8 @@ describe('migration failures stop the rollout before any service is touched', ()
     const res = await rollout(fake, ['--no-emulator']);
     expectStoppedAfter(res, fake.world, 'migration');
     expect(res.report.failure.message).toBe('RunTask failed: arn:aws:ecs:us-east-1:123456789012:cluster/staging: RESOURCE:ENI (no free IP in subnet)');
+    // RunTask answered: nothing was started, so nothing is left half-done
+    expect(res.report.failure).toMatchObject({ operation: 'RunTask', halfDone: [] });
   });
 
   test('TaskFailedToStart: fails with the stop code and reason', async () => {
@@ -46,6 +54,7 @@ describe('migration failures stop the rollout before any service is touched', ()
     const res = await rollout(fake, ['--no-emulator', '--migration-timeout', '30', '--poll-interval', '2'], { clock });
     expectStoppedAfter(res, fake.world, 'migration');
     expect(res.report.failure.message).toMatch(/^migration timed out after 30\.0 s \(task arn:aws:ecs:.*task\/staging\/task1 is RUNNING; it was not stopped\)$/);
+    expect(res.report.failure.halfDone).toEqual([{ step: 'migration', operation: 'RunTask', state: 'changed', what: expect.stringMatching(/^migration task arn:.*task1 was left running \(not stopped by the runner\)$/) }]);
     expect(clock.now() - t0).toBeGreaterThanOrEqual(30_000);
     expect(clock.now() - t0).toBeLessThan(40_000);
     expect(ops(fake.world, 'DescribeTasks').length).toBeGreaterThanOrEqual(15);
@@ -103,7 +112,9 @@ describe('tier failures', () => {
     ecs.send = async function (cmd, opts) {
       if (cmd.constructor.name === 'UpdateServiceCommand') {
         if (cmd.input.service === ecsName('frontend')) {
-          const e = new Error('User is not authorized to perform: ecs:UpdateService'); e.name = 'AccessDeniedException'; throw e;
+          // as the SDK raises it: a 4xx answer, so AWS refused it (nothing changed)
+          const e = new Error('User is not authorized to perform: ecs:UpdateService'); e.name = 'AccessDeniedException';
+          e.$metadata = { httpStatusCode: 400 }; e.$fault = 'client'; throw e;
         }
         inFlight += 1;
         await new Promise((r) => setTimeout(r, 25)); // still in flight when frontend's call has failed
