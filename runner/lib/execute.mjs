@@ -96,8 +96,8 @@ export async function execute({ plan, ctx, steps, awsCalls = () => 0 }) {
         report.status = 'interrupted';
       } else {
         const err = /** @type {Error} */ (e);
-        // a step rejecting its input before anything changed keeps the contract's exit 2
-        if (err instanceof InputError && !report.steps.some((x) => x.status === 'passed')) {
+        // a step rejecting its input before anything changed keeps the contract's exit 2 (a guard only reads)
+        if (err instanceof InputError && !report.steps.some((x, i) => x.status === 'passed' && !plan.steps[i].guard)) {
           badInput = true;
         }
         result = {

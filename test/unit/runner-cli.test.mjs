@@ -35,7 +35,7 @@ const catalogWith = (mutate) => {
 describe('bad input: exit 2, a precise message, no AWS call', () => {
   test.each([
     ['unknown flag', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--fast'], 'error: unknown flag --fast (see --help)'],
-    ['unknown step', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--only', 'tier:api'], 'error: --only tier:api: unknown step (steps: images, task-definitions, migration, tier:app, tier:workers, smoke)'],
+    ['unknown step', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--only', 'tier:api'], 'error: --only tier:api: unknown step (steps: preflight, images, task-definitions, migration, tier:app, tier:workers, smoke)'],
     ['missing outputs file', ['--outputs', 'nope/outputs.json', '--release', 'r'], 'error: --outputs nope/outputs.json: cannot read (no such file)'],
     ['bad release', ['--outputs', OUTPUTS_FILE, '--release', '../x'], 'error: --release: "../x" is not a valid image tag'],
     ['missing config', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--config', 'config/none.json'], 'error: --config config/none.json: cannot read config file (no such file)'],
