@@ -6,7 +6,7 @@
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { send } from '../aws/send.mjs';
 import { poll } from '../aws/poll.mjs';
-import { fmtMs } from '../lib/runtime.mjs';
+import { duration } from '../report/format.mjs';
 import { loginMaySend } from '../smoke/checks/login.mjs';
 
 /** How long a run waits for the database host to publish its credentials when --secrets-timeout is not given. */
@@ -49,12 +49,12 @@ export async function run(ctx) {
   if (waiting.length && ctx.options.dryRun) {
     return {
       status: 'passed',
-      reason: `dry run: ${waiting.map((s) => s.need.key).join(', ')} has no current value yet; a real run waits up to ${fmtMs(timeoutMs)} for the database host to publish its credentials; ${currentNote(states)}`,
+      reason: `dry run: ${waiting.map((s) => s.need.key).join(', ')} has no current value yet; a real run waits up to ${duration(timeoutMs)} for the database host to publish its credentials; ${currentNote(states)}`,
       details: { secrets: summary(states) },
     };
   }
   if (waiting.length) {
-    ctx.log.info(`[preflight] waiting for the database host to publish its credentials (secret ${waiting.map((s) => s.need.key).join(', ')}, up to ${fmtMs(timeoutMs)})`);
+    ctx.log.info(`[preflight] waiting for the database host to publish its credentials (secret ${waiting.map((s) => s.need.key).join(', ')}, up to ${duration(timeoutMs)})`);
     const t0 = ctx.clock.now();
     const done = await poll({
       clock: ctx.clock, signal: ctx.signal, intervalMs: Math.max(ctx.options.pollIntervalMs, MIN_SECRETS_POLL_MS), timeoutMs,
@@ -62,19 +62,19 @@ export async function run(ctx) {
     }, async () => {
       const again = await describeAll(ctx, waiting.map((s) => s.need));
       if (again.every((s) => s.current)) return again;
-      ctx.log.progress(`[preflight] still waiting for the database host to publish its credentials (${fmtMs(ctx.clock.now() - t0)} of ${fmtMs(timeoutMs)})`);
+      ctx.log.progress(`[preflight] still waiting for the database host to publish its credentials (${duration(ctx.clock.now() - t0)} of ${duration(timeoutMs)})`);
       return undefined;
     });
     if (!done) {
       const still = waiting.map((s) => s.need);
       return {
         status: 'failed',
-        reason: still.map((n) => `secret ${n.key} still has no current value after ${fmtMs(timeoutMs)} (${n.arn}): the database host publishes its credentials at its first boot (stacks/database.ts). Check that the instance is running and its bootstrap finished (EC2 console output, or /var/log/cloud-init-output.log through Session Manager), then rerun; --secrets-timeout SEC waits longer.`).join('\n'),
+        reason: still.map((n) => `secret ${n.key} still has no current value after ${duration(timeoutMs)} (${n.arn}): the database host publishes its credentials at its first boot (stacks/database.ts). Check that the instance is running and its bootstrap finished (EC2 console output, or /var/log/cloud-init-output.log through Session Manager), then rerun; --secrets-timeout SEC waits longer.`).join('\n'),
         details: { secrets: summary(states) },
       };
     }
     for (const s of done) Object.assign(/** @type {SecretState} */ (states.find((x) => x.need.key === s.need.key)), s);
-    ctx.log.info(`[preflight] the database host published its credentials after ${fmtMs(ctx.clock.now() - t0)}`);
+    ctx.log.info(`[preflight] the database host published its credentials after ${duration(ctx.clock.now() - t0)}`);
   }
   ctx.log.info(`[preflight] ${currentNote(states)}`);
   return { status: 'passed', details: { secrets: summary(states) } };
