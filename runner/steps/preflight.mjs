@@ -20,6 +20,16 @@ export const MIN_SECRETS_POLL_MS = 5_000;
  */
 export const SET_BY = Object.freeze({ database: 'host', cache: 'terraform', app: 'operator', smoke_user: 'operator' });
 
+/**
+ * The secret's name from its ARN (`arn:...:secret:staging/app-AbCdEf` -> `staging/app`): what messages show and
+ * commands take (the runner prints no secret ARN).
+ * @param {string} arn
+ */
+export function secretName(arn) {
+  const m = /:secret:(.+)-[A-Za-z0-9]{6}$/.exec(arn);
+  return m ? m[1] : arn;
+}
+
 /** What an operator puts in a secret they set (shown in the message; never a real value). */
 const SHAPE = /** @type {Record<string, string>} */ ({
   app: '{"KEY": "value", ...}: the application secrets as one JSON object',
@@ -69,7 +79,7 @@ export async function run(ctx) {
       const still = waiting.map((s) => s.need);
       return {
         status: 'failed',
-        reason: still.map((n) => `secret ${n.key} still has no current value after ${duration(timeoutMs)} (${n.arn}): the database host publishes its credentials at its first boot (stacks/database.ts). Check that the instance is running and its bootstrap finished (EC2 console output, or /var/log/cloud-init-output.log through Session Manager), then rerun; --secrets-timeout SEC waits longer.`).join('\n'),
+        reason: still.map((n) => `secret ${n.key} (${secretName(n.arn)}) still has no current value after ${duration(timeoutMs)}: the database host publishes its credentials at its first boot (stacks/database.ts). Check that the instance is running and its bootstrap finished (EC2 console output, or /var/log/cloud-init-output.log through Session Manager), then rerun; --secrets-timeout SEC waits longer.`).join('\n'),
         details: { secrets: summary(states) },
       };
     }
@@ -108,7 +118,7 @@ async function describeAll(ctx, needs) {
     try {
       const d = await send(ctx, ctx.aws.secrets, new DescribeSecretCommand({ SecretId: need.arn }));
       const current = Object.values(d.VersionIdsToStages ?? {}).some((stages) => (stages ?? []).includes('AWSCURRENT'));
-      const problem = d.DeletedDate ? `is scheduled for deletion (${new Date(d.DeletedDate).toISOString()}): restore it with \`aws secretsmanager restore-secret --secret-id ${need.arn}\`` : null;
+      const problem = d.DeletedDate ? `is scheduled for deletion (${new Date(d.DeletedDate).toISOString()}): restore it with \`aws secretsmanager restore-secret --secret-id ${secretName(need.arn)}\`` : null;
       return { need, current: current && !problem, problem, lastChanged: d.LastChangedDate ? new Date(d.LastChangedDate).toISOString() : null };
     } catch (e) {
       if (/** @type {Error} */ (e).name !== 'ResourceNotFoundException') throw e;
@@ -122,17 +132,18 @@ async function describeAll(ctx, needs) {
  * @param {import('../lib/types.mjs').StepContext} ctx @param {SecretState} s
  */
 function missingMessage(ctx, s) {
-  const { key, arn } = s.need;
+  const { key } = s.need;
+  const name = secretName(s.need.arn);
   const users = s.need.usedBy.map((u) => u.name).join(', ');
-  if (s.problem) return `secret ${key} (${arn}) ${s.problem}; needed by ${users}`;
+  if (s.problem) return `secret ${key} (${name}) ${s.problem}; needed by ${users}`;
   if (SET_BY[key] === 'terraform') {
-    return `secret ${key} has no current value (${arn}): Terraform writes it with the foundation stack (stacks/cache.ts); apply the foundation stack, then rerun. Needed by ${users}.${ctx.capabilities.emulator ? ' On the emulator the harness seeds it (npm run local, the integration setup).' : ''}`;
+    return `secret ${key} (${name}) has no current value: Terraform writes it with the foundation stack (stacks/cache.ts); apply the foundation stack, then rerun. Needed by ${users}.${ctx.capabilities.emulator ? ' On the emulator the harness seeds it (npm run local, the integration setup).' : ''}`;
   }
   const file = `${key.replace(/_/g, '-')}.json`;
   return [
-    `secret ${key} has no current value (${arn}): an operator sets it, Terraform never does; needed by ${users}. Set it, then rerun:`,
+    `secret ${key} (${name}) has no current value: an operator sets it, Terraform never does; needed by ${users}. Set it, then rerun:`,
     `  (umask 077 && \${EDITOR:-vi} ${file})   # ${SHAPE[key] ?? 'the value as JSON'}`,
-    `  aws secretsmanager put-secret-value --region ${ctx.outputs.region} --secret-id ${arn} --secret-string file://${file} && rm ${file}`,
+    `  aws secretsmanager put-secret-value --region ${ctx.outputs.region} --secret-id ${name} --secret-string file://${file} && rm ${file}`,
     '  (the value travels in a file only you can read, never on the command line, where shell history and the process list keep it)',
   ].join('\n');
 }
@@ -145,5 +156,5 @@ function currentNote(states) {
 
 /** Per secret: current or not, and who needs it (the step's details; never a value). @param {SecretState[]} states */
 function summary(states) {
-  return states.map((s) => ({ key: s.need.key, arn: s.need.arn, current: s.current, lastChanged: s.lastChanged, problem: s.problem, usedBy: s.need.usedBy.map((u) => u.name) }));
+  return states.map((s) => ({ key: s.need.key, name: secretName(s.need.arn), current: s.current, lastChanged: s.lastChanged, problem: s.problem, usedBy: s.need.usedBy.map((u) => u.name) }));
 }

@@ -67,7 +67,7 @@ describe('secrets preflight', () => {
     fake.world.secrets.set(ARN.database, { current: false });
     const res = await rollout(fake, ['--no-emulator', '--secrets-timeout', '60']);
     expectStoppedAfter(res, fake.world, 'preflight');
-    expect(res.report.failure.message).toMatch(/^secret database still has no current value after 1m 00s \(arn:aws:secretsmanager:[^)]+database[^)]*\): the database host publishes its credentials at its first boot/);
+    expect(res.report.failure.message).toMatch(/^secret database \(staging\/database\) still has no current value after 1m 00s: the database host publishes its credentials at its first boot/);
     expect(res.report.failure.message).toContain('--secrets-timeout SEC waits longer');
     expect(stepOf(res.report, 'preflight').durationMs).toBeGreaterThanOrEqual(60_000);
     onlyReads(fake.world);
@@ -80,14 +80,16 @@ describe('secrets preflight', () => {
     const res = await rollout(fake, ['--no-emulator']);
     expectStoppedAfter(res, fake.world, 'preflight');
     const msg = res.report.failure.message;
-    expect(msg).toMatch(/^secret app has no current value \(arn:[^)]+\): an operator sets it, Terraform never does; needed by api, admin, /);
-    expect(msg).toContain(`aws secretsmanager put-secret-value --region us-east-1 --secret-id ${ARN.app} --secret-string file://app.json && rm app.json`);
+    expect(msg).toMatch(/^secret app \(staging\/app\) has no current value: an operator sets it, Terraform never does; needed by api, admin, /);
+    expect(msg).toContain('aws secretsmanager put-secret-value --region us-east-1 --secret-id staging/app --secret-string file://app.json && rm app.json');
     expect(msg).toContain('umask 077');
     expect(msg).toContain('secret database has no current value yet either');
     expect(describes(fake.world)).toHaveLength(3); // one round, no wait
     expect(stepOf(res.report, 'images')).toMatchObject({ status: 'not-run', reason: 'not started: preflight failed' });
     onlyReads(fake.world);
-    expect(res.out).toMatch(/failure in preflight:\n {2}secret app has no current value/);
+    expect(res.out).toMatch(/failure in preflight:\n {2}secret app \(staging\/app\) has no current value/);
+    // names, never ARNs, in what the runner prints
+    for (const arn of Object.values(ARN)) expect(res.out + JSON.stringify(res.report)).not.toContain(arn);
   });
 
   test('the smoke user missing (login check will run) names its JSON shape; the cache secret names the foundation apply', async () => {
@@ -96,7 +98,7 @@ describe('secrets preflight', () => {
     fake.world.secrets.set(ARN.cache, { current: false });
     const res = await rollout(fake, ['--no-emulator', '--outputs', httpsOutputs()]);
     expectStoppedAfter(res, fake.world, 'preflight');
-    expect(res.report.failure.message).toMatch(/secret cache has no current value \([^)]+\): Terraform writes it with the foundation stack/);
+    expect(res.report.failure.message).toMatch(/secret cache \(staging\/cache\) has no current value: Terraform writes it with the foundation stack/);
     expect(res.report.failure.message).toContain('smoke-user.json)   # {"username": "...", "password": "..."}');
     onlyReads(fake.world);
   });
@@ -107,9 +109,9 @@ describe('secrets preflight', () => {
     fake.world.secrets.set(ARN.cache, { missing: true });
     const res = await rollout(fake, ['--no-emulator']);
     expectStoppedAfter(res, fake.world, 'preflight');
-    expect(res.report.failure.message).toContain(`secret database (${ARN.database}) is scheduled for deletion`);
-    expect(res.report.failure.message).toContain(`aws secretsmanager restore-secret --secret-id ${ARN.database}`);
-    expect(res.report.failure.message).toContain(`secret cache (${ARN.cache}) does not exist`);
+    expect(res.report.failure.message).toContain('secret database (staging/database) is scheduled for deletion');
+    expect(res.report.failure.message).toContain('aws secretsmanager restore-secret --secret-id staging/database');
+    expect(res.report.failure.message).toContain('secret cache (staging/cache) does not exist');
   });
 
   test('--dry-run performs the check: a missing app secret exits 1, a missing database secret is reported, not waited for', async () => {
@@ -117,7 +119,7 @@ describe('secrets preflight', () => {
     app.world.secrets.set(ARN.app, { current: false });
     const a = await rollout(app, ['--no-emulator', '--dry-run']);
     expect(a.exitCode).toBe(1);
-    expect(stepOf(a.report, 'preflight').reason).toMatch(/^dry run: could not read the current state of preflight: secret app has no current value/);
+    expect(stepOf(a.report, 'preflight').reason).toMatch(/^dry run: could not read the current state of preflight: secret app \(staging\/app\) has no current value/);
     onlyReads(app.world);
 
     const db = fakeWorld();
