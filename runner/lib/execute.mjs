@@ -4,6 +4,8 @@
 import { InputError, InterruptedError, StepFailure, EXIT } from './errors.mjs';
 import { fmtMs } from './runtime.mjs';
 import { skippedChecksNote } from './checks-note.mjs';
+import { emulatorNote } from './emulator.mjs';
+import { verdict } from '../report/format.mjs';
 
 /**
  * @typedef {object} ReportStep
@@ -32,6 +34,7 @@ import { skippedChecksNote } from './checks-note.mjs';
  * @property {number} awsCalls
  * @property {Record<string, { uri: string, tag: string, digest?: string|null, status: string }>} images
  * @property {ReportStep[]} steps
+ * @property {import('./emulator.mjs').EmulatorNote} [emulator] emulator runs only: the mode's source, what it could not create
  */
 
 /**
@@ -50,6 +53,7 @@ export async function execute({ plan, ctx, steps, awsCalls = () => 0 }) {
     schemaVersion: 1, release: plan.release, environment: plan.environment, status: 'passed', exitCode: EXIT.OK,
     failure: null, startedAt: new Date(t0).toISOString(), finishedAt: '', durationMs: 0, awsCalls: 0, images: {}, steps: [],
   };
+  if (ctx.capabilities?.emulator) report.emulator = emulatorNote(ctx.capabilities);
   const dry = ctx.options.dryRun;
   /** @type {string|null} */
   let stopReason = null;
@@ -185,8 +189,12 @@ export function formatSummary(report) {
   const skippedChecks = report.steps.flatMap((s) => s.checks.filter((c) => c.status === 'skipped').map((c) => `  ${s.id} ${c.name}: ${c.reason}`));
   return [
     line(rows[0]), ...rows.slice(1).map(line), '',
-    `${report.status.toUpperCase()} (exit ${report.exitCode}) in ${fmtMs(report.durationMs)}, ${report.awsCalls} AWS API calls`,
+    `${verdict(report)} (exit ${report.exitCode}) in ${fmtMs(report.durationMs)}, ${report.awsCalls} AWS API calls`,
     ...(report.failure ? [`failure in ${report.failure.step}${report.failure.service ? ` (${report.failure.service})` : ''}:`, ...report.failure.message.split('\n').map((l) => `  ${l}`)] : []),
     ...(skippedChecks.length ? ['checks skipped (not proven):', ...skippedChecks] : []),
+    ...(report.emulator?.terraformGaps.length ? [
+      'not created on the emulator (lib/emulator-gaps.json; nor anything that depends on them):',
+      ...report.emulator.terraformGaps.map((g) => `  ${g.type ?? g.address}: ${g.reason}`),
+    ] : []),
   ].join('\n');
 }
