@@ -170,3 +170,24 @@ describe('report and artifacts', () => {
     for (const arn of Object.values(OUTPUTS.secret_arns)) expect(text).not.toContain(arn);
   });
 });
+
+describe('--dry-run output', () => {
+  test('the images-tag warning is printed once, and each tier says once, correctly, what would change', async () => {
+    // config/staging.json's build contexts are not in this checkout: the task definitions cannot work out the tags
+    const res = await run(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator', '--dry-run']);
+    expect(res.exitCode).toBe(0);
+    expect(res.out.split("the images step's tags cannot be worked out")).toHaveLength(2);
+    const plan = res.out.slice(res.out.lastIndexOf('Rollout plan:'));
+    expect(plan).not.toMatch(/nothing changed/);
+    expect(plan.match(/-> skipped: dry run: 3 service\(s\) would be updated \(api, frontend, admin\)/g)).toHaveLength(1);
+    expect(plan).toMatch(/-> skipped: dry run: 5 service\(s\) would be updated \(anisette, /);
+  });
+
+  test('a tier already at the release says nothing would change', async () => {
+    const fake = fakeWorld();
+    const first = await run(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator'], { fake });
+    expect(first.exitCode).toBe(0);
+    const res = await run(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator', '--dry-run'], { fake });
+    expect(res.report.steps.find((s) => s.id === 'tier:app')).toMatchObject({ status: 'skipped', reason: 'dry run: no service would change (every one is already at the release)' });
+  });
+});
