@@ -73,6 +73,20 @@ describe('secrets preflight', () => {
     onlyReads(fake.world);
   });
 
+  test('Ctrl-C while waiting for the database host: interrupted in the preflight, nothing changed', async () => {
+    const fake = fakeWorld();
+    const stop = new AbortController();
+    fake.world.secrets.set(ARN.database, { current: (w) => {
+      if (describes(w, ARN.database).length >= 3) stop.abort();
+      return false;
+    } });
+    const res = await rollout(fake, ['--no-emulator'], { signal: stop.signal });
+    expect(res.exitCode).toBe(130);
+    expect(res.report).toMatchObject({ status: 'interrupted', failure: { step: 'preflight' } });
+    expect(res.report.steps.filter((x) => x.id !== 'preflight').every((x) => x.status === 'not-run')).toBe(true);
+    onlyReads(fake.world);
+  });
+
   test('an operator-set secret without a value: exit 1 at once, naming it and the command that sets it; nothing changed', async () => {
     const fake = fakeWorld();
     fake.world.secrets.set(ARN.app, { current: false });
