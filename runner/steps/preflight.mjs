@@ -71,7 +71,7 @@ export async function run(ctx) {
       onTimeout: () => null,
     }, async () => {
       const again = await describeAll(ctx, waiting.map((s) => s.need));
-      if (again.every((s) => s.current)) return again;
+      if (again.every((s) => s.current) || again.some((s) => s.problem)) return again;
       ctx.log.progress(`[preflight] still waiting for the database host to publish its credentials (${duration(ctx.clock.now() - t0)} of ${duration(timeoutMs)})`);
       return undefined;
     });
@@ -84,6 +84,8 @@ export async function run(ctx) {
       };
     }
     for (const s of done) Object.assign(/** @type {SecretState} */ (states.find((x) => x.need.key === s.need.key)), s);
+    const gone = done.filter((s) => s.problem); // deleted while waiting: waiting longer cannot help
+    if (gone.length) return { status: 'failed', reason: gone.map((s) => missingMessage(ctx, s)).join('\n'), details: { secrets: summary(states) } };
     ctx.log.info(`[preflight] the database host published its credentials after ${duration(ctx.clock.now() - t0)}`);
   }
   ctx.log.info(`[preflight] ${currentNote(states)}`);

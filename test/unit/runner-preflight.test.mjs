@@ -128,6 +128,19 @@ describe('secrets preflight', () => {
     expect(res.report.failure.message).toContain('secret cache (staging/cache) does not exist');
   });
 
+  test('a secret deleted while waiting ends the wait at once', async () => {
+    const fake = fakeWorld();
+    // no value at first; deleted for good from the third look on
+    fake.world.secrets.set(ARN.database, { current: false, get missing() { return describes(fake.world, ARN.database).length >= 3; } });
+    const clock = fakeClock();
+    const t0 = clock.now();
+    const res = await rollout(fake, ['--no-emulator'], { clock });
+    expectStoppedAfter(res, fake.world, 'preflight');
+    expect(res.report.failure.message).toContain('secret database (staging/database) does not exist');
+    expect(clock.now() - t0).toBe(5_000);
+    expect(describes(fake.world, ARN.database)).toHaveLength(3);
+  });
+
   test('--dry-run performs the check: a missing app secret exits 1, a missing database secret is reported, not waited for', async () => {
     const app = fakeWorld();
     app.world.secrets.set(ARN.app, { current: false });
