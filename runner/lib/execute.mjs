@@ -5,7 +5,7 @@ import { InputError, InterruptedError, StepFailure, EXIT } from './errors.mjs';
 import { fmtMs } from './runtime.mjs';
 import { skippedChecksNote } from './checks-note.mjs';
 import { emulatorNote } from './emulator.mjs';
-import { verdict } from '../report/format.mjs';
+import { verdictQualifier } from '../report/format.mjs';
 
 /**
  * @typedef {object} ReportStep
@@ -189,7 +189,8 @@ export function formatSummary(report) {
   const skippedChecks = report.steps.flatMap((s) => s.checks.filter((c) => c.status === 'skipped').map((c) => `  ${s.id} ${c.name}: ${c.reason}`));
   return [
     line(rows[0]), ...rows.slice(1).map(line), '',
-    `${verdict(report)} (exit ${report.exitCode}) in ${fmtMs(report.durationMs)}, ${report.awsCalls} AWS API calls`,
+    // the status and exit code first (what scripts match), then where it ran and what it did not prove
+    `${report.status.toUpperCase()} (exit ${report.exitCode})${verdictQualifier(report)} in ${fmtMs(report.durationMs)}, ${report.awsCalls} AWS API calls`,
     ...(report.failure ? [`failure in ${report.failure.step}${report.failure.service ? ` (${report.failure.service})` : ''}:`, ...report.failure.message.split('\n').map((l) => `  ${l}`)] : []),
     ...(skippedChecks.length ? ['checks skipped (not proven):', ...skippedChecks] : []),
     ...(report.emulator?.terraformGaps.length ? [

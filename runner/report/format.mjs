@@ -54,8 +54,13 @@ export function unprovenChecks(report) {
  * @param {import('../lib/execute.mjs').Report} report
  */
 export function verdict(report) {
+  return `${String(report.status ?? 'unknown').toUpperCase()}${verdictQualifier(report)}`;
+}
+
+/** What follows the status in the verdict: ` on the emulator (2 checks not proven)`, or ''. @param {import('../lib/execute.mjs').Report} report */
+export function verdictQualifier(report) {
   const n = unprovenChecks(report);
-  return `${String(report.status ?? 'unknown').toUpperCase()}${report.emulator ? ' on the emulator' : ''}${n ? ` (${n} check${n === 1 ? '' : 's'} not proven)` : ''}`;
+  return `${report.emulator ? ' on the emulator' : ''}${n ? ` (${n} check${n === 1 ? '' : 's'} not proven)` : ''}`;
 }
 
 /** True for statuses that mean something went wrong. */

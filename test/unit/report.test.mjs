@@ -164,7 +164,7 @@ describe('honest titles and rows (emulator runs, values not observed)', () => {
     expect(md).toContain('| Environment | staging on the local emulator, not AWS (--emulator) |');
     const title = new XMLParser().parse(renderTimeline(r)).svg.title;
     expect(title).toBe('Rollout 3f2a9c1 (staging): PASSED on the emulator (2 checks not proven), 6m 50s');
-    expect(formatSummary({ ...r, awsCalls: 3 })).toMatch(/^PASSED on the emulator \(2 checks not proven\) \(exit 0\) in /m);
+    expect(formatSummary({ ...r, awsCalls: 3 })).toMatch(/^PASSED \(exit 0\) on the emulator \(2 checks not proven\) in 410\.0 s, 3 AWS API calls$/m);
     // a real-AWS report says nothing about an emulator
     expect(renderSummary(passedReport())).not.toMatch(/emulator \(|on the local emulator|Not created on the emulator/);
     expect(formatSummary(full(passedReport()))).not.toContain('not created on the emulator');
