@@ -13,6 +13,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { dockerStatus, dockerSh, ecrCredentials, startRegistry } from './lib/docker.mjs';
 import { REPO_ROOT as ROOT } from './lib/paths.mjs';
 import { run as runProcess, runSync } from './lib/proc.mjs';
+import { seedEmulatorSecrets } from './lib/emulator-secrets.mjs';
 import configLib from '../lib/config/index.cjs';
 import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
 
@@ -134,6 +135,10 @@ async function run() {
     say(`foundation: ${applied.applied.length} resources created, ${applied.skipped.length} skipped (emulator gaps) ` +
       `of ${applied.planned.length} planned; apply ${secs(applied.timings.apply ?? 0)}`);
     for (const s of applied.skipped) say(`  SKIPPED ${s.address}: ${s.reason}`);
+    // nobody fills the secrets here (no database host, no Valkey, no operator): placeholders, so the runner's
+    // secrets preflight finds what the containers list
+    const secrets = await seedEmulatorSecrets({ endpoint: moto.endpoint, region, outputs: applied.outputs });
+    if (secrets.seeded.length) say(`secrets: generated placeholder values for ${secrets.seeded.join(', ')} (emulator only; nothing written to disk)`);
     if (interrupted) return 130;
 
     const reportFile = path.join(out, 'report.json');

@@ -33,6 +33,7 @@ export const DEFAULT_STACK_DIR = 'cdktf.out/stacks/foundation';
  * @property {number} pollIntervalMs
  * @property {number} serviceTimeoutMs
  * @property {number|null} migrationTimeoutMs
+ * @property {number} secretsTimeoutMs
  * @property {number} maxFailedTasks
  * @property {string|null} report
  * @property {string|null} summary
@@ -113,6 +114,8 @@ const BEHAVIOUR = [
     'time a wave of services may take to become stable (default 900)'] },
   { flag: '--migration-timeout', value: 'SEC', key: 'migrationTimeoutMs', parse: seconds, help: [
     'time the migration task may take (default: config migration.timeoutSeconds)'] },
+  { flag: '--secrets-timeout', value: 'SEC', key: 'secretsTimeoutMs', default: 600_000, parse: seconds, help: [
+    'time the preflight waits for the database host to publish its credentials (default 600)'] },
   { flag: '--max-failed-tasks', value: 'N', key: 'maxFailedTasks', default: 3, parse: positiveInt, help: [
     'fail a service when its new deployment has this many failed tasks (default 3)'] },
 ];
@@ -131,12 +134,12 @@ const COMMAND = defineCommand({
   head: `Usage: npx zx runner/rollout.mjs [flags]
 
 Brings a release online on the ECS staging stack in a fixed order:
-  images -> task-definitions -> migration -> tier:<tier> (config order) -> smoke`,
+  preflight -> images -> task-definitions -> migration -> tier:<tier> (config order) -> smoke`,
   column: 23,
   sections: [
     { title: 'Inputs', flags: INPUTS },
     { title: 'Images step', flags: IMAGES },
-    { title: 'Step selection (step ids: images, task-definitions, migration, tier:<tier>..., smoke)', flags: SELECTION },
+    { title: 'Step selection (step ids: preflight, images, task-definitions, migration, tier:<tier>..., smoke)', flags: SELECTION },
     { title: 'Behaviour', flags: BEHAVIOUR },
     { title: 'Output', flags: OUTPUT },
   ],

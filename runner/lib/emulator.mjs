@@ -9,11 +9,26 @@ import { createRequire } from 'node:module';
 /** @typedef {'ecs-deployments'|'running-tasks'|'target-health'|'container-exit-code'|'container-logs'|'stopped-tasks'|'alb-http'} Gap */
 
 const require = createRequire(import.meta.url);
-/** @type {{ checks: Record<Gap, string> }} */
+/** @typedef {{ type?: string, address?: string, reason: string }} TerraformGap a resource (type or address) moto cannot create */
+/** @type {{ checks: Record<Gap, string>, gaps: TerraformGap[] }} */
 const gapList = require('../../lib/emulator-gaps.json');
 
 /** @type {Readonly<Record<Gap, string>>} */
 export const EMULATOR_GAPS = Object.freeze({ ...gapList.checks });
+
+/** The Terraform resources the emulator cannot create (`gaps`); the harness leaves them and their dependents out. */
+export const TERRAFORM_GAPS = Object.freeze(gapList.gaps.map((g) => Object.freeze({ ...g })));
+
+/**
+ * What the report says about the emulator (docs/contract.md section 7, `emulator`): where the mode came from and
+ * the resources the emulator could not create, as lib/emulator-gaps.json lists them.
+ * @typedef {{ source: string, terraformGaps: TerraformGap[] }} EmulatorNote
+ */
+
+/** @param {{ source: string }} capabilities @returns {EmulatorNote} */
+export function emulatorNote(capabilities) {
+  return { source: capabilities.source, terraformGaps: TERRAFORM_GAPS.map((g) => ({ ...g })) };
+}
 
 /**
  * @typedef {object} Capabilities

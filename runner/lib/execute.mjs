@@ -4,6 +4,8 @@
 import { InputError, InterruptedError, StepFailure, EXIT, operationOf } from './errors.mjs';
 import { fmtMs } from './runtime.mjs';
 import { skippedChecksNote } from './checks-note.mjs';
+import { emulatorNote } from './emulator.mjs';
+import { verdictQualifier } from '../report/format.mjs';
 
 /**
  * @typedef {object} ReportStep
@@ -43,6 +45,7 @@ import { skippedChecksNote } from './checks-note.mjs';
  * @property {number} awsCalls
  * @property {Record<string, { uri: string, tag: string, digest?: string|null, status: string }>} images
  * @property {ReportStep[]} steps
+ * @property {import('./emulator.mjs').EmulatorNote} [emulator] emulator runs only: the mode's source, what it could not create
  */
 
 /**
@@ -61,6 +64,7 @@ export async function execute({ plan, ctx, steps, awsCalls = () => 0 }) {
     schemaVersion: 1, release: plan.release, environment: plan.environment, status: 'passed', exitCode: EXIT.OK,
     failure: null, startedAt: new Date(t0).toISOString(), finishedAt: '', durationMs: 0, awsCalls: 0, images: {}, steps: [],
   };
+  if (ctx.capabilities?.emulator) report.emulator = emulatorNote(ctx.capabilities);
   const dry = ctx.options.dryRun;
   /** @type {string|null} */
   let stopReason = null;
@@ -107,8 +111,8 @@ export async function execute({ plan, ctx, steps, awsCalls = () => 0 }) {
         report.status = 'interrupted';
       } else {
         const err = /** @type {Error} */ (e);
-        // a step rejecting its input before anything changed keeps the contract's exit 2
-        if (err instanceof InputError && !report.steps.some((x) => x.status === 'passed')) {
+        // a step rejecting its input before anything changed keeps the contract's exit 2 (a guard only reads)
+        if (err instanceof InputError && !report.steps.some((x, i) => x.status === 'passed' && !plan.steps[i].guard)) {
           badInput = true;
         }
         result = {
@@ -204,9 +208,14 @@ export function formatSummary(report) {
   const skippedChecks = report.steps.flatMap((s) => s.checks.filter((c) => c.status === 'skipped').map((c) => `  ${s.id} ${c.name}: ${c.reason}`));
   return [
     line(rows[0]), ...rows.slice(1).map(line), '',
-    `${report.status.toUpperCase()} (exit ${report.exitCode}) in ${fmtMs(report.durationMs)}, ${report.awsCalls} AWS API calls`,
+    // the status and exit code first (what scripts match), then where it ran and what it did not prove
+    `${report.status.toUpperCase()} (exit ${report.exitCode})${verdictQualifier(report)} in ${fmtMs(report.durationMs)}, ${report.awsCalls} AWS API calls`,
     ...(report.failure ? [`failure in ${report.failure.step}${report.failure.service ? ` (${report.failure.service})` : ''}${report.failure.operation ? `, ${report.failure.operation}` : ''}:`, ...report.failure.message.split('\n').map((l) => `  ${l}`)] : []),
     ...(report.failure?.halfDone?.length ? ['left half-done:', ...report.failure.halfDone.map((h) => `  ${h.step}: ${h.what}`)] : []),
     ...(skippedChecks.length ? ['checks skipped (not proven):', ...skippedChecks] : []),
+    ...(report.emulator?.terraformGaps.length ? [
+      'not created on the emulator (lib/emulator-gaps.json; nor anything that depends on them):',
+      ...report.emulator.terraformGaps.map((g) => `  ${g.type ?? g.address}: ${g.reason}`),
+    ] : []),
   ].join('\n');
 }

@@ -9,9 +9,11 @@ import { checkCatalog, waveLevels } from './catalog.mjs';
  * @typedef {{ index: number, services: string[], gates: Gate[] }} Wave
  * @typedef {{ service: string, family: string, container: string, image: string }} FamilyPlan
  * @typedef {{ name: string, reason: string }} SkippedService
+ * @typedef {{ step: string, name: string }} SecretUser a container (service, migration) or check that needs a secret
+ * @typedef {{ key: string, arn: string, usedBy: SecretUser[] }} SecretNeed a stack secret and who needs its value
  */
 
-/** @typedef {'images'|'task-definitions'|'migration'|'tier'|'smoke'} StepKind */
+/** @typedef {'preflight'|'images'|'task-definitions'|'migration'|'tier'|'smoke'} StepKind */
 
 /**
  * @typedef {object} PlanStep
@@ -24,6 +26,9 @@ import { checkCatalog, waveLevels } from './catalog.mjs';
  * @property {SkippedService[]} [skippedServices] tier steps: disabled / not needed
  * @property {FamilyPlan[]} [families] task-definitions step (migration family last)
  * @property {string[]} [imageKeys] images step
+ * @property {SecretNeed[]} [secrets] preflight step: the secrets the containers of this plan list (config order)
+ * @property {boolean} [guard] a read-only check of what later steps need (preflight): --only and --from leave it
+ *   selected, only --skip deselects it
  * @property {boolean} selected
  * @property {string|null} skipReason why a step is not selected
  */
@@ -66,10 +71,13 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
   families.push({ service: MIGRATION_KEY, family: outputs.migrationTaskFamily, container: outputs.migrationContainerName, image: migrationImage });
 
   const imageKeys = [...new Set([...active.map((s) => s.image), migrationImage])];
+  const secrets = secretNeeds(outputs, config, active);
 
   /** @type {PlanStep[]} */
   const steps = [
-    { id: 'images', title: 'Images', kind: 'images', dependsOn: [], imageKeys, selected: true, skipReason: null },
+    // before any change: every secret a container of this rollout lists has a value (runner/steps/preflight.mjs)
+    { id: 'preflight', title: 'Secrets preflight', kind: 'preflight', dependsOn: [], guard: true, secrets, selected: true, skipReason: null },
+    { id: 'images', title: 'Images', kind: 'images', dependsOn: ['preflight'], imageKeys, selected: true, skipReason: null },
     { id: 'task-definitions', title: 'Task definitions', kind: 'task-definitions', dependsOn: ['images'], families, selected: true, skipReason: null },
     { id: 'migration', title: 'Database migration', kind: 'migration', dependsOn: ['task-definitions'], selected: true, skipReason: null },
   ];
@@ -83,7 +91,6 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
       kind: 'tier',
       tier,
       dependsOn: [previous],
-     
       waves: waves(activeInTier, byName, outputs.efsFileSystemId),
       skippedServices: inTier.filter((s) => skipped.has(s.name)).map((s) => ({ name: s.name, reason: /** @type {string} */ (skipped.get(s.name)) })),
       selected: true,
@@ -93,6 +100,30 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
   }
   steps.push({ id: 'smoke', title: 'Smoke tests', kind: 'smoke', dependsOn: [previous], selected: true, skipReason: null });
   return { release, environment: outputs.environment, cluster: outputs.clusterName, tiers, services, steps };
+}
+
+/**
+ * Which stack secrets the containers of a rollout list (services' `secrets`, the migration's `secrets`) and the
+ * smoke user the login check reads; each with its ARN from the outputs (a missing one is bad input).
+ * @param {import('./outputs.mjs').Outputs} outputs @param {import('./config.mjs').RunnerConfig} config
+ * @param {import('./catalog.mjs').Service[]} active services the plan starts
+ * @returns {SecretNeed[]}
+ */
+function secretNeeds(outputs, config, active) {
+  /** @type {Map<string, SecretUser[]>} */
+  const users = new Map();
+  /** @param {string} key @param {SecretUser} user */
+  const add = (key, user) => users.set(key, [...(users.get(key) ?? []), user]);
+  /** @type {Record<string, { secrets?: string[] }>} */
+  const declared = config.services ?? {};
+  for (const s of active) for (const key of declared[s.name]?.secrets ?? []) add(key, { step: `tier:${s.tier}`, name: s.name });
+  for (const key of config.migration.secrets ?? []) add(key, { step: 'migration', name: 'migration' });
+  add('smoke_user', { step: 'smoke', name: 'the smoke login check' });
+  return [...users].map(([key, usedBy]) => {
+    const arn = outputs.secretArns[key];
+    if (!arn) throw new InputError(`output secret_arns has no "${key}" (needed by ${usedBy.map((u) => u.name).join(', ')}); secrets: ${Object.keys(outputs.secretArns).join(', ') || 'none'}`);
+    return { key, arn, usedBy };
+  });
 }
 
 /**
@@ -144,7 +175,8 @@ function waves(active, byName, efsFileSystemId) {
 }
 
 /**
- * Apply --only / --from / --skip. Unknown step ids are bad input.
+ * Apply --only / --from / --skip. Unknown step ids are bad input. A guard step (preflight) stays selected under
+ * --only and --from (it checks what the selected steps need); --skip deselects it like any step.
  * @param {Plan} plan
  * @param {{ only?: string[], from?: string|null, skip?: string[], skipReasons?: Record<string, string> }} sel
  * @returns {Plan}
@@ -163,12 +195,13 @@ export function selectSteps(plan, sel) {
   const fromIndex = sel.from ? ids.indexOf(sel.from) : 0;
   const steps = plan.steps.map((s, i) => {
     let skipReason = null;
-    if (only.length && !only.includes(s.id)) skipReason = `not selected (--only ${only.join(', ')})`;
+    if (s.guard) skipReason = skip.includes(s.id) ? sel.skipReasons?.[s.id] ?? 'skipped with --skip' : null;
+    else if (only.length && !only.includes(s.id)) skipReason = `not selected (--only ${only.join(', ')})`;
     else if (i < fromIndex) skipReason = `before --from ${sel.from}`;
     else if (skip.includes(s.id)) skipReason = sel.skipReasons?.[s.id] ?? 'skipped with --skip';
     return { ...s, selected: skipReason === null, skipReason };
   });
-  if (!steps.some((s) => s.selected)) throw new InputError('the step selection leaves nothing to run');
+  if (!steps.some((s) => s.selected && !s.guard) && !only.some((id) => steps.find((s) => s.id === id)?.guard)) throw new InputError('the step selection leaves nothing to run');
   return { ...plan, steps };
 }
 
@@ -183,6 +216,9 @@ export function formatPlan(plan, notes = {}) {
   plan.steps.forEach((s, i) => {
     const head = `${i + 1}. ${s.id}${s.dependsOn.length ? ` (after ${s.dependsOn.join(', ')})` : ''}`;
     lines.push(s.selected ? head : `${head}  [skipped: ${s.skipReason}]`);
+    if (s.kind === 'preflight') {
+      for (const n of s.secrets ?? []) lines.push(`     secret ${n.key}: has a current value (needed by ${n.usedBy.map((u) => u.name).join(', ')})`);
+    }
     if (s.kind === 'images' && s.imageKeys) lines.push(`     images: ${s.imageKeys.join(', ')}`);
     if (s.kind === 'task-definitions' && s.families) {
       for (const f of s.families) lines.push(`     ${f.family} (${f.service === MIGRATION_KEY ? 'migration' : f.service}): container ${f.container} <- image ${f.image}:${plan.release}`);

@@ -1,6 +1,6 @@
 // Markdown summary of a rollout report (docs/contract.md section 7), suitable for $GITHUB_STEP_SUMMARY.
 // Every value from the report is escaped: no HTML or table syntax from a message reaches the page.
-import { assertReport, duration, durationOf, isFailure } from './format.mjs';
+import { assertReport, duration, durationOf, isFailure, verdict } from './format.mjs';
 
 const LABEL = /** @type {Record<string, string>} */ ({
   passed: '✅ passed',
@@ -51,12 +51,12 @@ export function renderSummary(input) {
   const icon = status === 'passed' ? '✅' : isFailure(status) ? '❌' : 'ℹ️';
   /** @type {string[]} */
   const out = [];
-  out.push(`## ${icon} Staging rollout ${cell(status.toUpperCase())}: release ${code(report.release)} (${cell(report.environment ?? 'unknown environment')})`);
+  out.push(`## ${icon} Staging rollout ${cell(verdict(report))}: release ${code(report.release)} (${cell(report.environment ?? 'unknown environment')})`);
   out.push('');
   out.push(table(['', ''], [
     ['Status', `${statusLabel(status)}${typeof report.exitCode === 'number' ? ` (exit code ${report.exitCode})` : ''}`],
     ['Release', code(report.release)],
-    ['Environment', cell(report.environment)],
+    ['Environment', report.emulator ? `${cell(report.environment)} on the local emulator, not AWS (${cell(report.emulator.source)})` : cell(report.environment)],
     ['Started', cell(report.startedAt)],
     ['Finished', cell(report.finishedAt)],
     ['Duration', duration(durationOf(report))],
@@ -80,7 +80,8 @@ export function renderSummary(input) {
     out.push('', '### Services', '');
     out.push(table(['Step', 'Service', 'Status', 'Running / desired', 'Rollout', 'Task definition', 'Duration', 'Notes'], services.map((v) => [
       code(v.step), code(v.name), statusLabel(v.status),
-      v.running === undefined && v.desired === undefined ? '–' : `${v.running ?? '?'} / ${v.desired ?? '?'}`,
+      // not applicable (task definitions) or not observed (the emulator's running count): nothing, never "?"
+      v.running == null && v.desired == null ? '–' : `${v.running ?? '–'} / ${v.desired ?? '–'}`,
       cell(v.rolloutState), code(v.taskDefinitionArn ? String(v.taskDefinitionArn).split('/').pop() : null), duration(durationOf(v)), cell(v.reason),
     ])));
   }
@@ -105,6 +106,12 @@ export function renderSummary(input) {
     const failed = checks.filter((c) => c.status === 'failed').length;
     const passed = checks.filter((c) => c.status === 'passed').length;
     out.push('', `Smoke checks **${passed}** passed · **${failed}** failed · **${skipped}** skipped. A skipped check proved nothing; its reason says why it could not be checked.`);
+  }
+  const gaps = report.emulator?.terraformGaps ?? [];
+  if (gaps.length) {
+    out.push('', '### Not created on the emulator', '');
+    out.push(table(['Resource', 'Why'], gaps.map((g) => [code(g.type ?? g.address), cell(g.reason)])));
+    out.push('', 'The emulator cannot create these Terraform resources: the harness leaves them, and every resource that depends on one, out of the apply (`lib/emulator-gaps.json`). Nothing in this run proves them.');
   }
   out.push('');
   return out.join('\n');

@@ -1,6 +1,6 @@
 // SVG Gantt chart of a rollout report: one row per step and per service under it, bars against time from the
 // rollout start, failures marked in red with a cross. Output is standalone, valid XML with every text escaped.
-import { assertReport, ms, duration, durationOf, isFailure } from './format.mjs';
+import { assertReport, ms, duration, durationOf, isFailure, verdict } from './format.mjs';
 
 /** Escape text and attribute values for XML; drop characters XML 1.0 forbids. */
 export function xml(/** @type {unknown} */ v) {
@@ -53,7 +53,7 @@ export function renderTimeline(input, opts = {}) {
   const tickS = TICKS_S.find((s) => spanMs / 1000 / s <= 10) ?? Math.ceil(spanMs / 1000 / 10 / 3600) * 3600;
 
   const status = String(report.status ?? 'unknown');
-  const title = `Rollout ${report.release ?? '?'} (${report.environment ?? '?'}): ${status}, ${duration(durationOf(report) ?? spanMs)}`;
+  const title = `Rollout ${report.release ?? '?'} (${report.environment ?? '?'}): ${verdict(report)}, ${duration(durationOf(report) ?? spanMs)}`;
   /** @type {string[]} */
   const o = [];
   o.push('<?xml version="1.0" encoding="UTF-8"?>');

@@ -1,5 +1,6 @@
 // The step registry: plan step kind (runner/lib/plan.mjs PlanStep.kind) -> the module that runs it. Static
 // imports, so every step is loaded (and type-checked) with the runner; tests hand execute() a map of their own.
+import * as preflight from './preflight.mjs';
 import * as images from './images.mjs';
 import * as taskDefinitions from './task-definitions.mjs';
 import * as migration from './migration.mjs';
@@ -16,6 +17,7 @@ import * as smoke from './smoke.mjs';
 
 /** @type {Readonly<Record<import('../lib/plan.mjs').StepKind, StepModule>>} */
 export const STEPS = Object.freeze({
+  preflight,
   images,
   'task-definitions': taskDefinitions,
   migration,

@@ -23,7 +23,7 @@ export async function run(ctx) {
   // Learn the smoke user's credentials before any check runs, so every check's output is redacted from the
   // start (a read error is reported by the login check itself).
   // (not when the login check will refuse plain HTTP: then the secret is not needed at all)
-  if (!missingCapability(sctx.caps, ['alb-http']) && loginMaySend(sctx)) await getSmokeUser(sctx, sctx.signal).catch(() => {});
+  if (!missingCapability(sctx.caps, ['alb-http']) && loginMaySend(sctx.outputs.albUrl, sctx.settings)) await getSmokeUser(sctx, sctx.signal).catch(() => {});
   const result = await runSuite(buildChecks(sctx.settings), sctx);
   return {
     status: result.status,

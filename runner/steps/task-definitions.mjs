@@ -114,7 +114,25 @@ export async function resolveTaskDefinitions(ctx, families, { register }) {
  * @param {import('../lib/types.mjs').StepContext} ctx
  * @returns {Promise<Record<string, { repository: string, tag: string }>>}
  */
-async function plannedRefs(ctx) {
+function plannedRefs(ctx) {
+  // worked out once per rollout: every later step that looks its revisions up (migration, tiers) reuses it, so
+  // a warning about the images' tags is printed once
+  let refs = PLANNED.get(ctx.state);
+  if (!refs) {
+    refs = workOutPlannedRefs(ctx);
+    PLANNED.set(ctx.state, refs);
+  }
+  return refs;
+}
+
+/** @type {WeakMap<import('../lib/types.mjs').RunState, Promise<Record<string, { repository: string, tag: string }>>>} */
+const PLANNED = new WeakMap();
+
+/**
+ * @param {import('../lib/types.mjs').StepContext} ctx
+ * @returns {Promise<Record<string, { repository: string, tag: string }>>}
+ */
+async function workOutPlannedRefs(ctx) {
   if (!ctx.config?.images) return {};
   try {
     return await plannedImageRefs({

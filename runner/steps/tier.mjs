@@ -145,7 +145,13 @@ export async function run(ctx) {
     }
   }
   if (ctx.options.dryRun) {
-    return { status: 'skipped', reason: 'dry run: nothing changed', services: ordered(results, step), checks, details: { notes } };
+    const all = ordered(results, step);
+    const would = all.filter((r) => r.status === 'skipped' && r.reason?.startsWith('dry run: would update')).map((r) => r.name);
+    const same = all.filter((r) => r.status === 'unchanged').length;
+    const reason = would.length
+      ? `dry run: ${would.length} service(s) would be updated (${would.join(', ')})${same ? `, ${same} already at the release` : ''}`
+      : 'dry run: no service would change (every one is already at the release)';
+    return { status: 'skipped', reason, services: all, checks, details: { notes } };
   }
   return { status: 'passed', services: ordered(results, step), checks };
 }

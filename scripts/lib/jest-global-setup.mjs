@@ -15,6 +15,7 @@ import { synthFoundation } from './foundation/synth.mjs';
 import { applyFoundation } from './foundation/apply.mjs';
 import { replanFoundation, unexplainedChanges, loadDrift } from './foundation/drift.mjs';
 import { snapshotEcs, withReleaseProbe } from './foundation/probes.mjs';
+import { seedEmulatorSecrets } from './emulator-secrets.mjs';
 import configLib from '../../lib/config/index.cjs';
 
 const require = createRequire(import.meta.url);
@@ -130,6 +131,10 @@ export default async function globalSetup() {
         )
       : { result: await replanOnce(), probe: null };
     r.timings.replan = replan.durationMs;
+    // after the re-plan (values are outside Terraform): placeholders in the secrets nobody fills on the emulator,
+    // so the runner's secrets preflight passes (scripts/lib/emulator-secrets.mjs)
+    const secrets = await seedEmulatorSecrets({ endpoint: moto.endpoint, region, outputs: r.outputs });
+    log(`secrets: placeholder values generated for ${secrets.seeded.join(', ') || 'none'}`);
     const timings = { synth: synth.durationMs, ...r.timings, total: Date.now() - started };
     write({
       ...base,
@@ -148,6 +153,7 @@ export default async function globalSetup() {
       ecsSnapshot,
       replan: replan.changes,
       replanProbe: probe,
+      seededSecrets: secrets.seeded,
       replanUnexplained: unexplainedChanges(replan.changes, { skipped: r.skipped.map((x) => x.address), drift: loadDrift() }),
       counts: { planned: r.planned.length, applied: r.applied.length, skipped: r.skipped.length },
       timings,

@@ -72,8 +72,8 @@ if (problems.length) {
       expect({ code: run.code, tail: run.code === 0 ? '' : run.out.slice(-3000) }).toEqual({ code: 0, tail: '' });
       expect(report.status).toBe('passed');
       const byId = Object.fromEntries(report.steps.map((s) => [s.id, s]));
-      expect(Object.keys(byId)).toEqual(['images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke']);
-      for (const id of ['task-definitions', 'migration', 'tier:app', 'tier:workers']) expect([id, byId[id].status]).toEqual([id, 'passed']);
+      expect(Object.keys(byId)).toEqual(['preflight', 'images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke']);
+      for (const id of ['preflight', 'task-definitions', 'migration', 'tier:app', 'tier:workers']) expect([id, byId[id].status]).toEqual([id, 'passed']);
       // every smoke check is one the emulator cannot answer, so the suite proved nothing and says so
       expect(byId.smoke.status).toBe('skipped');
       expect(byId.smoke.reason).toMatch(/nothing was proven/);

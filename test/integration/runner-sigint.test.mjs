@@ -18,7 +18,7 @@ test('SIGINT during a step: exit 130, report interrupted, later steps not run', 
   const dir = mkdtempSync(path.join(tmpdir(), 'runner-sigint-'));
   const reportPath = path.join(dir, 'report.json');
   try {
-    const child = spawn(process.execPath, ['runner/rollout.mjs', '--outputs', 'test/fixtures/outputs/foundation.json', '--release', 'sig1', '--skip', 'images', '--report', reportPath], {
+    const child = spawn(process.execPath, ['runner/rollout.mjs', '--outputs', 'test/fixtures/outputs/foundation.json', '--release', 'sig1', '--skip', 'preflight', '--skip', 'images', '--report', reportPath], {
       cwd: ROOT,
       env: { ...process.env, AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', NODE_NO_WARNINGS: '1' },
     });

@@ -74,7 +74,7 @@ if (!env) {
       const r = first.report;
       const step = (id) => r.steps.find((s) => s.id === id);
       expect(r.steps.map((s) => [s.id, s.status])).toEqual([
-        ['images', 'skipped'], ['task-definitions', 'passed'], ['migration', 'passed'], ['tier:app', 'passed'], ['tier:workers', 'passed'], ['smoke', 'skipped'],
+        ['preflight', 'passed'], ['images', 'skipped'], ['task-definitions', 'passed'], ['migration', 'passed'], ['tier:app', 'passed'], ['tier:workers', 'passed'], ['smoke', 'skipped'],
       ]);
       expect(r.awsCalls).toBeGreaterThan(0);
 

@@ -72,6 +72,8 @@ export function fakeWorld(opts = {}) {
     images: { api: 'sha256:' + 'a'.repeat(64), frontend: 'sha256:' + 'b'.repeat(64), admin: 'sha256:' + 'c'.repeat(64), anisette: 'sha256:' + 'd'.repeat(64) },
     serviceScript: opts.serviceScript ?? {},
     deploymentSeq: 0,
+    // secret ARN -> { current: boolean | (world) => boolean, deleted?: true, missing?: true }; default: current
+    secrets: new Map(),
   };
   const catalog = Object.values(OUTPUTS.service_catalog);
   const families = [...catalog.map((s) => ({ family: s.task_family, container: s.container_name, image: s.image })), { family: OUTPUTS.migration_task_family, container: OUTPUTS.migration_container_name, image: 'api' }];
@@ -234,6 +236,15 @@ export function fakeWorld(opts = {}) {
     return { services, failures };
   });
   on('elbv2', 'DescribeTargetHealth', (input) => ({ TargetHealthDescriptions: (world.targetHealth.get(input.TargetGroupArn) ?? (() => []))(world) }));
+  on('secrets', 'DescribeSecret', (input) => {
+    const s = world.secrets.get(input.SecretId) ?? { current: true };
+    if (s.missing) throw awsError('ResourceNotFoundException', 'Secrets Manager can\'t find the specified secret.');
+    const current = typeof s.current === 'function' ? s.current(world) : s.current;
+    return {
+      ARN: input.SecretId, Name: input.SecretId.split(':').pop(), ...(s.deleted ? { DeletedDate: new Date(0) } : {}),
+      ...(current ? { VersionIdsToStages: { v1: ['AWSCURRENT'] }, LastChangedDate: new Date(0) } : {}),
+    };
+  });
   on('efs', 'DescribeMountTargets', () => ({ MountTargets: world.mountTargets }));
 
   /** Step registry (kind -> module) that tags AWS calls with the running step; `extra` replaces modules (null: absent). */

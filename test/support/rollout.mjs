@@ -2,7 +2,7 @@
 // assertion that a failed step stopped the rollout (later steps not-run, no AWS call from them).
 import { main } from '../../runner/lib/main.mjs';
 import { fakeClock, stepsThatCalled, ROOT, OUTPUTS_FILE, OUTPUTS } from './fake-aws.mjs';
-export const STEP_IDS = ['images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke'];
+export const STEP_IDS = ['preflight', 'images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke'];
 export const WEB = ['api', 'frontend', 'admin'];
 export const WORKERS = ['anisette', 'tracker-fetcher-2', 'unified-geofence', 'notification-service', 'materialized-view-service'];
 export const ecsName = (n) => OUTPUTS.service_catalog[n].ecs_service_name;

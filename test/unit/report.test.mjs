@@ -6,6 +6,9 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { renderSummary, cell } from '../../runner/report/summary.mjs';
 import { renderTimeline, xml } from '../../runner/report/timeline.mjs';
 import { writeArtifacts, timelinePathFor } from '../../runner/report/index.mjs';
+import { verdict } from '../../runner/report/format.mjs';
+import { formatSummary } from '../../runner/lib/execute.mjs';
+import { emulatorNote, TERRAFORM_GAPS } from '../../runner/lib/emulator.mjs';
 
 const T0 = Date.parse('2026-11-25T10:00:00Z');
 const at = (s) => new Date(T0 + s * 1000).toISOString();
@@ -132,6 +135,63 @@ describe('renderSummary', () => {
   });
 });
 
+/** Every step with its services and checks lists, as execute() writes them (the console summary needs them). */
+const full = (r) => ({ ...r, steps: r.steps.map((s) => ({ services: [], checks: [], ...s })) });
+
+/** A passed emulator run: its report carries `emulator`, the tiers' running counts were not observed. */
+function emulatorReport() {
+  const r = passedReport();
+  r.emulator = emulatorNote({ source: '--emulator' });
+  r.steps[1].services = [
+    { name: 'api', status: 'passed', reason: null, startedAt: null, finishedAt: null, durationMs: null, taskDefinitionArn: 'arn:aws:ecs:us-east-1:0:task-definition/staging-api:13', running: null, desired: null, rolloutState: null },
+  ];
+  r.steps[3].services[0] = { ...r.steps[3].services[0], running: null, rolloutState: null };
+  r.steps[3].checks = [{ name: 'api:running', status: 'skipped', reason: 'emulator: containers never run', evidence: '', durationMs: 0 }];
+  return full(r);
+}
+
+describe('honest titles and rows (emulator runs, values not observed)', () => {
+  test('the verdict: status, where it ran, how many checks proved nothing', () => {
+    expect(verdict(failedReport())).toBe('FAILED');
+    expect(verdict(passedReport())).toBe('PASSED (1 check not proven)');
+    expect(verdict(emulatorReport())).toBe('PASSED on the emulator (2 checks not proven)');
+  });
+
+  test('summary.md, the console summary and the timeline of an emulator run say so in their title', () => {
+    const r = emulatorReport();
+    const md = renderSummary(r);
+    expect(md.split('\n')[0]).toBe('## ✅ Staging rollout PASSED on the emulator (2 checks not proven): release `3f2a9c1` (staging)');
+    expect(md).toContain('| Environment | staging on the local emulator, not AWS (--emulator) |');
+    const title = new XMLParser().parse(renderTimeline(r)).svg.title;
+    expect(title).toBe('Rollout 3f2a9c1 (staging): PASSED on the emulator (2 checks not proven), 6m 50s');
+    expect(formatSummary({ ...r, awsCalls: 3 })).toMatch(/^PASSED \(exit 0\) on the emulator \(2 checks not proven\) in 410\.0 s, 3 AWS API calls$/m);
+    // a real-AWS report says nothing about an emulator
+    expect(renderSummary(passedReport())).not.toMatch(/emulator \(|on the local emulator|Not created on the emulator/);
+    expect(formatSummary(full(passedReport()))).not.toContain('not created on the emulator');
+  });
+
+  test('the summary lists the Terraform resources the emulator could not create, from lib/emulator-gaps.json', () => {
+    expect(TERRAFORM_GAPS.map((g) => g.type)).toEqual(expect.arrayContaining(['aws_elasticache_user_group', 'aws_elasticache_replication_group']));
+    const md = renderSummary(emulatorReport());
+    const rows = tableAfter(md, '### Not created on the emulator').slice(1).map(cells);
+    expect(rows).toEqual(TERRAFORM_GAPS.map((g) => [`\`${g.type}\``, cell(g.reason)]));
+    expect(md).toContain('every resource that depends on one, out of the apply');
+    const text = formatSummary({ ...emulatorReport(), awsCalls: 3 });
+    expect(text).toContain('not created on the emulator (lib/emulator-gaps.json; nor anything that depends on them):');
+    for (const g of TERRAFORM_GAPS) expect(text).toContain(`  ${g.type}: ${g.reason}`);
+  });
+
+  test('running / desired shows the values, or nothing where there are none (task definitions) or none observed', () => {
+    const services = tableAfter(renderSummary(emulatorReport()), '### Services').slice(1).map(cells);
+    const row = (step, name) => services.find((c) => c[0] === `\`${step}\`` && c[1] === `\`${name}\``);
+    expect(row('task-definitions', 'api')[3]).toBe('–'); // a task definition has no running or desired count
+    expect(row('task-definitions', 'api')[5]).toBe('`staging-api:13`');
+    expect(row('tier:app', 'api')[3]).toBe('– / 1'); // the emulator's running count proves nothing: not shown
+    expect(row('tier:app', 'frontend')[3]).toBe('1 / 1');
+    expect(services.every((c) => !c[3].includes('?'))).toBe(true);
+  });
+});
+
 describe('renderTimeline', () => {
   const parse = (svg) => new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => ['g', 'rect', 'text', 'line'].includes(name) }).parse(svg);
 
@@ -154,7 +214,7 @@ describe('renderTimeline', () => {
         expect(texts).not.toContain('✗');
       }
     }
-    expect(doc.svg.title['#text'] ?? doc.svg.title).toMatch(/Rollout 3f2a9c1 \(staging\): failed/);
+    expect(doc.svg.title['#text'] ?? doc.svg.title).toMatch(/Rollout 3f2a9c1 \(staging\): FAILED, 5m 00s/);
   });
 
   test('bars are placed against time: position from the start, width proportional to duration', () => {

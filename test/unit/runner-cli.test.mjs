@@ -35,7 +35,7 @@ const catalogWith = (mutate) => {
 describe('bad input: exit 2, a precise message, no AWS call', () => {
   test.each([
     ['unknown flag', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--fast'], 'error: unknown flag --fast (see --help)'],
-    ['unknown step', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--only', 'tier:api'], 'error: --only tier:api: unknown step (steps: images, task-definitions, migration, tier:app, tier:workers, smoke)'],
+    ['unknown step', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--only', 'tier:api'], 'error: --only tier:api: unknown step (steps: preflight, images, task-definitions, migration, tier:app, tier:workers, smoke)'],
     ['missing outputs file', ['--outputs', 'nope/outputs.json', '--release', 'r'], 'error: --outputs nope/outputs.json: cannot read (no such file)'],
     ['bad release', ['--outputs', OUTPUTS_FILE, '--release', '../x'], 'error: --release: "../x" is not a valid image tag'],
     ['missing config', ['--outputs', OUTPUTS_FILE, '--release', 'r', '--config', 'config/none.json'], 'error: --config config/none.json: cannot read config file (no such file)'],
@@ -168,5 +168,26 @@ describe('report and artifacts', () => {
     const text = res.out + readFileSync(reportPath, 'utf8');
     // the runner only ever handles secret ARNs; it must not even print those
     for (const arn of Object.values(OUTPUTS.secret_arns)) expect(text).not.toContain(arn);
+  });
+});
+
+describe('--dry-run output', () => {
+  test('the images-tag warning is printed once, and each tier says once, correctly, what would change', async () => {
+    // config/staging.json's build contexts are not in this checkout: the task definitions cannot work out the tags
+    const res = await run(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator', '--dry-run']);
+    expect(res.exitCode).toBe(0);
+    expect(res.out.split("the images step's tags cannot be worked out")).toHaveLength(2);
+    const plan = res.out.slice(res.out.lastIndexOf('Rollout plan:'));
+    expect(plan).not.toMatch(/nothing changed/);
+    expect(plan.match(/-> skipped: dry run: 3 service\(s\) would be updated \(api, frontend, admin\)/g)).toHaveLength(1);
+    expect(plan).toMatch(/-> skipped: dry run: 5 service\(s\) would be updated \(anisette, /);
+  });
+
+  test('a tier already at the release says nothing would change', async () => {
+    const fake = fakeWorld();
+    const first = await run(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator'], { fake });
+    expect(first.exitCode).toBe(0);
+    const res = await run(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator', '--dry-run'], { fake });
+    expect(res.report.steps.find((s) => s.id === 'tier:app')).toMatchObject({ status: 'skipped', reason: 'dry run: no service would change (every one is already at the release)' });
   });
 });

@@ -143,7 +143,8 @@ describe('step modules given by the registry map', () => {
     const res = await rollout(fake, ['--no-emulator'], { modules: { images: { run: async () => { throw inputError('images.api.context: build context does not exist'); } } } });
     expect(res.exitCode).toBe(2);
     expect(res.report).toMatchObject({ status: 'failed', exitCode: 2, failure: { step: 'images', message: 'InputError: images.api.context: build context does not exist' } });
-    expect(fake.world.calls).toHaveLength(0);
+    // only the preflight's reads (secret metadata) came before
+    expect(fake.world.calls.filter((c) => c.op !== 'DescribeSecret')).toHaveLength(0);
   });
 
   test('an input error after a step changed something is a failure (exit 1)', async () => {

@@ -20,16 +20,16 @@ const plan = (o = outputs(), config = CONFIG) => buildPlan({ outputs: o, config,
 const step = (p, id) => p.steps.find((s) => s.id === id);
 
 describe('plan: steps and order', () => {
-  test('steps run images -> task-definitions -> migration -> tiers in config order -> smoke, each after the previous', () => {
+  test('steps run preflight -> images -> task-definitions -> migration -> tiers in config order -> smoke, each after the previous', () => {
     const p = plan();
-    expect(p.steps.map((s) => s.id)).toEqual(['images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke']);
+    expect(p.steps.map((s) => s.id)).toEqual(['preflight', 'images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke']);
     p.steps.slice(1).forEach((s, i) => expect(s.dependsOn).toEqual([p.steps[i].id]));
   });
 
   test('tier order follows config tiers, not catalog order', () => {
     const config = { ...CONFIG, tiers: ['workers', 'app'] };
     // the catalog has no cross-tier dependency, so the reversed order is valid
-    expect(plan(outputs(), config).steps.map((s) => s.id)).toEqual(['images', 'task-definitions', 'migration', 'tier:workers', 'tier:app', 'smoke']);
+    expect(plan(outputs(), config).steps.map((s) => s.id)).toEqual(['preflight', 'images', 'task-definitions', 'migration', 'tier:workers', 'tier:app', 'smoke']);
   });
 
   test('task-definitions covers every enabled service family plus the migration family, from the outputs', () => {
@@ -72,6 +72,22 @@ describe('plan: steps and order', () => {
     expect(step(p, 'tier:workers').waves.map((w) => w.services)).toEqual([
       ['anisette', 'unified-geofence', 'materialized-view-service'], ['tracker-fetcher-2'], ['notification-service'],
     ]);
+  });
+
+  test('the preflight lists each secret the containers of the plan need, with its ARN and users', () => {
+    const secrets = step(plan(), 'preflight').secrets;
+    const arns = OUTPUTS.secret_arns;
+    const users = (key) => secrets.find((n) => n.key === key).usedBy.map((u) => `${u.step} ${u.name}`);
+    expect(secrets.map((n) => [n.key, n.arn])).toEqual([['database', arns.database], ['cache', arns.cache], ['app', arns.app], ['smoke_user', arns.smoke_user]]);
+    expect(users('app')).toEqual(expect.arrayContaining(['tier:app api', 'tier:app admin']));
+    expect(users('app')).not.toContain('tier:app frontend'); // frontend lists no secret
+    expect(users('database')).toContain('migration migration');
+    expect(users('smoke_user')).toEqual(['smoke the smoke login check']);
+    expect(formatPlan(plan())).toMatch(/1\. preflight\n {5}secret database: has a current value \(needed by api, admin, /);
+  });
+
+  test('a secret a container lists without an ARN in the outputs is bad input', () => {
+    expect(() => plan(outputs((o) => { delete o.secret_arns.app; }))).toThrow(/output secret_arns has no "app" \(needed by api, admin/);
   });
 
   test('formatPlan lists every step, wave, gate and family', () => {
@@ -149,19 +165,26 @@ describe('step selection', () => {
   const ids = (p) => p.steps.filter((s) => s.selected).map((s) => s.id);
   test('--only selects exactly the named steps', () => {
     const p = selectSteps(plan(), { only: ['migration', 'tier:app'] });
-    expect(ids(p)).toEqual(['migration', 'tier:app']);
+    expect(ids(p)).toEqual(['preflight', 'migration', 'tier:app']);
     expect(p.steps.find((s) => s.id === 'images').skipReason).toBe('not selected (--only migration, tier:app)');
   });
   test('--from skips the steps before it', () => {
     const p = selectSteps(plan(), { from: 'tier:app' });
-    expect(ids(p)).toEqual(['tier:app', 'tier:workers', 'smoke']);
-    expect(p.steps[0].skipReason).toBe('before --from tier:app');
+    expect(ids(p)).toEqual(['preflight', 'tier:app', 'tier:workers', 'smoke']);
+    expect(p.steps[1].skipReason).toBe('before --from tier:app');
   });
   test('--skip is repeatable and combines with --from', () => {
-    expect(ids(selectSteps(plan(), { from: 'migration', skip: ['smoke', 'tier:app'] }))).toEqual(['migration', 'tier:workers']);
+    expect(ids(selectSteps(plan(), { from: 'migration', skip: ['smoke', 'tier:app'] }))).toEqual(['preflight', 'migration', 'tier:workers']);
+  });
+  test('the preflight is a guard: --only and --from keep it, --skip (with a reason) drops it, --only preflight alone is valid', () => {
+    expect(ids(selectSteps(plan(), { only: ['images'] }))).toEqual(['preflight', 'images']);
+    const p = selectSteps(plan(), { skip: ['preflight'], skipReasons: { preflight: 'secrets checked by the pipeline' } });
+    expect(step(p, 'preflight')).toMatchObject({ selected: false, skipReason: 'secrets checked by the pipeline' });
+    expect(ids(selectSteps(plan(), { only: ['preflight'] }))).toEqual(['preflight']);
+    expect(() => selectSteps(plan(), { only: ['smoke'], skip: ['smoke'] })).toThrow(/leaves nothing to run/);
   });
   test.each([['only', { only: ['tier:api'] }], ['from', { from: 'deploy' }], ['skip', { skip: ['image'] }]])('unknown step in --%s is an input error listing the steps', (flag, sel) => {
-    expect(() => selectSteps(plan(), sel)).toThrow(new RegExp(`--${flag} \\S+: unknown step \\(steps: images, task-definitions, migration, tier:app, tier:workers, smoke\\)`));
+    expect(() => selectSteps(plan(), sel)).toThrow(new RegExp(`--${flag} \\S+: unknown step \\(steps: preflight, images, task-definitions, migration, tier:app, tier:workers, smoke\\)`));
   });
   test('a selection that leaves nothing is an input error', () => {
     expect(() => selectSteps(plan(), { only: ['smoke'], skip: ['smoke'] })).toThrow(/leaves nothing to run/);

@@ -47,11 +47,11 @@ function isPlainHttp(url) {
 /**
  * Whether the login check may send the smoke user's credentials to alb_url (https, or plain http accepted by
  * smoke.allowPlainHttpLogin). The smoke step reads the secret up front only when this holds.
- * @param {import('../context.mjs').SmokeContext} sctx
+ * @param {string} albUrl the stack output alb_url
+ * @param {Pick<import('../../../lib/config/index.cjs').SmokeSettings, 'allowPlainHttpLogin'>} settings
  */
-export function loginMaySend(sctx) {
-  const base = sctx.outputs.albUrl;
-  return !isPlainHttp(base) || sctx.settings.allowPlainHttpLogin;
+export function loginMaySend(albUrl, settings) {
+  return !isPlainHttp(albUrl) || settings.allowPlainHttpLogin;
 }
 
 /**
@@ -64,7 +64,7 @@ export function loginCheck(/** @type {import('../../../lib/config/index.cjs').Sm
     async run(sctx, signal) {
       const base = sctx.outputs.albUrl;
       // fail closed: never send the smoke user's credentials in clear text unless the config accepts the risk
-      if (!loginMaySend({ ...sctx, settings })) {
+      if (!loginMaySend(base, settings)) {
         return { status: 'failed', reason: PLAIN_HTTP_REFUSAL, evidence: `alb_url is ${base}; no request was sent`, retryable: false };
       }
       const creds = await getSmokeUser(sctx, signal);
