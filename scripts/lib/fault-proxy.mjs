@@ -16,7 +16,7 @@
 //   error     a server error, default 503 ServiceUnavailable in the protocol's shape (status/code/message given)
 //   delay     forward (the emulator applies the call), then hold the reply `ms` milliseconds
 //   rewrite   forward, then replace the reply body with rewrite(body, call) (e.g. a FAILED deployment)
-//   reply     answer without forwarding: { status, body, headers }
+//   reply     answer without forwarding: { status, body (or body(call)), headers }
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { freePort } from './moto.mjs';
@@ -43,7 +43,7 @@ import { freePort } from './moto.mjs';
  *   | { kind: 'error', status?: number, code?: string, message?: string }
  *   | { kind: 'delay', ms: number }
  *   | { kind: 'rewrite', rewrite: (body: string, call: Call) => string }
- *   | { kind: 'reply', status?: number, body: string, headers?: Record<string, string> }} Fault
+ *   | { kind: 'reply', status?: number, body: string | ((call: Call) => string), headers?: Record<string, string> }} Fault
  */
 
 /**
@@ -67,7 +67,8 @@ import { freePort } from './moto.mjs';
  * @property {() => { total: number, byOperation: Record<string, number>, calls: Call[] }} take
  * @property {(rules: Rule[]) => void} setRules
  * @property {(rule: Rule) => () => void} addRule
- * @property {(match: (c: Call) => boolean, opts?: { on?: 'request' | 'upstream' | 'reply', timeoutMs?: number }) => Promise<Call>} waitFor
+ * @property {(match: (c: Call) => boolean, opts?: { on?: 'request' | 'upstream' | 'reply', since?: number, timeoutMs?: number }) => Promise<Call>} waitFor
+ *   the first call with seq > since (default 0) that has reached `on` (default request) and matches
  * @property {() => Promise<void>} close
  */
 
@@ -223,6 +224,7 @@ export async function startFaultProxy(opts) {
       u.on('data', (c) => chunks.push(c));
       u.on('error', reject);
       u.on('end', () => {
+        /** @type {Buffer} */
         let data = Buffer.concat(chunks);
         const enc = String(u.headers['content-encoding'] ?? '');
         if (enc === 'gzip') data = zlib.gunzipSync(data);
@@ -259,7 +261,10 @@ export async function startFaultProxy(opts) {
       if (fault?.kind === 'error') {
         return send(res, call, errorReply(call.protocol, fault.status ?? 503, fault.code ?? 'ServiceUnavailable', fault.message ?? 'injected server error'));
       }
-      if (fault?.kind === 'reply') return send(res, call, { status: fault.status ?? 200, headers: fault.headers ?? {}, body: fault.body });
+      if (fault?.kind === 'reply') {
+        const headers = fault.headers ?? { 'content-type': call.protocol === 'query' ? 'text/xml' : 'application/x-amz-json-1.1' };
+        return send(res, call, { status: fault.status ?? 200, headers, body: typeof fault.body === 'function' ? fault.body(call) : fault.body });
+      }
       const r = /** @type {{ status: number, headers: http.OutgoingHttpHeaders, body: Buffer }} */ (await forward(req, body, call));
       if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
       if (fault?.kind === 'rewrite') return send(res, call, { ...r, body: fault.rewrite(r.body.toString('utf8'), call) });
@@ -303,12 +308,14 @@ export async function startFaultProxy(opts) {
     },
     waitFor(match, o = {}) {
       const on = o.on ?? 'request';
-      const past = calls.find((c) => reached(c, on) && match(c));
+      const since = o.since ?? 0;
+      const matches = (/** @type {Call} */ c) => c.seq > since && match(c);
+      const past = calls.find((c) => reached(c, on) && matches(c));
       if (past) return Promise.resolve(past);
       return new Promise((resolve, reject) => {
         /** @type {NodeJS.Timeout | undefined} */
         let timer;
-        const w = { match, on, resolve: (/** @type {Call} */ c) => { clearTimeout(timer); resolve(c); } };
+        const w = { match: matches, on, resolve: (/** @type {Call} */ c) => { clearTimeout(timer); resolve(c); } };
         waiters.add(w);
         if (o.timeoutMs !== undefined) {
           timer = setTimeout(() => { waiters.delete(w); reject(new Error(`fault proxy: no matching call (${on}) within ${o.timeoutMs} ms`)); }, o.timeoutMs);

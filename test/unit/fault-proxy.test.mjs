@@ -113,12 +113,13 @@ test('delay: the call is applied upstream first, the reply is held; waitFor sees
   expect(applied).toMatchObject({ status: 200, fault: 'delay' });
   expect(await proxy.waitFor((c) => c.operation === 'UpdateService', { on: 'reply' })).toBe(applied);
   await expect(proxy.waitFor((c) => c.operation === 'RunTask', { timeoutMs: 50 })).rejects.toThrow(/no matching call/);
+  await expect(proxy.waitFor((c) => c.operation === 'UpdateService', { since: applied.seq, timeoutMs: 50 })).rejects.toThrow(/no matching call/);
 });
 
 test('rewrite and reply: what the emulator cannot produce', async () => {
   proxy.setRules([
     { name: 'failed-deployment', operation: 'DescribeServices', fault: { kind: 'rewrite', rewrite: rewriteJson((d) => { d.services[0].deployments = [{ id: 'ecs-svc/1', status: 'PRIMARY', rolloutState: 'FAILED' }]; }) } },
-    { operation: 'DescribeTargetHealth', fault: { kind: 'reply', headers: { 'content-type': 'text/xml' }, body: HEALTH_XML.replace('<TargetHealthDescriptions/>', '<TargetHealthDescriptions><member><Target><Id>10.0.0.1</Id><Port>80</Port></Target><TargetHealth><State>unhealthy</State><Reason>Target.FailedHealthChecks</Reason></TargetHealth></member></TargetHealthDescriptions>') } },
+    { operation: 'DescribeTargetHealth', fault: { kind: 'reply', body: HEALTH_XML.replace('<TargetHealthDescriptions/>', '<TargetHealthDescriptions><member><Target><Id>10.0.0.1</Id><Port>80</Port></Target><TargetHealth><State>unhealthy</State><Reason>Target.FailedHealthChecks</Reason></TargetHealth></member></TargetHealthDescriptions>') } },
   ]);
   const out = await new ECSClient(cfg()).send(new DescribeServicesCommand({ cluster: 'c', services: ['web'] }));
   expect(out.services[0].deployments).toEqual([{ id: 'ecs-svc/1', status: 'PRIMARY', rolloutState: 'FAILED' }]);
