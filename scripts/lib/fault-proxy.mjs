@@ -4,7 +4,8 @@
 //   startFaultProxy({ target, rules?, seed? }) -> Promise<FaultProxy> listening on 127.0.0.1 (a free port)
 //   FaultProxy.calls           every request so far, in arrival order (Call records, updated as the reply goes out)
 //   FaultProxy.take()          { total, byOperation, calls } since the last take(), then starts a new count
-//   FaultProxy.setRules(rules) replaces the rules (their counters start at 0); addRule(rule) -> a remover
+//   FaultProxy.setRules(rules) replaces the rules (their counters start at 0); addRule(rule) -> a remover;
+//   FaultProxy.reseed(seed)    restarts the seeded RNG
 //   FaultProxy.waitFor(match, { on, timeoutMs }) resolves with the first call (past or future) that matches
 //   FaultProxy.close()
 // A rule matches on service (the SigV4 signing name: ecs, elasticloadbalancing, logs, elasticfilesystem, ...)
@@ -54,7 +55,8 @@ import { freePort } from './moto.mjs';
  * @property {(call: Call) => boolean} [when]        a further condition (e.g. on the request body)
  * @property {number} [from]                         only from the nth matching call on (1-based)
  * @property {number} [times]                        applied at most this many times
- * @property {{ service?: string, operation: string }} [after]  only once such a call has been answered upstream
+ * @property {{ service?: string, operation: string }} [after]  only once such a call, sent after the rule was set,
+ *   has been answered upstream
  * @property {number} [probability]                  0..1, drawn from the proxy's seeded RNG (default 1)
  * @property {Fault} fault
  */
@@ -67,6 +69,7 @@ import { freePort } from './moto.mjs';
  * @property {() => { total: number, byOperation: Record<string, number>, calls: Call[] }} take
  * @property {(rules: Rule[]) => void} setRules
  * @property {(rule: Rule) => () => void} addRule
+ * @property {(seed: number) => void} reseed       restart the RNG of `probability` from this seed
  * @property {(match: (c: Call) => boolean, opts?: { on?: 'request' | 'upstream' | 'reply', since?: number, timeoutMs?: number }) => Promise<Call>} waitFor
  *   the first call with seq > since (default 0) that has reached `on` (default request) and matches
  * @property {() => Promise<void>} close
@@ -152,17 +155,18 @@ const oneOf = (want, got) => want === undefined || (Array.isArray(want) ? want.i
  */
 export async function startFaultProxy(opts) {
   const up = typeof opts.target === 'number' ? new URL(`http://127.0.0.1:${opts.target}`) : new URL(opts.target);
-  const random = seededRandom(opts.seed ?? 1);
+  let random = seededRandom(opts.seed ?? 1);
   const t0 = Date.now();
   /** @type {Call[]} */
   const calls = [];
   let taken = 0;
-  /** @type {{ rule: Rule, seen: number, applied: number }[]} */
+  /** @type {{ rule: Rule, seen: number, applied: number, since: number }[]} */
   let rules = [];
   /** @type {Set<{ match: (c: Call) => boolean, on: string, resolve: (c: Call) => void }>} */
   const waiters = new Set();
   /** @type {Set<http.ServerResponse>} */
   const open = new Set();
+  const agent = new http.Agent({ keepAlive: true }); // its sockets to the emulator end with close()
 
   /** @param {string} on @param {Call} call */
   const notify = (on, call) => {
@@ -185,7 +189,7 @@ export async function startFaultProxy(opts) {
       if (!oneOf(rule.service, call.service) || !oneOf(rule.operation, call.operation)) continue;
       if (rule.when && !rule.when(call)) continue;
       const after = rule.after;
-      if (after && !calls.some((c) => c !== call && c.operation === after.operation && oneOf(after.service, c.service) && c.upstreamAt !== null)) continue;
+      if (after && !calls.some((c) => c.seq > r.since && c !== call && c.operation === after.operation && oneOf(after.service, c.service) && c.upstreamAt !== null)) continue;
       r.seen += 1;
       if (chosen) continue;
       if (rule.from !== undefined && r.seen < rule.from) continue;
@@ -218,7 +222,7 @@ export async function startFaultProxy(opts) {
   /** Forward to the emulator; resolves with its reply (body decoded). @param {http.IncomingMessage} req @param {Buffer} body @param {Call} call */
   const forward = (req, body, call) => new Promise((resolve, reject) => {
     const headers = { ...req.headers, host: up.host };
-    const r = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers }, (u) => {
+    const r = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers, agent }, (u) => {
       /** @type {Buffer[]} */
       const chunks = [];
       u.on('data', (c) => chunks.push(c));
@@ -285,7 +289,7 @@ export async function startFaultProxy(opts) {
   const port = await freePort();
   await new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(null)));
 
-  const compile = (/** @type {Rule} */ rule) => ({ rule, seen: 0, applied: 0 });
+  const compile = (/** @type {Rule} */ rule) => ({ rule, seen: 0, applied: 0, since: calls.length });
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
@@ -300,6 +304,9 @@ export async function startFaultProxy(opts) {
     },
     setRules(list) {
       rules = list.map(compile);
+    },
+    reseed(seed) {
+      random = seededRandom(seed);
     },
     addRule(rule) {
       const r = compile(rule);
@@ -319,12 +326,15 @@ export async function startFaultProxy(opts) {
         waiters.add(w);
         if (o.timeoutMs !== undefined) {
           timer = setTimeout(() => { waiters.delete(w); reject(new Error(`fault proxy: no matching call (${on}) within ${o.timeoutMs} ms`)); }, o.timeoutMs);
+          timer.unref();
         }
       });
     },
     close: () => new Promise((resolve) => {
       for (const res of open) res.destroy();
       server.close(() => resolve(undefined));
+      server.closeAllConnections();
+      agent.destroy();
     }),
   };
 }

@@ -93,6 +93,8 @@ test('from / times / after / when select which calls are faulted', async () => {
   expect(await describe()).toBe('ok');
   await ecs.send(new UpdateServiceCommand({ cluster: 'c', service: 'web', desiredCount: 1 })).catch(() => {});
   expect(await describe()).toBe('ThrottlingException');
+  proxy.setRules([{ operation: 'DescribeServices', after: { operation: 'UpdateService' }, fault: { kind: 'throttle' } }]);
+  expect(await describe()).toBe('ok'); // only calls after the rule was set count
 
   proxy.setRules([{ operation: 'DescribeServices', when: (c) => c.body.includes('"api"'), fault: { kind: 'throttle' } }]);
   expect(await describe()).toBe('ok');
