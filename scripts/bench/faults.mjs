@@ -81,7 +81,7 @@ export function formatFaults(f, fmt) {
   return [
     '| figure | measured | goal | verdict |',
     '| --- | --- | --- | --- |',
-    `| a call that is always throttled (DescribeTaskDefinition), default retries | fails after ${fmt(f.giveUp.ms)} and ${f.giveUp.attempts} attempts (longest of ${f.giveUp.calls} parallel calls); runner exit ${f.giveUp.code} | <= ${fmt(f.giveUp.goalMs)} | ${verdict(f.giveUp.met)} |`,
+    `| a call that is always throttled (DescribeTaskDefinition), default retries | fails after ${fmt(f.giveUp.ms)} and ${f.giveUp.attempts} attempts (the longest of ${f.giveUp.calls} such call(s)); runner exit ${f.giveUp.code} | <= ${fmt(f.giveUp.goalMs)} | ${verdict(f.giveUp.met)} |`,
     `| rollout, ${THROTTLE_SHARE * 100} % of ECS and ELBv2 calls throttled (seeds ${t.runs.map((r) => r.seed).join(', ')}) | ${t.runs.map((r) => `${fmt(r.ms)} (${r.throttled}/${r.calls} throttled${r.code ? `, exit ${r.code}` : ''})`).join('; ')}; fault-free ${fmt(t.faultFreeMs)} | <= max(3x, +5 s) = ${fmt(t.goalMs)} | ${verdict(t.met)} |`,
   ].join('\n');
 }

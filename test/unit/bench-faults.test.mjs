@@ -35,7 +35,7 @@ test('measureFaults: give-up time per call from the proxy records, throttled run
     expect(f.throttled.runs.some((r) => r.throttled > 0)).toBe(true);
     expect(f.throttled.goalMs).toBe(5100);
     const table = formatFaults(f, (ms) => `${ms} ms`);
-    expect(table).toMatch(/\| a call that is always throttled .* \| fails after \d+ ms and 3 attempts \(longest of 2 parallel calls\); runner exit 1 \| <= 60000 ms \| MET \|/);
+    expect(table).toMatch(/\| a call that is always throttled .* \| fails after \d+ ms and 3 attempts \(the longest of 2 such call\(s\)\); runner exit 1 \| <= 60000 ms \| MET \|/);
     expect(table).toMatch(/fault-free 100 ms \| <= max\(3x, \+5 s\) = 5100 ms \| (MET|NOT MET) \|/);
   } finally {
     await proxy.close();
