@@ -14,7 +14,7 @@ import { jest } from '@jest/globals';
 import itEnv from '../../scripts/lib/it-env.cjs';
 import { startFaultProxy } from '../../scripts/lib/fault-proxy.mjs';
 import { RETRY_DEFAULTS } from '../../runner/aws/clients.mjs';
-import { runRollout, applied, bodyOf, expectNothingChangedAfter, imagesInEcr, deployments, unhealthyTargets, oneOffTasks } from '../support/faults.mjs';
+import { runRollout, applied, bodyOf, expectNothingChangedAfter, imagesInEcr, deployments, targets, oneOffTasks } from '../support/faults.mjs';
 
 const env = itEnv.requireFoundation('runner fault matrix');
 
@@ -87,6 +87,17 @@ if (!env) {
       expect(applied(r.calls, 'RegisterTaskDefinition')).toHaveLength(families);
       expect(applied(r.calls, 'RunTask')).toHaveLength(1);
       expect(r.out).toMatch(/throttled \(ThrottlingException\); the SDK retries/);
+    });
+
+    test('throttling, transient, as on real AWS (--no-emulator, 30 % of ECS and ELBv2 calls): passes, target health read through the throttling', async () => {
+      const r = await scenario('throttle-transient-aws', [
+        { service: ['ecs', 'elasticloadbalancing'], probability: 0.3, fault: { kind: 'throttle' } }, deployments('COMPLETED'), targets('healthy'),
+      ], newRelease(), ['--no-emulator']);
+      expect({ code: r.code, failure: r.report?.failure ?? null }).toEqual({ code: 0, failure: null });
+      expect(r.calls.filter((c) => c.fault === 'throttle' && c.service === 'elasticloadbalancing').length).toBeGreaterThan(0);
+      expect(applied(r.calls, 'RunTask')).toHaveLength(1);
+      const checks = r.report.steps.flatMap((s) => s.checks);
+      for (const s of app) expect(checks.find((c) => c.name === `${s.name}:targets`)).toMatchObject({ status: 'passed' });
     });
 
     test('throttling, persistent (DescribeTasks after RunTask): fails within the SDK\'s bounded attempts; rerun reuses the migration', async () => {
@@ -162,7 +173,7 @@ if (!env) {
     });
 
     test('unhealthy targets (--no-emulator, deployments COMPLETED): tier:app does not pass, names the target and reason', async () => {
-      const r = await scenario('unhealthy-targets', [deployments('COMPLETED'), unhealthyTargets()], newRelease(), ['--no-emulator', '--service-timeout', '2']);
+      const r = await scenario('unhealthy-targets', [deployments('COMPLETED'), targets('unhealthy')], newRelease(), ['--no-emulator', '--service-timeout', '2']);
       expect(failureOf(r)).toEqual({ code: 1, status: 'failed', step: 'tier:app' });
       expect(r.report.failure.message).toMatch(/targets 0\/1 healthy; 10\.0\.1\.23:8080 unhealthy \(Target\.FailedHealthChecks: Health checks failed with these codes: \[502\]\)/);
       expect(count(r.calls, 'DescribeTargetHealth')).toBeGreaterThan(0);
@@ -214,6 +225,22 @@ if (!env) {
       const again = await rerun('sigint-update-in-flight', release);
       expectCleanRerun(again);
       for (const s of step(again.report, 'tier:app').services) expect(s.status).toBe('unchanged');
+    });
+
+    test('Ctrl-C while RegisterTaskDefinition is in flight (applied, reply held 3 s): exit 130, nothing after it; rerun registers nothing needless', async () => {
+      const release = newRelease();
+      const r = await scenario('sigint-register-in-flight', [{ operation: 'RegisterTaskDefinition', fault: { kind: 'delay', ms: 3000 } }], release, [], {
+        interrupt: (p, since) => p.waitFor((c) => c.operation === 'RegisterTaskDefinition', { on: 'upstream', since, timeoutMs: 30_000 }),
+      });
+      expect(failureOf(r)).toEqual({ code: 130, status: 'interrupted', step: 'task-definitions' });
+      expectNothingChangedAfter(r.report, r.calls, 'task-definitions');
+      const registered = applied(r.calls, 'RegisterTaskDefinition').length;
+      expect(registered).toBeGreaterThan(0);
+      const again = await rerun('sigint-register-in-flight', release);
+      expect({ code: again.code, failure: again.report?.failure ?? null }).toEqual({ code: 0, failure: null });
+      // the revisions the interrupted run registered are reused: only the rest are registered now
+      expect(applied(again.calls, 'RegisterTaskDefinition')).toHaveLength(families - registered);
+      expect(applied(again.calls, 'RunTask')).toHaveLength(1);
     });
 
     test('Ctrl-C while RunTask is in flight (applied, reply held 3 s): exit 130; rerun waits for that task, no second RunTask', async () => {

@@ -117,15 +117,18 @@ export function deployments(state, o = {}) {
   };
 }
 
-/** DescribeTargetHealth: one unhealthy target, failing its health checks. @returns {Rule} */
-export const unhealthyTargets = () => ({
-  name: 'unhealthy-targets', service: 'elasticloadbalancing', operation: 'DescribeTargetHealth',
+/**
+ * DescribeTargetHealth: one target, `healthy`, or `unhealthy` failing its health checks.
+ * @param {'healthy' | 'unhealthy'} [state] @returns {Rule}
+ */
+export const targets = (state = 'unhealthy') => ({
+  name: `${state}-targets`, service: 'elasticloadbalancing', operation: 'DescribeTargetHealth',
   fault: {
     kind: 'reply',
     body: '<DescribeTargetHealthResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><DescribeTargetHealthResult><TargetHealthDescriptions>' +
-      '<member><Target><Id>10.0.1.23</Id><Port>8080</Port></Target><HealthCheckPort>8080</HealthCheckPort><TargetHealth><State>unhealthy</State>' +
-      '<Reason>Target.FailedHealthChecks</Reason><Description>Health checks failed with these codes: [502]</Description></TargetHealth></member>' +
-      '</TargetHealthDescriptions></DescribeTargetHealthResult><ResponseMetadata><RequestId>fault</RequestId></ResponseMetadata></DescribeTargetHealthResponse>',
+      `<member><Target><Id>10.0.1.23</Id><Port>8080</Port></Target><HealthCheckPort>8080</HealthCheckPort><TargetHealth><State>${state}</State>` +
+      (state === 'healthy' ? '' : '<Reason>Target.FailedHealthChecks</Reason><Description>Health checks failed with these codes: [502]</Description>') +
+      '</TargetHealth></member></TargetHealthDescriptions></DescribeTargetHealthResult><ResponseMetadata><RequestId>fault</RequestId></ResponseMetadata></DescribeTargetHealthResponse>',
   },
 });
 
