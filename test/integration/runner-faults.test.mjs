@@ -4,15 +4,15 @@
 // stuck deployment, a migration that exits 1 or never stops, unhealthy targets). Each case asserts the exit code,
 // the report's failure, what was left half-done, and from the recorded calls that no later step changed
 // anything; most are followed by a rerun with the fault removed (exit 0, no second migration, no needless
-// registration). Cases run one after another, each with its own release. The last describe block holds what
-// issue 11 items 1, 2 and 4 expect and today's runner does not do yet (fixed in parallel): it reads the runs
+// registration). Cases run one after another, each with its own release. The last two describe blocks hold what
+// issue 11 items 1, 2, 4 and 5 expect and today's runner does not do yet (fixed in parallel): they read the runs
 // recorded above. Cases that need ECS deployments or target health run with --no-emulator (the proxy then
 // answers DescribeServices as real AWS would); ECR DescribeImages always answers a digest (not under test here).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import itEnv from '../../scripts/lib/it-env.cjs';
-import { startFaultProxy } from '../../scripts/lib/fault-proxy.mjs';
+import { startFaultProxy, rewriteJson, isMutating } from '../../scripts/lib/fault-proxy.mjs';
 import { RETRY_DEFAULTS } from '../../runner/aws/clients.mjs';
 import { runRollout, applied, bodyOf, expectNothingChangedAfter, imagesInEcr, deployments, targets, oneOffTasks } from '../support/faults.mjs';
 
@@ -255,6 +255,19 @@ if (!env) {
     });
   });
 
+  // Issue 11 item 5 (preflight, added in parallel): an operator-set secret without a current version stops the
+  // rollout before any change. The run is recorded here; what is expected of it is asserted in the last block.
+  describe('a secret without a value (recorded for item 5)', () => {
+    test('DescribeSecret of the app secret shows no current version: the run is recorded', async () => {
+      const appSecret = outputs.secret_arns?.app;
+      expect(appSecret).toBeTruthy();
+      await scenario('secret-without-value', [{
+        name: 'no-current-version', service: 'secretsmanager', operation: 'DescribeSecret', when: (c) => bodyOf(c).SecretId === appSecret,
+        fault: { kind: 'rewrite', rewrite: rewriteJson((d) => { delete d.VersionIdsToStages; }) },
+      }], newRelease());
+    });
+  });
+
   // What issue 11 expects and the runner on this branch does not do yet (items 1, 2 and 4, fixed in parallel by
   // the accounting work): these read the runs above. The lead checks them after merging.
   describe('issue 11 items 1, 2 and 4 (accounting): expected after the accounting fix', () => {
@@ -301,6 +314,18 @@ if (!env) {
       const { run } = runs['migration-exit-1'];
       expect(run.report.failure.message).toMatch(/EssentialContainerExited/);
       expect(run.report.failure.message).toMatch(/Essential container in task exited/);
+    });
+  });
+
+  // Issue 11 item 5 (the preflight work, in parallel): checked by the lead after merging.
+  describe('issue 11 item 5 (preflight): expected after the preflight step is merged', () => {
+    test('an operator-set secret without a current version: exit 1 before any change, naming the secret and the command that sets it', () => {
+      const { run } = runs['secret-without-value'];
+      expect(failureOf(run)).toEqual({ code: 1, status: 'failed', step: expect.stringMatching(/preflight/) });
+      expect(run.report.failure.message).toMatch(/staging\/app|secret_arns\.app|\bapp\b/);
+      expect(run.report.failure.message).toMatch(/aws secretsmanager put-secret-value/);
+      expect(run.calls.filter((c) => isMutating(c.operation)).map((c) => c.operation)).toEqual([]);
+      expect(run.calls.filter((c) => c.operation === 'GetSecretValue')).toEqual([]); // metadata only, never a value
     });
   });
 }
