@@ -3,21 +3,23 @@
 // another), on the same emulator state, in one process run; plus the modeled critical path of a real AWS
 // rollout from the stack's own settings (scripts/bench/model.mjs). A script, not a timed test.
 //
-// Method: one moto_server, one foundation apply. Every AWS request of both contestants goes through a
-// counting proxy in front of moto, so calls are counted the same way for both. Both use their defaults
+// Method: one moto_server, one foundation apply. Every AWS request of both contestants goes through the fault
+// proxy in front of moto (scripts/lib/fault-proxy.mjs), so calls are counted the same way for both; the same proxy
+// then injects throttling for the figures under faults (scripts/bench/faults.mjs). Both use their defaults
 // (runner: 2 s poll; CLI waiters: botocore's 6 s / 15 s delays). The same work each time: a task-definition
 // revision per family pinned to a new release, the migration task to STOPPED with its exit code checked,
 // then every enabled service updated to its revision and desired count and waited for, tier by tier.
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startMoto, setEcsTaskProgression, freePort } from './lib/moto.mjs';
+import { startMoto, setEcsTaskProgression } from './lib/moto.mjs';
+import { startFaultProxy } from './lib/fault-proxy.mjs';
 import { checkPrereqs, formatPrereqs, withEmulatorEnv } from './lib/terraform.mjs';
 import { synthFoundation } from './lib/foundation/synth.mjs';
 import { applyFoundation } from './lib/foundation/apply.mjs';
 import { REPO_ROOT as ROOT } from './lib/paths.mjs';
 import { run, which } from './lib/proc.mjs';
 import { modelCriticalPath } from './bench/model.mjs';
+import { measureFaults, formatFaults } from './bench/faults.mjs';
 import configLib from '../lib/config/index.cjs';
 import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
 
@@ -28,8 +30,9 @@ const COMMAND = defineCommand({
   head: `Usage: npm run bench [-- flags]
 
 Runs the rollout runner and the hand-written AWS CLI baseline (one service after another) on the same local
-emulator state (moto_server, one foundation apply, every AWS request counted at one proxy), then models the
-critical path of a real AWS rollout from the stack's settings. Takes a few minutes; results go to
+emulator state (moto_server, one foundation apply, every AWS request counted at one proxy), measures the
+runner under injected throttling (give-up time of a call always throttled; a rollout with 30 % of ECS and ELBv2
+calls throttled), then models the critical path of a real AWS rollout from the stack's settings. Takes a few minutes; results go to
 .work/bench/results.json.`,
   column: 12,
   sections: [{ title: 'Flags', flags: [
@@ -38,57 +41,28 @@ critical path of a real AWS rollout from the stack's settings. Takes a few minut
   tail: 'Exit codes: 0 done; 1 a run failed; 2 a prerequisite is missing or bad input.',
 });
 
-/**
- * A counting HTTP proxy in front of the emulator. Operation names come from X-Amz-Target (JSON protocols)
- * or the Action parameter (query protocols).
- * @param {number} targetPort
- */
-async function countingProxy(targetPort) {
-  /** @type {Record<string, number>} */
-  let ops = {};
-  const server = http.createServer((req, res) => {
-    /** @type {Buffer[]} */
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString('latin1'))?.[1];
-      const op = target ? target.split('.').pop() : action ?? `${req.method} ${String(req.url).split('?')[0]}`;
-      ops[/** @type {string} */ (op)] = (ops[/** @type {string} */ (op)] ?? 0) + 1;
-      const up = http.request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
-      up.end(body);
-    });
-  });
-  const port = await freePort();
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(null)));
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    take() { const o = ops; ops = {}; return { total: Object.values(o).reduce((a, b) => a + b, 0), byOperation: o }; },
-    close: () => new Promise((resolve) => server.close(() => resolve(null))),
-  };
-}
-
 /** Stdout of a command that must succeed. @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} env */
 const runQuiet = async (cmd, args, env) => (await run(cmd, args, { cwd: ROOT, env, check: true })).stdout;
 
 /**
- * Our runner, as a user runs it.
- * @param {{ outputsFile: string, release: string, env: NodeJS.ProcessEnv }} o
+ * Our runner, as a user runs it; with `check` a non-zero exit throws.
+ * @param {{ outputsFile: string, release: string, env: NodeJS.ProcessEnv, check?: boolean }} o
+ * @returns {Promise<{ code: number, wallMs: number, report: any }>}
  */
-async function ours({ outputsFile, release, env }) {
+async function ours({ outputsFile, release, env, check = true }) {
   const report = path.join(ROOT, '.work', 'bench', `runner-${release}.json`);
+  fs.rmSync(report, { force: true });
   const t0 = Date.now();
-  await runQuiet(process.execPath, [
+  const r = await run(process.execPath, [
     path.join(ROOT, 'runner', 'rollout.mjs'), '--outputs', outputsFile, '--config', path.join(ROOT, DEFAULT_CONFIG_PATH),
     '--release', release, '--skip', 'images', '--skip', 'smoke', '--report', report,
-  ], env);
-  return { wallMs: Date.now() - t0, report: JSON.parse(fs.readFileSync(report, 'utf8')) };
+  ], { cwd: ROOT, env, check });
+  const wallMs = Date.now() - t0;
+  return { code: r.code ?? 1, wallMs, report: fs.existsSync(report) ? JSON.parse(fs.readFileSync(report, 'utf8')) : null };
 }
+
+/** Calls counted since the last take (without the call records). @param {import('./lib/fault-proxy.mjs').FaultProxy} proxy */
+const counted = (proxy) => { const { total, byOperation } = proxy.take(); return { total, byOperation }; };
 
 /**
  * The common hand-written baseline: the AWS CLI, one command after another.
@@ -152,9 +126,9 @@ async function main() {
   const { raw: config, config: normalized } = loadConfigFile(configPath);
   const region = normalized.region;
   const moto = await startMoto();
-  const proxy = await countingProxy(moto.port);
+  const proxy = await startFaultProxy({ target: moto.endpoint, seed: 1 });
   try {
-    say(`moto_server ${moto.endpoint}; counting proxy ${proxy.endpoint}`);
+    say(`moto_server ${moto.endpoint}; counting and fault proxy ${proxy.endpoint}`);
     const synth = await synthFoundation({ outdir: path.join(ROOT, '.work', 'bench', 'cdktf.out'), configPath });
     say('applying the foundation on the emulator (about a minute)...');
     const applied = await applyFoundation({ endpoint: moto.endpoint, workdir: synth.stackDir, region, log: () => {} });
@@ -167,15 +141,15 @@ async function main() {
     /** @type {{ name: string, wallMs: number, calls: number|null, note: string }[]} */
     const rows = [];
     const a = await ours({ outputsFile, release: 'bench-runner', env });
-    const aCalls = proxy.take();
+    const aCalls = counted(proxy);
     rows.push({ name: 'runner: full rollout', wallMs: a.wallMs, calls: aCalls.total, note: `report status ${a.report.status}` });
     const r = await ours({ outputsFile, release: 'bench-runner', env });
-    const rCalls = proxy.take();
+    const rCalls = counted(proxy);
     rows.push({ name: 'runner: immediate rerun', wallMs: r.wallMs, calls: rCalls.total, note: `report status ${r.report.status}` });
     let bCalls = null;
     if (awsCli) {
       const b = await baseline({ outputs: applied.outputs, release: 'bench-cli', env, config });
-      bCalls = proxy.take();
+      bCalls = counted(proxy);
       rows.push({ name: 'AWS CLI baseline: full rollout', wallMs: b.wallMs, calls: bCalls.total, note: `${b.commands} aws commands, one after another` });
     } else {
       rows.push({ name: 'AWS CLI baseline', wallMs: NaN, calls: null, note: 'SKIPPED: aws CLI not on PATH (pip install awscli)' });
@@ -191,6 +165,13 @@ async function main() {
     process.stdout.write(`runner calls by operation: ${JSON.stringify(aCalls.byOperation)}\n`);
     if (bCalls) process.stdout.write(`baseline calls by operation: ${JSON.stringify(bCalls.byOperation)}\n`);
 
+    const faults = await measureFaults({
+      proxy, faultFreeMs: a.wallMs, say,
+      runner: (release) => ours({ outputsFile, release, env, check: false }),
+    });
+    process.stdout.write('\nUnder faults (the same proxy injects them; the runner with its default retry settings):\n');
+    process.stdout.write(`${formatFaults(faults, fmt)}\n`);
+
     const m = modelCriticalPath(config);
     process.stdout.write(`\nModeled critical path of a real AWS rollout (${m.services} services; assumptions: task start ${m.assumptions.taskStartSeconds} s, ` +
       `migration ${m.assumptions.migrationRunSeconds} s; a re-release, so old targets drain):\n`);
@@ -200,7 +181,7 @@ async function main() {
     process.stdout.write(`| runner (tiers, parallel waves) | AWS defaults: ${hc(m.awsDefaults)} | ${m.oursWithAwsDefaults.seconds} s |\n`);
     process.stdout.write(`| CLI baseline (sequential, waiter polls) | stack settings | ${m.baselineTuned.seconds} s |\n`);
     process.stdout.write(`| CLI baseline (sequential, waiter polls) | AWS defaults | ${m.baselineWithAwsDefaults.seconds} s |\n`);
-    const result = { date: new Date().toISOString(), rows, runnerCalls: aCalls, rerunCalls: rCalls, baselineCalls: bCalls, model: m };
+    const result = { date: new Date().toISOString(), rows, runnerCalls: aCalls, rerunCalls: rCalls, baselineCalls: bCalls, faults, model: m };
     fs.writeFileSync(path.join(ROOT, '.work', 'bench', 'results.json'), JSON.stringify(result, null, 2));
     say('results: .work/bench/results.json');
     return 0;
