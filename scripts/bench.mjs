@@ -16,6 +16,7 @@ import { startFaultProxy } from './lib/fault-proxy.mjs';
 import { checkPrereqs, formatPrereqs, withEmulatorEnv } from './lib/terraform.mjs';
 import { synthFoundation } from './lib/foundation/synth.mjs';
 import { applyFoundation } from './lib/foundation/apply.mjs';
+import { seedEmulatorSecrets } from './lib/emulator-secrets.mjs';
 import { REPO_ROOT as ROOT } from './lib/paths.mjs';
 import { run, which } from './lib/proc.mjs';
 import { modelCriticalPath } from './bench/model.mjs';
@@ -135,6 +136,8 @@ async function main() {
     const outputsFile = path.join(ROOT, '.work', 'bench', 'outputs.json');
     fs.writeFileSync(outputsFile, JSON.stringify(applied.outputs, null, 2));
     await setEcsTaskProgression(moto.endpoint);
+    // what the database host and the operator would put there on AWS (the runner's preflight checks it)
+    await seedEmulatorSecrets({ endpoint: moto.endpoint, region, outputs: applied.outputs });
     const env = withEmulatorEnv(proxy.endpoint, { region });
     proxy.take();
 

@@ -3,6 +3,7 @@
 import configLib from '../../lib/config/index.cjs';
 import { InputError } from './errors.mjs';
 import { defineCommand, seconds, positiveInt } from './cli-options.mjs';
+import { RETRY_DEFAULTS, maxRetryWaitMs } from '../aws/clients.mjs';
 
 const { DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN, IMAGE_TAG_GRAMMAR: TAG_GRAMMAR, REGISTRY_ADDRESS_PATTERN } = configLib;
 /** The environment config when neither --config nor $STAGING_ROLLOUT_CONFIG names one (lib/config). */
@@ -35,6 +36,7 @@ export const DEFAULT_STACK_DIR = 'cdktf.out/stacks/foundation';
  * @property {number|null} migrationTimeoutMs
  * @property {number} secretsTimeoutMs
  * @property {number} maxFailedTasks
+ * @property {number} awsMaxAttempts attempts of one AWS call (the SDK's retry strategy), the first included
  * @property {string|null} report
  * @property {string|null} summary
  * @property {string|null} imageRegistry
@@ -118,6 +120,9 @@ const BEHAVIOUR = [
     'time the preflight waits for the database host to publish its credentials (default 600)'] },
   { flag: '--max-failed-tasks', value: 'N', key: 'maxFailedTasks', default: 3, parse: positiveInt, help: [
     'fail a service when its new deployment has this many failed tasks (default 3)'] },
+  { flag: '--aws-max-attempts', value: 'N', key: 'awsMaxAttempts', default: RETRY_DEFAULTS.maxAttempts, parse: positiveInt, help: [
+    `attempts of one AWS call, retries of throttling and 5xx included (default ${RETRY_DEFAULTS.maxAttempts}:`,
+    `a call that keeps failing gives up after at most ${Math.round(maxRetryWaitMs(RETRY_DEFAULTS) / 1000)} s of backoff)`] },
 ];
 
 /** @type {RunnerFlag[]} */

@@ -70,7 +70,7 @@ export async function main(argv, deps = {}) {
     const log = createLogger({ write, clock, startedAt });
     log.info(formatPlan(plan));
     log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${options.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
-    const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter });
+    const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter, retry: { maxAttempts: options.awsMaxAttempts } });
     const opts = { ...options, configPath };
     const report = await execute({
       plan,

@@ -1,7 +1,7 @@
 // runner/aws: the one retry layer (the SDK's strategy, counted per attempt through a transport middleware),
 // the typed send, poll(), batched ECS reads and the one-off task.
 import { DescribeServicesCommand, DescribeTasksCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { createAwsClients, retryDelayMs, retryConfig, RETRY_DEFAULTS, createCallCounter } from '../../runner/aws/clients.mjs';
+import { createAwsClients, retryDelayMs, retryConfig, RETRY_DEFAULTS, maxRetryWaitMs, createCallCounter } from '../../runner/aws/clients.mjs';
 import { send, mutate, rejectedByAws, forget } from '../../runner/aws/send.mjs';
 import { logRedactor, logTail, redactLine, LOG_TAIL_BYTES } from '../../runner/lib/log-tail.mjs';
 import { poll } from '../../runner/aws/poll.mjs';
@@ -40,10 +40,12 @@ describe('one retry layer: the SDK retry strategy', () => {
     expect(RETRY_DEFAULTS.maxAttempts).toBe(8);
   });
 
-  test('the default backoff is bounded: at most 23.75 s of waiting in all, well under a minute', () => {
+  test('the default backoff is bounded: at most 12.7 s of waiting in all, well under a minute', () => {
     const waits = (random) => Array.from({ length: RETRY_DEFAULTS.maxAttempts - 1 }, (_, i) => retryDelayMs(i + 1, { random }));
-    expect(waits(() => 0.999999).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(23750);
-    expect(waits(() => 0)).toEqual([125, 250, 500, 1000, 2000, 4000, 4000]);
+    expect(waits(() => 0.999999).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(12700);
+    expect(maxRetryWaitMs(RETRY_DEFAULTS)).toBe(12700);
+    expect(maxRetryWaitMs({ maxAttempts: 3 })).toBe(300);
+    expect(waits(() => 0)).toEqual([50, 100, 200, 400, 800, 1600, 3200]);
     expect(retryDelayMs(30, { random: () => 0.999999 })).toBeLessThanOrEqual(RETRY_DEFAULTS.maxDelayMs);
   });
 
