@@ -65,7 +65,13 @@ export function renderSummary(input) {
   if (report.failure) {
     const f = report.failure;
     out.push('');
-    out.push(`> ❌ **Failure** in step ${code(f.step)}${f.service ? `, service ${code(f.service)}` : ''}: ${cell(f.message)}`);
+    out.push(`> ❌ **Failure** in step ${code(f.step)}${f.service ? `, service ${code(f.service)}` : ''}${f.operation ? `, AWS ${code(f.operation)}` : ''}: ${cell(f.message)}`);
+    if (f.halfDone?.length) {
+      out.push('', '### Left half-done', '');
+      out.push(table(['Step', 'Service', 'Operation', 'State', 'What'], f.halfDone.map((h) => [
+        code(h.step), h.service ? code(h.service) : '', h.operation ? code(h.operation) : '', h.state, cell(h.what),
+      ])));
+    }
   }
 
   out.push('', '### Steps', '');

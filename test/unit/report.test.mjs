@@ -86,6 +86,22 @@ describe('renderSummary', () => {
     expect(services.find((c) => c[1] === '`api`')[5]).toBe('`staging-api:12`');
   });
 
+  test('a failure with its AWS operation and what was left half-done: both in the summary, the console too', () => {
+    const r = failedReport();
+    r.failure = {
+      step: 'tier:app', operation: 'DescribeServices', message: 'DescribeServices failed while waiting for the wave to become stable',
+      halfDone: [{ step: 'tier:app', service: 'api', operation: 'UpdateService', state: 'changed', what: 'api switched to the release and left deploying' }],
+    };
+    const md = renderSummary(r);
+    expect(md).toMatch(/> ❌ \*\*Failure\*\* in step `tier:app`, AWS `DescribeServices`: DescribeServices failed/);
+    expect(tableAfter(md, '### Left half-done').slice(1).map(cells)).toEqual([
+      ['`tier:app`', '`api`', '`UpdateService`', 'changed', 'api switched to the release and left deploying'],
+    ]);
+    const text = formatSummary({ ...r, steps: r.steps.map((s) => ({ services: [], checks: [], ...s })) });
+    expect(text).toContain('failure in tier:app, DescribeServices:');
+    expect(text).toContain('left half-done:\n  tier:app: api switched to the release and left deploying');
+  });
+
   test('images with their digests and statuses; timings and AWS calls in the header', () => {
     const md = renderSummary(failedReport());
     const images = tableAfter(md, '### Images').slice(1).map(cells);
