@@ -8,7 +8,7 @@ import {
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { StepFailure } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
-import { send } from '../aws/send.mjs';
+import { send, mutate } from '../aws/send.mjs';
 import { plannedImageRefs } from '../images/run.mjs';
 
 /**
@@ -82,7 +82,9 @@ export async function resolveTaskDefinitions(ctx, families, { register }) {
     if (!td && register) {
       const tags = (latest.tags ?? []).filter((t) => !String(t.key).startsWith('aws:') && t.key !== RELEASE_TAG_KEY);
       tags.push({ key: RELEASE_TAG_KEY, value: ctx.release });
-      const res = await send(ctx, ctx.aws.ecs, new RegisterTaskDefinitionCommand({ ...desired, tags }));
+      // a change: once sent, Ctrl-C lets it finish (mutate); no half-done entry, since the next run reuses an
+      // identical revision instead of registering another
+      const { output: res } = await mutate(ctx, ctx.aws.ecs, new RegisterTaskDefinitionCommand({ ...desired, tags }));
       td = res.taskDefinition;
       registered = true;
       ctx.log.progress(`[task-definitions] ${f.family}: registered revision ${td?.revision} (image ${image})`);
