@@ -19,7 +19,8 @@ let interrupts = 0;
 process.on('SIGINT', () => {
   interrupts += 1;
   if (interrupts === 1) {
-    process.stderr.write('\ninterrupt: stopping after the current AWS call (Ctrl-C again to quit at once)\n');
+    process.stderr.write('\ninterrupt: changes already sent to AWS finish, then the run stops and reports what was left\n' +
+      'half-done (Ctrl-C again to quit at once, without a report)\n');
     controller.abort();
   } else {
     process.exit(130);

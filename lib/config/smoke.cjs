@@ -49,7 +49,7 @@ const ChecksSchema = z.partialRecord(
     : `must be an object keyed by check name, got ${json(iss.input)}`) },
 ).optional().transform((o) => Object.fromEntries(CHECK_NAMES.map((n) => [n, { ...CHECK_DEFAULTS[n], ...(o?.[n] ?? {}) }])));
 
-const SmokeSchema = z.looseObject({
+const SmokeSchema = f.strict({
   healthPath: path().default('/health').describe('Health path of the default web service, checked through the ALB.'),
   expectHealthBody: text().nullable().default(null).describe('Substring the health body must contain (null: any body).'),
   loginPath: path().default('/api/auth/login').describe('Login path the smoke user posts its credentials to.'),
@@ -69,7 +69,7 @@ const SmokeSchema = z.looseObject({
   taskTimeoutSeconds: positive().default(600).describe('Bound for a one-off task to reach STOPPED.'),
   taskPollSeconds: positive().default(5).describe('Pause between polls of a one-off task.'),
   checks: ChecksSchema.describe('Per-check timing overrides: check name -> { timeoutSeconds, attempts, retryDelaySeconds }.'),
-}, f.got('must be an object')).superRefine((s, ctx) => {
+}).superRefine((s, ctx) => {
   if (s.databaseCheck === 'http' && !s.databaseCheckPath) {
     ctx.addIssue({ code: 'custom', path: ['databaseCheckPath'], input: s.databaseCheckPath, message: `is required when smoke.databaseCheck is "http" (an API path that queries the database), got ${json(s.databaseCheckPath ?? undefined)}` });
   }

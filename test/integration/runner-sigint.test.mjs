@@ -35,7 +35,7 @@ test('SIGINT during a step: exit 130, report interrupted, later steps not run', 
       }, 50);
       child.on('close', (c) => { clearInterval(timer); resolve(c); });
     });
-    expect({ code, err: err.includes('interrupt: stopping') }).toEqual({ code: 130, err: true });
+    expect({ code, err: err.includes('interrupt: changes already sent to AWS finish') }).toEqual({ code: 130, err: true });
     const report = JSON.parse(readFileSync(reportPath, 'utf8'));
     expect(report).toMatchObject({ status: 'interrupted', exitCode: 130, failure: { step: 'task-definitions', message: expect.stringMatching(/^interrupted \(Ctrl-C\) during task-definitions; nothing was left half-done$/) } });
     expect(report.steps.filter((s) => s.status === 'not-run').map((s) => s.id)).toEqual(['migration', 'tier:app', 'tier:workers', 'smoke']);

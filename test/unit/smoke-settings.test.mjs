@@ -38,6 +38,11 @@ describe('normalizeSmokeConfig', () => {
     expect(() => normalizeSmokeConfig(raw, { source: 'config/x.json' })).toThrow(ConfigError);
     expect(() => normalizeSmokeConfig(raw, { source: 'config/x.json' })).toThrow(new Error(message));
   });
+
+  test('a misspelt key is an error naming it and the keys allowed, not silently ignored', () => {
+    expect(() => normalizeSmokeConfig({ fetcherAnisetteCheck: 'off', healthpath: '/x' }, { source: 'config/x.json' }))
+      .toThrow(/^config\/x\.json: smoke\.healthpath: unknown key \(allowed: healthPath, expectHealthBody, /);
+  });
 });
 
 describe('missingCapability over the runner\'s Capabilities', () => {
