@@ -10,6 +10,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 // a dependency of every @aws-sdk client (the SDK's retry implementation), not a package of its own
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 
@@ -21,6 +22,7 @@ import { ConfiguredRetryStrategy } from '@smithy/core/retry';
  * @property {ElasticLoadBalancingV2Client} elbv2
  * @property {EFSClient} efs
  * @property {SecretsManagerClient} secrets
+ * @property {SSMClient} ssm the release ledger (SSM Parameter Store, runner/ledger)
  */
 
 /**
@@ -156,6 +158,7 @@ export function createAwsClients(opts = {}) {
     elbv2: new ElasticLoadBalancingV2Client(config()),
     efs: new EFSClient(config()),
     secrets: new SecretsManagerClient(config()),
+    ssm: new SSMClient(config()),
   };
   if (opts.counter) countCalls(clients, opts.counter);
   if (opts.transport) useTransport(clients, opts.transport);

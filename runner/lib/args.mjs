@@ -49,17 +49,47 @@ export const DEFAULT_STACK_DIR = 'cdktf.out/stacks/foundation';
 
 const CONVENIENCE_CONFLICT = '--convenience-tag and --no-convenience-tag cannot be combined';
 
+/**
+ * The flags every command that reads the stack (the rollout and its verbs) takes, declared once: where the
+ * outputs and the config come from. Generic so a verb's own options type can include them.
+ * @template {{ outputs: string|null, stackDir: string, config: string|null }} T
+ * @returns {import('./cli-options.mjs').Flag<T>[]}
+ */
+export function stackInputFlags() {
+  return [
+    { flag: '--outputs', value: 'FILE', key: 'outputs', help: [
+      'foundation outputs as JSON, either `terraform output -json` form ({"x":{"value":..}})',
+      'or plain form ({"x":..}). Default: `terraform output -json` in --stack-dir.'] },
+    { flag: '--stack-dir', value: 'DIR', key: 'stackDir', default: DEFAULT_STACK_DIR, help: [
+      `synthesized foundation stack directory (default ${DEFAULT_STACK_DIR})`] },
+    { flag: '--config', value: 'FILE', key: 'config', help: [
+      'environment config: migration command and timeout, smoke settings',
+      `(default $STAGING_ROLLOUT_CONFIG or ${DEFAULT_CONFIG}). The service catalog itself`,
+      'comes from the outputs\' service_catalog.'] },
+  ];
+}
+
+/**
+ * `--json`: machine-readable output instead of the table (status, history).
+ * @template {{ json: boolean }} T
+ * @returns {import('./cli-options.mjs').Flag<T>[]}
+ */
+export function jsonFlag() {
+  return [{ flag: '--json', key: 'json', default: false, help: ['print JSON instead of the table'] }];
+}
+
+/**
+ * `--help`, `-h`.
+ * @template {{ help: boolean }} T
+ * @returns {import('./cli-options.mjs').Flag<T>[]}
+ */
+export function helpFlag() {
+  return [{ flag: '--help', short: 'h', key: 'help', default: false, help: ['this text'] }];
+}
+
 /** @type {RunnerFlag[]} */
 const INPUTS = [
-  { flag: '--outputs', value: 'FILE', key: 'outputs', help: [
-    'foundation outputs as JSON, either `terraform output -json` form ({"x":{"value":..}})',
-    'or plain form ({"x":..}). Default: `terraform output -json` in --stack-dir.'] },
-  { flag: '--stack-dir', value: 'DIR', key: 'stackDir', default: DEFAULT_STACK_DIR, help: [
-    `synthesized foundation stack directory (default ${DEFAULT_STACK_DIR})`] },
-  { flag: '--config', value: 'FILE', key: 'config', help: [
-    'environment config: migration command and timeout, smoke settings',
-    `(default $STAGING_ROLLOUT_CONFIG or ${DEFAULT_CONFIG}). The service catalog itself`,
-    'comes from the outputs\' service_catalog.'] },
+  ...stackInputFlags(),
   { flag: '--release', value: 'TAG', key: 'release', help: [
     'release (image tag) to roll out (default: git rev-parse --short=12 HEAD; the images',
     'step then tags each image with the git commit of its own build context)'] },
@@ -103,13 +133,24 @@ const SELECTION = [
     'using read-only AWS calls where possible) and change nothing'] },
 ];
 
+/**
+ * `--emulator` / `--no-emulator` (runner/lib/emulator.mjs detectCapabilities reads the value).
+ * @template {{ emulator: boolean|null }} T
+ * @returns {import('./cli-options.mjs').Flag<T>[]}
+ */
+export function emulatorFlags() {
+  return [
+    { flag: '--emulator', key: 'emulator', help: [
+      'emulator mode: checks a local emulator cannot show (rollout state, running tasks,',
+      'target health, container exit code and logs) are reported as skipped with the reason.',
+      'On automatically when AWS_ENDPOINT_URL points at a loopback address.'] },
+    { flag: '--no-emulator', key: 'emulator', set: false, help: ['never emulator mode'] },
+  ];
+}
+
 /** @type {RunnerFlag[]} */
 const BEHAVIOUR = [
-  { flag: '--emulator', key: 'emulator', help: [
-    'emulator mode: checks a local emulator cannot show (rollout state, running tasks,',
-    'target health, container exit code and logs) are reported as skipped with the reason.',
-    'On automatically when AWS_ENDPOINT_URL points at a loopback address.'] },
-  { flag: '--no-emulator', key: 'emulator', set: false, help: ['never emulator mode'] },
+  ...emulatorFlags(),
   { flag: '--poll-interval', value: 'SEC', key: 'pollIntervalMs', default: 2000, parse: seconds, help: [
     'poll period while waiting for tasks and services (default 2; 0 allowed)'] },
   { flag: '--service-timeout', value: 'SEC', key: 'serviceTimeoutMs', default: 900_000, parse: seconds, help: [
@@ -132,7 +173,7 @@ const OUTPUT = [
     'Markdown summary, written by runner/report (with or without --report); when',
     '$GITHUB_STEP_SUMMARY is set the summary is also appended there. With --report the',
     'SVG timeline is written beside the report.'] },
-  { flag: '--help', short: 'h', key: 'help', default: false, help: ['this text'] },
+  ...helpFlag(),
 ];
 
 const COMMAND = defineCommand({

@@ -46,6 +46,8 @@ import { verdictQualifier } from '../report/format.mjs';
  * @property {Record<string, { uri: string, tag: string, digest?: string|null, status: string }>} images
  * @property {ReportStep[]} steps
  * @property {import('./emulator.mjs').EmulatorNote} [emulator] emulator runs only: the mode's source, what it could not create
+ * @property {import('../ledger/record.mjs').LedgerStatus} [ledger] present only when the run's final release-ledger
+ *   entry could not be written (written: false, reason); the exit code is then 1 for a run that passed
  */
 
 /**

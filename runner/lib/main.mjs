@@ -12,6 +12,8 @@ import { execute, formatSummary } from './execute.mjs';
 import { systemClock, zxExec, createLogger } from './runtime.mjs';
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
+import { VERBS } from '../verbs/index.mjs';
+import { startEntry, finishedRollout, tryWrite } from '../ledger/record.mjs';
 
 /**
  * @typedef {object} MainDeps
@@ -28,11 +30,33 @@ import { writeArtifacts } from '../report/index.mjs';
  */
 
 /**
+ * `<verb> [flags]` runs a verb of runner/verbs (status, history, rollback); flags alone run a rollout.
  * @param {string[]} argv
  * @param {MainDeps} [deps]
- * @returns {Promise<{ exitCode: number, report: import('./execute.mjs').Report|null, plan: import('./plan.mjs').Plan|null, awsCalls: number }>}
+ * @returns {Promise<{ exitCode: number, report: import('./execute.mjs').Report|null, plan: import('./plan.mjs').Plan|null, awsCalls: number, verbReport?: object|null }>}
  */
 export async function main(argv, deps = {}) {
+  if (argv.length && !argv[0].startsWith('-')) {
+    const name = argv[0];
+    const verb = Object.hasOwn(VERBS, name) ? VERBS[/** @type {keyof typeof VERBS} */ (name)] : null;
+    if (!verb) {
+      (deps.writeErr ?? ((/** @type {string} */ l) => process.stderr.write(`${l}\n`)))(
+        `error: unknown command "${name}" (commands: ${Object.keys(VERBS).join(', ')}; flags alone run a rollout, see --help)`);
+      return { exitCode: EXIT.BAD_INPUT, report: null, plan: null, awsCalls: 0 };
+    }
+    const res = await verb.run(argv.slice(1), deps);
+    return { exitCode: res.exitCode, report: null, plan: null, awsCalls: res.awsCalls ?? 0, verbReport: res.report ?? null };
+  }
+  return rollout(argv, deps);
+}
+
+/**
+ * A rollout, recorded in the release ledger (runner/ledger) unless it is a dry run.
+ * @param {string[]} argv
+ * @param {MainDeps} deps
+ * @returns {Promise<{ exitCode: number, report: import('./execute.mjs').Report|null, plan: import('./plan.mjs').Plan|null, awsCalls: number }>}
+ */
+async function rollout(argv, deps) {
   const cwd = deps.cwd ?? process.cwd();
   const env = deps.env ?? process.env;
   const exec = deps.exec ?? zxExec();
@@ -72,20 +96,36 @@ export async function main(argv, deps = {}) {
     log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${options.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter, retry: { maxAttempts: options.awsMaxAttempts } });
     const opts = { ...options, configPath };
+    /** @type {import('./types.mjs').RunState} */
+    const state = { halfDone: [] };
+    // the ledger: in-progress before the first step; the outcome after the last, also after a failure or Ctrl-C
+    // (that write does not take the aborted signal). A dry run records nothing.
+    const ledger = { aws, namePrefix: config.namePrefix, log };
+    const started = options.dryRun ? null : startEntry({ kind: 'rollout', release, environment: outputs.environment, startedAt: new Date(startedAt).toISOString(), env });
+    if (started) await tryWrite({ ...ledger, signal }, started);
     const report = await execute({
       plan,
       ctx: {
         outputs, catalog: plan.services, release, options: opts, config, configPath: loaded.path, smoke: loaded.smoke, env, aws, exec, log,
-        clock, signal, capabilities, releaseStartedAt: new Date(startedAt).toISOString(),
-        state: { halfDone: [] },
+        clock, signal, capabilities, releaseStartedAt: new Date(startedAt).toISOString(), state,
       },
       steps: deps.steps ?? STEPS,
       awsCalls: () => counter.total,
     });
+    if (started) {
+      const final = await tryWrite(ledger, finishedRollout(started, report, state, plan));
+      if (!final.written) {
+        // the run's own outcome stands; a passed run that is not recorded exits 1: status and rollback read the ledger
+        report.ledger = final;
+        if (report.status === 'passed') report.exitCode = EXIT.FAILED;
+        writeErr(`error: the ${report.status} rollout was not recorded in the release ledger (${final.reason})${report.status === 'passed' ? '; exit 1: status and rollback will not know this release' : ''}`);
+      }
+    }
     if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
     write(`\n${formatSummary(report)}`);
     const byOp = Object.entries(counter.byOperation).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
     if (byOp.length) write(`AWS API calls by operation: ${byOp.join(' ')}`);
+    if (started) write(`ledger: ${report.ledger ? `NOT recorded (${report.ledger.reason})` : `${started.id} recorded as ${report.status}`}`);
     await writeOutputs(report, opts, { cwd, env, write, writeErr, writeArtifacts: deps.writeArtifacts ?? writeArtifacts });
     return { exitCode: report.exitCode, report, plan, awsCalls: counter.total };
   } catch (e) {

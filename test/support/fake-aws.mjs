@@ -53,6 +53,7 @@ export function fakeWorld(opts = {}) {
   const world = {
     step: null,
     calls: [],
+    ledgerCalls: [], // SSM Parameter Store calls (runner/ledger), apart from the stack's calls
     tds: new Map(), // family -> [td]
     services: new Map(), // ecsName -> svc
     tasks: new Map(),
@@ -111,10 +112,11 @@ export function fakeWorld(opts = {}) {
     region: REGION,
     credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
     retry: { baseDelayMs: 0 },
-    transport: async ({ operation, input }) => {
+    transport: async ({ client, operation, input }) => {
       const fn = handlers.get(operation);
       if (!fn) throw awsError('UnknownOperationException', `the fake AWS does not answer ${operation}`);
-      world.calls.push({ step: world.step, op: operation, input });
+      // the release ledger's calls (SSM) go to world.ledgerCalls: world.calls is what a run did to the stack
+      (client === 'ssm' ? world.ledgerCalls : world.calls).push({ step: world.step, op: operation, input });
       const left = world.throttle.get(operation) ?? 0;
       if (left > 0) {
         world.throttle.set(operation, left - 1);
@@ -246,6 +248,39 @@ export function fakeWorld(opts = {}) {
     };
   });
   on('efs', 'DescribeMountTargets', () => ({ MountTargets: world.mountTargets }));
+
+  // ---- SSM Parameter Store (the release ledger, runner/ledger) -------------------------------------------------
+  // world.parameters: name -> { value, version, history: [values] } ; GetParametersByPath pages of MaxResults
+  // (<= 10) in name order, NextToken = the index of the next parameter; a value over 4096 bytes is refused as SSM does.
+  world.parameters = new Map();
+  on('ssm', 'PutParameter', (input) => {
+    if (Buffer.byteLength(input.Value, 'utf8') > 4096) throw awsError('ValidationException', 'Standard tier parameters support a maximum parameter value of 4096 characters.');
+    const have = world.parameters.get(input.Name);
+    if (have && !input.Overwrite) throw awsError('ParameterAlreadyExists', 'The parameter already exists.');
+    const p = have ?? { value: null, version: 0, history: [] };
+    Object.assign(p, { value: input.Value, version: p.version + 1 });
+    p.history.push(input.Value);
+    world.parameters.set(input.Name, p);
+    return { Version: p.version, Tier: 'Standard' };
+  });
+  on('ssm', 'GetParameter', (input) => {
+    const p = world.parameters.get(input.Name);
+    if (!p) throw awsError('ParameterNotFound', 'ParameterNotFound');
+    return { Parameter: { Name: input.Name, Type: 'String', Value: p.value, Version: p.version } };
+  });
+  on('ssm', 'GetParametersByPath', (input) => {
+    const max = input.MaxResults ?? 10;
+    if (max > 10) throw awsError('ValidationException', 'MaxResults must be <= 10');
+    const prefix = `${input.Path.replace(/\/$/, '')}/`;
+    const names = [...world.parameters.keys()].filter((n) => n.startsWith(prefix) && (input.Recursive || !n.slice(prefix.length).includes('/'))).sort();
+    const from = input.NextToken ? Number(input.NextToken) : 0;
+    const page = names.slice(from, from + max);
+    return {
+      Parameters: page.map((n) => ({ Name: n, Type: 'String', Value: world.parameters.get(n).value, Version: world.parameters.get(n).version })),
+      ...(from + max < names.length ? { NextToken: String(from + max) } : {}),
+    };
+  });
+  // ---- end of SSM Parameter Store ------------------------------------------------------------------------------
 
   /** Step registry (kind -> module) that tags AWS calls with the running step; `extra` replaces modules (null: absent). */
   const steps = (extra = {}) => Object.fromEntries(Object.entries({ ...STEPS, ...extra }).map(([kind, mod]) => [kind, mod && {

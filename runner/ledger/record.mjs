@@ -1,0 +1,101 @@
+// How a run records itself in the ledger (runner/ledger/index.mjs): an `in-progress` entry before the first step,
+// the outcome after the last one - also after a failure and after Ctrl-C (the final write does not use the run's
+// aborted signal). A write that fails never changes the run's own outcome: it is returned as
+// `{ written: false, reason }` for the report and the summary, and the caller decides the exit code.
+import os from 'node:os';
+import { entryId, writeEntry } from './index.mjs';
+
+/**
+ * What the report says about the ledger (the report's `ledger` key).
+ * @typedef {{ id: string, written: boolean, reason: string|null }} LedgerStatus
+ */
+
+/**
+ * Where the run came from: the CI run URL when GitHub Actions variables are set; who and which machine otherwise.
+ * @param {Record<string, string|undefined>} env
+ * @returns {import('./index.mjs').Origin}
+ */
+export function originFrom(env) {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = env;
+  const ciRunUrl = server && repo && run ? `${server}/${repo}/actions/runs/${run}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ''}` : null;
+  return { ciRunUrl, actor: env.GITHUB_ACTOR || env.USER || env.USERNAME || null, host: ciRunUrl ? null : env.HOSTNAME || os.hostname() || null };
+}
+
+/**
+ * The `in-progress` entry of a run that starts now.
+ * @param {{ kind: 'rollout'|'rollback', release: string, environment: string, startedAt: string, env: Record<string, string|undefined> }} run
+ * @returns {import('./index.mjs').LedgerEntry}
+ */
+export function startEntry({ kind, release, environment, startedAt, env }) {
+  return {
+    schemaVersion: 1, id: entryId(kind, release, startedAt), kind, release, environment, outcome: 'in-progress', failedStep: null,
+    startedAt, finishedAt: null, images: {}, taskDefinitions: {}, migration: null, rollbackOf: null, target: null, origin: originFrom(env),
+  };
+}
+
+/**
+ * The final entry of a rollout, from its report and what the steps left in ctx.state: the digests the images
+ * step pushed (else the digests the task definitions pin), each service's task definition, the migration task.
+ * @param {import('./index.mjs').LedgerEntry} started
+ * @param {import('../lib/execute.mjs').Report} report
+ * @param {import('../lib/types.mjs').RunState} state
+ * @param {import('../lib/plan.mjs').Plan} plan
+ * @returns {import('./index.mjs').LedgerEntry}
+ */
+export function finishedRollout(started, report, state, plan) {
+  /** @type {Record<string, string>} */
+  const images = {};
+  const families = plan.steps.find((s) => s.kind === 'task-definitions')?.families ?? [];
+  for (const f of families) {
+    const td = state.taskDefinitions?.[f.service] ?? (state.migrationTaskDefinition?.family === f.family ? state.migrationTaskDefinition : undefined);
+    const digest = td?.image.match(/@(sha256:[0-9a-f]{64})$/)?.[1];
+    if (digest) images[f.image] = digest;
+  }
+  for (const [key, img] of Object.entries(report.images)) if (img.digest) images[key] = img.digest;
+  /** @type {Record<string, string>} */
+  const taskDefinitions = {};
+  for (const [name, td] of Object.entries(state.taskDefinitions ?? {})) if (td.arn) taskDefinitions[name] = td.arn;
+  const tiers = new Set(plan.steps.filter((s) => s.kind === 'tier').map((s) => s.id));
+  return {
+    ...started,
+    outcome: report.status,
+    failedStep: report.failure?.step ?? null,
+    finishedAt: report.finishedAt,
+    images,
+    taskDefinitions,
+    migration: migrationRecord(report, state),
+    complete: report.steps.filter((s) => tiers.has(s.id)).every((s) => s.status === 'passed'),
+  };
+}
+
+/**
+ * @param {import('../lib/execute.mjs').Report} report @param {import('../lib/types.mjs').RunState} state
+ * @returns {import('./index.mjs').MigrationRecord | null}
+ */
+function migrationRecord(report, state) {
+  const step = report.steps.find((s) => s.id === 'migration');
+  if (!step) return null;
+  const taskArn = state.migration?.taskArn ?? null;
+  let exitCode = null;
+  if (step.status === 'passed' && step.checks.some((c) => c.name === 'migration-exit-code' && c.status === 'passed')) exitCode = 0;
+  const m = step.status === 'failed' ? /exited with code (\d+)/.exec(step.reason ?? '') : null;
+  if (m) exitCode = Number(m[1]);
+  return { taskArn, status: state.migration?.reused ? 'reused' : step.status, exitCode };
+}
+
+/**
+ * Write `entry`; a failure is returned (and warned about), never thrown.
+ * @param {import('./index.mjs').LedgerContext} ctx
+ * @param {import('./index.mjs').LedgerEntry} entry
+ * @returns {Promise<LedgerStatus>}
+ */
+export async function tryWrite(ctx, entry) {
+  try {
+    await writeEntry(ctx, entry);
+    return { id: entry.id, written: true, reason: null };
+  } catch (e) {
+    const reason = /** @type {Error} */ (e).message;
+    ctx.log?.warn(`ledger: ${reason}`);
+    return { id: entry.id, written: false, reason };
+  }
+}

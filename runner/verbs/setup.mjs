@@ -1,0 +1,65 @@
+// What every verb does before its own work, in one place: read its flags (--help, bad flags exit 2), read the
+// config and the stack outputs exactly as a rollout does, create the AWS clients (deps.createAws, else
+// runner/aws/clients.mjs) with a call counter, and map errors to exit codes: InputError 2, anything else 1.
+import { readFlags } from '../lib/cli-options.mjs';
+import { configFileFrom } from '../lib/args.mjs';
+import { InputError, EXIT } from '../lib/errors.mjs';
+import { loadRunnerConfig } from '../lib/config.mjs';
+import { loadOutputs } from '../lib/outputs.mjs';
+import { createAwsClients, createCallCounter } from '../aws/clients.mjs';
+import { zxExec } from '../lib/runtime.mjs';
+
+/**
+ * @typedef {object} VerbContext
+ * @property {import('../lib/config.mjs').RunnerConfig} config
+ * @property {import('../lib/outputs.mjs').Outputs} outputs
+ * @property {string} source where the outputs came from, for messages
+ * @property {import('../aws/clients.mjs').AwsClients} aws
+ * @property {import('../aws/clients.mjs').CallCounter} counter
+ * @property {Record<string, string|undefined>} env
+ * @property {AbortSignal} signal
+ * @property {(line: string) => void} write
+ * @property {(line: string) => void} writeErr
+ * @property {{ warn: (msg: string) => void }} log warnings go to stderr (stdout may be JSON)
+ */
+
+/**
+ * @template {{ help: boolean, outputs: string|null, stackDir: string, config: string|null }} T
+ * @param {import('../lib/cli-options.mjs').Command<T>} command
+ * @param {string[]} argv
+ * @param {import('../lib/main.mjs').MainDeps} deps
+ * @param {(options: T, ctx: VerbContext) => Promise<{ exitCode: number, report: object|null }>} body
+ * @returns {Promise<import('./index.mjs').VerbResult>}
+ */
+export async function runVerb(command, argv, deps, body) {
+  const write = deps.write ?? ((/** @type {string} */ l) => void process.stdout.write(`${l}\n`));
+  const writeErr = deps.writeErr ?? ((/** @type {string} */ l) => void process.stderr.write(`${l}\n`));
+  const flags = readFlags(command, argv, { prefix: 'error: ', stdout: (s) => write(s.replace(/\n$/, '')), stderr: (s) => writeErr(s.replace(/\n$/, '')) });
+  if ('exitCode' in flags) return { exitCode: flags.exitCode, report: null, awsCalls: 0 };
+  const { options } = flags;
+  const counter = createCallCounter();
+  const cwd = deps.cwd ?? process.cwd();
+  const env = deps.env ?? process.env;
+  try {
+    const { config } = await loadRunnerConfig(configFileFrom(options.config, env), cwd);
+    const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd, exec: deps.exec ?? zxExec() });
+    const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter });
+    const res = await body(options, {
+      config, outputs, source: options.outputs ?? 'terraform output', aws, counter, env, signal: deps.signal ?? new AbortController().signal,
+      write, writeErr, log: { warn: (m) => writeErr(`warning: ${m}`) },
+    });
+    return { ...res, awsCalls: counter.total };
+  } catch (e) {
+    writeErr(`error: ${/** @type {Error} */ (e).message}`);
+    return { exitCode: e instanceof InputError ? EXIT.BAD_INPUT : EXIT.FAILED, report: null, awsCalls: counter.total };
+  }
+}
+
+/**
+ * Rows as an aligned text table (the first row is the header).
+ * @param {string[][]} rows
+ */
+export function table(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+}
