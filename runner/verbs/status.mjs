@@ -213,7 +213,7 @@ export function formatStatus(r) {
     ...(r.latest && r.latest.id !== r.lastSuccessful?.id ? [`newest ledger entry: ${r.latest.kind} ${r.latest.release} ${r.latest.outcome}${r.latest.failedStep ? ` at ${r.latest.failedStep}` : ''} (${r.latest.id})`] : []),
     '', table(rows), '',
     ...r.services.filter((s) => s.drift).map((s) => `! ${s.name}: ${s.drift}`),
-    ...(r.emulator ? [`n/c: not checkable here (emulator mode: ${r.emulator}); rollout state and target health are not shown as healthy`] : []),
+    ...(r.emulator ? [`n/c: not checkable here (emulator mode: ${r.emulator}); rollout state and target health cannot be read here`] : []),
     `${r.ok ? 'OK' : 'NOT OK'} (exit ${r.exitCode}): ${r.verdict}; ${r.awsCalls} AWS API calls`,
   ];
   return lines.join('\n');
