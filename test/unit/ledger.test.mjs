@@ -8,6 +8,7 @@ import {
   entryId, writeEntry, readEntries, readEntry, lastSuccessful, serializeEntry, LedgerError, MAX_ENTRY_BYTES,
 } from '../../runner/ledger/index.mjs';
 import { originFrom, startEntry } from '../../runner/ledger/record.mjs';
+import { createAwsClients, createCallCounter } from '../../runner/aws/clients.mjs';
 
 const PREFIX = '/staging/releases/';
 /** Every version written to the ledger, parsed, in order. */
@@ -133,6 +134,21 @@ describe('what a rollout writes when', () => {
 });
 
 describe('store', () => {
+  test('the SSM client has the shared retry layer and call counting (a throttled attempt is retried and counted)', async () => {
+    const counter = createCallCounter();
+    let n = 0;
+    const aws = createAwsClients({
+      region: 'us-east-1', counter, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, retry: { baseDelayMs: 0 },
+      transport: async ({ client, operation }) => {
+        n += 1;
+        if (n === 1) throw awsError('ThrottlingException', 'Rate exceeded');
+        return client === 'ssm' && operation === 'GetParametersByPath' ? { Parameters: [] } : {};
+      },
+    });
+    expect(await readEntries({ aws, namePrefix: 'staging' })).toEqual([]);
+    expect(counter).toEqual({ total: 2, byOperation: { 'ssm.GetParametersByPath': 2 } });
+  });
+
   const entry = (release, startedAt, outcome = 'passed', extra = {}) => ({
     ...startEntry({ kind: 'rollout', release, environment: 'staging', startedAt, env: {} }), outcome, finishedAt: startedAt, ...extra,
   });
