@@ -1,0 +1,53 @@
+// What a run leaves behind once its plan was executed, shared by the rollout (runner/lib/main.mjs) and the
+// rollback verb (runner/verbs/rollback.mjs): the --report JSON, the summary and timeline (runner/report), and
+// the dry run's notes per step for formatPlan.
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * @typedef {object} OutputIo
+ * @property {string} cwd
+ * @property {Record<string, string|undefined>} env
+ * @property {(l: string) => void} write
+ * @property {(l: string) => void} writeErr
+ * @property {typeof import('../report/index.mjs').writeArtifacts} writeArtifacts
+ */
+
+/** @param {import('./execute.mjs').Report} report @returns {Record<string, string[]>} */
+export function dryRunNotes(report) {
+  /** @type {Record<string, string[]>} */
+  const notes = {};
+  for (const s of report.steps) {
+    notes[s.id] = [`-> ${s.status}${s.reason ? `: ${s.reason.split('\n')[0]}` : ''}`];
+    for (const v of s.services) if (v.reason) notes[s.id].push(`   ${v.name}: ${v.reason}`);
+  }
+  return notes;
+}
+
+/** @param {string} file @param {unknown} data */
+export async function writeJson(file, data) {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+}
+
+/**
+ * Write --report, then the report's artifacts (runner/report): the timeline beside --report, the Markdown summary
+ * to --summary and/or $GITHUB_STEP_SUMMARY.
+ * @param {import('./execute.mjs').Report} report
+ * @param {import('./args.mjs').Options} options
+ * @param {OutputIo} io
+ */
+export async function writeOutputs(report, options, io) {
+  const reportPath = options.report ? path.resolve(io.cwd, options.report) : undefined;
+  if (reportPath) {
+    await writeJson(reportPath, report);
+    io.write(`report: ${reportPath}`);
+  }
+  const summaryPath = options.summary ? path.resolve(io.cwd, options.summary) : io.env.GITHUB_STEP_SUMMARY || undefined;
+  if (!reportPath && !summaryPath) return;
+  try {
+    await io.writeArtifacts(report, { reportPath: reportPath ?? null, summaryPath: summaryPath ?? null, env: io.env });
+  } catch (e) {
+    io.writeErr(`report artifacts failed: ${/** @type {Error} */ (e).message}`);
+  }
+}
