@@ -259,7 +259,7 @@ function waves(active, byName, efsFileSystemId, reverse = false) {
   const level = waveLevels(order.map((s) => ({ name: s.name, dependsOn: before(s) })));
   /** @type {Wave[]} */
   const out = [];
-  for (const s of order) {
+  for (const s of active) {
     const l = /** @type {number} */ (level.get(s.name));
     while (out.length <= l) out.push({ index: out.length, services: [], gates: [] });
     out[l].services.push(s.name);
