@@ -15,8 +15,8 @@ import { buildRollbackPlan, formatPlan } from '../lib/plan.mjs';
 import { detectCapabilities } from '../lib/emulator.mjs';
 import { createAwsClients, createCallCounter } from '../aws/clients.mjs';
 import { execute, formatSummary } from '../lib/execute.mjs';
-import { systemClock, zxExec, createLogger } from '../lib/runtime.mjs';
-import { writeOutputs, dryRunNotes } from '../lib/run-output.mjs';
+import { createLogger } from '../lib/runtime.mjs';
+import { runIo, writeOutputs, dryRunNotes } from '../lib/run-io.mjs';
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 
@@ -79,13 +79,7 @@ export const HELP = COMMAND.help;
  * @returns {Promise<{ exitCode: number, report: import('../lib/execute.mjs').Report|null, plan?: import('../lib/plan.mjs').Plan|null }>}
  */
 export async function run(argv, deps = {}) {
-  const cwd = deps.cwd ?? process.cwd();
-  const env = deps.env ?? process.env;
-  const exec = deps.exec ?? zxExec();
-  const clock = deps.clock ?? systemClock();
-  const write = deps.write ?? ((/** @type {string} */ l) => process.stdout.write(`${l}\n`));
-  const writeErr = deps.writeErr ?? ((/** @type {string} */ l) => process.stderr.write(`${l}\n`));
-  const signal = deps.signal ?? new AbortController().signal;
+  const { cwd, env, exec, clock, write, writeErr, signal } = runIo(deps);
   const counter = createCallCounter();
   const startedAt = clock.now();
   try {

@@ -1,8 +1,25 @@
-// What a run leaves behind once its plan was executed, shared by the rollout (runner/lib/main.mjs) and the
-// rollback verb (runner/verbs/rollback.mjs): the --report JSON, the summary and timeline (runner/report), and
-// the dry run's notes per step for formatPlan.
+// A run's side effects, shared by the rollout (runner/lib/main.mjs) and the rollback verb
+// (runner/verbs/rollback.mjs): the real defaults of the injectable ones, and what a run leaves behind once its
+// plan was executed (the --report JSON, the summary and timeline by runner/report, the dry run's notes per step).
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { systemClock, zxExec } from './runtime.mjs';
+
+/**
+ * The injected side effects, each defaulting to the real one.
+ * @param {import('./main.mjs').MainDeps} deps
+ */
+export function runIo(deps) {
+  return {
+    cwd: deps.cwd ?? process.cwd(),
+    env: deps.env ?? process.env,
+    exec: deps.exec ?? zxExec(),
+    clock: deps.clock ?? systemClock(),
+    write: deps.write ?? ((/** @type {string} */ l) => process.stdout.write(`${l}\n`)),
+    writeErr: deps.writeErr ?? ((/** @type {string} */ l) => process.stderr.write(`${l}\n`)),
+    signal: deps.signal ?? new AbortController().signal,
+  };
+}
 
 /**
  * @typedef {object} OutputIo
