@@ -3,7 +3,7 @@
 import { jest } from '@jest/globals';
 import { run, pickTarget } from '../../runner/verbs/rollback.mjs';
 import { SCHEMA_UNCHANGED } from '../../runner/lib/plan.mjs';
-import { fakeWorld, fakeClock, ROOT, OUTPUTS_FILE, OUTPUTS } from '../support/fake-aws.mjs';
+import { fakeWorld, fakeClock, awsError, ROOT, OUTPUTS_FILE, OUTPUTS } from '../support/fake-aws.mjs';
 import { ops, stepOf, ecsName, WEB, WORKERS } from '../support/rollout.mjs';
 
 jest.setTimeout(20_000);
@@ -16,16 +16,21 @@ const CATALOG = Object.values(OUTPUTS.service_catalog);
 function fakeLedger(initial) {
   let list = structuredClone(initial);
   const writes = [];
-  return {
+  const signals = []; // the write's signal was aborted
+  const api = {
     writes,
+    signals,
     readEntries: async () => structuredClone(list).sort((a, b) => b.id.localeCompare(a.id)),
-    writeEntry: async (_ctx, e) => {
+    writeEntry: async (ctx, e) => {
+      if (api.failWrites) throw new Error('AccessDeniedException: not authorized to perform ssm:PutParameter');
+      signals.push(Boolean(ctx.signal?.aborted));
       writes.push(structuredClone(e));
       list = [...list.filter((x) => x.id !== e.id), structuredClone(e)];
     },
     lastSuccessful: (entries, { before } = {}) => entries.find((e) => e.outcome === 'passed' && (!before || e.id < before)) ?? null,
     entryId: (kind, release, iso) => `${iso.replace(/[-:.]/g, '')}-${kind}-${release}`,
   };
+  return api;
 }
 
 /** Releases r1 and r2 registered for every family (images pinned by digest); every service stable on r2. */
@@ -63,11 +68,11 @@ function setup() {
   return { fake, world: fake.world, ...s, ledger: fakeLedger(s.entries) };
 }
 
-async function rollback(fake, ledger, args = [], { clock = fakeClock() } = {}) {
+async function rollback(fake, ledger, args = [], { clock = fakeClock(), signal } = {}) {
   const out = [];
   const err = [];
   const res = await run(['--outputs', OUTPUTS_FILE, '--poll-interval', '1', ...args], {
-    cwd: ROOT, env: {}, clock, ledger,
+    cwd: ROOT, env: {}, clock, ledger, signal,
     createAws: () => fake.clients,
     write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: async () => { throw new Error('no shell in unit tests'); },
@@ -144,6 +149,56 @@ describe('rollback: order and outcome', () => {
     expect(updated(world.calls.slice(before)).every((n) => WEB.map(ecsName).includes(n))).toBe(true);
     for (const s of CATALOG) expect(world.services.get(s.ecs_service_name).taskDefinition).toBe(arns.r1[s.name]);
     expect(ops(world, 'RunTask')).toHaveLength(0);
+  });
+});
+
+describe('rollback: interruptions, the ledger, flags', () => {
+  test('Ctrl-C while waiting: exit 130, the ledger outcome interrupted is written with a live signal', async () => {
+    const { fake, world, ledger } = setup();
+    const controller = new AbortController();
+    world.serviceScript[ecsName('anisette')] = () => controller.abort();
+    const res = await rollback(fake, ledger, [], { signal: controller.signal });
+    expect(res.exitCode).toBe(130);
+    expect(ledger.writes.map((w) => [w.outcome, w.failedStep])).toEqual([['in-progress', null], ['interrupted', 'tier:workers']]);
+    expect(ledger.signals).toEqual([false, false]);
+    expect(ops(world, 'UpdateService').map((c) => c.input.service)).not.toContain(ecsName('api'));
+  });
+
+  test('the ledger cannot record the start: exit 1, nothing changed', async () => {
+    const { fake, world, ledger } = setup();
+    ledger.failWrites = true;
+    const res = await rollback(fake, ledger);
+    expect(res.exitCode).toBe(1);
+    expect(res.err).toContain("the release ledger could not record the rollback's start (AccessDeniedException");
+    expect(mutations(world)).toEqual([]);
+  });
+
+  test('--help: its own flags (--to, --dry-run, --report), none of the rollout-only ones', async () => {
+    const { fake, ledger } = setup();
+    const res = await rollback(fake, ledger, ['--help']);
+    expect(res.exitCode).toBe(0);
+    expect(res.out).toContain('Usage: npx zx runner/rollout.mjs rollback [--to RELEASE] [flags]');
+    for (const f of ['--to RELEASE', '--dry-run', '--report FILE', '--summary FILE', '--service-timeout SEC']) expect(res.out).toContain(f);
+    for (const f of ['--release', '--only', '--skip', '--image-registry', '--migration-timeout']) expect(res.out).not.toContain(f);
+    expect((await rollback(fake, ledger, ['--release', 'r1'])).exitCode).toBe(2);
+  });
+
+  test('images pinned by a tag ECR does not have: refused on AWS, noted (not refused) on an emulator', async () => {
+    const { fake, world, arns, ledger } = setup();
+    for (const s of CATALOG) {
+      const td = world.tds.get(s.task_family).find((t) => t.taskDefinitionArn === arns.r1[s.name]);
+      td.containerDefinitions[0].image = `${OUTPUTS.repository_urls[s.image]}:r1`;
+    }
+    world.faults.set('DescribeImages', () => awsError('ImageNotFoundException', 'The image requested does not exist'));
+    const aws = await rollback(fake, ledger);
+    expect(aws.exitCode).toBe(2);
+    expect(aws.report.failure.message).toContain(`frontend: image ${OUTPUTS.repository_urls.frontend}:r1 is gone from ECR`);
+    expect(mutations(world)).toEqual([]);
+    const emu = await rollback(fake, ledger, ['--emulator'], { clock: fakeClock(Date.UTC(2026, 0, 2)) });
+    expect(emu.exitCode).toBe(0);
+    expect(stepOf(emu.report, 'rollback-targets').checks.find((c) => c.name === 'images-in-ecr')).toMatchObject({
+      status: 'skipped', reason: expect.stringMatching(/^emulator: pinned by a tag the emulator's ECR does not have/),
+    });
   });
 });
 
