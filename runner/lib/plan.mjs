@@ -241,10 +241,26 @@ export function skippedServiceReasons(services) {
 }
 
 /**
- * Waves of one tier: a service starts in the wave after the last of its same-tier dependencies; a service
- * with no same-tier dependency starts in wave 0. Dependencies in earlier tiers are stable already.
- * Reverse (a rollback): the same rule over the dependents (a service goes after every same-tier service that
- * depends on it); a wave's `stable` gate then names those dependents.
+ * The wave of each service of a tier. Forward (a rollout): lib/config's wave rule, a service goes in the wave
+ * after the last of its same-tier dependencies. Reverse (a rollback): the same rule over the dependents, a
+ * service goes in the wave after every same-tier service that depends on it. Used by the plan and the bench model.
+ * @param {readonly { name: string, dependsOn: readonly string[] }[]} active the tier's services in dependency order
+ * @param {boolean} reverse
+ * @returns {Map<string, number>} name -> wave index
+ */
+export function tierWaveLevels(active, reverse) {
+  if (!reverse) return waveLevels(active);
+  // waveLevels takes services in an order where what must go first comes first, with those names in dependsOn
+  return waveLevels([...active].reverse().map((s) => ({ name: s.name, dependsOn: dependentsOf(active, s.name) })));
+}
+
+/** @param {readonly { name: string, dependsOn: readonly string[] }[]} active @param {string} name */
+const dependentsOf = (active, name) => active.filter((o) => o.dependsOn.includes(name)).map((o) => o.name);
+
+/**
+ * Waves of one tier (tierWaveLevels), each with its gates: `stable` names the same-tier services that must be
+ * stable first (dependencies forward, dependents in reverse; earlier tiers are stable already), `efs` the
+ * services that mount /data.
  * @param {import('./catalog.mjs').Service[]} active services of the tier in dependency order
  * @param {Map<string, import('./catalog.mjs').Service>} byName
  * @param {string} efsFileSystemId
@@ -252,11 +268,9 @@ export function skippedServiceReasons(services) {
  * @returns {Wave[]}
  */
 function waves(active, byName, efsFileSystemId, reverse = false) {
-  /** @param {import('./catalog.mjs').Service} s the services of the tier that must be stable before s starts */
-  const before = (s) => (reverse ? active.filter((o) => o.dependsOn.includes(s.name)).map((o) => o.name) : s.dependsOn);
-  // waveLevels takes services in an order where what must go first comes first, with those names in dependsOn
-  const order = reverse ? [...active].reverse() : active;
-  const level = waveLevels(order.map((s) => ({ name: s.name, dependsOn: before(s) })));
+  /** @param {import('./catalog.mjs').Service} s */
+  const before = (s) => (reverse ? dependentsOf(active, s.name) : s.dependsOn);
+  const level = tierWaveLevels(active, reverse);
   /** @type {Wave[]} */
   const out = [];
   for (const s of active) {

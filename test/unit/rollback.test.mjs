@@ -276,3 +276,15 @@ describe('rollback: choosing the target (pickTarget)', () => {
     expect(() => pickTarget([], null, ledger)).toThrow('the release ledger has no successful release');
   });
 });
+
+describe('rollback: modeled real-AWS critical path (scripts/bench/model.mjs)', () => {
+  test('no migration, workers first with reverse waves (the fetcher then anisette), then the app tier', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { modelCriticalPath } = await import('../../scripts/bench/model.mjs');
+    const staging = JSON.parse(readFileSync(new URL('../../config/staging.json', import.meta.url), 'utf8'));
+    const m = modelCriticalPath(staging, { runnerPollSeconds: 1, taskStartSeconds: 40, migrationRunSeconds: 20 });
+    expect(m.rollback.tiers).toEqual([{ tier: 'workers', seconds: 80, waves: [40, 40] }, { tier: 'app', seconds: 55, waves: [55] }]);
+    expect(m.rollback.seconds).toBe(80 + 55);
+    expect(m.ours.seconds - m.rollback.seconds).toBe(60); // the migration a rollout runs
+  });
+});
