@@ -68,3 +68,16 @@ export async function writeOutputs(report, options, io) {
     io.writeErr(`report artifacts failed: ${/** @type {Error} */ (e).message}`);
   }
 }
+
+/**
+ * The report of a run stopped by bad input before its plan ran (exit 2, nothing changed): what --report holds then.
+ * @param {{ release: string, environment: string, message: string, startedAt: number, finishedAt: number, awsCalls: number }} r
+ * @returns {import('./execute.mjs').Report}
+ */
+export function inputErrorReport(r) {
+  return {
+    schemaVersion: 1, release: r.release, environment: r.environment, status: 'failed', exitCode: 2,
+    failure: { step: 'input', message: r.message }, startedAt: new Date(r.startedAt).toISOString(),
+    finishedAt: new Date(r.finishedAt).toISOString(), durationMs: r.finishedAt - r.startedAt, awsCalls: r.awsCalls, images: {}, steps: [],
+  };
+}

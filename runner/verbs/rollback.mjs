@@ -6,6 +6,7 @@
 // gone from ECR. Writes its own ledger entry (kind 'rollback'): in progress at the start, the outcome at the end;
 // a dry run writes none.
 import os from 'node:os';
+import path from 'node:path';
 import { defineCommand } from '../lib/cli-options.mjs';
 import { ROLLBACK_FLAGS, defaultOptions, configFileFrom } from '../lib/args.mjs';
 import { InputError, EXIT } from '../lib/errors.mjs';
@@ -16,7 +17,7 @@ import { detectCapabilities } from '../lib/emulator.mjs';
 import { createAwsClients, createCallCounter } from '../aws/clients.mjs';
 import { execute, formatSummary } from '../lib/execute.mjs';
 import { createLogger } from '../lib/runtime.mjs';
-import { runIo, writeOutputs, dryRunNotes } from '../lib/run-io.mjs';
+import { runIo, writeOutputs, writeJson, dryRunNotes, inputErrorReport } from '../lib/run-io.mjs';
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 
@@ -82,8 +83,11 @@ export async function run(argv, deps = {}) {
   const { cwd, env, exec, clock, write, writeErr, signal } = runIo(deps);
   const counter = createCallCounter();
   const startedAt = clock.now();
+  /** @type {import('../lib/args.mjs').RollbackOptions|null} */
+  let options = null;
+  const ident = { release: 'unknown', environment: 'unknown' };
   try {
-    const options = COMMAND.parse(argv);
+    options = COMMAND.parse(argv);
     if (options.help) {
       write(HELP);
       return { exitCode: EXIT.OK, report: null };
@@ -92,12 +96,14 @@ export async function run(argv, deps = {}) {
     const loaded = await loadRunnerConfig(configPath, cwd);
     const { config } = loaded;
     const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd, exec });
+    ident.environment = outputs.environment;
     const log = createLogger({ write, clock, startedAt });
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter, retry: { maxAttempts: options.awsMaxAttempts } });
     const ledger = deps.ledger ?? await loadLedger();
     /** @type {LedgerContext} */
     const lctx = { aws, namePrefix: config.namePrefix, signal, log };
     const { current, target } = pickTarget(await ledger.readEntries(lctx), options.to, ledger);
+    ident.release = target.release;
     const plan = buildRollbackPlan({ outputs, config, current, target, source: options.outputs ?? 'terraform output' });
     const capabilities = detectCapabilities({ emulator: options.emulator, env });
     log.info(formatPlan(plan));
@@ -143,6 +149,10 @@ export async function run(argv, deps = {}) {
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     writeErr(`error: ${e.message}`);
+    if (options?.report) {
+      const report = inputErrorReport({ ...ident, message: e.message, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
+      await writeJson(path.resolve(cwd, options.report), report).catch(() => {});
+    }
     return { exitCode: EXIT.BAD_INPUT, report: null, plan: null };
   }
 }

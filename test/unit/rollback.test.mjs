@@ -203,6 +203,23 @@ describe('rollback: interruptions, the ledger, flags', () => {
 });
 
 describe('rollback: refusals (exit 2, nothing changed)', () => {
+  test('--report: the rollback report on success, the input report on a refusal', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/rollback-`);
+    const { fake, ledger } = setup();
+    const refused = await rollback(fake, ledger, ['--to', 'nope', '--report', `${dir}/refused.json`]);
+    expect(refused.exitCode).toBe(2);
+    expect(JSON.parse(readFileSync(`${dir}/refused.json`, 'utf8'))).toMatchObject({
+      status: 'failed', exitCode: 2, environment: 'staging', failure: { step: 'input', message: expect.stringMatching(/^rollback refused: unknown target/) },
+    });
+    const ok = await rollback(fake, ledger, ['--report', `${dir}/ok.json`]);
+    expect(ok.exitCode).toBe(0);
+    const report = JSON.parse(readFileSync(`${dir}/ok.json`, 'utf8'));
+    expect(report).toMatchObject({ status: 'passed', exitCode: 0, release: 'r1' });
+    expect(report.steps.find((x) => x.id === 'migration')).toMatchObject({ status: 'skipped', reason: SCHEMA_UNCHANGED });
+  });
+
   test('--to a release the ledger has no successful entry of', async () => {
     const { fake, world, ledger } = setup();
     const res = await rollback(fake, ledger, ['--to', 'nope']);
