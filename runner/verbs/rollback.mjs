@@ -158,27 +158,33 @@ export async function run(argv, deps = {}) {
 }
 
 /**
- * The entry the services run now (the newest successful one) and the entry to go back to: with --to the newest
- * successful entry of that release; else the newest successful entry before the current one with another
- * release. A rollback's place in history is the entry it went back to, so rolling back twice goes further back
- * (r1, r2, rollback to r1: a second rollback finds nothing before r1), never forward again.
+ * The entry the services run now and the entry to go back to. Current: the newest entry, whatever its outcome (a
+ * failed rollout may have switched services); an unfinished rollback (failed, interrupted, in progress) is taken
+ * up again: from the entry it started from, to its target. Target: with --to the newest successful entry of that
+ * release; else the newest successful entry before the current one with another release. A rollback's place in
+ * history is the entry it went back to, so rolling back twice goes further back (r1, r2, rollback to r1: a second
+ * rollback finds nothing before r1), never forward again.
  * @param {LedgerEntry[]} entries newest first
  * @param {string|null} to
  * @param {Pick<Ledger, 'lastSuccessful'>} ledger
  * @returns {{ current: LedgerEntry, target: LedgerEntry }}
  */
 export function pickTarget(entries, to, ledger) {
-  const current = ledger.lastSuccessful(entries);
-  if (!current) throw new InputError('rollback refused: the release ledger has no successful release; nothing to roll back to');
+  const newest = entries[0];
+  if (!newest) throw new InputError('rollback refused: the release ledger has no entry; nothing to roll back to');
+  const unfinished = newest.kind === 'rollback' && newest.outcome !== 'passed' ? newest : null;
+  const current = (unfinished && entries.find((e) => e.id === unfinished.rollbackOf)) || newest;
   if (to) {
     const target = entries.find((e) => e.outcome === 'passed' && e.release === to);
     if (target) return { current, target };
     const known = [...new Set(entries.filter((e) => e.outcome === 'passed').map((e) => e.release))];
-    throw new InputError(`rollback refused: unknown target: the release ledger has no successful entry of release ${to} (successful releases, newest first: ${known.join(', ')}); nothing was changed`);
+    throw new InputError(`rollback refused: unknown target: the release ledger has no successful entry of release ${to} (successful releases, newest first: ${known.join(', ') || 'none'}); nothing was changed`);
   }
+  const again = unfinished && entries.find((e) => e.id === unfinished.target && e.outcome === 'passed');
+  if (again) return { current, target: again };
   let place = current;
   const seen = new Set();
-  while (place.kind === 'rollback' && place.target && !seen.has(place.id)) {
+  while (place.kind === 'rollback' && place.outcome === 'passed' && place.target && !seen.has(place.id)) {
     seen.add(place.id);
     const next = entries.find((e) => e.id === place.target);
     if (!next) break;

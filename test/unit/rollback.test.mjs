@@ -283,6 +283,16 @@ describe('rollback: choosing the target (pickTarget)', () => {
     const entries = [e('5', 'r3'), e('4', 'r3'), e('3', 'r2', { outcome: 'failed' }), e('2', 'r1'), e('1', 'r0')];
     expect(pickTarget(entries, null, ledger)).toMatchObject({ current: { id: '5' }, target: { id: '2' } });
   });
+  test('a failed rollout is the current one (it may have switched services): back to the last success before it', () => {
+    const entries = [e('3', 'r3', { outcome: 'failed' }), e('2', 'r2'), e('1', 'r1')];
+    expect(pickTarget(entries, null, ledger)).toMatchObject({ current: { id: '3' }, target: { id: '2' } });
+  });
+  test('an unfinished rollback is taken up again: same place, same target', () => {
+    for (const outcome of ['failed', 'interrupted', 'in-progress']) {
+      const entries = [e('4', 'r1', { kind: 'rollback', outcome, rollbackOf: '3', target: '1' }), e('3', 'r3', { outcome: 'failed' }), e('2', 'r2'), e('1', 'r1')];
+      expect(pickTarget(entries, null, ledger)).toMatchObject({ current: { id: '3' }, target: { id: '1' } });
+    }
+  });
   test('after a rollback to r1, the next rollback looks before r1 (never forward to r2)', () => {
     const entries = [e('4', 'r1', { kind: 'rollback', target: '2' }), e('3', 'r2'), e('2', 'r1'), e('1', 'r0')];
     expect(pickTarget(entries, null, ledger).target.id).toBe('1');
@@ -290,7 +300,8 @@ describe('rollback: choosing the target (pickTarget)', () => {
   });
   test('--to: the newest passed entry of that release; an empty ledger is refused', () => {
     expect(pickTarget([e('3', 'r1'), e('2', 'r2'), e('1', 'r1')], 'r1', ledger).target.id).toBe('3');
-    expect(() => pickTarget([], null, ledger)).toThrow('the release ledger has no successful release');
+    expect(() => pickTarget([], null, ledger)).toThrow('rollback refused: the release ledger has no entry');
+    expect(() => pickTarget([e('1', 'r1', { outcome: 'failed' })], null, ledger)).toThrow('rollback refused: no successful release before r1');
   });
 });
 
