@@ -182,6 +182,7 @@ async function main() {
     const hc = (/** @type {any} */ h) => `${h.healthyThreshold} x ${h.intervalSeconds} s, ${h.deregistrationDelaySeconds} s drain`;
     process.stdout.write(`| runner (tiers, parallel waves) | stack settings: ${hc(m.tuned)} | ${m.ours.seconds} s |\n`);
     process.stdout.write(`| runner (tiers, parallel waves) | AWS defaults: ${hc(m.awsDefaults)} | ${m.oursWithAwsDefaults.seconds} s |\n`);
+    process.stdout.write(`| runner rollback (reverse tiers and waves, no migration) | stack settings: ${hc(m.tuned)} | ${m.rollback.seconds} s |\n`);
     process.stdout.write(`| CLI baseline (sequential, waiter polls) | stack settings | ${m.baselineTuned.seconds} s |\n`);
     process.stdout.write(`| CLI baseline (sequential, waiter polls) | AWS defaults | ${m.baselineWithAwsDefaults.seconds} s |\n`);
     const result = { date: new Date().toISOString(), rows, runnerCalls: aCalls, rerunCalls: rCalls, baselineCalls: bCalls, faults, model: m };

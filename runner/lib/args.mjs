@@ -250,3 +250,26 @@ export function validateImageTag(tag, source) {
 export function validateRelease(release) {
   return validateImageTag(release, '--release');
 }
+
+// ---- rollback verb (runner/verbs/rollback.mjs): its flags, taken from the rollout's tables above ----
+/** @typedef {Options & { to: string|null }} RollbackOptions the rollout's options (steps read them) and --to */
+/** @typedef {import('./cli-options.mjs').Flag<RollbackOptions>} RollbackFlag */
+
+/** @param {RollbackFlag[]} list @param {string[]} flags @returns {RollbackFlag[]} */
+const pick = (list, flags) => list.filter((f) => flags.includes(f.flag));
+
+/**
+ * The rollback's flag table by section: inputs (with --to), behaviour, output.
+ * @type {Readonly<{ inputs: RollbackFlag[], behaviour: RollbackFlag[], output: RollbackFlag[] }>}
+ */
+export const ROLLBACK_FLAGS = Object.freeze({
+  inputs: [
+    ...pick(INPUTS, ['--outputs', '--stack-dir', '--config']),
+    { flag: '--to', value: 'RELEASE', key: 'to', parse: validateImageTag, help: [
+      'roll back to the newest successful ledger entry of this release (default: the last',
+      'successful release before the current one)'] },
+    ...pick(SELECTION, ['--dry-run']),
+  ],
+  behaviour: pick(BEHAVIOUR, ['--emulator', '--no-emulator', '--poll-interval', '--service-timeout', '--max-failed-tasks', '--aws-max-attempts']),
+  output: OUTPUT,
+});

@@ -1,15 +1,13 @@
 // The runner's entry logic with every side effect injectable (runner/rollout.mjs wires the real ones).
-import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, HELP, validateRelease, configFileFrom } from './args.mjs';
+import { parseArgs, HELP, validateRelease } from './args.mjs';
 import { InputError, EXIT } from './errors.mjs';
-import { loadRunnerConfig } from './config.mjs';
-import { loadOutputs } from './outputs.mjs';
 import { buildPlan, selectSteps, formatPlan } from './plan.mjs';
 import { detectCapabilities } from './emulator.mjs';
 import { createAwsClients, createCallCounter } from '../aws/clients.mjs';
 import { execute, formatSummary } from './execute.mjs';
-import { systemClock, zxExec, createLogger } from './runtime.mjs';
+import { createLogger } from './runtime.mjs';
+import { runIo, readRunInputs, dryRunNotes, writeJson, writeOutputs, inputErrorReport } from './run-io.mjs';
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 import { VERBS } from '../verbs/index.mjs';
@@ -57,13 +55,7 @@ export async function main(argv, deps = {}) {
  * @returns {Promise<{ exitCode: number, report: import('./execute.mjs').Report|null, plan: import('./plan.mjs').Plan|null, awsCalls: number }>}
  */
 async function rollout(argv, deps) {
-  const cwd = deps.cwd ?? process.cwd();
-  const env = deps.env ?? process.env;
-  const exec = deps.exec ?? zxExec();
-  const clock = deps.clock ?? systemClock();
-  const write = deps.write ?? ((/** @type {string} */ l) => process.stdout.write(`${l}\n`));
-  const writeErr = deps.writeErr ?? ((/** @type {string} */ l) => process.stderr.write(`${l}\n`));
-  const signal = deps.signal ?? new AbortController().signal;
+  const { cwd, env, exec, clock, write, writeErr, signal } = runIo(deps);
   const counter = createCallCounter();
   const startedAt = clock.now();
 
@@ -77,15 +69,12 @@ async function rollout(argv, deps) {
       write(HELP);
       return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
     }
-    const configPath = configFileFrom(options.config, env);
-    const loaded = await loadRunnerConfig(configPath, cwd);
-    const { config } = loaded;
-    const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd, exec });
+    const { configPath, loaded, config, outputs, source } = await readRunInputs(options, { cwd, env, exec });
     ident.environment = outputs.environment;
     const release = validateRelease(options.release ?? (await gitRelease(exec, cwd)));
     ident.release = release;
     const plan = selectSteps(
-      buildPlan({ outputs, config, release, source: options.outputs ?? 'terraform output' }),
+      buildPlan({ outputs, config, release, source }),
       { only: options.only, from: options.from, skip: options.skip, skipReasons: options.skipReasons },
     );
     const capabilities = detectCapabilities({ emulator: options.emulator, env });
@@ -132,13 +121,7 @@ async function rollout(argv, deps) {
     if (e instanceof InputError) {
       writeErr(`error: ${e.message}`);
       if (options?.report) {
-        const t = clock.now();
-        /** @type {import('./execute.mjs').Report} */
-        const report = {
-          schemaVersion: 1, release: ident.release, environment: ident.environment, status: 'failed', exitCode: EXIT.BAD_INPUT,
-          failure: { step: 'input', message: e.message }, startedAt: new Date(startedAt).toISOString(),
-          finishedAt: new Date(t).toISOString(), durationMs: t - startedAt, awsCalls: counter.total, images: {}, steps: [],
-        };
+        const report = inputErrorReport({ ...ident, message: e.message, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
         await writeJson(path.resolve(cwd, options.report), report).catch(() => {});
       }
       return { exitCode: EXIT.BAD_INPUT, report: null, plan: null, awsCalls: counter.total };
@@ -158,43 +141,4 @@ async function gitRelease(exec, cwd) {
   const tag = res.stdout.trim();
   if (res.exitCode !== 0 || !tag) throw new InputError(`no --release given and \`git rev-parse --short=12 HEAD\` failed (${res.stderr.trim() || `exit ${res.exitCode}`}); pass --release TAG`);
   return tag;
-}
-
-/** @param {import('./execute.mjs').Report} report @returns {Record<string, string[]>} */
-function dryRunNotes(report) {
-  /** @type {Record<string, string[]>} */
-  const notes = {};
-  for (const s of report.steps) {
-    notes[s.id] = [`-> ${s.status}${s.reason ? `: ${s.reason.split('\n')[0]}` : ''}`];
-    for (const v of s.services) if (v.reason) notes[s.id].push(`   ${v.name}: ${v.reason}`);
-  }
-  return notes;
-}
-
-/** @param {string} file @param {unknown} data */
-async function writeJson(file, data) {
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
-}
-
-/**
- * Write --report, then the report's artifacts (runner/report): the timeline beside --report, the Markdown summary
- * to --summary and/or $GITHUB_STEP_SUMMARY.
- * @param {import('./execute.mjs').Report} report
- * @param {import('./args.mjs').Options} options
- * @param {{ cwd: string, env: Record<string, string|undefined>, write: (l: string) => void, writeErr: (l: string) => void, writeArtifacts: typeof writeArtifacts }} io
- */
-async function writeOutputs(report, options, io) {
-  const reportPath = options.report ? path.resolve(io.cwd, options.report) : undefined;
-  if (reportPath) {
-    await writeJson(reportPath, report);
-    io.write(`report: ${reportPath}`);
-  }
-  const summaryPath = options.summary ? path.resolve(io.cwd, options.summary) : io.env.GITHUB_STEP_SUMMARY || undefined;
-  if (!reportPath && !summaryPath) return;
-  try {
-    await io.writeArtifacts(report, { reportPath: reportPath ?? null, summaryPath: summaryPath ?? null, env: io.env });
-  } catch (e) {
-    io.writeErr(`report artifacts failed: ${/** @type {Error} */ (e).message}`);
-  }
 }

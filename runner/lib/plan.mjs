@@ -13,7 +13,7 @@ import { checkCatalog, waveLevels } from './catalog.mjs';
  * @typedef {{ key: string, arn: string, usedBy: SecretUser[] }} SecretNeed a stack secret and who needs its value
  */
 
-/** @typedef {'preflight'|'images'|'task-definitions'|'migration'|'tier'|'smoke'} StepKind */
+/** @typedef {'preflight'|'images'|'task-definitions'|'migration'|'tier'|'smoke'|'rollback-targets'} StepKind */
 
 /**
  * @typedef {object} PlanStep
@@ -41,6 +41,25 @@ import { checkCatalog, waveLevels } from './catalog.mjs';
  * @property {string[]} tiers
  * @property {import('./catalog.mjs').Service[]} services dependency order, disabled flags propagated
  * @property {PlanStep[]} steps
+ * @property {RollbackInfo} [rollback] rollback plans only (buildRollbackPlan)
+ */
+
+/**
+ * What a rollback plan needs of a release-ledger entry (runner/ledger LedgerEntry has these fields).
+ * @typedef {object} RollbackEntry
+ * @property {string} id
+ * @property {string} release
+ * @property {Record<string, string>} images image key -> digest
+ * @property {Record<string, string>} taskDefinitions catalog service name -> task definition ARN
+ */
+
+/**
+ * @typedef {object} RollbackInfo
+ * @property {{ id: string, release: string }} from the entry current when the rollback started
+ * @property {{ id: string, release: string }} to the entry rolled back to
+ * @property {Record<string, string>} taskDefinitions service -> the target entry's task definition ARN (services
+ *   the rollback points back, dependency order)
+ * @property {string[]} warnings e.g. the migration head differs (the schema stays as it is)
  */
 
 export const MIGRATION_KEY = '(migration)';
@@ -81,8 +100,83 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
     { id: 'task-definitions', title: 'Task definitions', kind: 'task-definitions', dependsOn: ['images'], families, selected: true, skipReason: null },
     { id: 'migration', title: 'Database migration', kind: 'migration', dependsOn: ['task-definitions'], selected: true, skipReason: null },
   ];
-  let previous = 'migration';
-  for (const tier of tiers) {
+  const previous = tierSteps(steps, { tiers, services, skipped, byName, efsFileSystemId: outputs.efsFileSystemId, after: 'migration', reverse: false });
+  steps.push({ id: 'smoke', title: 'Smoke tests', kind: 'smoke', dependsOn: [previous], selected: true, skipReason: null });
+  return { release, environment: outputs.environment, cluster: outputs.clusterName, tiers, services, steps };
+}
+
+/** The rollback's migration step: never selected (what the plan, the report and the summary say). */
+export const SCHEMA_UNCHANGED = 'schema unchanged: rollback runs no migration';
+
+/**
+ * The rollback plan: verify the target entry's revisions and images (`rollback-targets`), the migration step
+ * skipped (a rollback never runs one), then the tiers in reverse order with reverse waves; the tier steps are
+ * the rollout's (same waits, gates, timeouts, failure rules), the targets step fills their task definitions.
+ * Refuses (InputError, exit 2) when the catalog's enabled services are not the target entry's services.
+ * @param {{ outputs: import('./outputs.mjs').Outputs, config: import('./config.mjs').RunnerConfig,
+ *   current: RollbackEntry, target: RollbackEntry, source?: string }} input
+ * @returns {Plan}
+ */
+export function buildRollbackPlan({ outputs, config, current, target, source = 'outputs' }) {
+  const tiers = config.tiers;
+  const services = checkCatalog(outputs.catalog, tiers, source);
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const skipped = skippedServiceReasons(services);
+  const active = services.filter((s) => !skipped.has(s.name)).map((s) => s.name);
+  const recorded = Object.keys(target.taskDefinitions).filter((n) => n !== MIGRATION_KEY);
+  const added = active.filter((n) => !recorded.includes(n));
+  const removed = recorded.filter((n) => !active.includes(n));
+  if (added.length || removed.length) {
+    throw new InputError([
+      `rollback refused: the catalog has changed since release ${target.release} (ledger entry ${target.id})`,
+      ...(added.length ? [`enabled now, not in that release: ${added.join(', ')}`] : []),
+      ...(removed.length ? [`in that release, not enabled now: ${removed.join(', ')}`] : []),
+      'a rollback only points existing services back; roll out a release instead. Nothing was changed.',
+    ].join('; '));
+  }
+  /** @type {PlanStep[]} */
+  const steps = [
+    { id: 'rollback-targets', title: 'Rollback targets', kind: 'rollback-targets', dependsOn: [], selected: true, skipReason: null },
+    { id: 'migration', title: 'Database migration', kind: 'migration', dependsOn: ['rollback-targets'], selected: false, skipReason: SCHEMA_UNCHANGED },
+  ];
+  tierSteps(steps, { tiers, services, skipped, byName, efsFileSystemId: outputs.efsFileSystemId, after: 'rollback-targets', reverse: true });
+  return {
+    release: target.release, environment: outputs.environment, cluster: outputs.clusterName, tiers, services, steps,
+    rollback: {
+      from: { id: current.id, release: current.release },
+      to: { id: target.id, release: target.release },
+      taskDefinitions: Object.fromEntries(active.map((n) => [n, target.taskDefinitions[n]])),
+      warnings: migrationWarnings(config.migration.image, current, target),
+    },
+  };
+}
+
+/**
+ * The migration head of an entry is the migration image's digest it recorded (and its migration task
+ * definition when it recorded one); a warning naming both when the target's differs from the current one's.
+ * @param {string} image the config's migration image key @param {RollbackEntry} current @param {RollbackEntry} target
+ * @returns {string[]}
+ */
+function migrationWarnings(image, current, target) {
+  /** @param {RollbackEntry} e */
+  const head = (e) => [e.images[image], e.taskDefinitions[MIGRATION_KEY]].filter(Boolean).join(', ') || 'not recorded';
+  const [now, then] = [head(current), head(target)];
+  if (now === then) return [];
+  return [`the migration head differs: current release ${current.release} has ${now}, target release ${target.release} has ${then}; ` +
+    `the schema stays at ${current.release}'s (a rollback runs no migration): check that ${target.release} works with it`];
+}
+
+/**
+ * Append one `tier:<tier>` step per tier, chained after `after`. Forward (a rollout): tiers in config order, a
+ * service in the wave after its same-tier dependencies. Reverse (a rollback): tiers in reverse order, a service
+ * in the wave after its same-tier dependents. Returns the id of the last step appended.
+ * @param {PlanStep[]} steps
+ * @param {{ tiers: string[], services: import('./catalog.mjs').Service[], skipped: Map<string, string>,
+ *   byName: Map<string, import('./catalog.mjs').Service>, efsFileSystemId: string, after: string, reverse: boolean }} o
+ */
+function tierSteps(steps, { tiers, services, skipped, byName, efsFileSystemId, after, reverse }) {
+  let previous = after;
+  for (const tier of reverse ? [...tiers].reverse() : tiers) {
     const inTier = services.filter((s) => s.tier === tier);
     const activeInTier = inTier.filter((s) => !skipped.has(s.name));
     steps.push({
@@ -91,15 +185,14 @@ export function buildPlan({ outputs, config, release, source = 'outputs' }) {
       kind: 'tier',
       tier,
       dependsOn: [previous],
-      waves: waves(activeInTier, byName, outputs.efsFileSystemId),
+      waves: waves(activeInTier, byName, efsFileSystemId, reverse),
       skippedServices: inTier.filter((s) => skipped.has(s.name)).map((s) => ({ name: s.name, reason: /** @type {string} */ (skipped.get(s.name)) })),
       selected: true,
       skipReason: null,
     });
     previous = `tier:${tier}`;
   }
-  steps.push({ id: 'smoke', title: 'Smoke tests', kind: 'smoke', dependsOn: [previous], selected: true, skipReason: null });
-  return { release, environment: outputs.environment, cluster: outputs.clusterName, tiers, services, steps };
+  return previous;
 }
 
 /**
@@ -148,15 +241,36 @@ export function skippedServiceReasons(services) {
 }
 
 /**
- * Waves of one tier: a service starts in the wave after the last of its same-tier dependencies; a service
- * with no same-tier dependency starts in wave 0. Dependencies in earlier tiers are stable already.
+ * The wave of each service of a tier. Forward (a rollout): lib/config's wave rule, a service goes in the wave
+ * after the last of its same-tier dependencies. Reverse (a rollback): the same rule over the dependents, a
+ * service goes in the wave after every same-tier service that depends on it. Used by the plan and the bench model.
+ * @param {readonly { name: string, dependsOn: readonly string[] }[]} active the tier's services in dependency order
+ * @param {boolean} reverse
+ * @returns {Map<string, number>} name -> wave index
+ */
+export function tierWaveLevels(active, reverse) {
+  if (!reverse) return waveLevels(active);
+  // waveLevels takes services in an order where what must go first comes first, with those names in dependsOn
+  return waveLevels([...active].reverse().map((s) => ({ name: s.name, dependsOn: dependentsOf(active, s.name) })));
+}
+
+/** @param {readonly { name: string, dependsOn: readonly string[] }[]} active @param {string} name */
+const dependentsOf = (active, name) => active.filter((o) => o.dependsOn.includes(name)).map((o) => o.name);
+
+/**
+ * Waves of one tier (tierWaveLevels), each with its gates: `stable` names the same-tier services that must be
+ * stable first (dependencies forward, dependents in reverse; earlier tiers are stable already), `efs` the
+ * services that mount /data.
  * @param {import('./catalog.mjs').Service[]} active services of the tier in dependency order
  * @param {Map<string, import('./catalog.mjs').Service>} byName
  * @param {string} efsFileSystemId
+ * @param {boolean} [reverse]
  * @returns {Wave[]}
  */
-function waves(active, byName, efsFileSystemId) {
-  const level = waveLevels(active);
+function waves(active, byName, efsFileSystemId, reverse = false) {
+  /** @param {import('./catalog.mjs').Service} s */
+  const before = (s) => (reverse ? dependentsOf(active, s.name) : s.dependsOn);
+  const level = tierWaveLevels(active, reverse);
   /** @type {Wave[]} */
   const out = [];
   for (const s of active) {
@@ -166,7 +280,7 @@ function waves(active, byName, efsFileSystemId) {
   }
   for (const w of out) {
     const members = w.services.map((n) => /** @type {import('./catalog.mjs').Service} */ (byName.get(n)));
-    const deps = [...new Set(members.flatMap((s) => s.dependsOn.filter((d) => level.has(d))))];
+    const deps = [...new Set(members.flatMap((s) => before(s).filter((d) => level.has(d))))];
     if (deps.length) w.gates.push({ kind: 'stable', services: deps });
     const data = members.filter((s) => s.needsData).map((s) => s.name);
     if (data.length) w.gates.push({ kind: 'efs', fileSystemId: efsFileSystemId, services: data });
@@ -212,12 +326,18 @@ export function selectSteps(plan, sel) {
  * @returns {string}
  */
 export function formatPlan(plan, notes = {}) {
-  const lines = [`Rollout plan: release ${plan.release} -> ${plan.environment} (cluster ${plan.cluster})`];
+  const rb = plan.rollback;
+  const lines = rb
+    ? [`Rollback plan: ${plan.environment} (cluster ${plan.cluster}) from release ${rb.from.release} (${rb.from.id}) back to ${rb.to.release} (${rb.to.id})`, ...rb.warnings.map((w) => `warning: ${w}`)]
+    : [`Rollout plan: release ${plan.release} -> ${plan.environment} (cluster ${plan.cluster})`];
   plan.steps.forEach((s, i) => {
     const head = `${i + 1}. ${s.id}${s.dependsOn.length ? ` (after ${s.dependsOn.join(', ')})` : ''}`;
     lines.push(s.selected ? head : `${head}  [skipped: ${s.skipReason}]`);
     if (s.kind === 'preflight') {
       for (const n of s.secrets ?? []) lines.push(`     secret ${n.key}: has a current value (needed by ${n.usedBy.map((u) => u.name).join(', ')})`);
+    }
+    if (s.kind === 'rollback-targets' && rb) {
+      for (const [name, arn] of Object.entries(rb.taskDefinitions)) lines.push(`     ${name} <- ${arn.split('/').pop()} (ACTIVE, images still in ECR)`);
     }
     if (s.kind === 'images' && s.imageKeys) lines.push(`     images: ${s.imageKeys.join(', ')}`);
     if (s.kind === 'task-definitions' && s.families) {

@@ -6,6 +6,7 @@ import * as taskDefinitions from './task-definitions.mjs';
 import * as migration from './migration.mjs';
 import * as tier from './tier.mjs';
 import * as smoke from './smoke.mjs';
+import * as rollbackTargets from './rollback-targets.mjs';
 
 /**
  * @typedef {object} StepModule
@@ -23,4 +24,5 @@ export const STEPS = Object.freeze({
   migration,
   tier,
   smoke,
+  'rollback-targets': rollbackTargets,
 });

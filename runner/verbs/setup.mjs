@@ -2,12 +2,9 @@
 // config and the stack outputs exactly as a rollout does, create the AWS clients (deps.createAws, else
 // runner/aws/clients.mjs) with a call counter, and map errors to exit codes: InputError 2, anything else 1.
 import { readFlags } from '../lib/cli-options.mjs';
-import { configFileFrom } from '../lib/args.mjs';
 import { InputError, EXIT } from '../lib/errors.mjs';
-import { loadRunnerConfig } from '../lib/config.mjs';
-import { loadOutputs } from '../lib/outputs.mjs';
 import { createAwsClients, createCallCounter } from '../aws/clients.mjs';
-import { zxExec } from '../lib/runtime.mjs';
+import { runIo, readRunInputs } from '../lib/run-io.mjs';
 
 /**
  * @typedef {object} VerbContext
@@ -32,20 +29,16 @@ import { zxExec } from '../lib/runtime.mjs';
  * @returns {Promise<import('./index.mjs').VerbResult>}
  */
 export async function runVerb(command, argv, deps, body) {
-  const write = deps.write ?? ((/** @type {string} */ l) => void process.stdout.write(`${l}\n`));
-  const writeErr = deps.writeErr ?? ((/** @type {string} */ l) => void process.stderr.write(`${l}\n`));
+  const { cwd, env, exec, write, writeErr, signal } = runIo(deps);
   const flags = readFlags(command, argv, { prefix: 'error: ', stdout: (s) => write(s.replace(/\n$/, '')), stderr: (s) => writeErr(s.replace(/\n$/, '')) });
   if ('exitCode' in flags) return { exitCode: flags.exitCode, report: null, awsCalls: 0 };
   const { options } = flags;
   const counter = createCallCounter();
-  const cwd = deps.cwd ?? process.cwd();
-  const env = deps.env ?? process.env;
   try {
-    const { config } = await loadRunnerConfig(configFileFrom(options.config, env), cwd);
-    const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd, exec: deps.exec ?? zxExec() });
+    const { config, outputs, source } = await readRunInputs(options, { cwd, env, exec });
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter });
     const res = await body(options, {
-      config, outputs, source: options.outputs ?? 'terraform output', aws, counter, env, signal: deps.signal ?? new AbortController().signal,
+      config, outputs, source, aws, counter, env, signal,
       write, writeErr, log: { warn: (m) => writeErr(`warning: ${m}`) },
     });
     return { ...res, awsCalls: counter.total };

@@ -2,8 +2,9 @@
 // The emulator never runs containers, so its wall times say nothing about health checks or draining; this
 // model says what those settings cost on real AWS. Every constant that is an assumption is named here.
 import configLib from '../../lib/config/index.cjs';
+import { tierWaveLevels } from '../../runner/lib/plan.mjs';
 
-const { normalizeConfig, topologicalOrder, waveLevels } = configLib;
+const { normalizeConfig, topologicalOrder } = configLib;
 
 /** @typedef {{ intervalSeconds: number, healthyThreshold: number, deregistrationDelaySeconds: number }} HealthChecks */
 
@@ -64,15 +65,15 @@ export function modelCriticalPath(rawConfig, overrides = {}) {
   /**
    * Ours, as runner/lib/plan.mjs runs it: tiers in order; inside a tier, waves (a service goes in the wave after
    * its last same-tier dependency); a wave's services start together and the next wave starts when the whole
-   * wave is done.
-   * @param {HealthChecks} hc
+   * wave is done. A rollback (reverse): no migration, tiers in reverse order, reverse waves (buildRollbackPlan).
+   * @param {HealthChecks} hc @param {boolean} [reverse]
    */
-  const parallel = (hc) => {
-    let total = polled(migration, a.runnerPollSeconds);
+  const parallel = (hc, reverse = false) => {
+    let total = reverse ? 0 : polled(migration, a.runnerPollSeconds);
     const tierRows = [];
-    for (const tier of config.tiers) {
+    for (const tier of reverse ? [...config.tiers].reverse() : config.tiers) {
       const inTier = enabled.filter((s) => s.tier === tier);
-      const wave = waveLevels(topologicalOrder(inTier).map((n) => /** @type {typeof inTier[number]} */ (inTier.find((x) => x.name === n))));
+      const wave = tierWaveLevels(topologicalOrder(inTier).map((n) => /** @type {typeof inTier[number]} */ (inTier.find((x) => x.name === n))), reverse);
       /** @type {number[]} */
       const waveSeconds = [];
       for (const s of inTier) {
@@ -99,6 +100,7 @@ export function modelCriticalPath(rawConfig, overrides = {}) {
     awsDefaults: AWS_DEFAULTS,
     ours: parallel(tuned),
     oursWithAwsDefaults: parallel(AWS_DEFAULTS),
+    rollback: parallel(tuned, true),
     baselineWithAwsDefaults: sequential(AWS_DEFAULTS),
     baselineTuned: sequential(tuned),
   };

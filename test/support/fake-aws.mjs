@@ -136,6 +136,16 @@ export function fakeWorld(opts = {}) {
     const key = input.repositoryName.replace(/^staging-/, '');
     return { imageDetails: [{ imageDigest: world.images[key], imageTags: [input.imageIds[0].imageTag] }] };
   });
+  // --- rollback (test/unit/rollback.test.mjs): DescribeImages by digest; world.goneDigests: digests deleted from ECR ---
+  world.goneDigests = new Set();
+  const byTag = handlers.get('DescribeImages');
+  on('ecr', 'DescribeImages', (input) => {
+    if (!input.imageIds.some((i) => i.imageDigest)) return byTag(input);
+    const gone = input.imageIds.find((i) => world.goneDigests.has(i.imageDigest));
+    if (gone) throw awsError('ImageNotFoundException', `The image with imageId {imageDigest:'${gone.imageDigest}'} does not exist within the repository with name '${input.repositoryName}'`);
+    return { imageDetails: input.imageIds.map((i) => ({ repositoryName: input.repositoryName, imageDigest: i.imageDigest })) };
+  });
+  // --- end rollback ---
   on('ecs', 'DescribeTaskDefinition', (input) => {
     const [fam, rev] = input.taskDefinition.split('/').pop().split(':');
     const list = world.tds.get(fam);

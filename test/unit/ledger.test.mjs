@@ -233,12 +233,12 @@ describe('history', () => {
     expect(denied.err).toBe('error: could not read the ledger /staging/releases: AccessDeniedException: denied');
   });
 
-  test('an unknown verb is bad input; rollback is a stub in this build', async () => {
+  test('an unknown verb is bad input; rollback with an empty ledger is a refusal; history has its own help', async () => {
     const fake = fakeWorld();
     const res = await verb(fake, ['deploy']);
     expect({ exit: res.exitCode, err: res.err }).toEqual({ exit: 2, err: 'error: unknown command "deploy" (commands: status, history, rollback; flags alone run a rollout, see --help)' });
-    const rb = await verb(fake, ['rollback']);
-    expect({ exit: rb.exitCode, err: rb.err }).toEqual({ exit: 2, err: 'rollback: not available in this build' });
+    const rb = await verb(fake, ['rollback', '--outputs', OUTPUTS_FILE]);
+    expect({ exit: rb.exitCode, err: rb.err }).toEqual({ exit: 2, err: 'error: rollback refused: the release ledger has no entry; nothing to roll back to' });
     const help = await verb(fake, ['history', '--help']);
     expect(help.exitCode).toBe(0);
     expect(help.out).toMatch(/^Usage: npx zx runner\/rollout.mjs history \[flags\]/);

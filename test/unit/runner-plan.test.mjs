@@ -1,7 +1,7 @@
 // Planning, flags and input validation of the rollout runner: pure, no AWS.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildPlan, selectSteps, formatPlan, MIGRATION_KEY } from '../../runner/lib/plan.mjs';
+import { buildPlan, buildRollbackPlan, selectSteps, formatPlan, MIGRATION_KEY, SCHEMA_UNCHANGED } from '../../runner/lib/plan.mjs';
 import { parseArgs, validateRelease } from '../../runner/lib/args.mjs';
 import { unwrapOutputs, normalizeOutputs } from '../../runner/lib/outputs.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
@@ -306,5 +306,51 @@ describe('emulator capability switch', () => {
       expect(off.lacks(gap)).toBe(false);
       expect(on.reason(gap)).toMatch(/^emulator: .{20,}/);
     }
+  });
+});
+
+describe('rollback plan (buildRollbackPlan)', () => {
+  const names = Object.keys(OUTPUTS.service_catalog);
+  const entry = (id, release, digest, tds = Object.fromEntries(names.map((n) => [n, `arn:aws:ecs:us-east-1:1:task-definition/staging-${n}:${release}`]))) => (
+    { id, release, images: { api: digest }, taskDefinitions: tds });
+  const current = entry('2', 'r2', 'sha256:2');
+  const target = entry('1', 'r1', 'sha256:1');
+  const rb = (t = target, c = current, o = outputs()) => buildRollbackPlan({ outputs: o, config: CONFIG, current: c, target: t });
+
+  test('targets check, migration skipped (schema unchanged), then the tiers in reverse order', () => {
+    const p = rb();
+    expect(p.steps.map((s) => [s.id, s.dependsOn])).toEqual([
+      ['rollback-targets', []], ['migration', ['rollback-targets']], ['tier:workers', ['rollback-targets']], ['tier:app', ['tier:workers']],
+    ]);
+    expect(step(p, 'migration')).toMatchObject({ selected: false, skipReason: SCHEMA_UNCHANGED });
+    expect(p.release).toBe('r1');
+    expect(p.rollback).toMatchObject({ from: { id: '2', release: 'r2' }, to: { id: '1', release: 'r1' } });
+    expect(Object.keys(p.rollback.taskDefinitions).sort()).toEqual([...names].sort());
+  });
+
+  test('reverse waves: dependents first, then what they depend on, gated on the dependents being stable', () => {
+    const waves = step(rb(), 'tier:workers').waves;
+    expect(waves).toHaveLength(2);
+    expect(waves[0].services).toEqual(['tracker-fetcher-2', 'unified-geofence', 'notification-service', 'materialized-view-service']);
+    expect(waves[0].gates).toEqual([{ kind: 'efs', fileSystemId: OUTPUTS.efs_file_system_id, services: ['tracker-fetcher-2'] }]);
+    expect(waves[1]).toEqual({ index: 1, services: ['anisette'], gates: [{ kind: 'stable', services: ['tracker-fetcher-2'] }] });
+    // the rollout's waves are unchanged
+    expect(step(plan(), 'tier:workers').waves[1].services).toEqual(['tracker-fetcher-2']);
+  });
+
+  test('the plan text names both releases, the migration warning, each target and the skipped migration', () => {
+    const text = formatPlan(rb());
+    expect(text).toContain('Rollback plan: staging (cluster');
+    expect(text).toContain('from release r2 (2) back to r1 (1)');
+    expect(text).toContain('warning: the migration head differs: current release r2 has sha256:2, target release r1 has sha256:1');
+    expect(text).toContain('api <- staging-api:r1 (ACTIVE, images still in ECR)');
+    expect(text).toContain(`[skipped: ${SCHEMA_UNCHANGED}]`);
+    expect(formatPlan(rb(target, entry('2', 'r2', 'sha256:1')))).not.toContain('warning');
+  });
+
+  test('refused when the catalog added or removed services since the target release', () => {
+    const { api, ...rest } = target.taskDefinitions;
+    expect(() => rb(entry('1', 'r1', 'sha256:1', { ...rest, gone: api }))).toThrow(InputError);
+    expect(() => rb(entry('1', 'r1', 'sha256:1', { ...rest, gone: api }))).toThrow('enabled now, not in that release: api; in that release, not enabled now: gone');
   });
 });

@@ -1,0 +1,100 @@
+// A run's side effects, shared by the rollout (runner/lib/main.mjs) and the rollback verb
+// (runner/verbs/rollback.mjs): the real defaults of the injectable ones, and what a run leaves behind once its
+// plan was executed (the --report JSON, the summary and timeline by runner/report, the dry run's notes per step).
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { systemClock, zxExec } from './runtime.mjs';
+import { configFileFrom } from './args.mjs';
+import { loadRunnerConfig } from './config.mjs';
+import { loadOutputs } from './outputs.mjs';
+
+/**
+ * The injected side effects, each defaulting to the real one.
+ * @param {import('./main.mjs').MainDeps} deps
+ */
+export function runIo(deps) {
+  return {
+    cwd: deps.cwd ?? process.cwd(),
+    env: deps.env ?? process.env,
+    exec: deps.exec ?? zxExec(),
+    clock: deps.clock ?? systemClock(),
+    write: deps.write ?? ((/** @type {string} */ l) => process.stdout.write(`${l}\n`)),
+    writeErr: deps.writeErr ?? ((/** @type {string} */ l) => process.stderr.write(`${l}\n`)),
+    signal: deps.signal ?? new AbortController().signal,
+  };
+}
+
+/**
+ * @typedef {object} OutputIo
+ * @property {string} cwd
+ * @property {Record<string, string|undefined>} env
+ * @property {(l: string) => void} write
+ * @property {(l: string) => void} writeErr
+ * @property {typeof import('../report/index.mjs').writeArtifacts} writeArtifacts
+ */
+
+/**
+ * What every run reads before it touches AWS, the same way for each verb: the config (--config, else
+ * $STAGING_ROLLOUT_CONFIG, else the default) and the stack outputs (--outputs FILE, else `terraform output`).
+ * Bad input throws InputError (exit 2).
+ * @param {{ config: string|null, outputs: string|null, stackDir: string }} options
+ * @param {{ cwd: string, env: Record<string, string|undefined>, exec: import('./types.mjs').Exec }} io
+ */
+export async function readRunInputs(options, io) {
+  const configPath = configFileFrom(options.config, io.env);
+  const loaded = await loadRunnerConfig(configPath, io.cwd);
+  const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd: io.cwd, exec: io.exec });
+  return { configPath, loaded, config: loaded.config, outputs, source: options.outputs ?? 'terraform output' };
+}
+
+/** @param {import('./execute.mjs').Report} report @returns {Record<string, string[]>} */
+export function dryRunNotes(report) {
+  /** @type {Record<string, string[]>} */
+  const notes = {};
+  for (const s of report.steps) {
+    notes[s.id] = [`-> ${s.status}${s.reason ? `: ${s.reason.split('\n')[0]}` : ''}`];
+    for (const v of s.services) if (v.reason) notes[s.id].push(`   ${v.name}: ${v.reason}`);
+  }
+  return notes;
+}
+
+/** @param {string} file @param {unknown} data */
+export async function writeJson(file, data) {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+}
+
+/**
+ * Write --report, then the report's artifacts (runner/report): the timeline beside --report, the Markdown summary
+ * to --summary and/or $GITHUB_STEP_SUMMARY.
+ * @param {import('./execute.mjs').Report} report
+ * @param {import('./args.mjs').Options} options
+ * @param {OutputIo} io
+ */
+export async function writeOutputs(report, options, io) {
+  const reportPath = options.report ? path.resolve(io.cwd, options.report) : undefined;
+  if (reportPath) {
+    await writeJson(reportPath, report);
+    io.write(`report: ${reportPath}`);
+  }
+  const summaryPath = options.summary ? path.resolve(io.cwd, options.summary) : io.env.GITHUB_STEP_SUMMARY || undefined;
+  if (!reportPath && !summaryPath) return;
+  try {
+    await io.writeArtifacts(report, { reportPath: reportPath ?? null, summaryPath: summaryPath ?? null, env: io.env });
+  } catch (e) {
+    io.writeErr(`report artifacts failed: ${/** @type {Error} */ (e).message}`);
+  }
+}
+
+/**
+ * The report of a run stopped by bad input before its plan ran (exit 2, nothing changed): what --report holds then.
+ * @param {{ release: string, environment: string, message: string, startedAt: number, finishedAt: number, awsCalls: number }} r
+ * @returns {import('./execute.mjs').Report}
+ */
+export function inputErrorReport(r) {
+  return {
+    schemaVersion: 1, release: r.release, environment: r.environment, status: 'failed', exitCode: 2,
+    failure: { step: 'input', message: r.message }, startedAt: new Date(r.startedAt).toISOString(),
+    finishedAt: new Date(r.finishedAt).toISOString(), durationMs: r.finishedAt - r.startedAt, awsCalls: r.awsCalls, images: {}, steps: [],
+  };
+}
