@@ -178,6 +178,7 @@ const OUTPUT = [
 
 const COMMAND = defineCommand({
   head: `Usage: npx zx runner/rollout.mjs [flags]
+       npx zx runner/rollout.mjs status|history|rollback [flags]   (day two; each has --help)
 
 Brings a release online on the ECS staging stack in a fixed order:
   preflight -> images -> task-definitions -> migration -> tier:<tier> (config order) -> smoke`,

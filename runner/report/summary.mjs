@@ -62,6 +62,9 @@ export function renderSummary(input) {
     ['Duration', duration(durationOf(report))],
     ['AWS API calls', cell(report.awsCalls)],
   ]));
+  if (report.ledger && !report.ledger.written) {
+    out.push('', `> ⚠️ **Not recorded in the release ledger** (${cell(report.ledger.reason)}): \`status\` and \`rollback\` do not know this run.`);
+  }
   if (report.failure) {
     const f = report.failure;
     out.push('');

@@ -4,11 +4,14 @@
 // suites of the run (so the assertions look at this suite's own releases, not at the ledger's length).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import itEnv from '../../scripts/lib/it-env.cjs';
+import configLib from '../../lib/config/index.cjs';
 import { ECSClient, DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { SSMClient, GetParametersByPathCommand, DeleteParametersCommand } from '@aws-sdk/client-ssm';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = itEnv.requireFoundation('day two: status and history');
@@ -108,8 +111,55 @@ if (!env) {
   // r1, r2, rollback -> every service back on r1's revisions (DescribeServices), history shows the rollback,
   // status exits 0; a second rollback with no earlier successful release is refused (exit 2).
   describe('day two against the emulator: rollback', () => {
-    test.todo('r1, r2, rollback: back on r1, history shows the rollback, status exits 0');
-    test.todo('a second rollback with no earlier successful release is refused');
+    jest.setTimeout(300_000);
+    const B1 = `d2-b1-${STAMP}`;
+    const B2 = `d2-b2-${STAMP}`;
+    /** @type {Record<string, string>} */
+    const onB1 = {};
+
+    // the ledger is shared with the suites that ran before: start this block from an empty one, so that "no
+    // successful release before B1" is true (the other suites do not read the ledger)
+    beforeAll(async () => {
+      const ssm = new SSMClient({ region: env.region });
+      const prefix = `/${configLib.loadConfigFile(configLib.DEFAULT_CONFIG_PATH, { cwd: ROOT }).config.namePrefix}/releases`;
+      let token;
+      do {
+        const page = await ssm.send(new GetParametersByPathCommand({ Path: prefix, NextToken: token }));
+        const names = (page.Parameters ?? []).map((x) => /** @type {string} */ (x.Name));
+        if (names.length) await ssm.send(new DeleteParametersCommand({ Names: names }));
+        token = page.NextToken;
+      } while (token);
+    });
+
+    test('b1, b2, rollback: every service back on b1\'s revisions, no migration run, history shows it, status exits 0', async () => {
+      expect((await cli(rolloutArgs(B1))).code).toBe(0);
+      for (const s of enabled) onB1[s.name] = await serviceTd(s);
+      expect((await cli(rolloutArgs(B2))).code).toBe(0);
+      for (const s of enabled) expect(await serviceTd(s)).not.toBe(onB1[s.name]);
+
+      const res = await cli(['rollback', ...inputs, '--poll-interval', '0.2', '--service-timeout', '60', '--report', path.join(os.tmpdir(), `staging-rollout-rollback-${STAMP}.json`)]);
+      expect({ code: res.code, err: res.err.replace(/^warning: .*\n?/gm, '') }).toEqual({ code: 0, err: '' });
+      const report = JSON.parse(readFileSync(path.join(os.tmpdir(), `staging-rollout-rollback-${STAMP}.json`), 'utf8'));
+      expect(report.steps.map((s) => [s.id, s.status])).toEqual([
+        ['rollback-targets', 'passed'], ['migration', 'skipped'], ['tier:workers', 'passed'], ['tier:app', 'passed'],
+      ]);
+      expect(report.steps.find((s) => s.id === 'migration').reason).toMatch(/schema unchanged/);
+      for (const s of enabled) expect(await serviceTd(s)).toBe(onB1[s.name]);
+      expect(res.out).not.toMatch(/RunTask=/);
+
+      const history = JSON.parse((await cli(['history', ...inputs, '-n', '3', '--json'])).out).entries;
+      expect(history.map((e) => [e.kind, e.release, e.outcome])).toEqual([['rollback', B1, 'passed'], ['rollout', B2, 'passed'], ['rollout', B1, 'passed']]);
+      expect(history[0]).toMatchObject({ rollbackOf: history[1].id, target: history[2].id });
+      const status = await cli(['status', ...inputs, '--json']);
+      expect({ code: status.code, last: JSON.parse(status.out).lastSuccessful?.release, drift: JSON.parse(status.out).drift }).toEqual({ code: 0, last: B1, drift: [] });
+    });
+
+    test('a second rollback with no successful release before b1 is refused (exit 2), nothing changed', async () => {
+      const res = await cli(['rollback', ...inputs]);
+      expect(res.code).toBe(2);
+      expect(res.err).toMatch(/rollback refused: no successful release before /);
+      for (const s of enabled) expect(await serviceTd(s)).toBe(onB1[s.name]);
+    });
   });
   // ---- end of rollback ------------------------------------------------------------------------------------------
 }

@@ -102,6 +102,13 @@ describe('renderSummary', () => {
     expect(text).toContain('left half-done:\n  tier:app: api switched to the release and left deploying');
   });
 
+  test('a run the release ledger did not record says so in the summary', () => {
+    const r = failedReport();
+    r.ledger = { id: '20260101T000000000Z-rollout-3f2a9c1', written: false, reason: 'AccessDeniedException: ssm:PutParameter' };
+    expect(renderSummary(r)).toContain('> ⚠️ **Not recorded in the release ledger** (AccessDeniedException: ssm:PutParameter): `status` and `rollback` do not know this run.');
+    expect(renderSummary(failedReport())).not.toContain('release ledger');
+  });
+
   test('images with their digests and statuses; timings and AWS calls in the header', () => {
     const md = renderSummary(failedReport());
     const images = tableAfter(md, '### Images').slice(1).map(cells);
