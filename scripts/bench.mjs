@@ -46,17 +46,18 @@ calls throttled), then models the critical path of a real AWS rollout from the s
 const runQuiet = async (cmd, args, env) => (await run(cmd, args, { cwd: ROOT, env, check: true })).stdout;
 
 /**
- * Our runner, as a user runs it; with `check` a non-zero exit throws.
- * @param {{ outputsFile: string, release: string, env: NodeJS.ProcessEnv, check?: boolean }} o
+ * Our runner, as a user runs it; with `check` a non-zero exit throws. `rollback: true` runs the rollback verb
+ * (back to the last successful release before the current one) instead of a rollout of `release`.
+ * @param {{ outputsFile: string, release: string, env: NodeJS.ProcessEnv, check?: boolean, rollback?: boolean }} o
  * @returns {Promise<{ code: number, wallMs: number, report: any }>}
  */
-async function ours({ outputsFile, release, env, check = true }) {
-  const report = path.join(ROOT, '.work', 'bench', `runner-${release}.json`);
+async function ours({ outputsFile, release, env, check = true, rollback = false }) {
+  const report = path.join(ROOT, '.work', 'bench', `runner-${rollback ? 'rollback-' : ''}${release}.json`);
   fs.rmSync(report, { force: true });
   const t0 = Date.now();
+  const what = rollback ? ['rollback'] : ['--release', release, '--skip', 'images', '--skip', 'smoke'];
   const r = await run(process.execPath, [
-    path.join(ROOT, 'runner', 'rollout.mjs'), '--outputs', outputsFile, '--config', path.join(ROOT, DEFAULT_CONFIG_PATH),
-    '--release', release, '--skip', 'images', '--skip', 'smoke', '--report', report,
+    path.join(ROOT, 'runner', 'rollout.mjs'), ...what, '--outputs', outputsFile, '--config', path.join(ROOT, DEFAULT_CONFIG_PATH), '--report', report,
   ], { cwd: ROOT, env, check });
   const wallMs = Date.now() - t0;
   return { code: r.code ?? 1, wallMs, report: fs.existsSync(report) ? JSON.parse(fs.readFileSync(report, 'utf8')) : null };
@@ -149,6 +150,12 @@ async function main() {
     const r = await ours({ outputsFile, release: 'bench-runner', env });
     const rCalls = counted(proxy);
     rows.push({ name: 'runner: immediate rerun', wallMs: r.wallMs, calls: rCalls.total, note: `report status ${r.report.status}` });
+    // day two: a second release, then the rollback to the first (no migration, reverse tiers), same catalog
+    const n = await ours({ outputsFile, release: 'bench-runner-2', env });
+    rows.push({ name: 'runner: next release (full rollout)', wallMs: n.wallMs, calls: counted(proxy).total, note: `report status ${n.report.status}` });
+    const rb = await ours({ outputsFile, release: 'bench-runner', env, rollback: true });
+    const rbCalls = counted(proxy);
+    rows.push({ name: 'runner: rollback to the previous release', wallMs: rb.wallMs, calls: rbCalls.total, note: `report status ${rb.report.status}; ${JSON.stringify(rbCalls.byOperation)}` });
     let bCalls = null;
     if (awsCli) {
       const b = await baseline({ outputs: applied.outputs, release: 'bench-cli', env, config });
