@@ -4,6 +4,7 @@
 // `{ written: false, reason }` for the report and the summary, and the caller decides the exit code.
 import os from 'node:os';
 import { entryId, writeEntry } from './index.mjs';
+import { EXIT } from '../lib/errors.mjs';
 
 /**
  * What the report says about the ledger (the report's `ledger` key).
@@ -87,15 +88,36 @@ function migrationRecord(report, state) {
  * Write `entry`; a failure is returned (and warned about), never thrown.
  * @param {import('./index.mjs').LedgerContext} ctx
  * @param {import('./index.mjs').LedgerEntry} entry
+ * @param {typeof writeEntry} [write] the store's writer (tests inject an in-memory ledger)
  * @returns {Promise<LedgerStatus>}
  */
-export async function tryWrite(ctx, entry) {
+export async function tryWrite(ctx, entry, write = writeEntry) {
   try {
-    await writeEntry(ctx, entry);
+    await write(ctx, entry);
     return { id: entry.id, written: true, reason: null };
   } catch (e) {
     const reason = /** @type {Error} */ (e).message;
     ctx.log?.warn(`ledger: ${reason}`);
     return { id: entry.id, written: false, reason };
   }
+}
+
+/**
+ * Record a run's outcome (the final entry). The run's own status stands; when the entry cannot be written the
+ * report says so (`ledger`), and a passed run exits 1: `status` and `rollback` read the ledger, so a release
+ * they do not know is not a success. The write does not take the run's (maybe aborted) signal.
+ * @param {import('./index.mjs').LedgerContext} ctx
+ * @param {import('./index.mjs').LedgerEntry} entry
+ * @param {import('../lib/execute.mjs').Report} report
+ * @param {(line: string) => void} writeErr
+ * @param {typeof writeEntry} [write] the store's writer (tests inject an in-memory ledger)
+ */
+export async function recordOutcome(ctx, entry, report, writeErr, write = writeEntry) {
+  const final = await tryWrite({ ...ctx, signal: undefined }, entry, write);
+  if (!final.written) {
+    report.ledger = final;
+    if (report.status === 'passed') report.exitCode = EXIT.FAILED;
+    writeErr(`error: the ${report.status} ${entry.kind} was not recorded in the release ledger (${final.reason})${report.status === 'passed' ? '; exit 1: status and rollback will not know this release' : ''}`);
+  }
+  return final;
 }

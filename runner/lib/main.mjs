@@ -11,7 +11,7 @@ import { runIo, readRunInputs, dryRunNotes, writeJson, writeOutputs, inputErrorR
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 import { VERBS } from '../verbs/index.mjs';
-import { startEntry, finishedRollout, tryWrite } from '../ledger/record.mjs';
+import { startEntry, finishedRollout, tryWrite, recordOutcome } from '../ledger/record.mjs';
 
 /**
  * @typedef {object} MainDeps
@@ -102,13 +102,8 @@ async function rollout(argv, deps) {
       awsCalls: () => counter.total,
     });
     if (started) {
-      const final = await tryWrite(ledger, finishedRollout(started, report, state, plan));
-      if (!final.written) {
-        // the run's own outcome stands; a passed run that is not recorded exits 1: status and rollback read the ledger
-        report.ledger = final;
-        if (report.status === 'passed') report.exitCode = EXIT.FAILED;
-        writeErr(`error: the ${report.status} rollout was not recorded in the release ledger (${final.reason})${report.status === 'passed' ? '; exit 1: status and rollback will not know this release' : ''}`);
-      }
+      await recordOutcome(ledger, finishedRollout(started, report, state, plan), report, writeErr);
+      report.awsCalls = counter.total; // the ledger's final write included
     }
     if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
     write(`\n${formatSummary(report)}`);

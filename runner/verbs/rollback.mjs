@@ -18,14 +18,14 @@ import { runIo, readRunInputs, writeOutputs, writeJson, dryRunNotes, inputErrorR
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 import * as ledgerModule from '../ledger/index.mjs';
-import { startEntry } from '../ledger/record.mjs';
+import { startEntry, recordOutcome } from '../ledger/record.mjs';
 
 /** @typedef {import('../ledger/index.mjs').LedgerEntry} LedgerEntry */
 
 /**
- * @typedef {{ aws: import('../aws/clients.mjs').AwsClients, namePrefix: string, signal?: AbortSignal, log?: import('../lib/types.mjs').Logger }} LedgerContext
+ * @typedef {import('../ledger/index.mjs').LedgerContext} LedgerContext
  * @typedef {object} Ledger what this verb uses of runner/ledger/index.mjs
- * @property {(ctx: LedgerContext, entry: LedgerEntry) => Promise<unknown>} writeEntry
+ * @property {(ctx: LedgerContext, entry: LedgerEntry) => Promise<void>} writeEntry
  * @property {(ctx: LedgerContext, opts?: { limit?: number }) => Promise<LedgerEntry[]>} readEntries newest first
  * @property {(entries: LedgerEntry[], opts?: { before?: string }) => LedgerEntry | null | undefined} lastSuccessful
  * @property {(kind: 'rollout'|'rollback', release: string, startedAtIso: string) => string} entryId
@@ -115,8 +115,8 @@ export async function run(argv, deps = {}) {
     if (entry) {
       const outcome = report.status === 'passed' ? 'passed' : report.status === 'interrupted' ? 'interrupted' : 'failed';
       // the outcome is recorded after Ctrl-C too: this write does not take the aborted signal
-      await ledger.writeEntry({ ...lctx, signal: undefined }, { ...entry, outcome, failedStep: report.failure?.step ?? null, finishedAt: report.finishedAt })
-        .catch((e) => writeErr(`warning: the release ledger could not record the rollback's outcome (${/** @type {Error} */ (e).message}); ledger entry ${entry.id} stays in-progress`));
+      await recordOutcome(lctx, { ...entry, outcome, failedStep: report.failure?.step ?? null, finishedAt: report.finishedAt }, report, writeErr, ledger.writeEntry);
+      report.awsCalls = counter.total; // the ledger's final write included
     }
     if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
     write(`\n${formatSummary(report)}`);

@@ -122,13 +122,17 @@ if (!env) {
     beforeAll(async () => {
       const ssm = new SSMClient({ region: env.region });
       const prefix = `/${configLib.loadConfigFile(configLib.DEFAULT_CONFIG_PATH, { cwd: ROOT }).config.namePrefix}/releases`;
+      // read every page first: deleting while paging by token would skip entries
+      const names = [];
       let token;
       do {
         const page = await ssm.send(new GetParametersByPathCommand({ Path: prefix, NextToken: token }));
-        const names = (page.Parameters ?? []).map((x) => /** @type {string} */ (x.Name));
-        if (names.length) await ssm.send(new DeleteParametersCommand({ Names: names }));
+        names.push(...(page.Parameters ?? []).map((x) => /** @type {string} */ (x.Name)));
         token = page.NextToken;
       } while (token);
+      for (let i = 0; i < names.length; i += 10) await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }));
+      const left = await ssm.send(new GetParametersByPathCommand({ Path: prefix }));
+      expect(left.Parameters ?? []).toEqual([]);
     });
 
     test('b1, b2, rollback: every service back on b1\'s revisions, no migration run, history shows it, status exits 0', async () => {
