@@ -4,7 +4,7 @@ import { parseArgs, HELP, validateRelease } from './args.mjs';
 import { InputError, EXIT } from './errors.mjs';
 import { buildPlan, selectSteps, formatPlan } from './plan.mjs';
 import { detectCapabilities } from './emulator.mjs';
-import { createAwsClients, createCallCounter } from '../aws/clients.mjs';
+import { createAwsClients } from '../aws/clients.mjs';
 import { execute, formatSummary } from './execute.mjs';
 import { createLogger } from './runtime.mjs';
 import { runIo, readRunInputs, dryRunNotes, writeJson, writeOutputs, inputErrorReport } from './run-io.mjs';
@@ -55,14 +55,9 @@ export async function main(argv, deps = {}) {
  * @returns {Promise<{ exitCode: number, report: import('./execute.mjs').Report|null, plan: import('./plan.mjs').Plan|null, awsCalls: number }>}
  */
 async function rollout(argv, deps) {
-  const { cwd, env, exec, clock, write, writeErr, signal } = runIo(deps);
-  const counter = createCallCounter();
-  const startedAt = clock.now();
-
+  const { cwd, env, exec, clock, write, writeErr, signal, counter, startedAt, ident } = runIo(deps);
   /** @type {import('./args.mjs').Options|null} */
   let options = null;
-  /** @type {{ release: string, environment: string }} */
-  const ident = { release: 'unknown', environment: 'unknown' };
   try {
     options = parseArgs(argv);
     if (options.help) {

@@ -4,20 +4,26 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { systemClock, zxExec } from './runtime.mjs';
+import { createCallCounter } from '../aws/clients.mjs';
 import { configFileFrom } from './args.mjs';
 import { loadRunnerConfig } from './config.mjs';
 import { loadOutputs } from './outputs.mjs';
 
 /**
- * The injected side effects, each defaulting to the real one.
+ * The injected side effects, each defaulting to the real one, and what every run starts with: a call counter,
+ * its start time, and its identity as far as known (filled in as the input is read; an input report names it).
  * @param {import('./main.mjs').MainDeps} deps
  */
 export function runIo(deps) {
+  const clock = deps.clock ?? systemClock();
   return {
+    counter: createCallCounter(),
+    startedAt: clock.now(),
+    ident: { release: 'unknown', environment: 'unknown' },
     cwd: deps.cwd ?? process.cwd(),
     env: deps.env ?? process.env,
     exec: deps.exec ?? zxExec(),
-    clock: deps.clock ?? systemClock(),
+    clock,
     write: deps.write ?? ((/** @type {string} */ l) => process.stdout.write(`${l}\n`)),
     writeErr: deps.writeErr ?? ((/** @type {string} */ l) => process.stderr.write(`${l}\n`)),
     signal: deps.signal ?? new AbortController().signal,

@@ -11,7 +11,7 @@ import { ROLLBACK_FLAGS, defaultOptions } from '../lib/args.mjs';
 import { InputError, EXIT } from '../lib/errors.mjs';
 import { buildRollbackPlan, formatPlan } from '../lib/plan.mjs';
 import { detectCapabilities } from '../lib/emulator.mjs';
-import { createAwsClients, createCallCounter } from '../aws/clients.mjs';
+import { createAwsClients } from '../aws/clients.mjs';
 import { execute, formatSummary } from '../lib/execute.mjs';
 import { createLogger } from '../lib/runtime.mjs';
 import { runIo, readRunInputs, writeOutputs, writeJson, dryRunNotes, inputErrorReport } from '../lib/run-io.mjs';
@@ -61,12 +61,9 @@ export const HELP = COMMAND.help;
  * @returns {Promise<{ exitCode: number, report: import('../lib/execute.mjs').Report|null, plan?: import('../lib/plan.mjs').Plan|null }>}
  */
 export async function run(argv, deps = {}) {
-  const { cwd, env, exec, clock, write, writeErr, signal } = runIo(deps);
-  const counter = createCallCounter();
-  const startedAt = clock.now();
+  const { cwd, env, exec, clock, write, writeErr, signal, counter, startedAt, ident } = runIo(deps);
   /** @type {import('../lib/args.mjs').RollbackOptions|null} */
   let options = null;
-  const ident = { release: 'unknown', environment: 'unknown' };
   try {
     options = COMMAND.parse(argv);
     if (options.help) {

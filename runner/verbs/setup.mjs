@@ -3,7 +3,7 @@
 // runner/aws/clients.mjs) with a call counter, and map errors to exit codes: InputError 2, anything else 1.
 import { readFlags } from '../lib/cli-options.mjs';
 import { InputError, EXIT } from '../lib/errors.mjs';
-import { createAwsClients, createCallCounter } from '../aws/clients.mjs';
+import { createAwsClients } from '../aws/clients.mjs';
 import { runIo, readRunInputs } from '../lib/run-io.mjs';
 
 /**
@@ -29,11 +29,10 @@ import { runIo, readRunInputs } from '../lib/run-io.mjs';
  * @returns {Promise<import('./index.mjs').VerbResult>}
  */
 export async function runVerb(command, argv, deps, body) {
-  const { cwd, env, exec, write, writeErr, signal } = runIo(deps);
+  const { cwd, env, exec, write, writeErr, signal, counter } = runIo(deps);
   const flags = readFlags(command, argv, { prefix: 'error: ', stdout: (s) => write(s.replace(/\n$/, '')), stderr: (s) => writeErr(s.replace(/\n$/, '')) });
   if ('exitCode' in flags) return { exitCode: flags.exitCode, report: null, awsCalls: 0 };
   const { options } = flags;
-  const counter = createCallCounter();
   try {
     const { config, outputs, source } = await readRunInputs(options, { cwd, env, exec });
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter });
