@@ -102,10 +102,15 @@ export async function tryWrite(ctx, entry, write = writeEntry) {
   }
 }
 
+/** How long the final write may take (retries included), and after a Ctrl-C. */
+export const FINAL_WRITE_MS = 30_000;
+export const FINAL_WRITE_AFTER_INTERRUPT_MS = 10_000;
+
 /**
  * Record a run's outcome (the final entry). The run's own status stands; when the entry cannot be written the
  * report says so (`ledger`), and a passed run exits 1: `status` and `rollback` read the ledger, so a release
- * they do not know is not a success. The write does not take the run's (maybe aborted) signal.
+ * they do not know is not a success. The write does not take the run's (maybe aborted) signal; it is bounded by
+ * FINAL_WRITE_MS (FINAL_WRITE_AFTER_INTERRUPT_MS after Ctrl-C), then reported as not written.
  * @param {import('./index.mjs').LedgerContext} ctx
  * @param {import('./index.mjs').LedgerEntry} entry
  * @param {import('../lib/execute.mjs').Report} report
@@ -113,7 +118,9 @@ export async function tryWrite(ctx, entry, write = writeEntry) {
  * @param {typeof writeEntry} [write] the store's writer (tests inject an in-memory ledger)
  */
 export async function recordOutcome(ctx, entry, report, writeErr, write = writeEntry) {
-  const final = await tryWrite({ ...ctx, signal: undefined }, entry, write);
+  // not the run's signal (an interrupted run is still recorded), but bounded: after Ctrl-C the user is waiting
+  const bound = report.status === 'interrupted' ? FINAL_WRITE_AFTER_INTERRUPT_MS : FINAL_WRITE_MS;
+  const final = await tryWrite({ ...ctx, signal: AbortSignal.timeout(bound) }, entry, write);
   if (!final.written) {
     report.ledger = final;
     if (report.status === 'passed') report.exitCode = EXIT.FAILED;
