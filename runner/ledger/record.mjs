@@ -115,12 +115,15 @@ export const FINAL_WRITE_AFTER_INTERRUPT_MS = 10_000;
  * @param {import('./index.mjs').LedgerEntry} entry
  * @param {import('../lib/execute.mjs').Report} report
  * @param {(line: string) => void} writeErr
- * @param {typeof writeEntry} [write] the store's writer (tests inject an in-memory ledger)
+ * @param {{ write?: typeof writeEntry, timeoutMs?: number }} [opts] the store's writer (tests inject an in-memory
+ *   ledger); the bound (default FINAL_WRITE_MS, FINAL_WRITE_AFTER_INTERRUPT_MS after Ctrl-C)
  */
-export async function recordOutcome(ctx, entry, report, writeErr, write = writeEntry) {
+export async function recordOutcome(ctx, entry, report, writeErr, { write = writeEntry, timeoutMs } = {}) {
   // not the run's signal (an interrupted run is still recorded), but bounded: after Ctrl-C the user is waiting
-  const bound = report.status === 'interrupted' ? FINAL_WRITE_AFTER_INTERRUPT_MS : FINAL_WRITE_MS;
-  const final = await tryWrite({ ...ctx, signal: AbortSignal.timeout(bound) }, entry, write);
+  const bound = timeoutMs ?? (report.status === 'interrupted' ? FINAL_WRITE_AFTER_INTERRUPT_MS : FINAL_WRITE_MS);
+  const deadline = AbortSignal.timeout(bound);
+  const final = await tryWrite({ ...ctx, signal: deadline }, entry, write);
+  if (!final.written && deadline.aborted) final.reason = `no answer from AWS within ${bound / 1000} s`;
   if (!final.written) {
     report.ledger = final;
     if (report.status === 'passed') report.exitCode = EXIT.FAILED;

@@ -112,7 +112,7 @@ export async function run(argv, deps = {}) {
     if (entry) {
       const outcome = report.status === 'passed' ? 'passed' : report.status === 'interrupted' ? 'interrupted' : 'failed';
       // the outcome is recorded after Ctrl-C too: this write does not take the aborted signal
-      await recordOutcome(lctx, { ...entry, outcome, failedStep: report.failure?.step ?? null, finishedAt: report.finishedAt }, report, writeErr, ledger.writeEntry);
+      await recordOutcome(lctx, { ...entry, outcome, failedStep: report.failure?.step ?? null, finishedAt: report.finishedAt }, report, writeErr, { write: ledger.writeEntry });
       report.awsCalls = counter.total; // the ledger's final write included
     }
     if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);

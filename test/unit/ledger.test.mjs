@@ -7,7 +7,7 @@ import { main } from '../../runner/lib/main.mjs';
 import {
   entryId, writeEntry, readEntries, readEntry, lastSuccessful, serializeEntry, LedgerError, MAX_ENTRY_BYTES,
 } from '../../runner/ledger/index.mjs';
-import { originFrom, startEntry } from '../../runner/ledger/record.mjs';
+import { originFrom, startEntry, recordOutcome } from '../../runner/ledger/record.mjs';
 import { createAwsClients, createCallCounter } from '../../runner/aws/clients.mjs';
 
 const PREFIX = '/staging/releases/';
@@ -130,6 +130,19 @@ describe('what a rollout writes when', () => {
     const entries = await readEntries(ledgerCtx(fake));
     expect(entries.map((e) => [e.release, e.outcome, e.complete])).toEqual([['r2', 'passed', false], ['r1', 'passed', true]]);
     expect(lastSuccessful(entries).release).toBe('r1');
+  });
+});
+
+describe('recording the outcome', () => {
+  test('a store that never answers: the write is given up at its bound and the report says why', async () => {
+    const entry = { ...startEntry({ kind: 'rollout', release: 'r1', environment: 'staging', startedAt: '2026-01-01T00:00:00.000Z', env: {} }), outcome: 'interrupted' };
+    const report = { status: 'interrupted', exitCode: 130 };
+    const errs = [];
+    const hang = (ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('interrupted'))));
+    const final = await recordOutcome({ aws: {}, namePrefix: 'staging' }, entry, report, (l) => errs.push(l), { write: hang, timeoutMs: 50 });
+    expect(final).toEqual({ id: entry.id, written: false, reason: 'no answer from AWS within 0.05 s' });
+    expect(report).toMatchObject({ exitCode: 130, ledger: final });
+    expect(errs).toEqual(['error: the interrupted rollout was not recorded in the release ledger (no answer from AWS within 0.05 s)']);
   });
 });
 
