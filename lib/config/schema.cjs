@@ -132,7 +132,9 @@ const MigrationSchema = f.strict({
 // digits, ".", "-", "_"); the environment: a GitHub deployment environment name
 const GITHUB_REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/[A-Za-z0-9._-]{1,100}$/;
 const GITHUB_ENVIRONMENT = /^[A-Za-z0-9._-]{1,255}$/;
+/** @param {string} host */
 const OIDC_PROVIDER_ARN = (host) => new RegExp(`^arn:aws[a-z-]*:iam::\\d{12}:oidc-provider/${host.replace(/\./g, '\\.')}$`);
+/** @param {string} host */
 const oidcProvider = (host) => f.str({ pattern: new RegExp(`${OIDC_PROVIDER_ARN(host).source}|^create$`), hint: `"create" or an IAM OIDC provider ARN like "arn:aws:iam::123456789012:oidc-provider/${host}"` })
   .default('create');
 const TerraformCloudAccessSchema = f.strict({
