@@ -4,23 +4,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Testing } from 'cdktf';
-import { buildApp, main } from '../../main';
+import { main } from '../../main';
 import { parseConfig } from '../../stacks/config';
 import { BROAD_ROLLOUT_ACTIONS } from '../../stacks/ci-access/rollout-policy';
 import { ResourceNames } from '../../stacks/names';
 import { stagingWith, STAGING } from '../support/stack';
-
-export const CI = { repository: 'acme/staging-rollout', terraformCloud: { organization: 'acme', workspace: 'staging-foundation' } };
-export const S3 = { type: 's3', bucket: 'acme-tf-state', key: 'staging-rollout/foundation.tfstate', useLockfile: true };
-
-/** Synthesized JSON of both stacks for a raw config. */
-export function synthBoth(raw: unknown): { foundation: any; ciAccess: any | null } {
-  const outdir = path.join(os.tmpdir(), 'staging-rollout-stack-tests');
-  fs.mkdirSync(outdir, { recursive: true });
-  const { stack, ciAccess } = buildApp(parseConfig(raw, 'config/staging.json'), { outdir });
-  return { foundation: JSON.parse(Testing.synth(stack)), ciAccess: ciAccess ? JSON.parse(Testing.synth(ciAccess)) : null };
-}
+import { CI, S3, synthBoth } from '../support/ci-access';
 
 const policyOf = (json: any, key: string) => JSON.parse(json.resource.aws_iam_role_policy[`${key}-policy`].policy);
 const trustOf = (json: any, key: string) => JSON.parse(json.resource.aws_iam_role[`${key}-role`].assume_role_policy);
