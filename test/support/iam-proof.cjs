@@ -42,16 +42,19 @@ function synthesizedPolicy(stackJson, key, where) {
 /**
  * Evaluate requests against an identity policy with the IAM simulator.
  * @param {any} policy @param {import('./iam-calls.cjs').IamRequest[]} requests
- * @param {{ principal: string, accountId: string }} who
+ * @param {{ principal: string, accountId: string, resourcePolicy?: (request: import('./iam-calls.cjs').IamRequest) => any }} who
+ *   resourcePolicy: the resource's own policy where AWS requires one (a KMS key policy)
  * @returns {Promise<Array<{ request: import('./iam-calls.cjs').IamRequest, result: string, errors?: unknown }>>}
  */
 async function evaluate(policy, requests, who) {
   const out = [];
   for (const request of requests) {
+    const resourcePolicy = who.resourcePolicy?.(request);
     const res = await runSimulation({
       identityPolicies: [{ name: 'role', policy }],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy } : {}),
       request: {
         action: request.action,
         principal: who.principal,
