@@ -5,7 +5,7 @@
 import { App } from 'cdktf';
 import { DEFAULT_CONFIG, EnvironmentConfig, loadConfig, ConfigError } from './stacks/config';
 import { FoundationStack, STACK_ID } from './stacks/foundation-stack';
-import { CiAccessStack, CI_ACCESS_STACK_ID } from './stacks/ci-access-stack';
+import { CiAccessStack, CI_ACCESS_STACK_ID, checkCiConfig } from './stacks/ci-access-stack';
 
 export { FoundationStack, STACK_ID, CiAccessStack, CI_ACCESS_STACK_ID, loadConfig, ConfigError };
 export type { EnvironmentConfig };
@@ -23,6 +23,7 @@ export interface BuildAppOptions {
  * `ci` section. Call `app.synth()` to write it.
  */
 export function buildApp(environment: EnvironmentConfig, options: BuildAppOptions = {}): { app: App; stack: FoundationStack; ciAccess?: CiAccessStack } {
+  checkCiConfig(environment);
   const app = new App({ outdir: options.outdir, skipValidation: false });
   const stack = new FoundationStack(app, STACK_ID, { environment });
   const ciAccess = environment.config.ci ? new CiAccessStack(app, CI_ACCESS_STACK_ID, { environment }) : undefined;

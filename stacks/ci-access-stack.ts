@@ -13,7 +13,10 @@ import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import * as path from 'path';
+import { ConfigError } from './config';
 import type { EnvironmentConfig } from './config';
+import { workflowEnvironments } from './ci-access/workflow-environments';
 import { configureBackend, stackBackend } from './backend';
 import { ResourceNames } from './names';
 import { ArnEnv, PolicyDocument } from './ci-access/policy';
@@ -98,6 +101,26 @@ export class CiAccessStack extends TerraformStack {
     this.roles[key] = role;
     this.policies[key] = doc;
     new TerraformOutput(this, `${key}_role_arn`, { value: role.arn, description: `${description} (role ARN)` });
+  }
+}
+
+/** The repository's workflows (the deploy job's `environment` must be one of theirs). */
+export const WORKFLOWS_DIR = path.resolve(__dirname, '..', '.github', 'workflows');
+
+/**
+ * Rules of the `ci` section that need more than the config: its environment must be one a workflow job uses
+ * (else the deploy role would trust a subject no run ever has). Throws ConfigError naming file and key.
+ */
+export function checkCiConfig(environment: EnvironmentConfig, workflowsDir: string = WORKFLOWS_DIR): void {
+  const ci = environment.config.ci;
+  if (!ci) return;
+  const known = workflowEnvironments(workflowsDir);
+  if (known.length > 0 && !known.includes(ci.environment)) {
+    const where = path.relative(process.cwd(), workflowsDir) || workflowsDir;
+    throw new ConfigError(
+      `${environment.source}: ci.environment: unknown environment ${JSON.stringify(ci.environment)}: no job of ${where} uses it (known: ${known.join(', ')}); set ci.environment to one of them, or add the environment to the workflow`,
+      { source: environment.source, path: 'ci.environment' },
+    );
   }
 }
 

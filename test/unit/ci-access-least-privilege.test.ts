@@ -73,7 +73,7 @@ describe('the synthesized rollout policy against one call of every runner operat
     expect(proof.allowedActions(rollout).filter((a: string) => !used.has(a))).toEqual([]);
   });
 
-  test.each(rollout.Statement.map((s: any) => [s.Sid]))('without statement %s at least one call is denied', async (sid) => {
+  test.each(rollout.Statement.map((s: any) => s.Sid) as string[])('without statement %s at least one call is denied', async (sid: string) => {
     const cut = { ...rollout, Statement: rollout.Statement.filter((s: any) => s.Sid !== sid) };
     expect((await denied(cut)).length).toBeGreaterThan(0);
   });

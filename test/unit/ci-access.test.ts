@@ -59,6 +59,7 @@ describe('ci-access: bad input exits 2 at synth with the key named', () => {
     ['malformed OIDC provider ARN', { repository: 'a/b', oidcProvider: 'arn:aws:iam::1234:oidc-provider/token.actions.githubusercontent.com' }, /ci\.oidcProvider: must be "create" or an IAM OIDC provider ARN/],
     ['OIDC provider of another issuer', { repository: 'a/b', oidcProvider: 'arn:aws:iam::123456789012:oidc-provider/example.com' }, /ci\.oidcProvider: must be "create" or an IAM OIDC provider ARN like "arn:aws:iam::123456789012:oidc-provider\/token\.actions\.githubusercontent\.com"/],
     ['unknown key', { repository: 'a/b', roles: {} }, /ci\.roles: unknown key/],
+    ['an environment no workflow job uses', { repository: 'a/b', environment: 'production' }, /ci\.environment: unknown environment "production": no job of \.github\/workflows uses it \(known: staging\)/],
     ['Terraform Cloud without workspace', { repository: 'a/b', terraformCloud: { organization: 'acme' } }, /ci\.terraformCloud\.workspace/],
   ];
   test.each(cases)('%s', (_name, ci, message) => {
@@ -84,11 +85,11 @@ describe('ci-access: bad input exits 2 at synth with the key named', () => {
 });
 
 describe('ci-access: trust', () => {
-  const { ciAccess } = synthBoth(stagingWith((c) => { c.ci = { ...CI, environment: 'staging-approval' }; }));
+  const { ciAccess } = synthBoth(stagingWith((c) => { c.ci = { ...CI, environment: 'staging' }; }));
   const condition = (key: string) => trustOf(ciAccess, key).Statement[0].Condition;
   test.each([
     ['plan', 'repo:acme/staging-rollout:ref:refs/heads/main'],
-    ['deploy', 'repo:acme/staging-rollout:environment:staging-approval'],
+    ['deploy', 'repo:acme/staging-rollout:environment:staging'],
     ['rollout', 'repo:acme/staging-rollout:ref:refs/heads/main'],
   ])('%s role: GitHub OIDC, audience sts.amazonaws.com, subject %s', (key, sub) => {
     const t = trustOf(ciAccess, key);
