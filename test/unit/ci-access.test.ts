@@ -166,3 +166,30 @@ describe('ci-access: the rollout role names this environment\'s resources', () =
     expect(deny).toEqual([{ Sid: 'NeverTheCiRoles', Effect: 'Deny', Action: ['iam:*'], Resource: [`arn:${PARTITION}:iam::${ACCOUNT}:role/ci-access/*`] }]);
   });
 });
+
+describe('the workflow takes its roles from ci-access\'s outputs', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { parse } = require('yaml');
+  const root = path.resolve(__dirname, '..', '..');
+  const wf = parse(fs.readFileSync(path.join(root, '.github/workflows/staging-rollout.yml'), 'utf8'));
+  const docs = fs.readFileSync(path.join(root, 'docs/ci.md'), 'utf8');
+  const { ciAccess } = synthBoth(stagingWith((c) => { c.ci = CI; }));
+  const assumed = (job: string) => wf.jobs[job].steps.filter((s: any) => String(s.uses ?? '').startsWith('aws-actions/configure-aws-credentials'))
+    .map((s: any) => /^\$\{\{ vars\.([A-Z_]+) \}\}$/.exec(s.with['role-to-assume'])?.[1]);
+
+  test.each([['plan', 'plan'], ['deploy', 'deploy'], ['rollout', 'rollout']])('job %s assumes the %s role: a variable set from that output, as docs/ci.md says', (job, key) => {
+    const variable = `STAGING_${key.toUpperCase()}_ROLE_ARN`;
+    expect(assumed(job)).toEqual([variable]);
+    expect(ciAccess.output[`${key}_role_arn`]).toBeDefined();
+    expect(docs).toContain(`gh variable set ${variable}`.padEnd(`gh variable set STAGING_ROLLOUT_ROLE_ARN`.length) + ` --body "$(terraform output -raw ${key}_role_arn)"`);
+  });
+
+  test('the deploy job runs in the environment the deploy role trusts', () => {
+    expect(wf.jobs.deploy.environment.name).toBe(parseConfig(stagingWith((c) => { c.ci = CI; })).config.ci!.environment);
+  });
+
+  test('docs/ci.md has no hand-written role policy left', () => {
+    expect(docs).not.toMatch(/It needs ECR push;|This role creates the foundation\./);
+    expect(docs).toContain('npx cdktf deploy ci-access');
+  });
+});
