@@ -92,7 +92,8 @@ export function rolloutPolicy(p: RolloutPolicyProps): PolicyDocument {
     allow('LogsRead', ['logs:GetLogEvents', 'logs:FilterLogEvents'], logGroups),
     allow('SecretsMetadata', ['secretsmanager:DescribeSecret'], SECRET_KEYS.map(secret)),
     allow('SmokeUserSecretRead', ['secretsmanager:GetSecretValue'], [secret('smoke_user')]),
-    allow('ReleaseLedger', ['ssm:GetParametersByPath', 'ssm:GetParameter', 'ssm:PutParameter'], [ledger, `${ledger}/*`]),
+    // the ledger is read by path only (runner/ledger: GetParametersByPath); no GetParameter: the runner never reads one entry by name
+    allow('ReleaseLedger', ['ssm:GetParametersByPath', 'ssm:PutParameter'], [ledger, `${ledger}/*`]),
     ...p.stateRead,
   ]);
 }

@@ -34,7 +34,6 @@ function records(): any[] {
     ...(['database', 'cache', 'app', 'smoke_user'] as const).map((k) => ({ client: 'secrets', operation: 'DescribeSecret', input: { SecretId: secretArn(k) } })),
     { client: 'ssm', operation: 'GetParametersByPath', input: { Path: names.ledgerPath, Recursive: false } },
     { client: 'ssm', operation: 'PutParameter', input: { Name: `${names.ledgerPath}/20261201-rollout-r1`, Type: 'String', Overwrite: true } },
-    { client: 'ssm', operation: 'GetParameter', input: { Name: `${names.ledgerPath}/20261201-rollout-r1` } },
     { client: 'ecr', operation: 'DescribeImages', input: { repositoryName: names.repository('api') } },
     { client: 'ecr', operation: 'GetAuthorizationToken', input: {} },
     ...[...enabled.map((s) => [s.name, names.taskFamily(s.name)]), ['migration', migration]].flatMap(([key, f]) => [
