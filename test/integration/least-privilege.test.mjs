@@ -130,6 +130,15 @@ if (!env) {
       for (const a of Object.keys(proof.EXPECTED_UNEXERCISED)) {
         expect({ a, inPolicy: proof.allowedActions(policy).includes(a), used: used.has(a) }).toEqual({ a, inPolicy: true, used: false });
       }
+      // and each statement is needed by a real (or declared) call: without it, one is denied
+      const t2 = Date.now();
+      for (const st of policy.Statement.filter((x) => [].concat(x.Action).some((a) => used.has(a)))) {
+        const cut = { ...policy, Statement: policy.Statement.filter((x) => x !== st) };
+        const relevant = requests.filter((r) => [].concat(st.Action).includes(r.action));
+        const res = await proof.evaluate(cut, relevant, { principal: applied.outputs.rollout_role_arn.value, accountId: where.accountId });
+        expect({ without: st.Sid, denied: res.some((x) => x.result !== 'Allowed') }).toEqual({ without: st.Sid, denied: true });
+      }
+      measured.removalMs = Date.now() - t2;
       // each runner operation family the ledger and day-two verbs use was recorded
       for (const op of ['ecs.RegisterTaskDefinition', 'ecs.RunTask', 'ecs.UpdateService', 'ssm.PutParameter', 'ssm.GetParametersByPath', 'secrets.DescribeSecret']) {
         expect(measured.byOperation[op] ?? 0).toBeGreaterThan(0);
