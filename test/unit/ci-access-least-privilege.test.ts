@@ -143,3 +143,42 @@ describe('IAM data: every action exists; the plan role changes nothing', () => {
     expect([...levels]).toEqual(expect.arrayContaining(['Write', 'Permissions management', 'Tagging']));
   });
 });
+
+describe('the deploy role reaches every kind of resource the foundation creates', () => {
+  // Terraform resource type -> the IAM actions its create needs at least (a coarse sufficiency check: moto does
+  // not enforce IAM, so a real apply with the deploy role is not tested; a new resource type fails here until
+  // it is listed)
+  const CREATE: Record<string, string[]> = {
+    aws_cloudwatch_log_group: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'],
+    aws_ebs_volume: ['ec2:CreateVolume'], aws_volume_attachment: ['ec2:AttachVolume'], aws_instance: ['ec2:RunInstances'],
+    aws_ecr_repository: ['ecr:CreateRepository'], aws_ecr_lifecycle_policy: ['ecr:PutLifecyclePolicy'],
+    aws_ecs_cluster: ['ecs:CreateCluster'], aws_ecs_cluster_capacity_providers: ['ecs:PutClusterCapacityProviders'],
+    aws_ecs_service: ['ecs:CreateService'], aws_ecs_task_definition: ['ecs:RegisterTaskDefinition'],
+    aws_efs_access_point: ['elasticfilesystem:CreateAccessPoint'], aws_efs_file_system: ['elasticfilesystem:CreateFileSystem'],
+    aws_efs_file_system_policy: ['elasticfilesystem:PutFileSystemPolicy'], aws_efs_mount_target: ['elasticfilesystem:CreateMountTarget'],
+    aws_eip: ['ec2:AllocateAddress'], aws_flow_log: ['ec2:CreateFlowLogs'], aws_internet_gateway: ['ec2:CreateInternetGateway'],
+    aws_nat_gateway: ['ec2:CreateNatGateway'], aws_route: ['ec2:CreateRoute'], aws_route_table: ['ec2:CreateRouteTable'],
+    aws_route_table_association: ['ec2:AssociateRouteTable'], aws_security_group: ['ec2:CreateSecurityGroup'], aws_subnet: ['ec2:CreateSubnet'],
+    aws_vpc: ['ec2:CreateVpc'], aws_vpc_endpoint: ['ec2:CreateVpcEndpoint'],
+    aws_vpc_security_group_egress_rule: ['ec2:AuthorizeSecurityGroupEgress'], aws_vpc_security_group_ingress_rule: ['ec2:AuthorizeSecurityGroupIngress'],
+    aws_elasticache_replication_group: ['elasticache:CreateReplicationGroup'], aws_elasticache_subnet_group: ['elasticache:CreateCacheSubnetGroup'],
+    aws_elasticache_user: ['elasticache:CreateUser'], aws_elasticache_user_group: ['elasticache:CreateUserGroup'],
+    aws_iam_role: ['iam:CreateRole'], aws_iam_role_policy: ['iam:PutRolePolicy'], aws_iam_instance_profile: ['iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile'],
+    aws_kms_key: ['kms:CreateKey', 'kms:EnableKeyRotation'], aws_kms_alias: ['kms:CreateAlias'],
+    aws_lb: ['elasticloadbalancing:CreateLoadBalancer'], aws_lb_listener: ['elasticloadbalancing:CreateListener'],
+    aws_lb_listener_rule: ['elasticloadbalancing:CreateRule'], aws_lb_target_group: ['elasticloadbalancing:CreateTargetGroup'],
+    aws_secretsmanager_secret: ['secretsmanager:CreateSecret'], aws_secretsmanager_secret_version: ['secretsmanager:PutSecretValue'],
+    aws_service_discovery_private_dns_namespace: ['servicediscovery:CreatePrivateDnsNamespace', 'route53:CreateHostedZone'],
+    aws_service_discovery_service: ['servicediscovery:CreateService'],
+  };
+  const deploy = JSON.parse(ciAccess.resource.aws_iam_role_policy['deploy-policy'].policy);
+  const allowedPatterns = proof.allowedActions(deploy).map((a: string) => new RegExp(`^${a.replace(/\*/g, '.*')}$`, 'i'));
+
+  test('every resource type of the synthesized foundation is listed', () => {
+    expect(Object.keys(foundation.resource).filter((t) => !(t in CREATE))).toEqual([]);
+  });
+  test('the deploy role allows each type\'s create actions (on some resource)', () => {
+    const missing = Object.keys(foundation.resource).flatMap((t) => CREATE[t]).filter((a) => !allowedPatterns.some((p: RegExp) => p.test(a)));
+    expect(missing).toEqual([]);
+  });
+});
