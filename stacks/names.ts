@@ -4,6 +4,7 @@
 import { SECRET_KEYS } from '../lib/config/index.cjs';
 import type { SecretKey } from '../lib/config/index.cjs';
 import { boundedName } from './util';
+import { ledgerPath } from '../lib/config/names.cjs';
 
 /** Names of one environment's resources (`prefix` = config `namePrefix`). */
 export class ResourceNames {
@@ -53,9 +54,9 @@ export class ResourceNames {
   taskRole(key: string): string {
     return `${this.prefix}-task-${key}`;
   }
-  /** SSM Parameter Store path of the release ledger (runner/ledger/index.mjs ledgerPath reads the same rule) */
+  /** SSM Parameter Store path of the release ledger (the runner's rule: lib/config/names.cjs) */
   get ledgerPath(): string {
-    return `/${this.prefix}/releases`;
+    return ledgerPath(this.prefix);
   }
   /** IAM name prefix of every role and instance profile the foundation creates */
   get iamPrefix(): string {
