@@ -1,11 +1,13 @@
-// CDKTF app entry: builds the `foundation` stack from a typed environment config.
+// CDKTF app entry: builds the `foundation` stack from a typed environment config, and the `ci-access` stack
+// (CI roles, stacks/ci-access-stack.ts) when the config has a `ci` section.
 //   STAGING_ROLLOUT_CONFIG=path (default config/staging.json) selects the environment.
 // Tests call buildApp() in-process; `cdktf synth` runs this file (see cdktf.json).
 import { App } from 'cdktf';
 import { DEFAULT_CONFIG, EnvironmentConfig, loadConfig, ConfigError } from './stacks/config';
 import { FoundationStack, STACK_ID } from './stacks/foundation-stack';
+import { CiAccessStack, CI_ACCESS_STACK_ID, checkCiConfig } from './stacks/ci-access-stack';
 
-export { FoundationStack, STACK_ID, loadConfig, ConfigError };
+export { FoundationStack, STACK_ID, CiAccessStack, CI_ACCESS_STACK_ID, loadConfig, ConfigError };
 export type { EnvironmentConfig };
 
 export interface BuildAppOptions {
@@ -16,11 +18,16 @@ export interface BuildAppOptions {
   readonly outdir?: string;
 }
 
-/** The app with the foundation stack for one environment config. Call `app.synth()` to write it. */
-export function buildApp(environment: EnvironmentConfig, options: BuildAppOptions = {}): { app: App; stack: FoundationStack } {
+/**
+ * The app with the foundation stack for one environment config, and the ci-access stack when the config has a
+ * `ci` section. Call `app.synth()` to write it.
+ */
+export function buildApp(environment: EnvironmentConfig, options: BuildAppOptions = {}): { app: App; stack: FoundationStack; ciAccess?: CiAccessStack } {
+  checkCiConfig(environment);
   const app = new App({ outdir: options.outdir, skipValidation: false });
   const stack = new FoundationStack(app, STACK_ID, { environment });
-  return { app, stack };
+  const ciAccess = environment.config.ci ? new CiAccessStack(app, CI_ACCESS_STACK_ID, { environment }) : undefined;
+  return { app, stack, ...(ciAccess ? { ciAccess } : {}) };
 }
 
 /** Entry point: load the config named by STAGING_ROLLOUT_CONFIG and synthesize. */

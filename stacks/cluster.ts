@@ -5,6 +5,7 @@ import { EcsCluster } from '@cdktf/provider-aws/lib/ecs-cluster';
 import { EcsClusterCapacityProviders } from '@cdktf/provider-aws/lib/ecs-cluster-capacity-providers';
 import { ServiceDiscoveryPrivateDnsNamespace } from '@cdktf/provider-aws/lib/service-discovery-private-dns-namespace';
 import { StackEnv } from './util';
+import { ResourceNames } from './names';
 
 export interface ClusterProps {
   readonly env: StackEnv;
@@ -28,7 +29,7 @@ export class Cluster extends Construct {
   constructor(scope: Construct, id: string, props: ClusterProps) {
     super(scope, id);
     this.cluster = new EcsCluster(this, 'cluster', {
-      name: `${props.env.prefix}-cluster`,
+      name: new ResourceNames(props.env.prefix).cluster,
       setting: [{ name: 'containerInsights', value: (props.containerInsights ?? true) ? 'enabled' : 'disabled' }],
       configuration: {
         executeCommandConfiguration: {

@@ -2,7 +2,7 @@
 // Construct IDs below are public API: they become Terraform resource addresses, so renaming one replaces the
 // resources under it (see docs/foundation.md).
 import { Construct } from 'constructs';
-import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformOutput, TerraformStack, Token } from 'cdktf';
+import { TerraformOutput, TerraformStack, Token } from 'cdktf';
 import type { IResolvable } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
@@ -23,6 +23,7 @@ import { LoadBalancer } from './load-balancer';
 import { TaskIam, TaskRoleNeeds } from './iam';
 import { Services } from './services';
 import { PropsError, StackEnv, unique } from './util';
+import { configureBackend } from './backend';
 
 export const STACK_ID = 'foundation';
 
@@ -55,7 +56,7 @@ export class FoundationStack extends TerraformStack {
     const enabled = catalog.filter((s) => s.enabled);
     const web = enabled.filter((s) => s.kind === 'web');
 
-    this.configureBackend(props.environment);
+    configureBackend(this, props.environment.config.backend);
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: config.tags }] });
     const identity = new DataAwsCallerIdentity(this, 'caller');
     const partition = new DataAwsPartition(this, 'partition');
@@ -182,33 +183,6 @@ export class FoundationStack extends TerraformStack {
     });
 
     this.addOutputs(props.environment);
-  }
-
-  private configureBackend(environment: EnvironmentConfig): void {
-    const b = environment.config.backend;
-    switch (b.type) {
-      case 'local':
-        new LocalBackend(this, { path: b.path });
-        return;
-      case 's3': {
-        const backend = new S3Backend(this, {
-          bucket: b.bucket,
-          key: b.key,
-          region: b.region,
-          encrypt: true,
-          ...(b.kmsKeyId ? { kmsKeyId: b.kmsKeyId } : {}),
-          ...(b.dynamodbTable ? { dynamodbTable: b.dynamodbTable } : {}),
-        });
-        // use_lockfile (Terraform >= 1.10) is not in cdktf 0.21's S3Backend props
-        if (b.useLockfile) backend.addOverride('use_lockfile', true);
-        return;
-      }
-      case 'cloud':
-        new CloudBackend(this, { hostname: b.hostname, organization: b.organization, workspaces: new NamedCloudWorkspace(b.workspace) });
-        return;
-      default:
-        throw new PropsError('FoundationStack', `unknown backend type ${JSON.stringify((b as { type: unknown }).type)}`);
-    }
   }
 
   /** Outputs exactly per docs/contract.md section 2. */

@@ -7,6 +7,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { PropsError, StackEnv } from './util';
+import { ResourceNames } from './names';
 
 /** What one task role needs. */
 export interface TaskRoleNeeds {
@@ -64,7 +65,7 @@ export class TaskIam extends Construct {
       }],
     });
 
-    this.executionRole = new IamRole(this, 'execution-role', { name: `${env.prefix}-task-execution`, assumeRolePolicy: trust.json });
+    this.executionRole = new IamRole(this, 'execution-role', { name: new ResourceNames(env.prefix).executionRole, assumeRolePolicy: trust.json });
     const execStatements: DataAwsIamPolicyDocumentStatement[] = [
       // GetAuthorizationToken has no resource-level permissions: AWS requires "*"
       { sid: 'EcrLogin', effect: 'Allow', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
@@ -79,7 +80,7 @@ export class TaskIam extends Construct {
     new IamRolePolicy(this, 'execution-role-policy', { name: 'task-execution', role: this.executionRole.id, policy: execPolicy.json });
 
     for (const [key, needs] of Object.entries(props.taskRoles)) {
-      const role = new IamRole(this, `task-role-${key}`, { name: `${env.prefix}-task-${key}`, assumeRolePolicy: trust.json });
+      const role = new IamRole(this, `task-role-${key}`, { name: new ResourceNames(env.prefix).taskRole(key), assumeRolePolicy: trust.json });
       this.taskRoles[key] = role;
       const statements: DataAwsIamPolicyDocumentStatement[] = [];
       if (needs.efs) {

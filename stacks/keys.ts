@@ -7,6 +7,7 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { LOG_RETENTION_DAYS } from '../lib/config/index.cjs';
 import { PropsError, StackEnv } from './util';
+import { ResourceNames } from './names';
 
 export interface KeysProps {
   readonly env: StackEnv;
@@ -89,11 +90,12 @@ export class LogGroups extends Construct {
     }
     const group = (cid: string, name: string) =>
       new CloudwatchLogGroup(this, cid, { name, retentionInDays: props.retentionDays, kmsKeyId: props.kmsKeyArn });
+    const names = new ResourceNames(props.env.prefix);
     for (const name of props.serviceNames) {
       if (name === 'migration' || name === 'exec') throw new PropsError('LogGroups', `service name "${name}" collides with a reserved log group`);
-      this.services[name] = group(`service-${name}`, `/ecs/${props.env.prefix}/${name}`);
+      this.services[name] = group(`service-${name}`, names.logGroup(name));
     }
-    this.migration = group('migration', `/ecs/${props.env.prefix}/migration`);
-    this.exec = group('exec', `/ecs/${props.env.prefix}/exec`);
+    this.migration = group('migration', names.logGroup('migration'));
+    this.exec = group('exec', names.logGroup('exec'));
   }
 }

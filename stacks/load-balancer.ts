@@ -8,7 +8,8 @@ import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { LbListener, LbListenerDefaultAction } from '@cdktf/provider-aws/lib/lb-listener';
 import { LbListenerRule, LbListenerRuleCondition } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import type { Config, Service } from '../lib/config/index.cjs';
-import { boundedName, PropsError, StackEnv } from './util';
+import { PropsError, StackEnv } from './util';
+import { ResourceNames } from './names';
 
 export interface LoadBalancerProps {
   readonly env: StackEnv;
@@ -44,7 +45,7 @@ export class LoadBalancer extends Construct {
       if (s.kind !== 'web' || !s.enabled || s.port === null || s.routing === null) throw new PropsError('LoadBalancer', `service ${s.name} is not an enabled web service`);
     }
     this.alb = new Lb(this, 'alb', {
-      name: boundedName(`${prefix}-alb`, 32),
+      name: new ResourceNames(prefix).loadBalancer,
       internal: false,
       loadBalancerType: 'application',
       securityGroups: [props.securityGroupId],
@@ -56,7 +57,7 @@ export class LoadBalancer extends Construct {
     const hc = settings.healthCheck;
     for (const s of props.services) {
       this.targetGroups[s.name] = new LbTargetGroup(this, `target-group-${s.name}`, {
-        name: boundedName(`${prefix}-${s.name}`, 32),
+        name: new ResourceNames(prefix).targetGroup(s.name),
         port: s.port!,
         protocol: 'HTTP',
         targetType: 'ip',

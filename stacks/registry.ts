@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { EcrRepository } from '@cdktf/provider-aws/lib/ecr-repository';
 import { EcrLifecyclePolicy } from '@cdktf/provider-aws/lib/ecr-lifecycle-policy';
 import { PropsError, StackEnv } from './util';
+import { ResourceNames } from './names';
 
 export interface RegistryProps {
   readonly env: StackEnv;
@@ -50,7 +51,7 @@ export class Registry extends Construct {
     });
     for (const key of props.imageKeys) {
       const repo = new EcrRepository(this, `repository-${key}`, {
-        name: `${props.env.prefix}/${key}`,
+        name: new ResourceNames(props.env.prefix).repository(key),
         imageTagMutability: 'IMMUTABLE',
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfiguration: [{ encryptionType: 'KMS', kmsKey: props.kmsKeyArn }],

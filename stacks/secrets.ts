@@ -7,6 +7,7 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { SECRET_KEYS } from '../lib/config/index.cjs';
 import type { SecretKey } from '../lib/config/index.cjs';
 import { PropsError, StackEnv } from './util';
+import { ResourceNames } from './names';
 
 export interface SecretsProps {
   readonly env: StackEnv;
@@ -36,7 +37,7 @@ export class Secrets extends Construct {
     const out = {} as Record<SecretKey, SecretsmanagerSecret>;
     for (const key of SECRET_KEYS) {
       out[key] = new SecretsmanagerSecret(this, `secret-${key}`, {
-        name: `${props.env.prefix}/${key.replace(/_/g, '-')}`,
+        name: new ResourceNames(props.env.prefix).secret(key),
         description: DESCRIPTIONS[key],
         kmsKeyId: props.kmsKeyArn,
         recoveryWindowInDays: window,

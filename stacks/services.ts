@@ -10,6 +10,7 @@ import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
 import { ServiceDiscoveryService } from '@cdktf/provider-aws/lib/service-discovery-service';
 import type { Service, SecretKey } from '../lib/config/index.cjs';
 import { PropsError, StackEnv } from './util';
+import { ResourceNames } from './names';
 
 /** Image tag of the placeholder revision Terraform registers; the runner registers release revisions. */
 export const BOOTSTRAP_TAG = 'bootstrap';
@@ -89,6 +90,7 @@ export class Services extends Construct {
   constructor(scope: Construct, id: string, props: ServicesProps) {
     super(scope, id);
     const { env } = props;
+    const names = new ResourceNames(env.prefix);
     const exec = props.enableExecuteCommand ?? true;
     const grace = props.healthCheckGracePeriodSeconds ?? 30;
     for (const s of props.services) {
@@ -145,7 +147,7 @@ export class Services extends Construct {
     };
 
     for (const s of props.services) {
-      const family = `${env.prefix}-${s.name}`;
+      const family = names.taskFamily(s.name);
       const td = taskDefinition(`task-definition-${s.name}`, family, {
         name: s.name,
         image: props.repositoryUrls[s.image],
@@ -172,7 +174,7 @@ export class Services extends Construct {
       if (s.needsData) dependsOn.push(...props.efs.mountTargets);
       const spot = s.kind === 'worker' && (props.fargateSpotForWorkers ?? false);
       this.ecsServices[s.name] = new EcsService(this, `service-${s.name}`, {
-        name: `${env.prefix}-${s.name}`,
+        name: names.service(s.name),
         cluster: props.clusterArn,
         taskDefinition: td.arn,
         desiredCount: 0,
@@ -198,7 +200,7 @@ export class Services extends Construct {
       });
     }
 
-    this.migrationFamily = `${env.prefix}-migration`;
+    this.migrationFamily = names.taskFamily('migration');
     if (!(props.migration.image in props.repositoryUrls)) throw new PropsError('Services', `migration: no repository for image "${props.migration.image}"`);
     if (!('migration' in props.taskRoleArns)) throw new PropsError('Services', 'migration: no task role');
     this.migrationTaskDefinition = taskDefinition('task-definition-migration', this.migrationFamily, {

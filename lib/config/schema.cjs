@@ -128,6 +128,30 @@ const MigrationSchema = f.strict({
   secrets: f.secretList().default(() => [/** @type {const} */ ('database')]).describe('Secrets injected into the migration container.'),
 }).superRefine(f.fargatePair).describe('The one-off database migration task run before the services.');
 
+// GitHub: owner and repository name as GitHub allows them (owner: letters, digits, single hyphens; repo: letters,
+// digits, ".", "-", "_"); the environment: a GitHub deployment environment name
+const GITHUB_REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/[A-Za-z0-9._-]{1,100}$/;
+const GITHUB_ENVIRONMENT = /^[A-Za-z0-9._-]{1,255}$/;
+/** @param {string} host */
+const OIDC_PROVIDER_ARN = (host) => new RegExp(`^arn:aws[a-z-]*:iam::\\d{12}:oidc-provider/${host.replace(/\./g, '\\.')}$`);
+/** @param {string} host */
+const oidcProvider = (host) => f.str({ pattern: new RegExp(`${OIDC_PROVIDER_ARN(host).source}|^create$`), hint: `"create" or an IAM OIDC provider ARN like "arn:aws:iam::123456789012:oidc-provider/${host}"` })
+  .default('create');
+const TerraformCloudAccessSchema = f.strict({
+  organization: f.str({ pattern: /^[A-Za-z0-9_-]+$/, hint: 'a Terraform Cloud organization name' }),
+  workspace: f.str({ pattern: /^[A-Za-z0-9_-]{1,90}$/, hint: 'a workspace name (letters, digits, "-" and "_")' }),
+  oidcProvider: oidcProvider('app.terraform.io')
+    .describe('The account\'s app.terraform.io OIDC provider: "create" (default) or the ARN of an existing one.'),
+}).describe('Terraform Cloud run role (dynamic provider credentials) for that workspace; absent = no such role.');
+const CiSchema = f.strict({
+  repository: f.str({ pattern: GITHUB_REPOSITORY, hint: 'a GitHub repository as "owner/repo"' }).describe('GitHub repository whose workflow assumes the roles.'),
+  environment: f.str({ pattern: GITHUB_ENVIRONMENT, hint: 'a GitHub environment name (letters, digits, ".", "-", "_")' }).optional()
+    .describe('GitHub environment with the required reviewers the deploy role trusts (default: `environment`).'),
+  oidcProvider: oidcProvider('token.actions.githubusercontent.com')
+    .describe('The account\'s GitHub OIDC provider: "create" (default) or the ARN of an existing one.'),
+  terraformCloud: TerraformCloudAccessSchema.optional(),
+}).describe('CI access (stack `ci-access`): OIDC roles for the GitHub workflow and Terraform Cloud; absent = no ci-access stack.');
+
 const TagsSchema = f.stringMap().default(() => ({})).superRefine((tags, ctx) => {
   for (const [k, v] of Object.entries(tags)) {
     if (k.length > 128 || k.toLowerCase().startsWith('aws:')) ctx.addIssue({ code: 'custom', path: [k], input: v, message: 'tag keys must be at most 128 characters and must not start with "aws:"' });
@@ -158,6 +182,7 @@ const ConfigSchema = f.strict({
     .nullable().default(null).describe('Image step: registry address replacing the host of repository_urls (docs/images.md); null = none.'),
   imageConvenienceTag: f.str({ pattern: f.IMAGE_TAG_PATTERN, hint: `${f.IMAGE_TAG_HINT} or null` }).nullable().optional()
     .describe('Image step: convenience tag; absent = the step\'s default, null = none.'),
+  ci: CiSchema.optional(),
 }).transform((c) => ({
   environment: c.environment,
   namePrefix: c.namePrefix ?? c.environment,
@@ -178,6 +203,7 @@ const ConfigSchema = f.strict({
   ...(c.imageConvenienceTag === undefined ? {} : { imageConvenienceTag: c.imageConvenienceTag }),
   services: c.services,
   smoke: c.smoke,
+  ...(c.ci === undefined ? {} : { ci: { ...c.ci, environment: c.ci.environment ?? c.environment } }),
 }));
 
 /**
@@ -196,4 +222,4 @@ function completeBackend(b, region) {
  * @typedef {ReturnType<typeof completeBackend>} Backend
  */
 
-module.exports = { ConfigSchema, BackendSchema };
+module.exports = { ConfigSchema, BackendSchema, completeBackend };

@@ -4,6 +4,10 @@
 // SDK's standard resolution (env, shared config, SSO, web identity); tests inject their own clients, or pass
 // `credentials` and a `transport` middleware that answers instead of the network (the SDK still retries).
 // Every client counts the HTTP requests it sends (one per attempt, retries included) into a shared counter.
+// Opt-in: STAGING_ROLLOUT_AWS_CALL_LOG=<file> (or `recordTo`) appends one JSON line per call (service, operation,
+// the input fields that name resources, never a value): test/integration/least-privilege.test.mjs checks them
+// against the ci-access rollout role.
+import { appendFileSync } from 'node:fs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -143,10 +147,57 @@ function useTransport(clients, transport) {
   }
 }
 
+/** Input fields a call record keeps: names and ARNs of resources and the flags IAM conditions look at. */
+const RECORDED_INPUT = ['cluster', 'service', 'services', 'taskDefinition', 'family', 'familyPrefix', 'taskRoleArn', 'executionRoleArn',
+  'tasks', 'task', 'startedBy', 'desiredStatus', 'launchType', 'enableExecuteCommand', 'repositoryName', 'registryId',
+  'logGroupName', 'logStreamName', 'logGroupIdentifier', 'TargetGroupArn', 'FileSystemId', 'MountTargetId',
+  'SecretId', 'Name', 'Path', 'Recursive', 'Overwrite', 'Type'];
+
+/**
+ * One call as recorded: the input fields above (tags by key only), and the ARNs an answer names (a new revision,
+ * started tasks, the roles of a task definition). Values (secrets, parameters, container definitions) are never kept.
+ * @param {string} client @param {string} operation @param {Record<string, any>} input @param {any} output @param {unknown} error
+ */
+export function callRecord(client, operation, input, output, error) {
+  /** @type {Record<string, unknown>} */
+  const kept = {};
+  for (const k of RECORDED_INPUT) if (input?.[k] !== undefined) kept[k] = input[k];
+  if (Array.isArray(input?.tags)) kept.tagKeys = input.tags.map((/** @type {{ key?: string }} */ t) => t.key);
+  const arns = [output?.taskDefinition?.taskDefinitionArn, ...(output?.tasks ?? []).map((/** @type {{ taskArn?: string }} */ t) => t.taskArn)].filter(Boolean);
+  const td = output?.taskDefinition;
+  const roles = td?.taskDefinitionArn ? { outputRoles: { taskDefinitionArn: td.taskDefinitionArn, taskRoleArn: td.taskRoleArn, executionRoleArn: td.executionRoleArn } } : {};
+  return { client, operation, input: kept, ...(arns.length ? { outputArns: arns } : {}), ...roles, ...(error ? { error: String(/** @type {any} */ (error)?.name ?? 'Error') } : {}) };
+}
+
+/**
+ * Append a record of every call (not every attempt) to `file` as JSON lines (idempotent per client).
+ * @param {Record<string, StackOwner>} clients @param {string} file
+ */
+export function recordCalls(clients, file) {
+  for (const [key, client] of Object.entries(clients)) {
+    client.middlewareStack?.add(
+      (next, context) => async (args) => {
+        const operation = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+        const input = /** @type {Record<string, any>} */ (args.input);
+        try {
+          const result = await next(args);
+          appendFileSync(file, `${JSON.stringify(callRecord(key, operation, input, result.output, null))}\n`);
+          return result;
+        } catch (e) {
+          appendFileSync(file, `${JSON.stringify(callRecord(key, operation, input, null, e))}\n`);
+          throw e;
+        }
+      },
+      { step: 'initialize', name: 'stagingRolloutCallRecorder', priority: 'high', override: true },
+    );
+  }
+}
+
 /**
  * Create every client the runner uses, once.
  * @param {{ region?: string, counter?: CallCounter, retry?: RetrySettings,
- *   credentials?: { accessKeyId: string, secretAccessKey: string }, transport?: Transport }} [opts]
+ *   credentials?: { accessKeyId: string, secretAccessKey: string }, transport?: Transport, recordTo?: string }} [opts]
+ *   recordTo: JSON-lines file of every call (default: $STAGING_ROLLOUT_AWS_CALL_LOG; unset = no record)
  * @returns {AwsClients}
  */
 export function createAwsClients(opts = {}) {
@@ -162,5 +213,7 @@ export function createAwsClients(opts = {}) {
   };
   if (opts.counter) countCalls(clients, opts.counter);
   if (opts.transport) useTransport(clients, opts.transport);
+  const recordTo = opts.recordTo ?? process.env.STAGING_ROLLOUT_AWS_CALL_LOG;
+  if (recordTo) recordCalls(clients, recordTo);
   return clients;
 }

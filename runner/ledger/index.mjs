@@ -5,6 +5,7 @@
 // outcomes and the CI run URL only. Why SSM and its limits: docs/operations.md, "The release ledger".
 import { GetParameterCommand, GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { send, errorLine as errorText } from '../aws/send.mjs';
+import names from '../../lib/config/names.cjs';
 
 /** The standard tier's limit on a parameter value. */
 export const MAX_ENTRY_BYTES = 4096;
@@ -56,8 +57,8 @@ export class LedgerError extends Error {
   }
 }
 
-/** `/<namePrefix>/releases` @param {string} namePrefix */
-export const ledgerPath = (namePrefix) => `/${namePrefix}/releases`;
+/** `/<namePrefix>/releases` (lib/config/names.cjs: the ci-access stack grants the rollout role this path) */
+export const { ledgerPath } = names;
 
 /** @param {LedgerContext} ctx @param {string} id */
 const parameterName = (ctx, id) => `${ledgerPath(ctx.namePrefix)}/${id}`;

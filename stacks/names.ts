@@ -1,0 +1,65 @@
+// THE names of the environment's named resources, from the config's namePrefix alone. The `foundation` stack
+// names its resources with these, and the `ci-access` stack builds the rollout and deploy roles' resource ARNs
+// from the same functions (no reference to foundation's state, so no cycle between the two stacks).
+import { SECRET_KEYS } from '../lib/config/index.cjs';
+import type { SecretKey } from '../lib/config/index.cjs';
+import { boundedName } from './util';
+import { ledgerPath } from '../lib/config/names.cjs';
+
+/** Names of one environment's resources (`prefix` = config `namePrefix`). */
+export class ResourceNames {
+  constructor(readonly prefix: string) {}
+
+  /** ECS cluster */
+  get cluster(): string {
+    return `${this.prefix}-cluster`;
+  }
+  /** ECS service of a catalog service */
+  service(name: string): string {
+    return `${this.prefix}-${name}`;
+  }
+  /** task-definition family of a catalog service, or of "migration" */
+  taskFamily(name: string): string {
+    return `${this.prefix}-${name}`;
+  }
+  /** ECR repository of an image key */
+  repository(imageKey: string): string {
+    return `${this.prefix}/${imageKey}`;
+  }
+  /** log group of a catalog service, or of the reserved "migration" and "exec" groups */
+  logGroup(name: string): string {
+    return `/ecs/${this.prefix}/${name}`;
+  }
+  /** Secrets Manager secret name (AWS appends "-" and 6 random characters to its ARN) */
+  secret(key: SecretKey): string {
+    return `${this.prefix}/${key.replace(/_/g, '-')}`;
+  }
+  /** every secret name, by key */
+  get secrets(): Record<SecretKey, string> {
+    return Object.fromEntries(SECRET_KEYS.map((k) => [k, this.secret(k)])) as Record<SecretKey, string>;
+  }
+  /** target group of a web service (ARNs end in a random id: `targetgroup/<name>/<id>`) */
+  targetGroup(name: string): string {
+    return boundedName(`${this.prefix}-${name}`, 32);
+  }
+  /** the application load balancer */
+  get loadBalancer(): string {
+    return boundedName(`${this.prefix}-alb`, 32);
+  }
+  /** the task execution role */
+  get executionRole(): string {
+    return `${this.prefix}-task-execution`;
+  }
+  /** task role of a catalog service, or of "migration" */
+  taskRole(key: string): string {
+    return `${this.prefix}-task-${key}`;
+  }
+  /** SSM Parameter Store path of the release ledger (the runner's rule: lib/config/names.cjs) */
+  get ledgerPath(): string {
+    return ledgerPath(this.prefix);
+  }
+  /** IAM name prefix of every role and instance profile the foundation creates */
+  get iamPrefix(): string {
+    return `${this.prefix}-`;
+  }
+}

