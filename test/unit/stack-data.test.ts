@@ -64,8 +64,12 @@ describe('database host', () => {
     expect(ud).toContain(`VPC_CIDR='10.40.0.0/16'`);
     expect(ud).toContain('hostssl $DB_NAME $DB_USER $VPC_CIDR scram-sha-256');
     expect(ud).toContain('if ! blkid "$DEV"'); // formats only a blank volume
-    // no Terraform template sequences other than the two references
-    expect(ud.match(/\$\{/g)).toHaveLength(2);
+    // cache.auth "password" (default): the cache secret, user and endpoint the host sets the password for
+    expect(ud).toMatch(/CACHE_SECRET_ARN='\$\{aws_secretsmanager_secret\.secrets_secret-cache_[A-F0-9]+\.arn\}'/);
+    expect(ud).toContain(`CACHE_USER_ID='staging-app'`);
+    expect(ud).toMatch(/CACHE_HOST='\$\{aws_elasticache_replication_group\.[^.]+\.primary_endpoint_address\}'/);
+    // no Terraform template sequences other than the four references
+    expect(ud.match(/\$\{/g)).toHaveLength(4);
     expect(ud).not.toContain('%{');
   });
 
