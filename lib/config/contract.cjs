@@ -76,6 +76,40 @@ const SECRET_VARIABLES = Object.freeze([
   { name: 'REDIS_USERNAME', secret: 'cache', key: 'username', description: 'cache RBAC user' },
 ]);
 
+/**
+ * Problems of a mapping table against the declared secret shapes: a variable whose secret or JSON key the
+ * shape does not declare, a key limited to one cache auth mode, an example value that is not a string (ECS
+ * injects a JSON key's value; every mapped value is written as a string), a variable mapped twice.
+ * @param {ReadonlyArray<{ name: string, secret: string, key: string }>} variables @param {Record<string, SecretShape>} shapes
+ * @returns {string[]}
+ */
+function mappingProblems(variables, shapes) {
+  const problems = [];
+  const seen = new Set();
+  for (const v of variables) {
+    const where = `${v.name} (from secret ${v.secret}, JSON key ${JSON.stringify(v.key)})`;
+    if (seen.has(v.name)) problems.push(`${v.name} is mapped twice`);
+    seen.add(v.name);
+    const shape = shapes[v.secret];
+    if (!shape) { problems.push(`${where}: no secret ${v.secret} is declared`); continue; }
+    const key = shape.keys[v.key];
+    if (!key) problems.push(`${where}: the ${v.secret} secret declares no such key (keys: ${Object.keys(shape.keys).join(', ')})`);
+    else if (key.mode) problems.push(`${where}: the key exists only with cache.auth "${key.mode}"`);
+    else if (typeof key.example !== 'string') problems.push(`${where}: the key's value is not a string`);
+  }
+  return problems;
+}
+
+/** Throws when the mapping table does not fit the declared shapes: the stack cannot synthesize then. */
+function assertMapping(/** @type {Parameters<typeof mappingProblems>[0]} */ variables = SECRET_VARIABLES, shapes = SECRET_SHAPES) {
+  const problems = mappingProblems(variables, shapes);
+  if (problems.length) {
+    const e = new Error(`lib/config/contract.cjs: the variable mapping does not fit the secret shapes:\n  ${problems.join('\n  ')}\nfix SECRET_VARIABLES or SECRET_SHAPES (and the writer of that secret)`);
+    e.name = 'PropsError';
+    throw e;
+  }
+}
+
 /** Plain variable every container with a port gets (web and support services): the port to listen on. */
 const PORT_VARIABLE = 'PORT';
 
@@ -106,6 +140,7 @@ function injectedNames() {
  * @returns {{ environment: Record<string, string>, secrets: Array<{ name: string, secret: string, key: string | null }> }}
  */
 function containerContract(c) {
+  assertMapping();
   /** @type {Array<{ name: string, secret: string, key: string | null }>} */
   const secrets = [];
   for (const key of c.secrets) {
@@ -155,5 +190,5 @@ function cacheSecretValue(v) {
 
 module.exports = {
   SECRET_SHAPES, SECRET_VARIABLES, PORT_VARIABLE,
-  deliveredWhole, secretEnvName, injectedNames, containerContract, valueFrom, encodeUserinfo, databaseSecretValue, cacheSecretValue,
+  mappingProblems, assertMapping, deliveredWhole, secretEnvName, injectedNames, containerContract, valueFrom, encodeUserinfo, databaseSecretValue, cacheSecretValue,
 };
