@@ -29,7 +29,7 @@ const SECRET_SHAPES = {
     },
   },
   cache: {
-    writer: 'cache.auth "password": the database host at boot; "iam": Terraform (write-only, metadata only)',
+    writer: 'the database host at boot with cache.auth "password" (it owns the password); by Terraform (write-only argument, no password) with "iam"',
     keys: {
       engine: { description: 'always "valkey"', example: 'valkey' },
       host: { description: 'primary endpoint of the replication group', example: 'master.staging-valkey.abc123.use1.cache.amazonaws.com' },
