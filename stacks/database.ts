@@ -81,15 +81,18 @@ export interface DatabaseHostProps {
   readonly amiParameter?: string;
 }
 
-/** What the host needs to own the cache password: the secret, the RBAC user and the connection values. */
+/**
+ * What the host needs to own the cache password: the secret, the RBAC user and the replication group. Ids and
+ * ARNs built from names, no reference to the cache resources: the host does not wait for (or get replaced with)
+ * the replication group; its bootstrap looks the endpoint up when the group is available.
+ */
 export interface DatabaseHostCache {
   readonly secretArn: string;
   readonly userId: string;
   readonly userArn: string;
-  /** primary endpoint address (a token) */
-  readonly host: string;
   readonly port: number;
   readonly replicationGroupId: string;
+  readonly replicationGroupArn: string;
 }
 
 export class DatabaseHost extends Construct {
@@ -150,6 +153,12 @@ export class DatabaseHost extends Construct {
                 effect: 'Allow',
                 actions: ['elasticache:ModifyUser'],
                 resources: [props.cache.userArn],
+              },
+              {
+                sid: 'FindCacheEndpoint',
+                effect: 'Allow',
+                actions: ['elasticache:DescribeReplicationGroups'],
+                resources: [props.cache.replicationGroupArn],
               },
             ]
           : []),
@@ -220,7 +229,7 @@ export interface DatabaseUserDataValues {
   user: string;
   vpcCidr: string;
   /** cache.auth "password": the cache user whose password the host owns */
-  cache?: Omit<DatabaseHostCache, 'userArn'>;
+  cache?: Omit<DatabaseHostCache, 'userArn' | 'replicationGroupArn'>;
 }
 
 /**
@@ -242,11 +251,10 @@ DB_USER='@DB_USER@'
 VPC_CIDR='@VPC_CIDR@'
 CACHE_SECRET_ARN='@CACHE_SECRET_ARN@'
 CACHE_USER_ID='@CACHE_USER_ID@'
-CACHE_HOST='@CACHE_HOST@'
 CACHE_PORT='@CACHE_PORT@'
 CACHE_GROUP_ID='@CACHE_GROUP_ID@'
 export SECRET_ARN REGION DB_NAME DB_USER AWS_DEFAULT_REGION="$REGION"
-export CACHE_SECRET_ARN CACHE_USER_ID CACHE_HOST CACHE_PORT CACHE_GROUP_ID
+export CACHE_SECRET_ARN CACHE_USER_ID CACHE_PORT CACHE_GROUP_ID
 MOUNT=/var/lib/pgsql
 PGDATA="$MOUNT/data"
 
@@ -359,11 +367,26 @@ print('database secret is current')
 # cache.auth "password": this host owns the cache app user's password (kept across reruns and replacements)
 cache_arn = os.environ.get('CACHE_SECRET_ARN', '')
 if cache_arn:
-    cache_user = os.environ['CACHE_USER_ID']
+    cache_user, group = os.environ['CACHE_USER_ID'], os.environ['CACHE_GROUP_ID']
+    # the endpoint, once the replication group is available (it may still be creating; bounded: 30 minutes)
+    cache_host = ''
+    for attempt in range(int(os.environ.get('CACHE_WAIT_ATTEMPTS', '90'))):
+        got = subprocess.run(aws + ['elasticache', 'describe-replication-groups', '--replication-group-id', group, '--output', 'json'], capture_output=True, text=True)
+        if got.returncode == 0:
+            rg = json.loads(got.stdout)['ReplicationGroups'][0]
+            primary = ((rg.get('NodeGroups') or [{}])[0].get('PrimaryEndpoint') or {}).get('Address')
+            if rg.get('Status') == 'available' and primary:
+                cache_host = primary
+                break
+        elif 'ReplicationGroupNotFound' not in got.stderr:
+            raise SystemExit('cannot look up the cache endpoint: ' + got.stderr.strip())
+        time.sleep(int(os.environ.get('CACHE_WAIT_SECONDS', '20')))
+    if not cache_host:
+        raise SystemExit('replication group ' + group + ' is not available; rerun the bootstrap when it is')
     cached = read_secret(cache_arn, 'cache')
     cache_password = cached.get('password') or secrets.token_urlsafe(32)
     # the secret first: a password the cache has is always one the secret has
-    write_secret(cache_arn, cache_value(os.environ['CACHE_HOST'], int(os.environ['CACHE_PORT']), cache_user, cache_password, os.environ['CACHE_GROUP_ID'], region), cached)
+    write_secret(cache_arn, cache_value(cache_host, int(os.environ['CACHE_PORT']), cache_user, cache_password, group, region), cached)
     name = private_file({'UserId': cache_user, 'AuthenticationMode': {'Type': 'password', 'Passwords': [cache_password]}})
     try:
         for attempt in range(60):
@@ -389,7 +412,6 @@ PY
     '@VPC_CIDR@': v.vpcCidr,
     '@CACHE_SECRET_ARN@': v.cache?.secretArn ?? '',
     '@CACHE_USER_ID@': v.cache?.userId ?? '',
-    '@CACHE_HOST@': v.cache?.host ?? '',
     '@CACHE_PORT@': v.cache ? String(v.cache.port) : '',
     '@CACHE_GROUP_ID@': v.cache?.replicationGroupId ?? '',
   };

@@ -125,9 +125,9 @@ export class FoundationStack extends TerraformStack {
             secretArn: this.secrets.secrets.cache.arn,
             userId: this.cache.appUserId,
             userArn: this.cache.appUserArn,
-            host: this.cache.replicationGroup.primaryEndpointAddress,
             port: this.cache.port,
             replicationGroupId: this.cache.replicationGroupId,
+            replicationGroupArn: this.cache.replicationGroupArn,
           }
         : undefined,
     });

@@ -376,7 +376,9 @@ describe('IAM least privilege', () => {
 
   test('cache.auth "password": the database host may write the cache secret and set the password of the cache app user, nothing else', () => {
     const st = hostStatements(s);
-    expect(Object.keys(st).sort()).toEqual(['KeyThroughSecretsManagerOnly', 'OwnCacheSecretOnly', 'OwnDatabaseSecretOnly', 'SessionManagerAgent', 'SetCacheAppUserPasswordOnly']);
+    expect(Object.keys(st).sort()).toEqual(['FindCacheEndpoint', 'KeyThroughSecretsManagerOnly', 'OwnCacheSecretOnly', 'OwnDatabaseSecretOnly', 'SessionManagerAgent', 'SetCacheAppUserPasswordOnly']);
+    expect(st.FindCacheEndpoint.actions).toEqual(['elasticache:DescribeReplicationGroups']);
+    expect(st.FindCacheEndpoint.resources).toEqual([expect.stringMatching(/:elasticache:us-east-1:.*:replicationgroup:staging-valkey$/)]);
     expect(st.OwnCacheSecretOnly.resources).toHaveLength(1);
     expect(s.byRef(st.OwnCacheSecretOnly.resources[0]).name).toBe('staging/cache');
     expect(st.SetCacheAppUserPasswordOnly.actions).toEqual(['elasticache:ModifyUser']);

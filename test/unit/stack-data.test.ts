@@ -67,9 +67,11 @@ describe('database host', () => {
     // cache.auth "password" (default): the cache secret, user and endpoint the host sets the password for
     expect(ud).toMatch(/CACHE_SECRET_ARN='\$\{aws_secretsmanager_secret\.secrets_secret-cache_[A-F0-9]+\.arn\}'/);
     expect(ud).toContain(`CACHE_USER_ID='staging-app'`);
-    expect(ud).toMatch(/CACHE_HOST='\$\{aws_elasticache_replication_group\.[^.]+\.primary_endpoint_address\}'/);
-    // no Terraform template sequences other than the four references
-    expect(ud.match(/\$\{/g)).toHaveLength(4);
+    expect(ud).toContain(`CACHE_GROUP_ID='staging-valkey'`);
+    // no reference to the cache resources (the host neither waits for nor is replaced with them): the endpoint is
+    // looked up at boot; no Terraform template sequences other than the three references
+    expect(ud).not.toMatch(/aws_elasticache/);
+    expect(ud.match(/\$\{/g)).toHaveLength(3);
     expect(ud).not.toContain('%{');
   });
 

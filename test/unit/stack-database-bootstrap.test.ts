@@ -37,6 +37,14 @@ beforeAll(async () => {
 import json, os, sys
 d = ${JSON.stringify(dir)}
 open(os.path.join(d, 'argv.log'), 'a').write(json.dumps(sys.argv[1:]) + '\\n')
+if 'describe-replication-groups' in sys.argv:
+    # the group is still creating at the first look of a boot, available with its endpoint at the second
+    n = os.path.join(d, 'describes.count')
+    count = int(open(n).read()) if os.path.exists(n) else 0
+    open(n, 'w').write(str(count + 1))
+    status = 'creating' if count % 2 == 0 else 'available'
+    endpoint = {'PrimaryEndpoint': {'Address': ${JSON.stringify(CACHE.host)}, 'Port': 6379}} if status == 'available' else {}
+    print(json.dumps({'ReplicationGroups': [{'ReplicationGroupId': sys.argv[sys.argv.index('--replication-group-id') + 1], 'Status': status, 'NodeGroups': [endpoint]}]})); sys.exit(0)
 if 'modify-user' in sys.argv:
     src = sys.argv[sys.argv.index('--cli-input-json') + 1]
     assert src.startswith('file://'), src
@@ -79,7 +87,7 @@ afterAll(async () => {
 
 function runBootstrap(cache = true): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // the variables the bash part exports (cache.auth "iam" renders CACHE_SECRET_ARN empty)
-  const cacheEnv = { CACHE_SECRET_ARN: cache ? CACHE.secretArn : '', CACHE_USER_ID: cache ? CACHE.userId : '', CACHE_HOST: cache ? CACHE.host : '', CACHE_PORT: cache ? String(CACHE.port) : '', CACHE_GROUP_ID: cache ? CACHE.replicationGroupId : '' };
+  const cacheEnv = { CACHE_SECRET_ARN: cache ? CACHE.secretArn : '', CACHE_USER_ID: cache ? CACHE.userId : '', CACHE_PORT: cache ? String(CACHE.port) : '', CACHE_GROUP_ID: cache ? CACHE.replicationGroupId : '', CACHE_WAIT_SECONDS: '0' };
   return new Promise((resolve) => {
     const child = spawn(PYTHON, ['-'], {
       env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, SECRET_ARN, REGION: 'us-east-1', DB_NAME: 'app', DB_USER: 'app', IMDS_ENDPOINT: imds, TMPDIR: dir, ...cacheEnv },
@@ -121,6 +129,8 @@ describe('database bootstrap (python3)', () => {
     expect(JSON.parse(read('modify-user.json'))).toEqual({ UserId: 'staging-app', AuthenticationMode: { Type: 'password', Passwords: [cache.password] } });
     expect(read('argv.log')).not.toContain(cache.password);
     expect(run.stdout).not.toContain(cache.password);
+    // it waited for the replication group to be available (looked twice), by the id it was given
+    expect(read('argv.log').split('\n').filter((l) => l.includes('describe-replication-groups'))).toEqual([expect.stringContaining('"--replication-group-id", "staging-valkey"'), expect.stringContaining('"--replication-group-id", "staging-valkey"')]);
     expect(read('sql.log')).toContain(`ALTER ROLE app WITH LOGIN PASSWORD '${secret.password}';`);
     // statement logging is off in the session that carries the password, so it never reaches PostgreSQL's log
     const sql = read('sql.log');
