@@ -14,6 +14,7 @@ const argv = (/** @type {string[] | null} */ a) => (a ? json(a) : 'the image\'s 
  */
 export function appContractMarkdown(config, services, source) {
   const smoke = config.smoke;
+  /** @type {string[]} */
   const out = [];
   const p = (/** @type {string} */ s = '') => out.push(s);
   const enabled = services.filter((s) => s.enabled);
