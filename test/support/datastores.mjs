@@ -83,7 +83,7 @@ export async function startDatastores(spec) {
     const pgKey = path.join(dir, 'pg.key'); const pgCrt = path.join(dir, 'pg.crt');
     fs.copyFileSync(key, pgKey); fs.copyFileSync(crt, pgCrt); fs.chmodSync(pgKey, 0o600);
     if (pgUser) for (const p of [pgdata, sock, pgKey, pgCrt]) must('chown', [pgUser, p]);
-    must(...asPg(path.join(PG_BIN, 'initdb'), ['-D', pgdata, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8']));
+    must(...asPg(path.join(PG_BIN, 'initdb'), ['-D', pgdata, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C']));
     fs.writeFileSync(path.join(pgdata, 'pg_hba.conf'), 'local all postgres trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n');
     const pgPort = await freePort();
     const pg = spawn(...asPg(path.join(PG_BIN, 'postgres'), ['-D', pgdata, '-p', String(pgPort), '-k', sock, '-c', 'listen_addresses=127.0.0.1',
