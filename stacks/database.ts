@@ -1,7 +1,9 @@
 // Database host: PostgreSQL on one EC2 instance in a private subnet. IMDSv2 only, no key pair (Session
 // Manager instead), encrypted root volume and a separate encrypted EBS data volume that outlives the instance
 // (prevent_destroy, attached by a separate aws_volume_attachment). The password is generated ON THE HOST and
-// written to the `database` secret with PutSecretValue; Terraform never sees it.
+// written to the `database` secret with PutSecretValue; Terraform never sees it. With cache.auth "password" the
+// host also generates the cache app user's password, writes the whole `cache` secret and sets the password in
+// the cache with ElastiCache ModifyUser (stacks/cache.ts); its role may do that for that one user only.
 import { Construct } from 'constructs';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { EbsVolume } from '@cdktf/provider-aws/lib/ebs-volume';
@@ -42,6 +44,11 @@ export interface DatabaseHostProps {
   /** VPC CIDR allowed in pg_hba.conf (the security group narrows it to tasks) */
   readonly vpcCidr: string;
   /**
+   * The cache app user whose password this host generates and sets (cache.auth "password").
+   * @default undefined (cache.auth "iam": no cache password exists)
+   */
+  readonly cache?: DatabaseHostCache;
+  /**
    * @default 't3.small'
    */
   readonly instanceType?: string;
@@ -72,6 +79,20 @@ export interface DatabaseHostProps {
    * @default '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arch>'
    */
   readonly amiParameter?: string;
+}
+
+/**
+ * What the host needs to own the cache password: the secret, the RBAC user and the replication group. Ids and
+ * ARNs built from names, no reference to the cache resources: the host does not wait for (or get replaced with)
+ * the replication group; its bootstrap looks the endpoint up when the group is available.
+ */
+export interface DatabaseHostCache {
+  readonly secretArn: string;
+  readonly userId: string;
+  readonly userArn: string;
+  readonly port: number;
+  readonly replicationGroupId: string;
+  readonly replicationGroupArn: string;
 }
 
 export class DatabaseHost extends Construct {
@@ -119,6 +140,28 @@ export class DatabaseHost extends Construct {
           actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'],
           resources: [props.secretArn],
         },
+        ...(props.cache
+          ? [
+              {
+                sid: 'OwnCacheSecretOnly',
+                effect: 'Allow',
+                actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'],
+                resources: [props.cache.secretArn],
+              },
+              {
+                sid: 'SetCacheAppUserPasswordOnly',
+                effect: 'Allow',
+                actions: ['elasticache:ModifyUser'],
+                resources: [props.cache.userArn],
+              },
+              {
+                sid: 'FindCacheEndpoint',
+                effect: 'Allow',
+                actions: ['elasticache:DescribeReplicationGroups'],
+                resources: [props.cache.replicationGroupArn],
+              },
+            ]
+          : []),
         {
           sid: 'KeyThroughSecretsManagerOnly',
           effect: 'Allow',
@@ -159,6 +202,7 @@ export class DatabaseHost extends Construct {
         dbName,
         user,
         vpcCidr: props.vpcCidr,
+        cache: props.cache,
       }),
       userDataReplaceOnChange: true,
       tags: { Name: `${env.prefix}-database` },
@@ -184,6 +228,8 @@ export interface DatabaseUserDataValues {
   dbName: string;
   user: string;
   vpcCidr: string;
+  /** cache.auth "password": the cache user whose password the host owns */
+  cache?: Omit<DatabaseHostCache, 'userArn' | 'replicationGroupArn'>;
 }
 
 /**
@@ -203,7 +249,12 @@ PG_MAJOR='@PG_MAJOR@'
 DB_NAME='@DB_NAME@'
 DB_USER='@DB_USER@'
 VPC_CIDR='@VPC_CIDR@'
+CACHE_SECRET_ARN='@CACHE_SECRET_ARN@'
+CACHE_USER_ID='@CACHE_USER_ID@'
+CACHE_PORT='@CACHE_PORT@'
+CACHE_GROUP_ID='@CACHE_GROUP_ID@'
 export SECRET_ARN REGION DB_NAME DB_USER AWS_DEFAULT_REGION="$REGION"
+export CACHE_SECRET_ARN CACHE_USER_ID CACHE_PORT CACHE_GROUP_ID
 MOUNT=/var/lib/pgsql
 PGDATA="$MOUNT/data"
 
@@ -242,19 +293,59 @@ systemctl reload postgresql
 
 # the password: reuse the one in the secret (the data volume keeps the role), else generate one here
 python3 - <<'PY'
-import json, os, secrets, subprocess, tempfile, urllib.request
+import json, os, secrets, subprocess, tempfile, time, urllib.parse, urllib.request
 
 arn, region, db, user = os.environ['SECRET_ARN'], os.environ['REGION'], os.environ['DB_NAME'], os.environ['DB_USER']
-aws = ['aws', '--region', region, 'secretsmanager']
-got = subprocess.run(aws + ['get-secret-value', '--secret-id', arn, '--query', 'SecretString', '--output', 'text'], capture_output=True, text=True)
-current = {}
-if got.returncode == 0:
+aws = ['aws', '--region', region]
+
+
+def quote(s):
+    return urllib.parse.quote(s, safe='')
+
+
+# the secret shapes of lib/config/contract.cjs (databaseSecretValue, cacheSecretValue)
+def database_value(host, port, dbname, username, password):
+    return {'engine': 'postgres', 'host': host, 'port': str(port), 'dbname': dbname, 'username': username, 'password': password,
+            'sslmode': 'require', 'url': 'postgresql://' + quote(username) + ':' + quote(password) + '@' + host + ':' + str(port) + '/' + dbname + '?sslmode=require'}
+
+
+def cache_value(host, port, username, password, group, region):
+    return {'engine': 'valkey', 'host': host, 'port': str(port), 'username': username, 'password': password,
+            'url': 'rediss://' + quote(username) + ':' + quote(password) + '@' + host + ':' + str(port) + '/0',
+            'replicationGroupId': group, 'region': region, 'tls': True, 'auth': 'password'}
+
+
+def read_secret(secret_arn, what):
+    got = subprocess.run(aws + ['secretsmanager', 'get-secret-value', '--secret-id', secret_arn, '--query', 'SecretString', '--output', 'text'], capture_output=True, text=True)
+    if got.returncode == 0:
+        try:
+            value = json.loads(got.stdout)
+            return value if isinstance(value, dict) else {}
+        except ValueError:
+            return {}
+    if 'ResourceNotFoundException' not in got.stderr:
+        raise SystemExit('cannot read the ' + what + ' secret: ' + got.stderr.strip())
+    return {}
+
+
+def private_file(value):
+    # mode 0600 (umask 077): the only way a password reaches a command
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
+        json.dump(value, f)
+    return f.name
+
+
+def write_secret(secret_arn, value, current):
+    if value == current:
+        return
+    name = private_file(value)
     try:
-        current = json.loads(got.stdout)
-    except ValueError:
-        current = {}
-elif 'ResourceNotFoundException' not in got.stderr:
-    raise SystemExit('cannot read the database secret: ' + got.stderr.strip())
+        subprocess.run(aws + ['secretsmanager', 'put-secret-value', '--secret-id', secret_arn, '--secret-string', 'file://' + name], check=True, stdout=subprocess.DEVNULL)
+    finally:
+        os.unlink(name)
+
+
+current = read_secret(arn, 'database')
 password = current.get('password') or secrets.token_urlsafe(32)
 
 imds = os.environ.get('IMDS_ENDPOINT', 'http://169.254.169.254')
@@ -270,16 +361,45 @@ sql = (
     "SELECT 'CREATE DATABASE " + db + " OWNER " + user + "' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '" + db + "')\\gexec\n"
 )
 subprocess.run(['sudo', '-u', 'postgres', 'psql', '-q', '-v', 'ON_ERROR_STOP=1'], input=sql, text=True, check=True, stdout=subprocess.DEVNULL)
-
-value = {'engine': 'postgres', 'host': host, 'port': 5432, 'dbname': db, 'username': user, 'password': password, 'sslmode': 'require'}
-if value != current:
-    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
-        json.dump(value, f)
-    try:
-        subprocess.run(aws + ['put-secret-value', '--secret-id', arn, '--secret-string', 'file://' + f.name], check=True, stdout=subprocess.DEVNULL)
-    finally:
-        os.unlink(f.name)
+write_secret(arn, database_value(host, 5432, db, user, password), current)
 print('database secret is current')
+
+# cache.auth "password": this host owns the cache app user's password (kept across reruns and replacements)
+cache_arn = os.environ.get('CACHE_SECRET_ARN', '')
+if cache_arn:
+    cache_user, group = os.environ['CACHE_USER_ID'], os.environ['CACHE_GROUP_ID']
+    # the endpoint, once the replication group is available (it may still be creating; bounded: 30 minutes)
+    cache_host = ''
+    for attempt in range(int(os.environ.get('CACHE_WAIT_ATTEMPTS', '90'))):
+        got = subprocess.run(aws + ['elasticache', 'describe-replication-groups', '--replication-group-id', group, '--output', 'json'], capture_output=True, text=True)
+        if got.returncode == 0:
+            rg = json.loads(got.stdout)['ReplicationGroups'][0]
+            primary = ((rg.get('NodeGroups') or [{}])[0].get('PrimaryEndpoint') or {}).get('Address')
+            if rg.get('Status') == 'available' and primary:
+                cache_host = primary
+                break
+        elif 'ReplicationGroupNotFound' not in got.stderr:
+            raise SystemExit('cannot look up the cache endpoint: ' + got.stderr.strip())
+        time.sleep(int(os.environ.get('CACHE_WAIT_SECONDS', '20')))
+    if not cache_host:
+        raise SystemExit('replication group ' + group + ' is not available; rerun the bootstrap when it is')
+    cached = read_secret(cache_arn, 'cache')
+    cache_password = cached.get('password') or secrets.token_urlsafe(32)
+    # the secret first: a password the cache has is always one the secret has
+    write_secret(cache_arn, cache_value(cache_host, int(os.environ['CACHE_PORT']), cache_user, cache_password, group, region), cached)
+    name = private_file({'UserId': cache_user, 'AuthenticationMode': {'Type': 'password', 'Passwords': [cache_password]}})
+    try:
+        for attempt in range(60):
+            done = subprocess.run(aws + ['elasticache', 'modify-user', '--cli-input-json', 'file://' + name], capture_output=True, text=True)
+            if done.returncode == 0:
+                break
+            why = done.stderr.replace(cache_password, '***').strip()
+            if 'InvalidUserState' not in why or attempt == 59:
+                raise SystemExit('cannot set the cache user password (ModifyUser): ' + why)
+            time.sleep(10)
+    finally:
+        os.unlink(name)
+    print('cache user credentials are current')
 PY
 `;
   const values: Record<string, string> = {
@@ -290,6 +410,10 @@ PY
     '@DB_NAME@': v.dbName,
     '@DB_USER@': v.user,
     '@VPC_CIDR@': v.vpcCidr,
+    '@CACHE_SECRET_ARN@': v.cache?.secretArn ?? '',
+    '@CACHE_USER_ID@': v.cache?.userId ?? '',
+    '@CACHE_PORT@': v.cache ? String(v.cache.port) : '',
+    '@CACHE_GROUP_ID@': v.cache?.replicationGroupId ?? '',
   };
   if (script.includes('${') || script.includes('%{')) throw new PropsError('DatabaseHost', 'user data template contains a Terraform template sequence');
   return script.replace(/@[A-Z_]+@/g, (m) => {

@@ -96,6 +96,17 @@ export class FoundationStack extends TerraformStack {
       containerInsights: config.cluster.containerInsights,
     });
     this.secrets = new Secrets(this, 'secrets', { env, kmsKeyArn: keyArn });
+    this.cache = new Cache(this, 'cache', {
+      env,
+      subnetIds: privateSubnetIds,
+      securityGroupId: this.securityGroups.cache.id,
+      kmsKeyArn: keyArn,
+      secretId: this.secrets.secrets.cache.id,
+      nodeType: config.cache.nodeType,
+      engineVersion: config.cache.engineVersion,
+      replicas: config.cache.replicas,
+      auth: config.cache.auth,
+    });
     this.database = new DatabaseHost(this, 'database', {
       env,
       subnet: this.network.privateSubnets[0],
@@ -109,16 +120,17 @@ export class FoundationStack extends TerraformStack {
       databaseName: config.database.databaseName,
       username: config.database.username,
       protectDataVolume: config.database.protectDataVolume,
-    });
-    this.cache = new Cache(this, 'cache', {
-      env,
-      subnetIds: privateSubnetIds,
-      securityGroupId: this.securityGroups.cache.id,
-      kmsKeyArn: keyArn,
-      secretId: this.secrets.secrets.cache.id,
-      nodeType: config.cache.nodeType,
-      engineVersion: config.cache.engineVersion,
-      replicas: config.cache.replicas,
+      // cache.auth "password": the host owns the cache app user's password (stacks/cache.ts)
+      cache: this.cache.auth === 'password'
+        ? {
+            secretArn: this.secrets.secrets.cache.arn,
+            userId: this.cache.appUserId,
+            userArn: this.cache.appUserArn,
+            port: this.cache.port,
+            replicationGroupId: this.cache.replicationGroupId,
+            replicationGroupArn: this.cache.replicationGroupArn,
+          }
+        : undefined,
     });
     this.storage = new SharedStorage(this, 'storage', {
       env,
@@ -141,14 +153,16 @@ export class FoundationStack extends TerraformStack {
     // IAM: the execution role reads only the secrets some container gets
     const usedSecrets = unique<SecretKey>([...enabled.flatMap((s) => s.secrets), ...config.migration.secrets]);
     const roleNeeds: Record<string, TaskRoleNeeds> = {};
+    // elasticache:Connect only when the cache authenticates by IAM token; a password needs no IAM permission
+    const iamCache = config.cache.auth === 'iam';
     for (const s of enabled) {
       const data = s.mounts.filter((m) => m.volume === 'data');
       roleNeeds[s.name] = {
         efs: data.length === 0 ? undefined : data.every((m) => m.readOnly) ? 'ro' : 'rw',
-        cache: s.secrets.includes('cache'),
+        cache: iamCache && s.secrets.includes('cache'),
       };
     }
-    roleNeeds.migration = { cache: config.migration.secrets.includes('cache') };
+    roleNeeds.migration = { cache: iamCache && config.migration.secrets.includes('cache') };
     this.iam = new TaskIam(this, 'iam', {
       env,
       kmsKeyArn: keyArn,

@@ -1,7 +1,8 @@
 // Secrets: Secrets Manager secrets for the database credentials, the cache connection, application secrets and
 // the staging smoke-test user, encrypted with the environment key. Terraform creates the secrets, never their
-// values (no secret_string here): the database host writes `database` itself, `cache` holds only non-secret
-// connection metadata (stacks/cache.ts), `app` and `smoke_user` are put out of band (docs/foundation.md).
+// values (no secret_string here): the database host writes `database` itself and, with cache.auth "password",
+// `cache` (stacks/database.ts); with "iam" `cache` holds only non-secret connection metadata (stacks/cache.ts);
+// `app` and `smoke_user` are put out of band (docs/foundation.md). Shapes: lib/config/contract.cjs.
 import { Construct } from 'constructs';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SECRET_KEYS } from '../lib/config/index.cjs';
@@ -20,8 +21,8 @@ export interface SecretsProps {
 }
 
 const DESCRIPTIONS: Record<SecretKey, string> = {
-  database: 'PostgreSQL credentials (JSON: engine, host, port, dbname, username, password); written by the database host',
-  cache: 'Valkey connection metadata (JSON: host, port, username, tls, auth=iam); no password exists',
+  database: 'PostgreSQL credentials (JSON: engine, host, port, dbname, username, password, sslmode, url); written by the database host',
+  cache: 'Valkey connection (JSON: host, port, username, url, tls, auth; password with cache.auth password); written by the database host (password) or Terraform (iam)',
   app: 'Application secrets (JSON); set out of band',
   smoke_user: 'Staging smoke-test user (JSON: username, password); set out of band',
 };

@@ -9,6 +9,7 @@ import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition';
 import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
 import { ServiceDiscoveryService } from '@cdktf/provider-aws/lib/service-discovery-service';
 import type { Service, SecretKey } from '../lib/config/index.cjs';
+import { containerContract, secretEnvName as contractSecretEnvName, valueFrom } from '../lib/config/contract.cjs';
 import { PropsError, StackEnv } from './util';
 import { ResourceNames } from './names';
 
@@ -17,9 +18,12 @@ export const BOOTSTRAP_TAG = 'bootstrap';
 /** Name of the EFS volume in task definitions (the catalog's `data` mount). */
 export const DATA_VOLUME = 'data';
 
-/** Environment variable a secret is injected as: `database` -> `DATABASE_SECRET` (the secret's JSON). */
+/**
+ * Environment variable a secret delivered whole is injected as: `app` -> `APP_SECRET` (the secret's JSON).
+ * Secrets with conventional variables (database, cache) arrive as those instead (lib/config/contract.cjs).
+ */
 export function secretEnvName(key: SecretKey): string {
-  return `${key.toUpperCase()}_SECRET`;
+  return contractSecretEnvName(key);
 }
 
 export interface ServicesProps {
@@ -103,6 +107,9 @@ export class Services extends Construct {
 
     const taskDefinition = (tid: string, family: string, spec: ContainerSpec, size: { cpu: number; memory: number }, taskRoleArn: string) => {
       const needsData = spec.mounts.some((m) => m.volume === DATA_VOLUME);
+      // the application contract: PORT and the conventional variables from secret JSON keys
+      const contract = containerContract({ secrets: spec.secrets, port: spec.port });
+      const environment: Record<string, string> = { ...spec.environment, ...contract.environment };
       const container: Record<string, unknown> = {
         name: spec.name,
         image: `${spec.image}:${BOOTSTRAP_TAG}`,
@@ -112,8 +119,8 @@ export class Services extends Construct {
         // memory, and it documents the container's share explicitly. Release revisions copy it (runner).
         memoryReservation: size.memory,
         portMappings: spec.port === null ? [] : [{ name: spec.name, containerPort: spec.port, protocol: 'tcp' }],
-        environment: Object.keys(spec.environment).sort().map((k) => ({ name: k, value: spec.environment[k] })),
-        secrets: spec.secrets.map((k) => ({ name: secretEnvName(k), valueFrom: props.secretArns[k] })),
+        environment: Object.keys(environment).sort().map((k) => ({ name: k, value: environment[k] })),
+        secrets: contract.secrets.map((r) => ({ name: r.name, valueFrom: valueFrom(props.secretArns[r.secret as SecretKey], r.key) })),
         mountPoints: spec.mounts.map((m) => ({ sourceVolume: m.volume, containerPath: m.containerPath, readOnly: m.readOnly })),
         logConfiguration: {
           logDriver: 'awslogs',

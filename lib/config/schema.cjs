@@ -89,6 +89,8 @@ const CacheSchema = f.strict({
   nodeType: f.str({ pattern: /^cache\.[a-z0-9]+\.[a-z0-9]+$/, hint: 'an ElastiCache node type like "cache.t4g.micro"' }).default('cache.t4g.micro'),
   engineVersion: f.str({ pattern: /^[78]\.\d+$/, hint: 'a Valkey version like "8.0"' }).default('8.0'),
   replicas: f.int(0, 5).default(0),
+  auth: f.oneOf(/** @type {const} */ (['password', 'iam'])).default('password')
+    .describe('"password": the app user has a password (generated on the database host, in the cache secret and REDIS_URL; what redis-py, Celery and RQ expect); "iam": short-lived IAM tokens signed by the app (no password anywhere).'),
 }).describe('Valkey (ElastiCache) for the app.');
 
 const StorageSchema = f.strict({

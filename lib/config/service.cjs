@@ -5,6 +5,7 @@
 // mode) are in graph.cjs.
 
 const f = require('./fields.cjs');
+const { injectedNames } = require('./contract.cjs');
 
 const { z } = f;
 
@@ -73,6 +74,10 @@ const ServiceSchema = f.strict({
   } else {
     if (given(s.healthCheckPath)) fail('healthCheckPath', `only web services have an ALB health check (kind is ${s.kind})`);
     if (given(s.routing)) fail('routing', `only web services are routed by the ALB (kind is ${s.kind})`);
+  }
+  const injected = new Set(injectedNames());
+  for (const k of Object.keys(s.environment)) {
+    if (injected.has(k)) ctx.addIssue({ code: 'custom', path: ['environment', k], input: s.environment[k], message: `${k} is set by the stack (docs/app-contract.md); remove it from environment` });
   }
   if (s.kind !== 'support' && given(s.discoveryName)) fail('discoveryName', `only support services are registered in Cloud Map (kind is ${s.kind})`);
   f.fargatePair(s, ctx);

@@ -15,10 +15,20 @@ export const DEFAULT_SECRETS_TIMEOUT_MS = 600_000;
 export const MIN_SECRETS_POLL_MS = 5_000;
 
 /**
- * Who gives each stack secret its value (docs/foundation.md, "How secret values are set").
+ * Who gives each stack secret its value (docs/foundation.md, "How secret values are set"), with cache.auth "iam".
  * @type {Readonly<Record<string, 'host'|'terraform'|'operator'>>}
  */
 export const SET_BY = Object.freeze({ database: 'host', cache: 'terraform', app: 'operator', smoke_user: 'operator' });
+
+/**
+ * Who sets secret `key` under this config: with cache.auth "password" (the default) the database host writes
+ * the `cache` secret too (it owns the cache password, stacks/database.ts).
+ * @param {string} key @param {{ cache?: { auth?: string } } | undefined} config
+ */
+export function setBy(key, config) {
+  if (key === 'cache' && (config?.cache?.auth ?? 'password') === 'password') return 'host';
+  return SET_BY[key];
+}
 
 /**
  * The secret's name from its ARN (`arn:...:secret:staging/app-AbCdEf` -> `staging/app`): what messages show and
@@ -49,8 +59,8 @@ export async function run(ctx) {
   const needs = neededSecrets(ctx);
   if (!needs.length) return { status: 'skipped', reason: 'no selected step starts a container that lists a secret' };
   const states = await describeAll(ctx, needs);
-  const fatal = states.filter((s) => s.problem || (!s.current && SET_BY[s.need.key] !== 'host'));
-  const waiting = states.filter((s) => !s.current && !s.problem && SET_BY[s.need.key] === 'host');
+  const fatal = states.filter((s) => s.problem || (!s.current && setBy(s.need.key, ctx.config) !== 'host'));
+  const waiting = states.filter((s) => !s.current && !s.problem && setBy(s.need.key, ctx.config) === 'host');
   const timeoutMs = ctx.options.secretsTimeoutMs ?? DEFAULT_SECRETS_TIMEOUT_MS;
   if (fatal.length) {
     const also = waiting.map((s) => `(secret ${s.need.key} has no current value yet either: the database host has not published its credentials)`);
@@ -137,7 +147,7 @@ function missingMessage(ctx, s) {
   const name = secretName(s.need.arn);
   const users = s.need.usedBy.map((u) => u.name).join(', ');
   if (s.problem) return `secret ${key} (${name}) ${s.problem}; needed by ${users}`;
-  if (SET_BY[key] === 'terraform') {
+  if (setBy(key, ctx.config) === 'terraform') {
     return `secret ${key} (${name}) has no current value: Terraform writes it with the foundation stack (stacks/cache.ts); apply the foundation stack, then rerun. Needed by ${users}.${ctx.capabilities.emulator ? ' On the emulator the harness seeds it (npm run local, the integration setup).' : ''}`;
   }
   const file = `${key.replace(/_/g, '-')}.json`;

@@ -5,13 +5,15 @@
 // a secret that already has one is left alone. For emulator runs only: `npm run local`, the integration setup.
 import { randomBytes } from 'node:crypto';
 import { SecretsManagerClient, DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import contract from '../../lib/config/contract.cjs';
 
 /** @param {string} region @returns {Record<string, () => object>} key -> placeholder of the secret's documented shape */
 function placeholders(region) {
   const token = () => randomBytes(18).toString('base64url');
   return {
-    database: () => ({ engine: 'postgres', host: 'database.emulator.invalid', port: 5432, dbname: 'app', username: 'app', password: token(), sslmode: 'require' }),
-    cache: () => ({ engine: 'valkey', host: 'cache.emulator.invalid', port: 6379, username: 'app', replicationGroupId: 'emulator', region, tls: true, auth: 'iam' }),
+    // the shapes the stack's writers produce (lib/config/contract.cjs)
+    database: () => contract.databaseSecretValue({ host: 'database.emulator.invalid', port: 5432, dbname: 'app', username: 'app', password: token() }),
+    cache: () => contract.cacheSecretValue({ host: 'cache.emulator.invalid', port: 6379, username: 'app', password: token(), replicationGroupId: 'emulator', region }),
     app: () => ({ EMULATOR_PLACEHOLDER: token() }),
     smoke_user: () => ({ username: 'smoke-emulator', password: token() }),
   };

@@ -362,6 +362,48 @@ if (env.status === 'applied') {
     });
   });
 
+  describe(`${SUITE}: cache.auth "iam" (the applied config uses "password", the default)`, () => {
+    const dir = path.join(os.tmpdir(), `staging-rollout-cache-iam-${process.pid}`);
+    let plan: any;
+    beforeAll(async () => {
+      fs.mkdirSync(dir, { recursive: true });
+      const cfg = JSON.parse(JSON.stringify(rawConfig));
+      cfg.cache = { ...(cfg.cache ?? {}), auth: 'iam' };
+      const cfgFile = path.join(dir, 'cache-iam.json');
+      fs.writeFileSync(cfgFile, JSON.stringify(cfg, null, 2));
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [path.join(REPO, 'scripts', 'lib', 'foundation-cli.mjs'), 'plan', '--outdir', path.join(dir, 'out'), '--endpoint', env.endpoint, '--config', cfgFile],
+        { cwd: REPO, maxBuffer: 64 * 1024 * 1024 },
+      );
+      plan = JSON.parse(fs.readFileSync(JSON.parse(stdout).planJsonFile, 'utf8'));
+    }, 300000);
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    test('no secret value in the plan; the cache metadata version is write-only', () => {
+      const found = secretValues(plan.planned_values, 'plan.planned_values', []);
+      secretValues(plan.resource_changes, 'plan.resource_changes', found);
+      expect(found).toEqual([]);
+      const versions = (plan.resource_changes as { type: string; change: { after: Record<string, unknown> | null } }[]).filter((c) => c.type === 'aws_secretsmanager_secret_version');
+      expect(versions).toHaveLength(1);
+      expect(versions[0].change.after?.secret_string_wo_version).toBe(2);
+      expect([null, undefined]).toContain(versions[0].change.after?.secret_string_wo);
+    });
+  });
+
+  describe(`${SUITE}: cache.auth "password" in the applied state`, () => {
+    test('no secret version and no password for the cache user in state: the database host sets it, outside Terraform', () => {
+      const state = JSON.parse(fs.readFileSync(env.stateFile, 'utf8'));
+      const resources = state.resources as { type: string; instances: { attributes: Record<string, any> }[] }[];
+      expect(resources.filter((r) => r.type === 'aws_secretsmanager_secret_version')).toEqual([]);
+      const users = resources.filter((r) => r.type === 'aws_elasticache_user').flatMap((r) => r.instances.map((i) => i.attributes));
+      const app = users.find((u) => u.user_name !== 'default');
+      expect(app).toBeDefined();
+      expect(app?.authentication_mode?.[0]?.type).toBe('iam');
+      for (const u of users) expect([null, undefined, []]).toContainEqual(u.passwords ?? null);
+    });
+  });
+
   describe(`${SUITE}: a config that disables anisette`, () => {
     const dir = path.join(os.tmpdir(), `staging-rollout-disabled-${process.pid}`);
     let plan: any;

@@ -19,8 +19,9 @@ describe('seedEmulatorSecrets', () => {
     expect(res).toEqual({ seeded: ['database', 'cache', 'smoke_user'], kept: ['app'] });
     const put = Object.fromEntries(sm.commandCalls(PutSecretValueCommand).map((c) => [c.args[0].input.SecretId, JSON.parse(c.args[0].input.SecretString)]));
     expect(Object.keys(put)).toEqual(['arn:db', 'arn:cache', 'arn:smoke']);
-    expect(put['arn:db']).toEqual({ engine: 'postgres', host: expect.stringMatching(/\.invalid$/), port: 5432, dbname: 'app', username: 'app', password: expect.stringMatching(/^[\w-]{24}$/), sslmode: 'require' });
-    expect(put['arn:cache']).toMatchObject({ engine: 'valkey', tls: true, auth: 'iam', region: 'us-east-1' });
+    // the declared shapes (lib/config/contract.cjs): every key a container variable maps from is there
+    expect(put['arn:db']).toEqual({ engine: 'postgres', host: expect.stringMatching(/\.invalid$/), port: '5432', dbname: 'app', username: 'app', password: expect.stringMatching(/^[\w-]{24}$/), sslmode: 'require', url: expect.stringMatching(/^postgresql:\/\/app:[\w-]{24}@database\.emulator\.invalid:5432\/app\?sslmode=require$/) });
+    expect(put['arn:cache']).toMatchObject({ engine: 'valkey', tls: true, auth: 'password', region: 'us-east-1', url: expect.stringMatching(/^rediss:\/\//) });
     expect(put['arn:smoke']).toEqual({ username: 'smoke-emulator', password: expect.stringMatching(/^[\w-]{24}$/) });
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
   });

@@ -23,6 +23,13 @@ function httpsOutputs() {
   return file;
 }
 
+/** A config with cache.auth "iam": Terraform writes the cache secret (with "password" the database host does). */
+function iamCacheConfig() {
+  const file = path.join(tmp, 'iam-cache.json');
+  writeFileSync(file, JSON.stringify({ extends: path.resolve('config/staging.json'), cache: { auth: 'iam' } }));
+  return file;
+}
+
 describe('secrets preflight', () => {
   test('runs first; every needed secret current: passed, one DescribeSecret per secret, in parallel, no value read', async () => {
     const fake = fakeWorld();
@@ -106,11 +113,18 @@ describe('secrets preflight', () => {
     for (const arn of Object.values(ARN)) expect(res.out + JSON.stringify(res.report)).not.toContain(arn);
   });
 
-  test('the smoke user missing (login check will run) names its JSON shape; the cache secret names the foundation apply', async () => {
+  test('cache.auth "password" (default): a cache secret without a value is waited for like the database secret (the database host writes both)', async () => {
+    const fake = fakeWorld();
+    fake.world.secrets.set(ARN.cache, { current: false });
+    const res = await rollout(fake, ['--no-emulator', '--dry-run']);
+    expect(stepOf(res.report, 'preflight')).toMatchObject({ status: 'passed', reason: expect.stringMatching(/^dry run: cache has no current value yet; a real run waits up to 10m 00s for the database host/) });
+  });
+
+  test('the smoke user missing (login check will run) names its JSON shape; with cache.auth "iam" the cache secret names the foundation apply', async () => {
     const fake = fakeWorld();
     fake.world.secrets.set(ARN.smoke_user, { current: false });
     fake.world.secrets.set(ARN.cache, { current: false });
-    const res = await rollout(fake, ['--no-emulator', '--outputs', httpsOutputs()]);
+    const res = await rollout(fake, ['--no-emulator', '--outputs', httpsOutputs(), '--config', iamCacheConfig()]);
     expectStoppedAfter(res, fake.world, 'preflight');
     expect(res.report.failure.message).toMatch(/secret cache \(staging\/cache\) has no current value: Terraform writes it with the foundation stack/);
     expect(res.report.failure.message).toContain('smoke-user.json)   # {"username": "...", "password": "..."}');

@@ -23,8 +23,11 @@ const STAR_RESOURCE_ALLOWED = new Set([
 const SECRET_ATTRIBUTES = ['password', 'passwords', 'master_password', 'secret_string', 'secret_binary', 'auth_token', 'private_key'];
 
 let s: Synth;
+/** the same config with cache.auth "iam" (the default is "password") */
+let iam: Synth;
 beforeAll(() => {
   s = synth();
+  iam = synth(stagingWith((r) => { r.cache.auth = 'iam'; }));
 });
 
 function walk(node: unknown, at: string, visit: (key: string, value: unknown, path: string) => void): void {
@@ -188,41 +191,62 @@ describe('no secret values', () => {
     expect(found).toEqual([]);
   });
 
-  test('the only secret version is the cache connection metadata, write-only, with non-secret keys', () => {
-    const versions = s.resources('aws_secretsmanager_secret_version');
+  test('cache.auth "password": no secret version at all (the database host writes both secrets)', () => {
+    expect(s.resources('aws_secretsmanager_secret_version')).toEqual([]);
+  });
+
+  test('cache.auth "iam": the only secret version is the cache connection metadata, write-only, with non-secret keys', () => {
+    const versions = iam.resources('aws_secretsmanager_secret_version');
     expect(versions).toHaveLength(1);
     const [, v] = versions[0];
     expect(v.secret_string).toBeUndefined();
-    expect(v.secret_string_wo_version).toBe(1);
-    expect(s.byRef(v.secret_id).name).toBe('staging/cache');
+    expect(v.secret_string_wo_version).toBe(2);
+    expect(iam.byRef(v.secret_id).name).toBe('staging/cache');
     const keys = [...(v.secret_string_wo as string).matchAll(/"([A-Za-z]+)" ?= ?/g)].map((m) => m[1]).sort();
-    expect(keys).toEqual(['auth', 'engine', 'host', 'port', 'region', 'replicationGroupId', 'tls', 'username']);
+    expect(keys).toEqual(['auth', 'engine', 'host', 'port', 'region', 'replicationGroupId', 'tls', 'url', 'username']);
     expect(v.secret_string_wo).toContain('"auth" = "iam"');
+    expect(v.secret_string_wo).toMatch(/"url" = "rediss:\/\/staging-app@\$\{aws_elasticache_replication_group\.[^}]+\.primary_endpoint_address\}:6379\/0"/);
   });
 
-  test('the cache users use IAM authentication, the default user is disabled, no passwords', () => {
-    const users = s.bodies('aws_elasticache_user');
-    const app = users.find((u) => u.user_name !== 'default')!;
-    expect(app.authentication_mode).toEqual({ type: 'iam' });
-    expect(app.user_name).toBe(app.user_id);
-    const def = users.find((u) => u.user_name === 'default')!;
-    expect(def.access_string).toMatch(/^off /);
-    for (const u of users) expect(u.passwords).toBeUndefined();
+  test('the cache app user is created with IAM authentication in both modes (password mode: Terraform then ignores it), the default user is disabled, no passwords', () => {
+    for (const [x, ignored] of [[s, ['authentication_mode']], [iam, undefined]] as const) {
+      const users = x.bodies('aws_elasticache_user');
+      const app = users.find((u) => u.user_name !== 'default')!;
+      expect(app.authentication_mode).toEqual({ type: 'iam' });
+      expect(app.lifecycle?.ignore_changes).toEqual(ignored);
+      expect(app.user_name).toBe(app.user_id);
+      const def = users.find((u) => u.user_name === 'default')!;
+      expect(def.access_string).toMatch(/^off /);
+      for (const u of users) expect(u.passwords).toBeUndefined();
+    }
   });
 
-  test('no string looks like an embedded credential', () => {
-    const suspicious: string[] = [];
-    walk(s.json, '$', (_k, v, p) => {
-      if (typeof v !== 'string') return;
-      if (/password\s*[=:]\s*['"][^'"$]/i.test(v) || /AKIA[0-9A-Z]{16}/.test(v) || /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v)) suspicious.push(p);
+  test('no string looks like an embedded credential (both cache modes)', () => {
+    for (const x of [s, iam]) {
+      const suspicious: string[] = [];
+      walk(x.json, '$', (_k, v, p) => {
+        if (typeof v !== 'string') return;
+        if (/password\s*[=:]\s*['"][^'"$]/i.test(v) || /AKIA[0-9A-Z]{16}/.test(v) || /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v)) suspicious.push(p);
+        if (/(postgresql|rediss?):\/\/[^@\s/]+:[^@\s]+@/.test(v)) suspicious.push(p); // a URL with a password in it
+      });
+      expect(suspicious).toEqual([]);
+    }
+  });
+
+  test('no secret-valued attribute in the synthesized JSON with cache.auth "iam" either', () => {
+    const found: string[] = [];
+    walk(iam.json, '$', (k, v, p) => {
+      if (SECRET_ATTRIBUTES.includes(k) && v !== null && v !== false && !(Array.isArray(v) && v.length === 0)) found.push(p);
     });
-    expect(suspicious).toEqual([]);
+    expect(found).toEqual([]);
   });
 
   test('the database password is generated on the host and handed over by file, never on a command line', () => {
     const ud: string = s.bodies('aws_instance')[0].user_data;
     expect(ud).toContain('secrets.token_urlsafe(32)');
-    expect(ud).toMatch(/'put-secret-value', '--secret-id', arn, '--secret-string', 'file:\/\/'/);
+    expect(ud).toMatch(/'put-secret-value', '--secret-id', secret_arn, '--secret-string', 'file:\/\/'/);
+    // the cache password (cache.auth "password") reaches ModifyUser through a private file too
+    expect(ud).toMatch(/'modify-user', '--cli-input-json', 'file:\/\/'/);
     expect(ud).not.toMatch(/set -x/);
     expect(ud).not.toMatch(/print\([^)]*password/);
   });
@@ -289,6 +313,17 @@ describe('IAM least privilege', () => {
     const efs = statementsOf('staging-task-tracker-fetcher-2').find((st) => st.sid === 'DataThroughAccessPoint')!;
     expect(efs.actions).toEqual(['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite']);
     expect(efs.condition[0]).toMatchObject({ test: 'StringEquals', variable: 'elasticfilesystem:AccessPointArn', values: [expect.stringMatching(/aws_efs_access_point/)] });
+    // cache.auth "password" (the default): no task role may sign cache tokens
+    expect(roles.filter(([, r]) => statementsOf(r.name).some((st) => st.sid === 'ValkeyIamAuth'))).toEqual([]);
+  });
+
+  test('cache.auth "iam": Valkey IAM auth only for task roles of services with the cache secret', () => {
+    const roles = iam.resources('aws_iam_role').filter(([, r]) => /^staging-task-(?!execution$)/.test(r.name));
+    const statementsOf = (roleName: string): Block[] => {
+      const [n] = roles.find(([, r]) => r.name === roleName)!;
+      const p = iam.bodies('aws_iam_role_policy').find((x) => x.role === `\${aws_iam_role.${n}.id}`);
+      return p ? iam.policyStatements(p.policy) : [];
+    };
     const cacheRoles = roles.filter(([, r]) => statementsOf(r.name).some((st) => st.sid === 'ValkeyIamAuth')).map(([, r]) => r.name).sort();
     expect(cacheRoles).toEqual(['staging-task-api', 'staging-task-notification-service', 'staging-task-tracker-fetcher-2', 'staging-task-unified-geofence']);
     const connect = statementsOf('staging-task-api').find((st) => st.sid === 'ValkeyIamAuth')!;
@@ -319,16 +354,37 @@ describe('IAM least privilege', () => {
     for (const st of ecs) expect(st.condition.map((c: Block) => c.variable).sort()).toEqual(['aws:SourceAccount', 'aws:SourceArn']);
   });
 
-  test('the database host may write only its own secret, and use the key only through Secrets Manager', () => {
-    const role = s.find('aws_iam_role', 'name', 'staging-database-host');
-    const policy = s.bodies('aws_iam_role_policy').find((p) => p.role === `\${${s.address('aws_iam_role', role)}.id}`)!;
-    const st = Object.fromEntries(s.policyStatements(policy.policy).map((x) => [x.sid, x]));
-    expect(st.OwnDatabaseSecretOnly.resources).toHaveLength(1);
-    expect(s.byRef(st.OwnDatabaseSecretOnly.resources[0]).name).toBe('staging/database');
-    expect(st.OwnDatabaseSecretOnly.actions).toContain('secretsmanager:PutSecretValue');
-    expect(st.KeyThroughSecretsManagerOnly.condition).toEqual([{ test: 'StringEquals', variable: 'kms:ViaService', values: ['secretsmanager.us-east-1.amazonaws.com'] }]);
-    const puts = s.data('aws_iam_policy_document').flatMap(([, d]) => d.statement).filter((x: Block) => (x.actions ?? []).includes('secretsmanager:PutSecretValue'));
-    expect(puts).toHaveLength(1);
+  const hostStatements = (x: Synth) => {
+    const role = x.find('aws_iam_role', 'name', 'staging-database-host');
+    const policy = x.bodies('aws_iam_role_policy').find((p) => p.role === `\${${x.address('aws_iam_role', role)}.id}`)!;
+    return Object.fromEntries(x.policyStatements(policy.policy).map((st) => [st.sid, st]));
+  };
+  const puts = (x: Synth) => x.data('aws_iam_policy_document').flatMap(([, d]) => d.statement).filter((st: Block) => (st.actions ?? []).includes('secretsmanager:PutSecretValue'));
+
+  test('the database host may write only its own secrets, and use the key only through Secrets Manager', () => {
+    for (const x of [s, iam]) {
+      const st = hostStatements(x);
+      expect(st.OwnDatabaseSecretOnly.resources).toHaveLength(1);
+      expect(x.byRef(st.OwnDatabaseSecretOnly.resources[0]).name).toBe('staging/database');
+      expect(st.OwnDatabaseSecretOnly.actions).toContain('secretsmanager:PutSecretValue');
+      expect(st.KeyThroughSecretsManagerOnly.condition).toEqual([{ test: 'StringEquals', variable: 'kms:ViaService', values: ['secretsmanager.us-east-1.amazonaws.com'] }]);
+    }
+    // iam: no cache password exists, so the host may touch neither the cache secret nor the cache user
+    expect(Object.keys(hostStatements(iam)).sort()).toEqual(['KeyThroughSecretsManagerOnly', 'OwnDatabaseSecretOnly', 'SessionManagerAgent']);
+    expect(puts(iam)).toHaveLength(1);
+  });
+
+  test('cache.auth "password": the database host may write the cache secret and set the password of the cache app user, nothing else', () => {
+    const st = hostStatements(s);
+    expect(Object.keys(st).sort()).toEqual(['FindCacheEndpoint', 'KeyThroughSecretsManagerOnly', 'OwnCacheSecretOnly', 'OwnDatabaseSecretOnly', 'SessionManagerAgent', 'SetCacheAppUserPasswordOnly']);
+    expect(st.FindCacheEndpoint.actions).toEqual(['elasticache:DescribeReplicationGroups']);
+    expect(st.FindCacheEndpoint.resources).toEqual([expect.stringMatching(/:elasticache:us-east-1:.*:replicationgroup:staging-valkey$/)]);
+    expect(st.OwnCacheSecretOnly.resources).toHaveLength(1);
+    expect(s.byRef(st.OwnCacheSecretOnly.resources[0]).name).toBe('staging/cache');
+    expect(st.SetCacheAppUserPasswordOnly.actions).toEqual(['elasticache:ModifyUser']);
+    expect(st.SetCacheAppUserPasswordOnly.resources).toEqual([expect.stringMatching(/:elasticache:us-east-1:.*:user:staging-app$/)]);
+    expect(puts(s)).toHaveLength(2);
+    expect(s.data('aws_iam_policy_document').flatMap(([, d]) => d.statement).filter((x: Block) => (x.actions ?? []).some((a: string) => a.startsWith('elasticache:Modify')))).toHaveLength(1);
   });
 });
 

@@ -64,8 +64,14 @@ describe('database host', () => {
     expect(ud).toContain(`VPC_CIDR='10.40.0.0/16'`);
     expect(ud).toContain('hostssl $DB_NAME $DB_USER $VPC_CIDR scram-sha-256');
     expect(ud).toContain('if ! blkid "$DEV"'); // formats only a blank volume
-    // no Terraform template sequences other than the two references
-    expect(ud.match(/\$\{/g)).toHaveLength(2);
+    // cache.auth "password" (default): the cache secret, user and endpoint the host sets the password for
+    expect(ud).toMatch(/CACHE_SECRET_ARN='\$\{aws_secretsmanager_secret\.secrets_secret-cache_[A-F0-9]+\.arn\}'/);
+    expect(ud).toContain(`CACHE_USER_ID='staging-app'`);
+    expect(ud).toContain(`CACHE_GROUP_ID='staging-valkey'`);
+    // no reference to the cache resources (the host neither waits for nor is replaced with them): the endpoint is
+    // looked up at boot; no Terraform template sequences other than the three references
+    expect(ud).not.toMatch(/aws_elasticache/);
+    expect(ud.match(/\$\{/g)).toHaveLength(3);
     expect(ud).not.toContain('%{');
   });
 

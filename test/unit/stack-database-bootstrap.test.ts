@@ -8,10 +8,13 @@ import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
 import { AddressInfo } from 'net';
 import { databaseUserData } from '../../stacks/database';
+import { cacheSecretValue, databaseSecretValue } from '../../lib/config/contract.cjs';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:staging/database-AbCdEf';
+const CACHE_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:staging/cache-XyZ';
+const CACHE = { secretArn: CACHE_ARN, userId: 'staging-app', host: 'master.staging-valkey.abc.use1.cache.amazonaws.com', port: 6379, replicationGroupId: 'staging-valkey' };
 const python = /<<'PY'\n([\s\S]*?)\nPY\n/.exec(databaseUserData({
-  secretArn: SECRET_ARN, volumeId: 'vol-0abc', region: 'us-east-1', pgVersion: '15', dbName: 'app', user: 'app', vpcCidr: '10.40.0.0/16',
+  secretArn: SECRET_ARN, volumeId: 'vol-0abc', region: 'us-east-1', pgVersion: '15', dbName: 'app', user: 'app', vpcCidr: '10.40.0.0/16', cache: CACHE,
 }))![1];
 
 // the interpreter itself, not a version-manager shim (a pyenv shim puts its own bin, with a real `aws`, first on PATH)
@@ -27,13 +30,28 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'db-bootstrap-'));
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin);
-  // fake aws: logs its argv; get-secret-value answers from secret.json or ResourceNotFoundException;
-  // put-secret-value copies the file:// argument into secret.json
+  // fake aws: logs its argv; get-secret-value answers from secret.json (cache-secret.json for the cache secret)
+  // or ResourceNotFoundException; put-secret-value copies the file:// argument there; elasticache modify-user
+  // records its --cli-input-json file (and its mode) in modify-user.json
   fs.writeFileSync(path.join(bin, 'aws'), `#!/usr/bin/env python3
 import json, os, sys
 d = ${JSON.stringify(dir)}
 open(os.path.join(d, 'argv.log'), 'a').write(json.dumps(sys.argv[1:]) + '\\n')
-store = os.path.join(d, 'secret.json')
+if 'describe-replication-groups' in sys.argv:
+    # the group is still creating at the first look of a boot, available with its endpoint at the second
+    n = os.path.join(d, 'describes.count')
+    count = int(open(n).read()) if os.path.exists(n) else 0
+    open(n, 'w').write(str(count + 1))
+    status = 'creating' if count % 2 == 0 else 'available'
+    endpoint = {'PrimaryEndpoint': {'Address': ${JSON.stringify(CACHE.host)}, 'Port': 6379}} if status == 'available' else {}
+    print(json.dumps({'ReplicationGroups': [{'ReplicationGroupId': sys.argv[sys.argv.index('--replication-group-id') + 1], 'Status': status, 'NodeGroups': [endpoint]}]})); sys.exit(0)
+if 'modify-user' in sys.argv:
+    src = sys.argv[sys.argv.index('--cli-input-json') + 1]
+    assert src.startswith('file://'), src
+    open(os.path.join(d, 'modes.log'), 'a').write(oct(os.stat(src[7:]).st_mode & 0o777) + '\\n')
+    open(os.path.join(d, 'modify-user.json'), 'w').write(open(src[7:]).read()); sys.exit(0)
+sid = sys.argv[sys.argv.index('--secret-id') + 1]
+store = os.path.join(d, 'cache-secret.json' if sid == ${JSON.stringify(CACHE_ARN)} else 'secret.json')
 if 'get-secret-value' in sys.argv:
     if not os.path.exists(store):
         sys.stderr.write('An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation\\n'); sys.exit(254)
@@ -67,10 +85,12 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function runBootstrap(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBootstrap(cache = true): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // the variables the bash part exports (cache.auth "iam" renders CACHE_SECRET_ARN empty)
+  const cacheEnv = { CACHE_SECRET_ARN: cache ? CACHE.secretArn : '', CACHE_USER_ID: cache ? CACHE.userId : '', CACHE_PORT: cache ? String(CACHE.port) : '', CACHE_GROUP_ID: cache ? CACHE.replicationGroupId : '', CACHE_WAIT_SECONDS: '0' };
   return new Promise((resolve) => {
     const child = spawn(PYTHON, ['-'], {
-      env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, SECRET_ARN, REGION: 'us-east-1', DB_NAME: 'app', DB_USER: 'app', IMDS_ENDPOINT: imds, TMPDIR: dir },
+      env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, SECRET_ARN, REGION: 'us-east-1', DB_NAME: 'app', DB_USER: 'app', IMDS_ENDPOINT: imds, TMPDIR: dir, ...cacheEnv },
     });
     let stdout = '';
     let stderr = '';
@@ -97,8 +117,20 @@ describe('database bootstrap (python3)', () => {
     const run = await runBootstrap();
     expect([run.code, run.stderr]).toEqual([0, '']);
     const secret = JSON.parse(read('secret.json'));
-    expect(secret).toMatchObject({ engine: 'postgres', host: '10.40.0.10', port: 5432, dbname: 'app', username: 'app', sslmode: 'require' });
     expect(secret.password).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    // exactly the declared shape (lib/config/contract.cjs), url included
+    expect(secret).toEqual(databaseSecretValue({ host: '10.40.0.10', port: 5432, dbname: 'app', username: 'app', password: secret.password }));
+    expect(secret.url).toBe(`postgresql://app:${secret.password}@10.40.0.10:5432/app?sslmode=require`);
+    // cache.auth "password": the cache secret has the declared shape, and ModifyUser got the same password by file
+    const cache = JSON.parse(read('cache-secret.json'));
+    expect(cache.password).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    expect(cache.password).not.toBe(secret.password);
+    expect(cache).toEqual(cacheSecretValue({ host: CACHE.host, port: 6379, username: 'staging-app', password: cache.password, replicationGroupId: 'staging-valkey', region: 'us-east-1' }));
+    expect(JSON.parse(read('modify-user.json'))).toEqual({ UserId: 'staging-app', AuthenticationMode: { Type: 'password', Passwords: [cache.password] } });
+    expect(read('argv.log')).not.toContain(cache.password);
+    expect(run.stdout).not.toContain(cache.password);
+    // it waited for the replication group to be available (looked twice), by the id it was given
+    expect(read('argv.log').split('\n').filter((l) => l.includes('describe-replication-groups'))).toEqual([expect.stringContaining('"--replication-group-id", "staging-valkey"'), expect.stringContaining('"--replication-group-id", "staging-valkey"')]);
     expect(read('sql.log')).toContain(`ALTER ROLE app WITH LOGIN PASSWORD '${secret.password}';`);
     // statement logging is off in the session that carries the password, so it never reaches PostgreSQL's log
     const sql = read('sql.log');
@@ -107,21 +139,48 @@ describe('database bootstrap (python3)', () => {
     // the password never appears on a command line, in output, or in a world-readable file
     expect(read('argv.log')).not.toContain(secret.password);
     expect(run.stdout).not.toContain(secret.password);
-    expect(read('modes.log').trim()).toBe('0o600');
-    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'secret.json')).toEqual([]); // temp file removed
+    expect(read('modes.log').trim().split('\n')).toEqual(['0o600', '0o600', '0o600']);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.json') && !['secret.json', 'cache-secret.json', 'modify-user.json'].includes(f))).toEqual([]); // temp file removed
     expect(tokenRequests).toBe(1); // IMDSv2: token first
   });
 
   test('later boot (replaced host, same data volume): keeps the password, does not rewrite an unchanged secret', async () => {
     if (skippedWithoutPython('later boot')) return;
     const before = JSON.parse(read('secret.json'));
+    const cacheBefore = JSON.parse(read('cache-secret.json'));
     const puts = () => read('argv.log').split('\n').filter((l) => l.includes('put-secret-value')).length;
     const putsBefore = puts();
+    fs.rmSync(path.join(dir, 'modify-user.json'));
     const run = await runBootstrap();
     expect([run.code, run.stderr]).toEqual([0, '']);
     expect(JSON.parse(read('secret.json'))).toEqual(before);
+    expect(JSON.parse(read('cache-secret.json'))).toEqual(cacheBefore);
+    // the cache gets the kept password again (a replaced cache user would otherwise be locked out)
+    expect(JSON.parse(read('modify-user.json')).AuthenticationMode.Passwords).toEqual([cacheBefore.password]);
     expect(puts()).toBe(putsBefore);
     expect(read('sql.log').split(`PASSWORD '${before.password}'`).length - 1).toBe(2);
+  });
+
+  test('a password with URL-special characters is URL-encoded in the url keys as the contract declares', async () => {
+    if (skippedWithoutPython('url encoding')) return;
+    const odd = "p@ss/w:rd?#%!'()* ~";
+    fs.writeFileSync(path.join(dir, 'secret.json'), JSON.stringify({ password: odd }));
+    fs.writeFileSync(path.join(dir, 'cache-secret.json'), JSON.stringify({ password: odd }));
+    const run = await runBootstrap();
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect(JSON.parse(read('secret.json'))).toEqual(databaseSecretValue({ host: '10.40.0.10', port: 5432, dbname: 'app', username: 'app', password: odd }));
+    expect(JSON.parse(read('cache-secret.json'))).toEqual(cacheSecretValue({ host: CACHE.host, port: 6379, username: 'staging-app', password: odd, replicationGroupId: 'staging-valkey', region: 'us-east-1' }));
+    expect(new URL(JSON.parse(read('secret.json')).url).password).not.toContain('@');
+    expect(decodeURIComponent(new URL(JSON.parse(read('secret.json')).url).password)).toBe(odd);
+  });
+
+  test('cache.auth "iam": the cache is not touched', async () => {
+    if (skippedWithoutPython('iam mode')) return;
+    const argvBefore = read('argv.log');
+    const run = await runBootstrap(false);
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    const added = read('argv.log').slice(argvBefore.length);
+    expect(added).not.toMatch(/elasticache|cache-XyZ/);
   });
 
   test('an unreadable secret (other than not-found) stops the bootstrap without generating a password', async () => {

@@ -1,6 +1,7 @@
 // Registry, cluster and services constructs: ECR per image key, cluster settings, one task definition and one
 // ECS service per enabled catalog service (created at 0, Terraform never undoing a release), migration family.
 import { Block, Synth, enabledServices, stagingWith, synth } from '../support/stack';
+import { SECRET_VARIABLES } from '../../lib/config/contract.cjs';
 
 let s: Synth;
 const enabled = enabledServices();
@@ -113,11 +114,21 @@ describe('services', () => {
       expect(c).toContain(`"name" = "${x.name}"`);
       const group = s.find('aws_cloudwatch_log_group', 'name', `/ecs/staging/${x.name}`);
       expect(c).toContain(`"awslogs-group" = ${s.address('aws_cloudwatch_log_group', group)}.name,`);
+      // the application contract: each mapped variable from its secret's JSON key; whole JSON only for `app`
+      let refs = 0;
       for (const key of x.secrets) {
         const secret = s.find('aws_secretsmanager_secret', 'name', `staging/${key.replace('_', '-')}`);
-        expect(c).toContain(`"name" = "${key.toUpperCase()}_SECRET", "valueFrom" = ${s.address('aws_secretsmanager_secret', secret)}.arn}`);
+        const arn = `\${${s.address('aws_secretsmanager_secret', secret)}.arn}`;
+        const mapped = SECRET_VARIABLES.filter((v) => v.secret === key);
+        if (mapped.length === 0) { expect(c).toContain(`"name" = "${key.toUpperCase()}_SECRET", "valueFrom" = ${arn.slice(2, -1)}`); refs++; }
+        for (const v of mapped) { expect(c).toContain(`"name" = "${v.name}", "valueFrom" = "${arn}:${v.key}::"`); refs++; }
       }
-      expect((c.match(/_SECRET"/g) ?? []).length).toBe(x.secrets.length);
+      expect((c.match(/"valueFrom"/g) ?? []).length).toBe(refs);
+      expect(c.includes('"DATABASE_URL"')).toBe(x.secrets.includes('database'));
+      expect(c.includes('"REDIS_URL"')).toBe(x.secrets.includes('cache'));
+      expect(c).not.toMatch(/"(DATABASE|CACHE)_SECRET"/);
+      if (x.port) expect(c).toContain(`"name" = "PORT", "value" = "${x.port}"`);
+      else expect(c).not.toContain('"PORT"');
       if (x.port) expect(c).toContain(`"containerPort" = ${x.port}`);
       else expect(c).toContain('"portMappings" = []');
       if (x.command) expect(c).toContain(`"command" = [${x.command.map((a) => `"${a}"`).join(', ')}]`);
@@ -143,8 +154,10 @@ describe('services', () => {
     expect(c).toContain('"name" = "migration"');
     expect(c).toContain('"command" = ["alembic", "upgrade", "head"]');
     expect(c).toContain('repository_url}:bootstrap"');
-    expect(c).toContain('"DATABASE_SECRET"');
+    expect(c).toContain('"DATABASE_URL"');
+    expect(c).not.toContain('"DATABASE_SECRET"');
     expect(c).not.toContain('"APP_SECRET"');
+    expect(c).not.toContain('"PORT"');
     expect(c).toMatch(/"awslogs-group" = aws_cloudwatch_log_group\.log-groups_migration_[A-F0-9]+\.name,/);
     expect(s.byRef(td.task_role_arn).name).toBe('staging-task-migration');
     expect(s.bodies('aws_ecs_service').some((x) => x.name === 'staging-migration')).toBe(false);

@@ -1,0 +1,5 @@
+"""notification-service: a worker of the catalog (uses the database and the cache)."""
+from .common import run
+
+if __name__ == '__main__':
+    run('notification-service', database=True, cache=True)
