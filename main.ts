@@ -2,7 +2,7 @@
 //   STAGING_ROLLOUT_CONFIG=path (default config/staging.json) selects the environment.
 // Tests call buildApp() in-process; `cdktf synth` runs this file (see cdktf.json).
 import { App } from 'cdktf';
-import { DEFAULT_CONFIG, EnvironmentConfig, loadConfig, ConfigError } from './stacks/config';
+import { DEFAULT_CONFIG, EnvironmentConfig, loadConfig, assertOwnState, ConfigError } from './stacks/config';
 import { FoundationStack, STACK_ID } from './stacks/foundation-stack';
 
 export { FoundationStack, STACK_ID, loadConfig, ConfigError };
@@ -27,7 +27,9 @@ export function buildApp(environment: EnvironmentConfig, options: BuildAppOption
 export function main(): number {
   const file = process.env.STAGING_ROLLOUT_CONFIG || DEFAULT_CONFIG;
   try {
-    const { app } = buildApp(loadConfig(file));
+    const environment = loadConfig(file);
+    const { app } = buildApp(environment);
+    assertOwnState(file, environment, app.outdir);
     app.synth();
     return 0;
   } catch (e) {

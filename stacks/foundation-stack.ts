@@ -1,13 +1,14 @@
 // The `foundation` stack: everything the application needs, nothing running yet (every ECS service at 0).
 // Construct IDs below are public API: they become Terraform resource addresses, so renaming one replaces the
 // resources under it (see docs/foundation.md).
+import * as path from 'path';
 import { Construct } from 'constructs';
-import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformOutput, TerraformStack, Token } from 'cdktf';
+import { App, CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformOutput, TerraformStack, Token } from 'cdktf';
 import type { IResolvable } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
-import { SECRET_KEYS } from '../lib/config/index.cjs';
+import { SECRET_KEYS, localStatePath } from '../lib/config/index.cjs';
 import type { SecretKey, ServiceCatalogOutput } from '../lib/config/index.cjs';
 import type { EnvironmentConfig } from './config';
 import { Keys, LogGroups } from './keys';
@@ -22,6 +23,7 @@ import { SharedStorage } from './storage';
 import { LoadBalancer } from './load-balancer';
 import { TaskIam, TaskRoleNeeds } from './iam';
 import { Services } from './services';
+import { StateOwner } from './state-owner';
 import { PropsError, StackEnv, unique } from './util';
 
 export const STACK_ID = 'foundation';
@@ -47,6 +49,7 @@ export class FoundationStack extends TerraformStack {
   readonly loadBalancer: LoadBalancer;
   readonly iam: TaskIam;
   readonly services: Services;
+  readonly stateOwner: StateOwner;
 
   constructor(scope: Construct, id: string, props: FoundationStackProps) {
     super(scope, id);
@@ -56,6 +59,7 @@ export class FoundationStack extends TerraformStack {
     const web = enabled.filter((s) => s.kind === 'web');
 
     this.configureBackend(props.environment);
+    this.stateOwner = new StateOwner(this, 'state', { environment: config.environment });
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: config.tags }] });
     const identity = new DataAwsCallerIdentity(this, 'caller');
     const partition = new DataAwsPartition(this, 'partition');
@@ -188,7 +192,9 @@ export class FoundationStack extends TerraformStack {
     const b = environment.config.backend;
     switch (b.type) {
       case 'local':
-        new LocalBackend(this, { path: b.path });
+        // relative to the directory Terraform runs in (<outdir>/stacks/<stack>), so the synthesized JSON names
+        // no machine path; the file itself lives outside cdktf.out, one per environment (docs/environments.md)
+        new LocalBackend(this, { path: path.relative(path.join(App.of(this).outdir, 'stacks', this.node.id), localStatePath(b)) });
         return;
       case 's3': {
         const backend = new S3Backend(this, {

@@ -22,7 +22,7 @@ const DESCRIPTIONS: Record<SecretKey, string> = {
   database: 'PostgreSQL credentials (JSON: engine, host, port, dbname, username, password); written by the database host',
   cache: 'Valkey connection metadata (JSON: host, port, username, tls, auth=iam); no password exists',
   app: 'Application secrets (JSON); set out of band',
-  smoke_user: 'Staging smoke-test user (JSON: username, password); set out of band',
+  smoke_user: 'Smoke-test user (JSON: username, password); set out of band',
 };
 
 export class Secrets extends Construct {
