@@ -2,7 +2,8 @@
 //   STAGING_ROLLOUT_CONFIG=path (default config/staging.json) selects the environment.
 // Tests call buildApp() in-process; `cdktf synth` runs this file (see cdktf.json).
 import { App } from 'cdktf';
-import { DEFAULT_CONFIG, EnvironmentConfig, loadConfig, assertOwnState, ConfigError } from './stacks/config';
+import * as path from 'path';
+import { DEFAULT_CONFIG, EnvironmentConfig, loadConfig, assertOwnState, forgetOtherBackend, ConfigError } from './stacks/config';
 import { FoundationStack, STACK_ID } from './stacks/foundation-stack';
 
 export { FoundationStack, STACK_ID, loadConfig, ConfigError };
@@ -31,6 +32,8 @@ export function main(): number {
     const { app } = buildApp(environment);
     assertOwnState(file, environment, app.outdir);
     app.synth();
+    const note = forgetOtherBackend(path.join(app.outdir, 'stacks', STACK_ID));
+    if (note) process.stderr.write(`${note}\n`);
     return 0;
   } catch (e) {
     if (e instanceof ConfigError || (e instanceof Error && e.name === 'PropsError')) {

@@ -76,3 +76,37 @@ export function assertOwnState(file: string, environment: EnvironmentConfig, out
     { source: file, path: 'backend.path' },
   );
 }
+
+/** The backend a synthesized stack names: `terraform.backend.<type>`, or `terraform.cloud`. */
+function synthesizedBackend(tf: Record<string, any> | undefined): { type: string; config: Record<string, unknown> } | null {
+  if (tf?.cloud) return { type: 'cloud', config: { organization: tf.cloud.organization, hostname: tf.cloud.hostname, workspaces: tf.cloud.workspaces } };
+  const [type, config] = Object.entries<Record<string, unknown>>(tf?.backend ?? {})[0] ?? [];
+  return type ? { type, config } : null;
+}
+
+/**
+ * After a synth: when the stack directory was last initialized (`.terraform/terraform.tfstate`, which holds only
+ * the backend settings Terraform last used, never resources) for a backend other than the one just synthesized,
+ * forget that setting, as `terraform init -reconfigure` does. The next `cdktf deploy` then uses this
+ * environment's own state instead of offering to migrate the other environment's state into it. Returns the
+ * note to print, or null.
+ */
+export function forgetOtherBackend(stackDir: string): string | null {
+  const cache = path.join(stackDir, '.terraform', 'terraform.tfstate');
+  let cached: { type?: string; config?: Record<string, unknown> } | undefined;
+  let now: ReturnType<typeof synthesizedBackend>;
+  try {
+    cached = JSON.parse(fs.readFileSync(cache, 'utf8'))?.backend;
+    now = synthesizedBackend(JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'))?.terraform);
+  } catch {
+    return null;
+  }
+  if (!cached || !now) return null;
+  const same = cached.type === now.type && Object.entries(now.config).every(([k, v]) => {
+    const c = cached!.config?.[k];
+    return k === 'workspaces' ? JSON.stringify((c as any)?.name ?? c) === JSON.stringify((v as any)?.name ?? v) : JSON.stringify(c) === JSON.stringify(v);
+  });
+  if (same) return null;
+  fs.rmSync(cache, { force: true });
+  return `note: ${stackDir} was last initialized for another state (${cached.type}); that setting was dropped so the next init uses this environment's own state (nothing was migrated)`;
+}

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { Testing } from 'cdktf';
 import { buildApp } from '../../main';
-import { parseConfig, assertOwnState, LEGACY_LOCAL_STATE } from '../../stacks/config';
+import { parseConfig, assertOwnState, forgetOtherBackend, LEGACY_LOCAL_STATE } from '../../stacks/config';
 import { REPO, STAGING, stagingWith } from '../support/stack';
 
 const QA_OVERLAY = { extends: 'staging.json', environment: 'qa', namePrefix: 'qa', network: { cidr: '10.50.0.0/16' } };
@@ -100,6 +100,40 @@ describe('state location per environment', () => {
     // another environment's old state is not this one's to move
     const qa = parseConfig({ ...stagingWith(), environment: 'qa' }, 'qa.json');
     expect(() => assertOwnState('qa.json', { ...qa, source: 'qa.json' }, out, dir)).not.toThrow();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('switching environments in one cdktf.out', () => {
+  // .terraform/terraform.tfstate as Terraform writes it after `init`: the backend settings only
+  const initializedFor = (stackDir: string, backend: object) => {
+    fs.mkdirSync(path.join(stackDir, '.terraform'), { recursive: true });
+    fs.writeFileSync(path.join(stackDir, '.terraform', 'terraform.tfstate'), JSON.stringify({ version: 3, backend: { ...backend, hash: 1 } }));
+  };
+  const stackWith = (terraform: object) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'envs-stack-'));
+    fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ terraform }));
+    return dir;
+  };
+  test('initialized for staging\'s local state, synthesized for qa: the backend setting is dropped, so init does not offer to migrate staging\'s state', () => {
+    const dir = stackWith({ backend: { local: { path: '../../../state/qa/foundation.tfstate' } } });
+    initializedFor(dir, { type: 'local', config: { path: '../../../state/staging/foundation.tfstate', workspace_dir: null } });
+    expect(forgetOtherBackend(dir)).toMatch(/last initialized for another state \(local\)/);
+    expect(fs.existsSync(path.join(dir, '.terraform', 'terraform.tfstate'))).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  test('the same environment again: nothing dropped', () => {
+    const dir = stackWith({ backend: { s3: { bucket: 'b', key: 'staging-rollout/qa/foundation.tfstate', encrypt: true } } });
+    initializedFor(dir, { type: 's3', config: { bucket: 'b', key: 'staging-rollout/qa/foundation.tfstate', encrypt: true, region: null, acl: null } });
+    expect(forgetOtherBackend(dir)).toBeNull();
+    expect(fs.existsSync(path.join(dir, '.terraform', 'terraform.tfstate'))).toBe(true);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  test('another Terraform Cloud workspace: dropped; never initialized: nothing to do', () => {
+    const dir = stackWith({ cloud: { organization: 'acme', hostname: 'app.terraform.io', workspaces: { name: 'staging-rollout-qa' } } });
+    expect(forgetOtherBackend(dir)).toBeNull();
+    initializedFor(dir, { type: 'cloud', config: { organization: 'acme', hostname: 'app.terraform.io', workspaces: { name: 'staging-rollout-staging', tags: null } } });
+    expect(forgetOtherBackend(dir)).not.toBeNull();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
