@@ -70,8 +70,17 @@ describe('compareDeployed (pure)', () => {
       'tracker-fetcher-2: disabled (dependency anisette is disabled) in the config, enabled in the deployed stack']],
     ['dependencies', (r) => { r.services['unified-geofence'].dependsOn = ['anisette']; }, ['unified-geofence: dependsOn [anisette] in the config, [none] deployed']],
     ['tier', (r) => { r.services['unified-geofence'].tier = 'app'; }, ['unified-geofence: tier "app" in the config, "workers" deployed']],
-  ])('catalog difference: %s', (_, edit, diffs) => {
+  ])('catalog difference: %s', async (name, edit, diffs) => {
     const config = cfg(edit);
+    // through the runner's entry: exit 2, the difference listed, no AWS client created
+    const raw = stagingRaw();
+    edit(raw);
+    const file = path.join(tmp, `diff-${name.replace(/\W+/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(raw));
+    const res = await runMain(['--config', file, '--outputs', OUTPUTS_FILE, '--release', 'r1']);
+    expect([res.exitCode, res.createAws.mock.calls.length]).toEqual([2, 0]);
+    for (const d of diffs) expect(res.err).toContain(`  - ${d}`);
+    expect(res.err).toContain('run `cdktf deploy foundation` first');
     expect(catalogDifferences(config, deployedOutputs())).toEqual(diffs);
     expect(() => compareDeployed({ config, outputs: deployedOutputs(), configFile: 'c.json', source: 'o.json' })).toThrow('run `cdktf deploy foundation` first');
     // status and history read; they do not refuse a catalog difference
