@@ -56,6 +56,8 @@ function checkStateConflicts(file, config, load, opts = {}) {
   const cwd = opts.cwd ?? process.cwd();
   const abs = nodePath.resolve(cwd, file);
   const mine = stateLocation(config.backend, opts.root);
+  /** @type {{ file: string, environment: string }[]} */
+  const clashes = [];
   for (const other of configFilesIn(nodePath.dirname(abs))) {
     if (other === abs) continue;
     let theirs;
@@ -64,16 +66,18 @@ function checkStateConflicts(file, config, load, opts = {}) {
     } catch {
       continue;
     }
-    if (theirs.environment === config.environment || stateLocation(theirs.backend, opts.root) !== mine) continue;
-    const shown = (/** @type {string} */ p) => nodePath.relative(cwd, p) || p;
-    throw new ConfigError(
-      `${shown(abs)}: backend: environment ${JSON.stringify(config.environment)} would share its Terraform state (${mine}) with environment ` +
-        `${JSON.stringify(theirs.environment)} of ${shown(other)}; a deploy of one would destroy the other. Remove the explicit ` +
-        `${config.backend.type === 's3' ? 'backend.key' : config.backend.type === 'cloud' ? 'backend.workspace' : 'backend.path'} from one of them ` +
-        '(each environment then gets its own, docs/environments.md) or give each its own.',
-      { source: shown(abs), path: 'backend' },
-    );
+    if (theirs.environment !== config.environment && stateLocation(theirs.backend, opts.root) === mine) clashes.push({ file: other, environment: theirs.environment });
   }
+  if (!clashes.length) return;
+  const shown = (/** @type {string} */ p) => nodePath.relative(cwd, p) || p;
+  const others = clashes.map((c) => `environment ${JSON.stringify(c.environment)} of ${shown(c.file)}`).join(', ');
+  const key = config.backend.type === 's3' ? 'backend.key' : config.backend.type === 'cloud' ? 'backend.workspace' : 'backend.path';
+  throw new ConfigError(
+    `${shown(abs)}: backend: environment ${JSON.stringify(config.environment)} would share its Terraform state (${mine}) with ${others}; ` +
+      `a deploy of one would destroy the other. Remove the explicit ${key} (each environment then gets its own, docs/environments.md) ` +
+      'or give each environment its own.',
+    { source: shown(abs), path: 'backend' },
+  );
 }
 
 module.exports = { PROJECT_ROOT, localStatePath, stateLocation, checkStateConflicts, configFilesIn };

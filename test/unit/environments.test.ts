@@ -74,7 +74,16 @@ describe('state location per environment', () => {
     expect(r.stderr).toContain('a.json: backend: environment "qa" would share its Terraform state');
     expect(r.stderr).toContain('environment "perf" of b.json');
     expect(r.stderr).toContain(`Remove the explicit ${key}`);
+    expect(r.stderr).not.toContain('staging.json'); // staging keeps its own default location
     expect(fs.existsSync(path.join(dir, 'out', 'stacks', 'foundation', 'cdk.tf.json'))).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("an explicit location that is another environment's default is refused too, naming every file of it", () => {
+    const dir = configDir({ 'local.json': { extends: 'staging.json' }, 'qa.json': { ...QA_OVERLAY, backend: { type: 'local', path: 'state/staging/foundation.tfstate' } } });
+    const qa = loadVia(dir, 'qa.json');
+    expect(() => assertOwnState(path.join(dir, 'qa.json'), qa, path.join(dir, 'out'), dir))
+      .toThrow(/qa\.json: backend: environment "qa" would share its Terraform state \(local: .*state\/staging\/foundation\.tfstate\) with environment "staging" of local\.json, environment "staging" of staging\.json/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
