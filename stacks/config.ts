@@ -56,12 +56,12 @@ export const LEGACY_LOCAL_STATE = path.join('stacks', 'foundation', 'terraform.f
  * still sits at the pre-per-environment place inside `outdir` (a deploy would start from empty state).
  * Throws ConfigError (exit 2).
  */
-export function assertOwnState(file: string, environment: EnvironmentConfig, outdir: string, cwd: string = process.cwd()): void {
+export function assertOwnState(file: string, environment: EnvironmentConfig, outdir: string, cwd: string = process.cwd(), root?: string): void {
   const { config } = environment;
-  checkStateConflicts(file, config, (other: string) => loadConfigFile(other, { cwd }).config, { cwd });
+  checkStateConflicts(file, config, (other: string) => loadConfigFile(other, { cwd }).config, { cwd, root });
   if (config.backend.type !== 'local') return;
   const legacy = path.resolve(cwd, outdir, LEGACY_LOCAL_STATE);
-  const target = localStatePath(config.backend);
+  const target = localStatePath(config.backend, root);
   if (!fs.existsSync(legacy) || fs.existsSync(target)) return;
   let owner: unknown;
   try {

@@ -102,13 +102,17 @@ describe('state location per environment', () => {
     fs.mkdirSync(path.dirname(path.join(out, LEGACY_LOCAL_STATE)), { recursive: true });
     fs.writeFileSync(path.join(out, LEGACY_LOCAL_STATE), JSON.stringify({ outputs: { environment: { value: 'staging' } } }));
     const env = loadVia(dir, 'staging.json');
-    // only when the new file does not exist yet; the message names the move
-    const target = path.join(REPO, 'state', 'staging', 'foundation.tfstate');
-    if (fs.existsSync(target)) return; // a developer's checkout with deployed staging: nothing to move
-    expect(() => assertOwnState('staging.json', env, out, dir)).toThrow(/still at cdktf\.out\/stacks\/foundation\/terraform\.foundation\.tfstate.*mv /);
+    // the project root is the temp dir here: the new file does not exist yet
+    expect(() => assertOwnState('staging.json', env, out, dir, dir))
+      .toThrow(/still at cdktf\.out\/stacks\/foundation\/terraform\.foundation\.tfstate.*mkdir -p state\/staging && mv cdktf\.out\/stacks\/foundation\/terraform\.foundation\.tfstate state\/staging\/foundation\.tfstate/);
+    // once moved (the new file exists), nothing to say
+    fs.mkdirSync(path.join(dir, 'state', 'staging'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'state', 'staging', 'foundation.tfstate'), '{}');
+    expect(() => assertOwnState('staging.json', env, out, dir, dir)).not.toThrow();
+    fs.rmSync(path.join(dir, 'state'), { recursive: true, force: true });
     // another environment's old state is not this one's to move
     const qa = parseConfig({ ...stagingWith(), environment: 'qa' }, 'qa.json');
-    expect(() => assertOwnState('qa.json', { ...qa, source: 'qa.json' }, out, dir)).not.toThrow();
+    expect(() => assertOwnState('qa.json', { ...qa, source: 'qa.json' }, out, dir, dir)).not.toThrow();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
