@@ -18,6 +18,7 @@ import { seedEmulatorSecrets } from '../../scripts/lib/emulator-secrets.mjs';
 import { terraform, withEmulatorEnv } from '../../scripts/lib/terraform.mjs';
 import { createAwsClients } from '../../runner/aws/clients.mjs';
 import { main } from '../../runner/lib/main.mjs';
+import { ECSClient, ListTagsForResourceCommand } from '@aws-sdk/client-ecs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SUITE = 'environments (staging and qa on one emulator)';
@@ -124,6 +125,13 @@ if (!env) {
       expect(qa.namespace_name).toBe('qa.internal');
       const shared = identifiers(qa).filter((id) => identifiers(staging).includes(id));
       expect(shared).toEqual([]);
+    });
+
+    test('each cluster carries its owner tag (provider default_tags derived from environment)', async () => {
+      const ecs = new ECSClient({ region: env.region });
+      const tag = async (arn) => Object.fromEntries(((await ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? []).map((t) => [t.key, t.value]));
+      expect(await tag(qa.cluster_arn)).toMatchObject({ Environment: 'qa', Project: 'staging-rollout' });
+      expect(await tag(staging.cluster_arn)).toMatchObject({ Environment: 'staging', Project: 'staging-rollout' });
     });
 
     test("after qa's apply, staging's plan is the one it had before: nothing of staging destroyed or replaced because of qa", async () => {
