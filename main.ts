@@ -3,7 +3,8 @@
 //   STAGING_ROLLOUT_CONFIG=path (default config/staging.json) selects the environment.
 // Tests call buildApp() in-process; `cdktf synth` runs this file (see cdktf.json).
 import { App } from 'cdktf';
-import { DEFAULT_CONFIG, EnvironmentConfig, loadConfig, ConfigError } from './stacks/config';
+import * as path from 'path';
+import { DEFAULT_CONFIG, EnvironmentConfig, loadConfig, assertOwnState, forgetOtherBackend, ConfigError } from './stacks/config';
 import { FoundationStack, STACK_ID } from './stacks/foundation-stack';
 import { CiAccessStack, CI_ACCESS_STACK_ID, checkCiConfig } from './stacks/ci-access-stack';
 
@@ -34,8 +35,14 @@ export function buildApp(environment: EnvironmentConfig, options: BuildAppOption
 export function main(): number {
   const file = process.env.STAGING_ROLLOUT_CONFIG || DEFAULT_CONFIG;
   try {
-    const { app } = buildApp(loadConfig(file));
+    const environment = loadConfig(file);
+    const { app } = buildApp(environment);
+    assertOwnState(file, environment, app.outdir);
     app.synth();
+    for (const id of [STACK_ID, CI_ACCESS_STACK_ID]) {
+      const note = forgetOtherBackend(path.join(app.outdir, 'stacks', id));
+      if (note) process.stderr.write(`${note}\n`);
+    }
     return 0;
   } catch (e) {
     if (e instanceof ConfigError || (e instanceof Error && e.name === 'PropsError')) {

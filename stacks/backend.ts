@@ -1,7 +1,9 @@
 // Where a stack keeps its Terraform state, from the config's backend (lib/config/schema.cjs: completeBackend
 // applies its defaults). `foundation` uses it as configured; other stacks of the same environment (`ci-access`)
 // use a sibling state derived by stackBackend, so each stack has its own state and lock.
-import { CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack } from 'cdktf';
+import * as path from 'path';
+import { App, CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack } from 'cdktf';
+import { localStatePath } from '../lib/config/index.cjs';
 import type { BackendConfig } from './config';
 import { PropsError } from './util';
 
@@ -9,7 +11,9 @@ import { PropsError } from './util';
 export function configureBackend(stack: TerraformStack, b: BackendConfig): void {
   switch (b.type) {
     case 'local':
-      new LocalBackend(stack, { path: b.path });
+      // relative to the directory Terraform runs in (<outdir>/stacks/<stack>), so the synthesized JSON names
+      // no machine path; the file itself lives outside cdktf.out, one per environment (docs/environments.md)
+      new LocalBackend(stack, { path: path.relative(path.join(App.of(stack).outdir, 'stacks', stack.node.id), localStatePath(b)) });
       return;
     case 's3': {
       const backend = new S3Backend(stack, {

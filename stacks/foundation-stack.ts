@@ -22,6 +22,7 @@ import { SharedStorage } from './storage';
 import { LoadBalancer } from './load-balancer';
 import { TaskIam, TaskRoleNeeds } from './iam';
 import { Services } from './services';
+import { StateOwner } from './state-owner';
 import { PropsError, StackEnv, unique } from './util';
 import { configureBackend } from './backend';
 
@@ -48,6 +49,7 @@ export class FoundationStack extends TerraformStack {
   readonly loadBalancer: LoadBalancer;
   readonly iam: TaskIam;
   readonly services: Services;
+  readonly stateOwner: StateOwner;
 
   constructor(scope: Construct, id: string, props: FoundationStackProps) {
     super(scope, id);
@@ -57,6 +59,7 @@ export class FoundationStack extends TerraformStack {
     const web = enabled.filter((s) => s.kind === 'web');
 
     configureBackend(this, props.environment.config.backend);
+    this.stateOwner = new StateOwner(this, 'state', { environment: config.environment });
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: config.tags }] });
     const identity = new DataAwsCallerIdentity(this, 'caller');
     const partition = new DataAwsPartition(this, 'partition');

@@ -24,7 +24,7 @@ const DESCRIPTIONS: Record<SecretKey, string> = {
   database: 'PostgreSQL credentials (JSON: engine, host, port, dbname, username, password, sslmode, url); written by the database host',
   cache: 'Valkey connection (JSON: host, port, username, url, tls, auth; password with cache.auth password); written by the database host (password) or Terraform (iam)',
   app: 'Application secrets (JSON); set out of band',
-  smoke_user: 'Staging smoke-test user (JSON: username, password); set out of band',
+  smoke_user: 'Smoke-test user (JSON: username, password); set out of band',
 };
 
 export class Secrets extends Construct {

@@ -10,7 +10,9 @@ const { ConfigSchema } = require('./schema.cjs');
 const { SmokeSchema, CHECK_DEFAULTS } = require('./smoke.cjs');
 const { OutputsSchema, ServiceCatalogEntrySchema, showOutputValue } = require('./outputs.cjs');
 const { checkConfig, topologicalOrder, resolveCatalog, waveLevels } = require('./graph.cjs');
+const { resolveAddresses } = require('./addresses.cjs');
 const { readConfigFile, mergeOverlay } = require('./load.cjs');
+const { PROJECT_ROOT, localStatePath, stateLocation, checkStateConflicts } = require('./state.cjs');
 
 /**
  * @typedef {import('./schema.cjs').Config} Config
@@ -56,7 +58,10 @@ function normalizeConfig(raw, opts = {}) {
     throw new ConfigError(`${source}: ${path}: ${message}`, { source, path });
   });
   const list = Object.values(config.services);
-  const resolved = new Map(resolveCatalog(list).map((s) => [s.name, s]));
+  const fail = (/** @type {string} */ path, /** @type {string} */ message) => {
+    throw new ConfigError(`${source}: ${path}: ${message}`, { source, path });
+  };
+  const resolved = new Map(resolveAddresses(resolveCatalog(list), config.cluster.namespace, fail).map((s) => [s.name, s]));
   const services = list.map((s) => /** @type {Service} */ (resolved.get(s.name)));
   return { config: { ...config, services: Object.fromEntries(services.map((s) => [s.name, s])) }, services };
 }
@@ -108,7 +113,7 @@ function parseOutputs(plain, source) {
 
 module.exports = {
   ConfigError, ConfigSchema, SmokeSchema, OutputsSchema, ServiceCatalogEntrySchema, CHECK_DEFAULTS,
-  normalizeConfig, loadConfigFile, normalizeSmoke, parseOutputs, showOutputValue, topologicalOrder, resolveCatalog, waveLevels, mergeOverlay,
+  normalizeConfig, loadConfigFile, normalizeSmoke, PROJECT_ROOT, localStatePath, stateLocation, checkStateConflicts, parseOutputs, showOutputValue, topologicalOrder, resolveCatalog, waveLevels, mergeOverlay,
   DEFAULT_CONFIG_PATH: f.DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN: f.IMAGE_TAG_PATTERN, IMAGE_TAG_HINT: f.IMAGE_TAG_HINT,
   IMAGE_TAG_GRAMMAR: f.IMAGE_TAG_GRAMMAR,
   REGISTRY_ADDRESS_PATTERN: f.REGISTRY_ADDRESS_PATTERN,

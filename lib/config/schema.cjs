@@ -10,15 +10,19 @@ const { SmokeSchema } = require('./smoke.cjs');
 
 const { z } = f;
 
+/** The project's own name: the Project tag and the prefix of derived state keys and workspaces. */
+const PROJECT = 'staging-rollout';
+
 const LocalBackend = f.strict({
   type: z.literal('local').optional(),
-  path: f.str({ pattern: /^[^\0]+\.tfstate$/, hint: 'a file path ending in .tfstate' }).default('terraform.foundation.tfstate')
-    .describe('State file path.'),
+  path: f.str({ pattern: /^[^\0]+\.tfstate$/, hint: 'a file path ending in .tfstate' }).optional()
+    .describe('State file, relative to the project root (default "state/<environment>/foundation.tfstate"; docs/environments.md).'),
 });
 const S3Backend = f.strict({
   type: z.literal('s3'),
   bucket: f.str({ pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, hint: 'an S3 bucket name' }),
-  key: f.str({ pattern: /^[^/].*[^/]$/, hint: 'an object key not starting or ending with "/"' }).default('staging-rollout/foundation.tfstate'),
+  key: f.str({ pattern: /^[^/].*[^/]$/, hint: 'an object key not starting or ending with "/"' }).optional()
+    .describe('State object key (default "staging-rollout/<environment>/foundation.tfstate").'),
   region: f.str({ pattern: f.REGION, hint: 'an AWS region' }).optional().describe('Bucket region (default: `region`).'),
   dynamodbTable: f.str({ pattern: /^[A-Za-z0-9_.-]{3,255}$/, hint: 'a DynamoDB table name' }).nullable().default(null),
   useLockfile: f.bool().optional().describe('S3 native locking (default true unless a dynamodbTable is given).'),
@@ -31,7 +35,8 @@ const S3Backend = f.strict({
 const CloudBackend = f.strict({
   type: z.literal('cloud'),
   organization: f.str({ pattern: /^[A-Za-z0-9_-]+$/, hint: 'a Terraform Cloud organization name' }),
-  workspace: f.str({ pattern: /^[A-Za-z0-9_-]{1,90}$/, hint: 'a workspace name (letters, digits, "-" and "_")' }),
+  workspace: f.str({ pattern: /^[A-Za-z0-9_-]{1,90}$/, hint: 'a workspace name (letters, digits, "-" and "_")' }).optional()
+    .describe('Workspace (default "staging-rollout-<environment>").'),
   hostname: f.str({ pattern: f.DOMAIN, hint: 'a host name' }).default('app.terraform.io'),
 });
 const BackendSchema = z.discriminatedUnion('type', [LocalBackend, S3Backend, CloudBackend], {
@@ -159,7 +164,7 @@ const TagsSchema = f.stringMap().default(() => ({})).superRefine((tags, ctx) => 
     if (k.length > 128 || k.toLowerCase().startsWith('aws:')) ctx.addIssue({ code: 'custom', path: [k], input: v, message: 'tag keys must be at most 128 characters and must not start with "aws:"' });
     else if (v.length > 256) ctx.addIssue({ code: 'custom', path: [k], input: v, message: 'tag values must be at most 256 characters' });
   }
-}).describe('Tags on every resource.');
+}).describe('Extra tags on every resource; Project, Environment (= environment) and ManagedBy are derived.');
 
 const ConfigSchema = f.strict({
   environment: f.str({ pattern: /^[a-z][a-z0-9-]{0,19}$/, hint: `${f.NAME_HINT}, at most 20 characters` }).describe('Environment name, like "staging".'),
@@ -185,12 +190,17 @@ const ConfigSchema = f.strict({
   imageConvenienceTag: f.str({ pattern: f.IMAGE_TAG_PATTERN, hint: `${f.IMAGE_TAG_HINT} or null` }).nullable().optional()
     .describe('Image step: convenience tag; absent = the step\'s default, null = none.'),
   ci: CiSchema.optional(),
+}).superRefine((c, ctx) => {
+  const tagged = c.tags.Environment;
+  if (tagged !== undefined && tagged !== c.environment) {
+    ctx.addIssue({ code: 'custom', path: ['tags', 'Environment'], input: tagged, message: `is derived from environment (${f.show(c.environment)}); remove it or set it to ${f.show(c.environment)}, got ${f.show(tagged)}` });
+  }
 }).transform((c) => ({
   environment: c.environment,
   namePrefix: c.namePrefix ?? c.environment,
   region: c.region,
-  tags: c.tags,
-  backend: completeBackend(c.backend, c.region),
+  tags: { Project: PROJECT, ...c.tags, Environment: c.environment, ManagedBy: c.tags.ManagedBy ?? 'cdktf' },
+  backend: completeBackend(c.backend, c.region, c.environment),
   network: c.network,
   loadBalancer: c.loadBalancer,
   database: c.database,
@@ -209,13 +219,16 @@ const ConfigSchema = f.strict({
 }));
 
 /**
- * The backend with its defaults that depend on other fields.
- * @param {import("zod").output<typeof BackendSchema>} b @param {string} region
+ * THE per-environment state location defaults (docs/environments.md): each environment gets its own local file,
+ * S3 key or Terraform Cloud workspace unless the config names one (lib/config/state.cjs refuses a shared one).
+ * @param {import("zod").output<typeof BackendSchema>} b @param {string} region @param {string} environment
  */
-function completeBackend(b, region) {
-  if (b.type === 's3') return { ...b, type: b.type, region: b.region ?? region, useLockfile: b.useLockfile ?? !b.dynamodbTable };
-  if (b.type === 'cloud') return b;
-  return { type: /** @type {const} */ ('local'), path: b.path };
+function completeBackend(b, region, environment) {
+  if (b.type === 's3') {
+    return { ...b, type: b.type, key: b.key ?? `${PROJECT}/${environment}/foundation.tfstate`, region: b.region ?? region, useLockfile: b.useLockfile ?? !b.dynamodbTable };
+  }
+  if (b.type === 'cloud') return { ...b, type: b.type, workspace: b.workspace ?? `${PROJECT}-${environment}` };
+  return { type: /** @type {const} */ ('local'), path: b.path ?? `state/${environment}/foundation.tfstate` };
 }
 
 /**
@@ -224,4 +237,4 @@ function completeBackend(b, region) {
  * @typedef {ReturnType<typeof completeBackend>} Backend
  */
 
-module.exports = { ConfigSchema, BackendSchema, completeBackend };
+module.exports = { ConfigSchema, BackendSchema, completeBackend, PROJECT };

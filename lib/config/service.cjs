@@ -53,7 +53,7 @@ const ServiceSchema = f.strict({
     })
     .describe('Volumes mounted into the container.'),
   environment: f.stringMap({ keyPattern: f.ENV_VAR, keyHint: 'an environment variable name ([A-Za-z_][A-Za-z0-9_]*)' }).default(() => ({}))
-    .describe('Plain environment variables (never secrets).'),
+    .describe('Plain environment variables (never secrets); {{<service>.url}}, .address, .host and .port name a support service in this environment (docs/environments.md).'),
   secrets: f.secretList().default(() => [])
     .describe(`Stack secrets injected as environment variables (${f.SECRET_KEYS.join(', ')}).`),
   cpu: f.fargateCpu().default(256).describe('Fargate CPU units.'),

@@ -8,6 +8,7 @@ import { createAwsClients } from '../aws/clients.mjs';
 import { execute, formatSummary } from './execute.mjs';
 import { createLogger } from './runtime.mjs';
 import { runIo, readRunInputs, dryRunNotes, writeJson, writeOutputs, inputErrorReport } from './run-io.mjs';
+import { formatCountChanges } from './deployed.mjs';
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 import { VERBS } from '../verbs/index.mjs';
@@ -64,8 +65,9 @@ async function rollout(argv, deps) {
       write(HELP);
       return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
     }
-    const { configPath, loaded, config, outputs, source } = await readRunInputs(options, { cwd, env, exec });
+    const { configPath, loaded, config, outputs, source, countChanges } = await readRunInputs(options, { cwd, env, exec });
     ident.environment = outputs.environment;
+    const countNotes = formatCountChanges(countChanges);
     const release = validateRelease(options.release ?? (await gitRelease(exec, cwd)));
     ident.release = release;
     const plan = selectSteps(
@@ -77,6 +79,7 @@ async function rollout(argv, deps) {
     // input is valid: from here on AWS may be called
     const log = createLogger({ write, clock, startedAt });
     log.info(formatPlan(plan));
+    for (const n of countNotes) log.info(n);
     log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${options.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter, retry: { maxAttempts: options.awsMaxAttempts } });
     const opts = { ...options, configPath };
@@ -100,7 +103,7 @@ async function rollout(argv, deps) {
       await recordOutcome(ledger, finishedRollout(started, report, state, plan), report, writeErr);
       report.awsCalls = counter.total; // the ledger's final write included
     }
-    if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
+    if (options.dryRun) write(`\n${[formatPlan(plan, dryRunNotes(report)), ...countNotes].join('\n')}`);
     write(`\n${formatSummary(report)}`);
     const byOp = Object.entries(counter.byOperation).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
     if (byOp.length) write(`AWS API calls by operation: ${byOp.join(' ')}`);

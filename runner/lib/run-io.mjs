@@ -8,6 +8,7 @@ import { createCallCounter } from '../aws/clients.mjs';
 import { configFileFrom } from './args.mjs';
 import { loadRunnerConfig } from './config.mjs';
 import { loadOutputs } from './outputs.mjs';
+import { compareDeployed } from './deployed.mjs';
 
 /**
  * The injected side effects, each defaulting to the real one, and what every run starts with: a call counter,
@@ -41,16 +42,21 @@ export function runIo(deps) {
 
 /**
  * What every run reads before it touches AWS, the same way for each verb: the config (--config, else
- * $STAGING_ROLLOUT_CONFIG, else the default) and the stack outputs (--outputs FILE, else `terraform output`).
+ * $STAGING_ROLLOUT_CONFIG, else the default) and the stack outputs (--outputs FILE, else `terraform output`),
+ * compared (runner/lib/deployed.mjs): another environment's outputs are refused; with `catalog` (verbs that
+ * change services) so is a catalog not deployed yet, and the config's desired counts replace the deployed ones.
  * Bad input throws InputError (exit 2).
  * @param {{ config: string|null, outputs: string|null, stackDir: string }} options
  * @param {{ cwd: string, env: Record<string, string|undefined>, exec: import('./types.mjs').Exec }} io
+ * @param {{ catalog?: boolean }} [check]
  */
-export async function readRunInputs(options, io) {
+export async function readRunInputs(options, io, check = {}) {
   const configPath = configFileFrom(options.config, io.env);
   const loaded = await loadRunnerConfig(configPath, io.cwd);
-  const outputs = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd: io.cwd, exec: io.exec });
-  return { configPath, loaded, config: loaded.config, outputs, source: options.outputs ?? 'terraform output' };
+  const deployed = await loadOutputs({ file: options.outputs, stackDir: options.stackDir, cwd: io.cwd, exec: io.exec });
+  const source = options.outputs ?? 'terraform output';
+  const { outputs, countChanges } = compareDeployed({ config: loaded.config, outputs: deployed, configFile: configPath, source, catalog: check.catalog ?? true });
+  return { configPath, loaded, config: loaded.config, outputs, source, countChanges };
 }
 
 /** @param {import('./execute.mjs').Report} report @returns {Record<string, string[]>} */

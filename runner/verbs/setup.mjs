@@ -34,7 +34,7 @@ export async function runVerb(command, argv, deps, body) {
   if ('exitCode' in flags) return { exitCode: flags.exitCode, report: null, awsCalls: 0 };
   const { options } = flags;
   try {
-    const { config, outputs, source } = await readRunInputs(options, { cwd, env, exec });
+    const { config, outputs, source } = await readRunInputs(options, { cwd, env, exec }, { catalog: false });
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter });
     const res = await body(options, {
       config, outputs, source, aws, counter, env, signal,

@@ -14,7 +14,7 @@ const { loadFoundation } = require('../../scripts/lib/it-env.cjs') as { loadFoun
 const { recordSkip } = require('../../scripts/lib/skips.cjs') as {
   recordSkip: (r: { suite: string; test?: string; reason: string }) => { suite: string; reason: string };
 };
-const { normalizeConfig } = require('../../lib/config/index.cjs') as typeof import('../../lib/config/index.cjs');
+const { normalizeConfig, loadConfigFile } = require('../../lib/config/index.cjs') as typeof import('../../lib/config/index.cjs');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const SUITE = 'foundation (terraform + moto)';
@@ -85,8 +85,10 @@ function secretValues(node: unknown, at: string, found: string[]): string[] {
 }
 
 const configPath: string = env.configPath ?? path.join(REPO, 'config', 'staging.json');
-const rawConfig = JSON.parse(fs.readFileSync(configPath, 'utf8'));
-const { services: catalog } = normalizeConfig(rawConfig, { source: path.relative(REPO, configPath) });
+// the merged file (its "extends" followed) and the config with every default derived (namePrefix, namespace, ...)
+const loaded = loadConfigFile(configPath);
+const rawConfig = loaded.raw;
+const { config, services: catalog } = normalizeConfig(rawConfig, { source: path.relative(REPO, configPath) });
 
 if (env.status === 'applied') {
   const outputs: Record<string, unknown> = Object.fromEntries(
@@ -170,42 +172,42 @@ if (env.status === 'applied') {
 
     test('output values agree with the config and with each other', () => {
       const present = (k: string) => k in outputs;
-      if (present('environment')) expect(outputs.environment).toBe(rawConfig.environment);
-      if (present('region')) expect(outputs.region).toBe(rawConfig.region);
+      if (present('environment')) expect(outputs.environment).toBe(config.environment);
+      if (present('region')) expect(outputs.region).toBe(config.region);
       if (present('cluster_arn')) {
         expect(outputs.cluster_arn).toMatch(/^arn:aws:ecs:[a-z0-9-]+:\d{12}:cluster\//);
         expect(String(outputs.cluster_arn).endsWith(`/${outputs.cluster_name}`)).toBe(true);
       }
       if (present('private_subnet_ids')) {
         const ids = outputs.private_subnet_ids as string[];
-        expect(ids.length).toBeGreaterThanOrEqual(rawConfig.network.azCount);
+        expect(ids.length).toBeGreaterThanOrEqual(config.network.azCount);
         for (const id of ids) expect(id).toMatch(/^subnet-[0-9a-f]+$/);
       }
       if (present('tasks_security_group_id')) expect(outputs.tasks_security_group_id).toMatch(/^sg-[0-9a-f]+$/);
       if (present('repository_urls')) {
         const urls = outputs.repository_urls as Record<string, string>;
-        expect(Object.keys(urls).sort()).toEqual(Object.keys(rawConfig.images).sort());
+        expect(Object.keys(urls).sort()).toEqual(Object.keys(config.images).sort());
         for (const u of Object.values(urls)) expect(u).toMatch(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/.+/);
       }
       if (present('repository_mutable_tags')) {
         const tags = outputs.repository_mutable_tags as Record<string, boolean>;
-        expect(Object.keys(tags).sort()).toEqual(Object.keys(rawConfig.images).sort());
+        expect(Object.keys(tags).sort()).toEqual(Object.keys(config.images).sort());
         expect(Object.values(tags).every((v) => v === false)).toBe(true); // ECR tags are immutable
       }
       if (present('alb_url') && present('alb_dns_name')) {
-        const scheme = rawConfig.loadBalancer.certificateArn ? 'https' : 'http';
+        const scheme = config.loadBalancer.certificateArn ? 'https' : 'http';
         expect(outputs.alb_url).toBe(`${scheme}://${outputs.alb_dns_name}`);
       }
       if (present('efs_file_system_id')) expect(outputs.efs_file_system_id).toMatch(/^fs-[0-9a-f]+$/);
       if (present('efs_access_point_id')) expect(outputs.efs_access_point_id).toMatch(/^fsap-[0-9a-f]+$/);
-      if (present('namespace_name')) expect(outputs.namespace_name).toBe(rawConfig.cluster.namespace);
+      if (present('namespace_name')) expect(outputs.namespace_name).toBe(config.cluster.namespace);
       if (present('secret_arns')) {
         const arns = outputs.secret_arns as Record<string, string>;
         expect(Object.keys(arns).sort()).toEqual(['app', 'cache', 'database', 'smoke_user']);
         for (const a of Object.values(arns)) expect(a).toMatch(/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:/);
       }
       if (present('migration_task_family')) {
-        expect(outputs.migration_task_family).toMatch(new RegExp(`^${rawConfig.namePrefix}-`));
+        expect(outputs.migration_task_family).toMatch(new RegExp(`^${config.namePrefix}-`));
       }
     });
 
@@ -232,7 +234,7 @@ if (env.status === 'applied') {
           continue;
         }
         expect(e.disabled_reason).toBeNull();
-        expect(e.ecs_service_name).toBe(`${rawConfig.namePrefix}-${s.name}`);
+        expect(e.ecs_service_name).toBe(`${config.namePrefix}-${s.name}`);
         expect(e.task_family).toEqual(expect.any(String));
         expect(e.container_name).toEqual(expect.any(String));
         expect(e.log_group_name).toEqual(expect.any(String));
@@ -440,7 +442,7 @@ if (env.status === 'applied') {
     });
 
     test('no ECS service, task definition, log group or target group is planned for them', () => {
-      const prefix = rawConfig.namePrefix;
+      const prefix = config.namePrefix;
       const disabledNames = new Set(['anisette', 'tracker-fetcher-2'].flatMap((n) => [`${prefix}-${n}`, `/ecs/${prefix}/${n}`]));
       const offending = (plan.resource_changes as { type: string; address: string; change: { after: Record<string, unknown> | null } }[])
         .filter((c) => ['aws_ecs_service', 'aws_ecs_task_definition', 'aws_cloudwatch_log_group', 'aws_lb_target_group'].includes(c.type))

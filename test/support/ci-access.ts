@@ -11,9 +11,13 @@ export const CI = { repository: 'acme/staging-rollout', terraformCloud: { organi
 /** An S3 backend (state access statements appear only with one). */
 export const S3 = { type: 's3', bucket: 'acme-tf-state', key: 'staging-rollout/foundation.tfstate', useLockfile: true };
 
+/** Where synthBoth writes: a local backend's path is relative to `<SYNTH_OUTDIR>/stacks/<stack id>`. */
+export const SYNTH_OUTDIR = path.join(os.tmpdir(), 'staging-rollout-stack-tests');
+
 /** Synthesized JSON of both stacks for a raw config (ciAccess null when the config has no `ci`). */
+
 export function synthBoth(raw: unknown): { foundation: any; ciAccess: any | null } {
-  const outdir = path.join(os.tmpdir(), 'staging-rollout-stack-tests');
+  const outdir = SYNTH_OUTDIR;
   fs.mkdirSync(outdir, { recursive: true });
   const { stack, ciAccess } = buildApp(parseConfig(raw, 'config/staging.json'), { outdir });
   return { foundation: JSON.parse(Testing.synth(stack)), ciAccess: ciAccess ? JSON.parse(Testing.synth(ciAccess)) : null };

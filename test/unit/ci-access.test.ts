@@ -9,7 +9,8 @@ import { parseConfig } from '../../stacks/config';
 import { BROAD_ROLLOUT_ACTIONS } from '../../stacks/ci-access/rollout-policy';
 import { ResourceNames } from '../../stacks/names';
 import { stagingWith, STAGING } from '../support/stack';
-import { CI, S3, synthBoth } from '../support/ci-access';
+import { CI, S3, synthBoth, SYNTH_OUTDIR } from '../support/ci-access';
+import { PROJECT_ROOT } from '../../lib/config/index.cjs';
 
 const policyOf = (json: any, key: string) => JSON.parse(json.resource.aws_iam_role_policy[`${key}-policy`].policy);
 const trustOf = (json: any, key: string) => JSON.parse(json.resource.aws_iam_role[`${key}-role`].assume_role_policy);
@@ -43,7 +44,9 @@ describe('ci-access: synthesized only with a ci section', () => {
   });
 
   test('the state of ci-access is its own, beside the foundation\'s', () => {
-    expect(synthBoth(stagingWith((c) => { c.ci = CI; })).ciAccess.terraform.backend).toEqual({ local: { path: 'terraform.foundation.ci-access.tfstate' } });
+    // beside this environment's own foundation state (state/<env>/foundation.tfstate, docs/environments.md)
+    const local = synthBoth(stagingWith((c) => { c.ci = CI; })).ciAccess.terraform.backend.local.path;
+    expect(path.resolve(SYNTH_OUTDIR, 'stacks', 'ci-access', local)).toBe(path.join(PROJECT_ROOT, 'state', 'staging', 'foundation.ci-access.tfstate'));
     const s3 = synthBoth(stagingWith((c) => { c.ci = CI; c.backend = S3; })).ciAccess.terraform.backend.s3;
     expect(s3).toMatchObject({ bucket: S3.bucket, key: 'staging-rollout/foundation.ci-access.tfstate', use_lockfile: true });
     const cloud = synthBoth(stagingWith((c) => { c.ci = CI; c.backend = { type: 'cloud', organization: 'acme', workspace: 'staging' }; })).ciAccess.terraform.cloud;

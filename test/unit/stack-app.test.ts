@@ -86,15 +86,16 @@ describe('provider and backends', () => {
     expect(s.json.terraform.required_providers.aws.version).toBe('5.100.0');
   });
 
-  test('local backend by default, state file inside the stack directory', () => {
-    expect(s.json.terraform.backend).toEqual({ local: { path: 'terraform.foundation.tfstate' } });
+  test('local backend by default, one state file per environment outside the synthesized directory (environments.test.ts)', () => {
+    const rel = s.json.terraform.backend.local.path;
+    expect(path.resolve(os.tmpdir(), 'staging-rollout-stack-tests', 'stacks', 'foundation', rel)).toBe(path.join(REPO, 'state', 'staging', 'foundation.tfstate'));
   });
 
   test('S3 backend with encryption and lockfile locking, or DynamoDB locking', () => {
     const lockfile = synth(stagingWith((r) => { r.backend = { type: 's3', bucket: 'acme-tf-state', key: 'staging/foundation.tfstate' }; }));
     expect(lockfile.json.terraform.backend).toEqual({ s3: { bucket: 'acme-tf-state', key: 'staging/foundation.tfstate', region: 'us-east-1', encrypt: true, use_lockfile: true } });
     const dynamo = synth(stagingWith((r) => { r.backend = { type: 's3', bucket: 'acme-tf-state', dynamodbTable: 'tf-locks', region: 'eu-west-1' }; }));
-    expect(dynamo.json.terraform.backend.s3).toEqual({ bucket: 'acme-tf-state', key: 'staging-rollout/foundation.tfstate', region: 'eu-west-1', encrypt: true, dynamodb_table: 'tf-locks' });
+    expect(dynamo.json.terraform.backend.s3).toEqual({ bucket: 'acme-tf-state', key: 'staging-rollout/staging/foundation.tfstate', region: 'eu-west-1', encrypt: true, dynamodb_table: 'tf-locks' });
   });
 
   test('Terraform Cloud backend with a named workspace', () => {

@@ -38,7 +38,7 @@ describe('normalizeConfig on config/staging.json', () => {
     const frontend = services.find((s) => s.name === 'frontend')!;
     expect(frontend.routing).toEqual({ default: true, pathPatterns: [], hostHeader: null, priority: null });
     expect(config.namePrefix).toBe('staging');
-    expect(config.backend).toEqual({ type: 'local', path: 'terraform.foundation.tfstate' });
+    expect(config.backend).toEqual({ type: 'local', path: 'state/staging/foundation.tfstate' });
     expect(config.migration.containerName).toBe('migration');
     expect(config.migration.secrets).toEqual(['database']);
     expect(config.database.protectDataVolume).toBe(true);
@@ -178,7 +178,7 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['backend type', (r) => { r.backend = { type: 'gcs' }; }, 'backend.type: must be one of "local", "s3", "cloud", got "gcs"'],
     ['s3 backend without bucket', (r) => { r.backend = { type: 's3' }; }, 'backend.bucket: must be a non-empty string, got undefined'],
     ['s3 backend without locking', (r) => { r.backend = { type: 's3', bucket: 'tf-state', useLockfile: false }; }, 'backend: S3 state needs locking'],
-    ['cloud backend without workspace', (r) => { r.backend = { type: 'cloud', organization: 'acme' }; }, 'backend.workspace: must be a non-empty string, got undefined'],
+    ['cloud backend without organization', (r) => { r.backend = { type: 'cloud', workspace: 'w' }; }, 'backend.organization: must be a non-empty string, got undefined'],
     ['image registry', (r) => { r.imageRegistry = 'ftp://x'; }, 'imageRegistry: must be a registry address like "host:5000", "http://host:port" or "https://host" or null, got "ftp://x"'],
     ['convenience tag', (r) => { r.imageConvenienceTag = '-latest'; }, 'imageConvenienceTag: must be an image tag'],
     ['migration secret', (r) => { r.migration.secrets = ['db']; }, 'migration.secrets[0]: unknown secret "db"'],
