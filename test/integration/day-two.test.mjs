@@ -2,36 +2,22 @@
 // two rollouts through the real entry (`npx zx runner/rollout.mjs`), then `history` and `status` as subprocesses,
 // and drift made directly with the SDK. The ledger is the emulator's SSM Parameter Store, shared with the other
 // suites of the run (so the assertions look at this suite's own releases, not at the ledger's length).
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import itEnv from '../../scripts/lib/it-env.cjs';
+import { runRunner, ROOT } from '../support/runner-cli.mjs';
 import configLib from '../../lib/config/index.cjs';
 import { ECSClient, DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { SSMClient, GetParametersByPathCommand, DeleteParametersCommand } from '@aws-sdk/client-ssm';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = itEnv.requireFoundation('day two: status and history');
 const STAMP = Date.now().toString(36);
 const R1 = `d2-r1-${STAMP}`;
 const R2 = `d2-r2-${STAMP}`;
 
-/** `npx zx runner/rollout.mjs ...args` @returns {Promise<{ code: number, out: string, err: string }>} */
-function cli(args) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/zx/build/cli.js'), 'runner/rollout.mjs', ...args], {
-      cwd: ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+const cli = (/** @type {string[]} */ args) => runRunner(args);
 
 if (!env) {
   describe('day two against the emulator', () => {

@@ -90,6 +90,30 @@ const loaded = loadConfigFile(configPath);
 const rawConfig = loaded.raw;
 const { config, services: catalog } = normalizeConfig(rawConfig, { source: path.relative(REPO, configPath) });
 
+/**
+ * A plan (JSON) of the applied config edited by `edit`, made by the harness CLI against the emulator in a temp
+ * directory: what another config would change, without applying it.
+ */
+function plannedWith(name: string, edit: (cfg: any) => void): { plan: () => Promise<any>; cleanup: () => void } {
+  const dir = path.join(os.tmpdir(), `staging-rollout-${name}-${process.pid}`);
+  return {
+    plan: async () => {
+      fs.mkdirSync(dir, { recursive: true });
+      const cfg = JSON.parse(JSON.stringify(rawConfig));
+      edit(cfg);
+      const cfgFile = path.join(dir, `${name}.json`);
+      fs.writeFileSync(cfgFile, JSON.stringify(cfg, null, 2));
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [path.join(REPO, 'scripts', 'lib', 'foundation-cli.mjs'), 'plan', '--outdir', path.join(dir, 'out'), '--endpoint', env.endpoint, '--config', cfgFile],
+        { cwd: REPO, maxBuffer: 64 * 1024 * 1024 },
+      );
+      return JSON.parse(fs.readFileSync(JSON.parse(stdout).planJsonFile, 'utf8'));
+    },
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 if (env.status === 'applied') {
   const outputs: Record<string, unknown> = Object.fromEntries(
     Object.entries(env.outputs as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value]),
@@ -365,22 +389,10 @@ if (env.status === 'applied') {
   });
 
   describe(`${SUITE}: cache.auth "iam" (the applied config uses "password", the default)`, () => {
-    const dir = path.join(os.tmpdir(), `staging-rollout-cache-iam-${process.pid}`);
+    const planned = plannedWith('cache-iam', (cfg) => { cfg.cache = { ...(cfg.cache ?? {}), auth: 'iam' }; });
     let plan: any;
-    beforeAll(async () => {
-      fs.mkdirSync(dir, { recursive: true });
-      const cfg = JSON.parse(JSON.stringify(rawConfig));
-      cfg.cache = { ...(cfg.cache ?? {}), auth: 'iam' };
-      const cfgFile = path.join(dir, 'cache-iam.json');
-      fs.writeFileSync(cfgFile, JSON.stringify(cfg, null, 2));
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [path.join(REPO, 'scripts', 'lib', 'foundation-cli.mjs'), 'plan', '--outdir', path.join(dir, 'out'), '--endpoint', env.endpoint, '--config', cfgFile],
-        { cwd: REPO, maxBuffer: 64 * 1024 * 1024 },
-      );
-      plan = JSON.parse(fs.readFileSync(JSON.parse(stdout).planJsonFile, 'utf8'));
-    }, 300000);
-    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    beforeAll(async () => { plan = await planned.plan(); }, 300000);
+    afterAll(() => planned.cleanup());
 
     test('no secret value in the plan; the cache metadata version is write-only', () => {
       const found = secretValues(plan.planned_values, 'plan.planned_values', []);
@@ -407,22 +419,10 @@ if (env.status === 'applied') {
   });
 
   describe(`${SUITE}: a config that disables anisette`, () => {
-    const dir = path.join(os.tmpdir(), `staging-rollout-disabled-${process.pid}`);
+    const planned = plannedWith('disabled', (cfg) => { cfg.services.anisette.enabled = false; });
     let plan: any;
-    beforeAll(async () => {
-      fs.mkdirSync(dir, { recursive: true });
-      const cfg = JSON.parse(JSON.stringify(rawConfig));
-      cfg.services.anisette.enabled = false;
-      const cfgFile = path.join(dir, 'no-anisette.json');
-      fs.writeFileSync(cfgFile, JSON.stringify(cfg, null, 2));
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [path.join(REPO, 'scripts', 'lib', 'foundation-cli.mjs'), 'plan', '--outdir', path.join(dir, 'out'), '--endpoint', env.endpoint, '--config', cfgFile],
-        { cwd: REPO, maxBuffer: 64 * 1024 * 1024 },
-      );
-      plan = JSON.parse(fs.readFileSync(JSON.parse(stdout).planJsonFile, 'utf8'));
-    }, 300000);
-    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    beforeAll(async () => { plan = await planned.plan(); }, 300000);
+    afterAll(() => planned.cleanup());
 
     test('anisette and tracker-fetcher-2 are in the catalog output as disabled, with reasons and no AWS identifiers', () => {
       // the catalog output is partly unknown at plan time (ARNs of enabled services): read its known part

@@ -5,36 +5,23 @@
 // clients.mjs), mapped to IAM requests (test/support/iam-calls.cjs) and evaluated by @cloud-copilot/iam-simulate
 // against the SYNTHESIZED rollout role policy. Fails on any denied call and on any allowed action no call used
 // that is not in EXPECTED_UNEXERCISED (test/support/iam-proof.cjs).
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import itEnv from '../../scripts/lib/it-env.cjs';
 import { synthFoundation } from '../../scripts/lib/foundation/synth.mjs';
 import { applyFoundation } from '../../scripts/lib/foundation/apply.mjs';
 import iamCalls from '../support/iam-calls.cjs';
 import proof from '../support/iam-proof.cjs';
+import { runRunner, ROOT } from '../support/runner-cli.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = itEnv.requireFoundation('least privilege: ci-access on the emulator');
 const STAMP = Date.now().toString(36);
 const itDir = process.env.STAGING_ROLLOUT_IT_DIR || path.join(ROOT, '.work/it');
 const work = path.join(itDir, 'least-privilege');
 
-/** `npx zx runner/rollout.mjs ...args` with the call recorder on @returns {Promise<{ code: number, out: string, err: string }>} */
-function cli(args, callLog) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/zx/build/cli.js'), 'runner/rollout.mjs', ...args], {
-      cwd: ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1', STAGING_ROLLOUT_AWS_CALL_LOG: callLog },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', (code) => resolve({ code: code ?? -1, out, err }));
-  });
-}
+/** The runner with the call recorder on (runner/aws/clients.mjs) */
+const cli = (/** @type {string[]} */ args, /** @type {string} */ callLog) => runRunner(args, { STAGING_ROLLOUT_AWS_CALL_LOG: callLog });
 
 if (!env) {
   describe('least privilege against the emulator', () => {

@@ -3,40 +3,26 @@
 // subprocess: a full rollout of the default catalog, then an immediate rerun of the same release, and checks
 // the emulator's state with the SDK. images and smoke belong to other steps' suites and are skipped here
 // with --skip. Wall time and AWS API calls of both runs are written to .work/it/runner-measurements.json.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jest } from '@jest/globals';
 import itEnv from '../../scripts/lib/it-env.cjs';
+import { runRunner, ROOT } from '../support/runner-cli.mjs';
 import { ECSClient, DescribeServicesCommand, DescribeTaskDefinitionCommand, ListTasksCommand, DescribeTasksCommand, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const env = itEnv.requireFoundation('runner rollout');
 const RELEASE = `it-${Date.now().toString(36)}`;
 const itDir = process.env.STAGING_ROLLOUT_IT_DIR || path.join(ROOT, '.work/it');
 
-/** @returns {Promise<{ code: number, out: string, err: string, ms: number, report: any, byOp: Record<string, number> }>} */
-function runner(args, reportName) {
+/** The runner with a report file @returns {Promise<{ code: number, out: string, err: string, ms: number, report: any, byOp: Record<string, number> }>} */
+async function runner(args, reportName) {
   const reportPath = path.join(itDir, reportName);
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/zx/build/cli.js'), 'runner/rollout.mjs', ...args, '--report', reportPath], {
-      cwd: ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', (code) => {
-      const ms = Date.now() - t0;
-      let report = null;
-      try { report = JSON.parse(readFileSync(reportPath, 'utf8')); } catch { /* asserted below */ }
-      const m = /^AWS API calls by operation: (.*)$/m.exec(out);
-      const byOp = Object.fromEntries((m ? m[1].split(' ') : []).map((kv) => { const [k, v] = kv.split('='); return [k, Number(v)]; }));
-      resolve({ code: code ?? -1, out, err, ms, report, byOp });
-    });
-  });
+  const res = await runRunner([...args, '--report', reportPath]);
+  let report = null;
+  try { report = JSON.parse(readFileSync(reportPath, 'utf8')); } catch { /* asserted below */ }
+  const m = /^AWS API calls by operation: (.*)$/m.exec(res.out);
+  const byOp = Object.fromEntries((m ? m[1].split(' ') : []).map((kv) => { const [k, v] = kv.split('='); return [k, Number(v)]; }));
+  return { ...res, report, byOp };
 }
 
 if (!env) {
