@@ -3,7 +3,7 @@
 // a container gets, from which stack secret and which JSON key of it (ECS JSON-key `valueFrom`
 // `<secretArn>:<key>::`), and the declared shape of each secret. The stack (stacks/services.ts), the contract
 // doc generator (scripts/app-contract.mjs), the unit tests and the contract test (test/integration) read it;
-// the database host bootstrap (stacks/database.ts) writes values of exactly these shapes (its unit test checks).
+// the database host bootstrap (stacks/database-user-data.ts) writes values of exactly these shapes (its unit test checks).
 
 /**
  * Shape of a secret value: JSON key -> what it holds and a fake example. `string: true` keys are the ones a
@@ -16,7 +16,7 @@
 /** @type {Record<'database' | 'cache' | 'app' | 'smoke_user', SecretShape>} */
 const SECRET_SHAPES = {
   database: {
-    writer: 'the database host at boot (stacks/database.ts bootstrap)',
+    writer: 'the database host at boot (stacks/database-user-data.ts)',
     keys: {
       engine: { description: 'always "postgres"', example: 'postgres' },
       host: { description: 'private IP of the database host', example: '10.40.1.23' },

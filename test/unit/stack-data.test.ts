@@ -1,7 +1,7 @@
 // Keys, secrets, database host, cache and shared storage constructs.
 import { spawnSync } from 'child_process';
 import { Synth, stagingWith, synth } from '../support/stack';
-import { databaseUserData } from '../../stacks/database';
+import { databaseUserData } from '../../stacks/database-user-data';
 
 let s: Synth;
 beforeAll(() => {

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
 import { AddressInfo } from 'net';
-import { databaseUserData } from '../../stacks/database';
+import { databaseUserData } from '../../stacks/database-user-data';
 import { cacheSecretValue, databaseSecretValue } from '../../lib/config/contract.cjs';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:staging/database-AbCdEf';
