@@ -71,8 +71,8 @@ export class CiAccessStack extends TerraformStack {
 
     const enabled = services.filter((s) => s.enabled).map((s) => ({ name: s.name, kind: s.kind }));
     const backend = { env, backend: config.backend };
-    this.role('plan', githubTrust(main), planPolicy({ env, names, state: stateRead(backend) }), 'Plans `foundation`: read-only, plus state read');
-    this.role('deploy', githubTrust(`repo:${ci.repository}:environment:${ci.environment}`), deployPolicy({ env, names, state: stateWrite(backend) }),
+    this.role('plan', githubTrust(main), planPolicy({ env, names, cacheAuth: config.cache.auth, state: stateRead(backend) }), 'Plans `foundation`: read-only, plus state read');
+    this.role('deploy', githubTrust(`repo:${ci.repository}:environment:${ci.environment}`), deployPolicy({ env, names, cacheAuth: config.cache.auth, state: stateWrite(backend) }),
       'Applies `foundation` after the environment\'s approval');
     this.role('rollout', githubTrust(main), rolloutPolicy({ env, names, services: enabled, imageKeys: Object.keys(config.images), stateRead: stateRead(backend) }),
       'The rollout runner: releases, status, history, rollback');
@@ -84,7 +84,7 @@ export class CiAccessStack extends TerraformStack {
       const subject = `organization:${tfc.organization}:project:*:workspace:${tfc.workspace}:run_phase:*`;
       // Terraform Cloud keeps the state itself: no S3 state permission
       this.role('terraform_cloud', trust(tfcProvider, TFC_OIDC.host, TFC_OIDC.audience, { StringLike: { [`${TFC_OIDC.host}:sub`]: subject } }),
-        deployPolicy({ env, names, state: [] }), `Terraform Cloud runs of workspace ${tfc.organization}/${tfc.workspace} (dynamic provider credentials)`);
+        deployPolicy({ env, names, cacheAuth: config.cache.auth, state: [] }), `Terraform Cloud runs of workspace ${tfc.organization}/${tfc.workspace} (dynamic provider credentials)`);
       new TerraformOutput(this, 'terraform_cloud_oidc_provider_arn', { value: tfcProvider, description: 'IAM OIDC provider of Terraform Cloud the run role trusts' });
     }
   }

@@ -73,7 +73,9 @@ export function appContractMarkdown(config, services, source) {
   p('Who can read the secret values: the task execution role (to inject them into containers that list them), the database');
   p('host\'s instance role (`database` and, with `cache.auth` "password", `cache`: read and write, those two only), and');
   p('principals of the account that an administrator grants `secretsmanager:GetSecretValue` and `kms:Decrypt` on the');
-  p('environment key. Task roles cannot read them; the runner reads only `smoke_user`. See docs/foundation.md.');
+  p('environment key. Task roles cannot read them; the runner reads only `smoke_user`; no CI role of `ci-access` reads');
+  p('`database`, `app` or (with "password") `cache` (with "iam" the plan role reads `cache`, which then holds no password).');
+  p('See docs/foundation.md and docs/ci.md.');
   p();
   p('## Containers');
   p();

@@ -10,7 +10,21 @@ export interface FoundationPolicyProps {
   readonly names: ResourceNames;
   /** foundation state read (plan) or read/write and lock (deploy): state-access.ts */
   readonly state: Statement[];
+  /**
+   * The config's cache.auth. Only with "iam" does Terraform own a version of the `cache` secret (connection
+   * metadata, no password) that a refresh reads; with "password" that secret holds the cache password, which no
+   * CI role may read.
+   */
+  readonly cacheAuth: 'password' | 'iam';
 }
+
+/**
+ * The plan role's only actions that the IAM data does not call List or Read, each with its reason (the unit test
+ * allows exactly these and nothing else).
+ */
+export const PLAN_NOT_READ: ReadonlyArray<{ readonly action: string; readonly reason: string }> = [
+  { action: 'kms:Decrypt', reason: 'cache.auth "iam" only: refreshing the `cache` secret\'s version (connection metadata) decrypts it; allowed only through Secrets Manager (kms:ViaService), where the role may read no other secret; it changes nothing' },
+];
 
 /** Roles the CI roles live under: a path the deploy role's IAM permissions never reach (see denyCiRoles). */
 export const CI_ROLE_PATH = '/ci-access/';
@@ -33,12 +47,19 @@ const READ_ACTIONS = [
 
 function readStatements(p: FoundationPolicyProps): Statement[] {
   const { env, names } = p;
+  const cacheSecret = arn(env, 'secretsmanager', `secret:${names.secret('cache')}-??????`);
   return [
     allow('ReadFoundation', READ_ACTIONS, ['*']),
     // the database host's AMI id: AWS's public parameters
     allow('ReadPublicAmiParameter', ['ssm:GetParameter', 'ssm:GetParameters'], [arn(env, 'ssm', 'parameter/aws/service/*', { account: '' })]),
-    // the `cache` secret's version is Terraform's (connection metadata, no password): refresh reads it
-    allow('ReadCacheMetadataSecret', ['secretsmanager:GetSecretValue'], [arn(env, 'secretsmanager', `secret:${names.secret('cache')}-??????`)]),
+    // cache.auth "iam": the `cache` secret's version is Terraform's (connection metadata, no password) and a refresh
+    // reads it. With "password" the secret holds the password (the database host writes it): no CI role reads it.
+    ...(p.cacheAuth === 'iam' ? [
+      allow('ReadCacheMetadataSecret', ['secretsmanager:GetSecretValue'], [cacheSecret]),
+      allow('DecryptCacheMetadataSecret', [PLAN_NOT_READ[0].action], ['*'], {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${env.region}.amazonaws.com` },
+      }),
+    ] : []),
     ...p.state,
   ];
 }

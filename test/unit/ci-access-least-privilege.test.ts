@@ -7,6 +7,8 @@ import { synthBoth, CI, S3 } from '../support/ci-access';
 import { stagingWith } from '../support/stack';
 import { parseConfig } from '../../stacks/config';
 import { ResourceNames } from '../../stacks/names';
+import { PLAN_NOT_READ } from '../../stacks/ci-access/foundation-policies';
+import { ciRoleName } from '../../stacks/ci-access-stack';
 // CommonJS support modules (shared with the .mjs integration suite)
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const calls = require('../support/iam-calls.cjs');
@@ -105,11 +107,12 @@ function documentPolicy(doc: any) {
 
 describe('IAM data: every action exists; the plan role changes nothing', () => {
   const ciPolicies = Object.keys(ciAccess.resource.aws_iam_role_policy).map((k) => [`ci-access ${k}`, JSON.parse(ciAccess.resource.aws_iam_role_policy[k].policy)]);
+  // every policy document of foundation: identity policies, trust policies, the KMS key policy, the EFS policy
   const foundationPolicies = Object.entries<any>(foundation.data.aws_iam_policy_document)
-    .filter(([, d]) => d.statement.every((s: any) => !s.principals))
     .map(([k, d]) => [`foundation ${k}`, documentPolicy(d)]);
+  const ciTrust = Object.entries<any>(ciAccess.resource.aws_iam_role).map(([k, r]) => [`ci-access ${k} trust`, JSON.parse(r.assume_role_policy)]);
 
-  test.each([...ciPolicies, ...foundationPolicies])('%s: every action (and every wildcard) names existing IAM actions', async (_name, policy: any) => {
+  test.each([...ciPolicies, ...ciTrust, ...foundationPolicies])('%s: every action (and every wildcard) names existing IAM actions', async (_name, policy: any) => {
     const actions = [...new Set<string>(policy.Statement.flatMap((s: any) => [].concat(s.Action)))];
     const missing = [];
     for (const a of actions) if ((await proof.expandAction(a)).length === 0) missing.push(a);
@@ -121,19 +124,31 @@ describe('IAM data: every action exists; the plan role changes nothing', () => {
     expect((await proof.expandAction('ecs:DescribeServices')).map((x: any) => x.action)).toEqual(['ecs:DescribeServices']);
   });
 
-  test('the plan role: every action it allows (wildcards expanded) is List or Read', async () => {
-    const plan = JSON.parse(ciAccess.resource.aws_iam_role_policy['plan-policy'].policy);
-    const changing = [];
+  /** Actions of the plan role whose access level is not List or Read (wildcards expanded), and how many in all. */
+  async function planNotRead(stack: any): Promise<{ changing: string[]; count: number }> {
+    const plan = JSON.parse(stack.resource.aws_iam_role_policy['plan-policy'].policy);
+    const changing: string[] = [];
     let count = 0;
     for (const a of proof.allowedActions(plan)) {
       for (const x of await proof.expandAction(a)) {
         count += 1;
         // a level may be compound ("Tagging, Write"): every part must be List or Read
-        if (!x.accessLevel.split(', ').every((l: string) => ['List', 'Read'].includes(l))) changing.push(`${x.action} (${x.accessLevel}, from ${a})`);
+        if (!x.accessLevel.split(', ').every((l: string) => ['List', 'Read'].includes(l))) changing.push(x.action);
       }
     }
+    return { changing, count };
+  }
+
+  test('the plan role: every action it allows (wildcards expanded) is List or Read (cache.auth password)', async () => {
+    const { changing, count } = await planNotRead(ciAccess);
     expect(changing).toEqual([]);
     expect(count).toBeGreaterThan(50);
+  });
+
+  test('the plan role with cache.auth iam: nothing but PLAN_NOT_READ is other than List or Read', async () => {
+    const iam = synthBoth(stagingWith((c) => { c.ci = CI; c.backend = S3; c.cache = { ...c.cache, auth: 'iam' }; })).ciAccess;
+    const { changing } = await planNotRead(iam);
+    expect(changing.sort()).toEqual(PLAN_NOT_READ.map((x) => x.action).sort());
   });
 
   test('the check would catch a write: the deploy role does hold Write and Permissions management actions', async () => {
@@ -181,5 +196,42 @@ describe('the deploy role reaches every kind of resource the foundation creates'
   test('the deploy role allows each type\'s create actions (on some resource)', () => {
     const missing = Object.keys(foundation.resource).flatMap((t) => CREATE[t]).filter((a) => !allowedPatterns.some((p: RegExp) => p.test(a)));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the cache secret: no CI role reads the cache password (cache.auth password); the plan role reads the metadata (iam)', () => {
+  const principal = (k: string) => role(ciRoleName(cfg.config.namePrefix, k));
+  const cacheSecret = secretArn('cache');
+  const via = { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' };
+  const kmsKey = A('kms', 'key/1234abcd-12ab-34cd-56ef-1234567890ab');
+  // KMS decides with the key's own policy too: the synthesized foundation key policy (statements with an AWS principal)
+  const [, keyDoc] = Object.entries<any>(foundation.data.aws_iam_policy_document).find(([k]) => k.startsWith('keys_key-policy')) ?? [];
+  const keyPolicy = JSON.parse(JSON.stringify({
+    Version: '2012-10-17',
+    Statement: keyDoc.statement.filter((st: any) => st.principals.some((x: any) => x.type === 'AWS'))
+      .map((st: any) => ({ Effect: st.effect ?? 'Allow', Action: st.actions, Resource: st.resources, Principal: { AWS: st.principals[0].identifiers } })),
+  }).split('${data.aws_caller_identity.caller.account_id}').join(where.accountId).split('${data.aws_partition.partition.partition}').join(where.partition));
+  const results = async (stack: any, k: string, requests: any[]) => (await proof.evaluate(proof.synthesizedPolicy(stack, k, where), requests, {
+    principal: principal(k), accountId: where.accountId, resourcePolicy: (req: any) => (req.action.startsWith('kms:') ? keyPolicy : undefined),
+  })).map((r: any) => `${r.request.action} ${r.result}`);
+  const read = { action: 'secretsmanager:GetSecretValue', resource: cacheSecret, context: {} };
+
+  test.each(['plan', 'deploy', 'terraform_cloud'])('password: the %s role may not read the cache secret', async (k) => {
+    expect(await results(ciAccess, k, [read])).toEqual(['secretsmanager:GetSecretValue ImplicitlyDenied']);
+  });
+
+  test('iam: the plan role reads the cache secret (no other) and decrypts through Secrets Manager only', async () => {
+    const iam = synthBoth(stagingWith((c) => { c.ci = CI; c.backend = S3; c.cache = { ...c.cache, auth: 'iam' }; })).ciAccess;
+    expect(await results(iam, 'plan', [
+      read,
+      { action: 'kms:Decrypt', resource: kmsKey, context: via },
+      { action: 'kms:Decrypt', resource: kmsKey, context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
+      { action: 'kms:Decrypt', resource: kmsKey, context: {} },
+      // Secrets Manager decrypts only what the role may get: no other secret
+      { action: 'secretsmanager:GetSecretValue', resource: secretArn('database'), context: {} },
+    ])).toEqual([
+      'secretsmanager:GetSecretValue Allowed', 'kms:Decrypt Allowed', 'kms:Decrypt ImplicitlyDenied', 'kms:Decrypt ImplicitlyDenied',
+      'secretsmanager:GetSecretValue ImplicitlyDenied',
+    ]);
   });
 });
