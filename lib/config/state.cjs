@@ -44,13 +44,13 @@ function configFilesIn(dir) {
 
 /**
  * Refuse a config whose state location another environment's config shares. The other configs are the *.json
- * files beside `file` (each resolved through its `extends`); a file that does not load is not an environment
+ * files beside `file` and in the project's `config/` (each resolved through its `extends`); a file that does not load is not an environment
  * and is left out (its own synth reports it). Configs of the same environment (like local.json, which
  * extends staging.json) may share state: they are one environment.
  * @param {string} file the selected config file
  * @param {{ environment: string, backend: import('./schema.cjs').Backend }} config its validated config
  * @param {(file: string) => { environment: string, backend: import('./schema.cjs').Backend }} load reads another file
- * @param {{ cwd?: string, root?: string }} [opts]
+ * @param {{ cwd?: string, root?: string }} [opts] root: the project root (its `config/` is scanned; default PROJECT_ROOT)
  */
 function checkStateConflicts(file, config, load, opts = {}) {
   const cwd = opts.cwd ?? process.cwd();
@@ -58,7 +58,9 @@ function checkStateConflicts(file, config, load, opts = {}) {
   const mine = stateLocation(config.backend, opts.root);
   /** @type {{ file: string, environment: string }[]} */
   const clashes = [];
-  for (const other of configFilesIn(nodePath.dirname(abs))) {
+  // the configs beside this one and the project's own config/ (a config kept elsewhere is still checked against them)
+  const dirs = [...new Set([nodePath.dirname(abs), nodePath.join(opts.root ?? PROJECT_ROOT, 'config')])];
+  for (const other of dirs.flatMap(configFilesIn)) {
     if (other === abs) continue;
     let theirs;
     try {

@@ -87,6 +87,23 @@ describe('state location per environment', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  test("a config kept outside config/ is checked against the project's own configs too", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'project-'));
+    fs.mkdirSync(path.join(root, 'config'));
+    fs.writeFileSync(path.join(root, 'config', 'staging.json'), JSON.stringify(STAGING));
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'elsewhere-'));
+    const file = path.join(elsewhere, 'qa.json');
+    fs.writeFileSync(file, JSON.stringify({ ...QA_OVERLAY, extends: path.join(root, 'config', 'staging.json'), backend: { type: 'local', path: 'state/staging/foundation.tfstate' } }));
+    const qa = loadVia(elsewhere, 'qa.json');
+    expect(() => assertOwnState(file, qa, path.join(elsewhere, 'out'), elsewhere, root))
+      .toThrow(/qa\.json: backend: environment "qa" would share its Terraform state \(local: .*state\/staging\/foundation\.tfstate\) with environment "staging" of .*config\/staging\.json/);
+    // with its own state it passes
+    const own = loadVia(elsewhere, 'qa.json');
+    own.config.backend = { type: 'local', path: 'state/qa/foundation.tfstate' };
+    expect(() => assertOwnState(file, own, path.join(elsewhere, 'out'), elsewhere, root)).not.toThrow();
+    for (const d of [root, elsewhere]) fs.rmSync(d, { recursive: true, force: true });
+  });
+
   test('configs of one environment may share state (local.json extends staging.json); another environment with the defaults does not clash', () => {
     const dir = configDir({ 'local.json': { extends: 'staging.json' }, 'qa.json': QA_OVERLAY, 'broken.json': { extends: 'nope.json' } });
     for (const f of ['staging.json', 'local.json', 'qa.json']) {
