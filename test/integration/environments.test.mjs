@@ -127,6 +127,20 @@ if (!env) {
       expect(shared).toEqual([]);
     });
 
+    test("each environment's own `cdktf deploy` state: the synthesized backends (under the harness's override) differ, outside cdktf.out", () => {
+      // the harness applies with local state in its work directory (zz_harness_override.tf.json); `cdktf deploy`
+      // uses the backend synthesized into cdk.tf.json, which is what the shared-state bug was about
+      const backendOf = (workdir) => {
+        const b = JSON.parse(fs.readFileSync(path.join(workdir, 'cdk.tf.json'), 'utf8')).terraform.backend;
+        expect(Object.keys(b)).toEqual(['local']);
+        return path.resolve(workdir, b.local.path);
+      };
+      const mine = { staging: backendOf(env.workdir), qa: backendOf(qaApplied.workdir) };
+      expect(mine.staging).toBe(path.join(ROOT, 'state', 'staging', 'foundation.tfstate'));
+      expect(mine.qa).toBe(path.join(ROOT, 'state', 'qa', 'foundation.tfstate'));
+      for (const p of Object.values(mine)) expect(p.split(path.sep)).not.toContain('cdktf.out');
+    });
+
     test('each cluster carries its owner tag (provider default_tags derived from environment)', async () => {
       const ecs = new ECSClient({ region: env.region });
       const tag = async (arn) => Object.fromEntries(((await ecs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? []).map((t) => [t.key, t.value]));

@@ -1,10 +1,11 @@
 // The ci-access stack on moto_server (shared harness: scripts/lib/jest-global-setup.mjs), and the least-privilege
 // proof of its rollout role: the foundation's config plus a `ci` section is synthesized, `ci-access` is
-// validated and applied with real Terraform; then every AWS call of the real runner (a full rollout, an immediate
-// rerun, a second release, status, history, rollback) is recorded (STAGING_ROLLOUT_AWS_CALL_LOG, runner/aws/
-// clients.mjs), mapped to IAM requests (test/support/iam-calls.cjs) and evaluated by @cloud-copilot/iam-simulate
-// against the SYNTHESIZED rollout role policy. Fails on any denied call and on any allowed action no call used
-// that is not in EXPECTED_UNEXERCISED (test/support/iam-proof.cjs).
+// validated and applied with real Terraform; then every AWS call of the real runner (a rollout with every step
+// but images, an immediate rerun, a second release, status, history, rollback) is recorded
+// (STAGING_ROLLOUT_AWS_CALL_LOG, runner/aws/clients.mjs), mapped to IAM requests (test/support/iam-calls.cjs;
+// the images step's calls are declared there) and evaluated by @cloud-copilot/iam-simulate against the
+// SYNTHESIZED rollout role policy. Fails on any denied call and on any allowed action no call used that is not
+// in EXPECTED_UNEXERCISED (test/support/iam-proof.cjs).
 import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { jest } from '@jest/globals';
@@ -81,7 +82,10 @@ if (!env) {
 
     test('every call of a rollout, its rerun, a second release, status, history and rollback is allowed; every allowed action is used', async () => {
       const inputs = ['--outputs', env.outputsFile];
-      const rollout = (r) => [...inputs, '--release', r, '--skip', 'images', '--skip', 'smoke', '--poll-interval', '0.2', '--service-timeout', '60', '--migration-timeout', '60'];
+      // every step but images runs (smoke included: its checks that need running containers report skipped on the
+      // emulator, the rest make their calls); the images step's one AWS call (ecr:GetAuthorizationToken) and
+      // docker push's registry actions are the declared requests of iamCalls.dockerPushRequests
+      const rollout = (r) => [...inputs, '--release', r, '--skip', 'images', '--poll-interval', '0.2', '--service-timeout', '60', '--migration-timeout', '60'];
       const runs = [
         ['rollout', rollout(`lp-r1-${STAMP}`)], ['rerun', rollout(`lp-r1-${STAMP}`)], ['rollout 2', rollout(`lp-r2-${STAMP}`)],
         ['status', ['status', ...inputs, '--json']], ['history', ['history', ...inputs, '--json']],
