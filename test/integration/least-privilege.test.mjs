@@ -1,9 +1,9 @@
 // The ci-access stack on moto_server (shared harness: scripts/lib/jest-global-setup.mjs), and the least-privilege
 // proof of its rollout role: the foundation's config plus a `ci` section is synthesized, `ci-access` is
-// validated and applied with real Terraform; then every AWS call of the real runner (a rollout with every step
-// but images, an immediate rerun, a second release, status, history, rollback) is recorded
-// (STAGING_ROLLOUT_AWS_CALL_LOG, runner/aws/clients.mjs), mapped to IAM requests (test/support/iam-calls.cjs;
-// the images step's calls are declared there) and evaluated by @cloud-copilot/iam-simulate against the
+// validated and applied with real Terraform; then every AWS call of the real runner (the images step with real
+// Docker, a rollout of every other step, an immediate rerun, a second release, status, history, rollback) is
+// recorded (STAGING_ROLLOUT_AWS_CALL_LOG, runner/aws/clients.mjs), mapped to IAM requests
+// (test/support/iam-calls.cjs; docker push's registry actions are declared there) and evaluated by @cloud-copilot/iam-simulate against the
 // SYNTHESIZED rollout role policy. Fails on any denied call and on any allowed action no call used that is not
 // in EXPECTED_UNEXERCISED (test/support/iam-proof.cjs).
 import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { applyFoundation } from '../../scripts/lib/foundation/apply.mjs';
 import iamCalls from '../support/iam-calls.cjs';
 import proof from '../support/iam-proof.cjs';
 import { runRunner, ROOT } from '../support/runner-cli.mjs';
+import { dockerUnavailable, skipOrFail, ecrClient, startRegistry, makeContext } from '../fixtures/images/harness.mjs';
 
 const env = itEnv.requireFoundation('least privilege: ci-access on the emulator');
 const STAMP = Date.now().toString(36);
@@ -80,11 +81,44 @@ if (!env) {
       }
     });
 
+    /**
+     * The images step as the runner runs it (`--only images`: real dockerd, a local registry that takes the
+     * credentials moto's ECR hands out, STAGING_ROLLOUT_IMAGE_REGISTRY), recorded into `callLog`. Where Docker
+     * cannot run, a skip is recorded (CI fails instead) and the step's calls stay only declared.
+     * @param {string} release @returns {Promise<boolean>} whether it ran
+     */
+    async function recordImagesStep(release) {
+      const unavailable = dockerUnavailable();
+      if (skipOrFail(unavailable, 'least privilege', 'the images step\'s AWS calls recorded (real Docker)')) return false;
+      const registry = await startRegistry(ecrClient(env.endpoint, env.region));
+      try {
+        // the foundation's config with build contexts that exist (one git repository each), as images-runner does
+        const config = JSON.parse(readFileSync(env.configPath, 'utf8'));
+        const images = path.join(work, 'images');
+        for (const key of Object.keys(config.images)) {
+          makeContext(key === 'frontend' ? 'frontend' : 'api', path.join(images, 'app', key), `${key} ${STAMP}`);
+          config.images[key] = { ...config.images[key], context: `../app/${key}`, dockerfile: 'Dockerfile' };
+        }
+        mkdirSync(path.join(images, 'config'), { recursive: true });
+        const configFile = path.join(images, 'config', 'staging.json');
+        writeFileSync(configFile, JSON.stringify(config, null, 2));
+        const t = Date.now();
+        const res = await runRunner(['--only', 'images', '--config', configFile, '--outputs', env.outputsFile, '--release', release],
+          { STAGING_ROLLOUT_AWS_CALL_LOG: callLog, STAGING_ROLLOUT_IMAGE_REGISTRY: registry.address });
+        measured.imagesMs = Date.now() - t;
+        expect({ code: res.code, err: res.err.replace(/^warning: .*\n?/gm, '') }).toEqual({ code: 0, err: '' });
+        return true;
+      } finally {
+        await registry.stop();
+      }
+    }
+
     test('every call of a rollout, its rerun, a second release, status, history and rollback is allowed; every allowed action is used', async () => {
       const inputs = ['--outputs', env.outputsFile];
-      // every step but images runs (smoke included: its checks that need running containers report skipped on the
-      // emulator, the rest make their calls); the images step's one AWS call (ecr:GetAuthorizationToken) and
-      // docker push's registry actions are the declared requests of iamCalls.dockerPushRequests
+      const imagesRecorded = await recordImagesStep(`lp-r1-${STAMP}`);
+      // the images step ran first (recordImagesStep); then every other step runs (smoke included: its checks that
+      // need running containers report skipped on the emulator, the rest make their calls). docker push's registry
+      // actions are the declared requests of iamCalls.dockerPushRequests (the registry protocol, not the AWS API)
       const rollout = (r) => [...inputs, '--release', r, '--skip', 'images', '--poll-interval', '0.2', '--service-timeout', '60', '--migration-timeout', '60'];
       const runs = [
         ['rollout', rollout(`lp-r1-${STAMP}`)], ['rerun', rollout(`lp-r1-${STAMP}`)], ['rollout 2', rollout(`lp-r2-${STAMP}`)],
@@ -131,7 +165,9 @@ if (!env) {
       }
       measured.removalMs = Date.now() - t2;
       // each runner operation family the ledger and day-two verbs use was recorded
-      for (const op of ['ecs.RegisterTaskDefinition', 'ecs.RunTask', 'ecs.UpdateService', 'ssm.PutParameter', 'ssm.GetParametersByPath', 'secrets.DescribeSecret']) {
+      const recordedOps = ['ecs.RegisterTaskDefinition', 'ecs.RunTask', 'ecs.UpdateService', 'ssm.PutParameter', 'ssm.GetParametersByPath', 'secrets.DescribeSecret'];
+      if (imagesRecorded) recordedOps.push('ecr.GetAuthorizationToken', 'ecr.DescribeImages');
+      for (const op of recordedOps) {
         expect(measured.byOperation[op] ?? 0).toBeGreaterThan(0);
       }
     });
