@@ -19,7 +19,9 @@ export interface DatabaseUserDataValues {
 
 /**
  * The host bootstrap script. It never prints the password, passes it to no command line, and keeps the
- * password already in the secret when there is one (the data volume outlives the instance).
+ * password already in the secret when there is one (the data volume outlives the instance). Its credentials
+ * part is installed as /usr/local/sbin/staging-rollout-credentials and run again every 15 minutes by a systemd
+ * timer.
  * Written without "${" or "%{" so Terraform does not treat any of it as a template.
  */
 export function databaseUserData(v: DatabaseUserDataValues): string {
@@ -76,8 +78,17 @@ fi
 systemctl enable --now postgresql
 systemctl reload postgresql
 
-# the password: reuse the one in the secret (the data volume keeps the role), else generate one here
-python3 - <<'PY'
+# The credentials hand-over (the Python below): the password is reused from the secret (the data volume keeps the
+# role), else generated here. It runs now and then every 15 minutes (staging-rollout-credentials.timer), so a
+# recreated cache user, a moved cache endpoint or a password removed from a secret (rotation) is put right
+# without anyone on the host. The values it needs sit in a root-only environment file, never a password.
+mkdir -p /etc/staging-rollout
+printf '%s\n' "SECRET_ARN=$SECRET_ARN" "REGION=$REGION" "AWS_DEFAULT_REGION=$REGION" "DB_NAME=$DB_NAME" "DB_USER=$DB_USER" \
+  "CACHE_SECRET_ARN=$CACHE_SECRET_ARN" "CACHE_USER_ID=$CACHE_USER_ID" "CACHE_PORT=$CACHE_PORT" "CACHE_GROUP_ID=$CACHE_GROUP_ID" \
+  > /etc/staging-rollout/credentials.env
+cat > /usr/local/sbin/staging-rollout-credentials <<'PY'
+#!/usr/bin/python3
+# staging-rollout: the database and cache credentials are current (stacks/database-user-data.ts)
 import json, os, secrets, subprocess, tempfile, time, urllib.parse, urllib.request
 
 arn, region, db, user = os.environ['SECRET_ARN'], os.environ['REGION'], os.environ['DB_NAME'], os.environ['DB_USER']
@@ -172,20 +183,54 @@ if cache_arn:
     cache_password = cached.get('password') or secrets.token_urlsafe(32)
     # the secret first: a password the cache has is always one the secret has
     write_secret(cache_arn, cache_value(cache_host, int(os.environ['CACHE_PORT']), cache_user, cache_password, group, region), cached)
-    name = private_file({'UserId': cache_user, 'AuthenticationMode': {'Type': 'password', 'Passwords': [cache_password]}})
-    try:
-        for attempt in range(60):
-            done = subprocess.run(aws + ['elasticache', 'modify-user', '--cli-input-json', 'file://' + name], capture_output=True, text=True)
-            if done.returncode == 0:
-                break
-            why = done.stderr.replace(cache_password, '***').strip()
-            if 'InvalidUserState' not in why or attempt == 59:
-                raise SystemExit('cannot set the cache user password (ModifyUser): ' + why)
-            time.sleep(10)
-    finally:
-        os.unlink(name)
+    # set it in the cache unless the user already authenticates by password and the secret kept its password (a
+    # recreated user comes back with IAM authentication; a password removed from the secret was just regenerated)
+    described = subprocess.run(aws + ['elasticache', 'describe-users', '--user-id', cache_user, '--output', 'json'], capture_output=True, text=True)
+    if described.returncode != 0:
+        raise SystemExit('cannot read the cache user (DescribeUsers): ' + described.stderr.strip())
+    mode = ((json.loads(described.stdout).get('Users') or [{}])[0].get('Authentication') or {}).get('Type')
+    if mode != 'password' or cached.get('password') != cache_password:
+        name = private_file({'UserId': cache_user, 'AuthenticationMode': {'Type': 'password', 'Passwords': [cache_password]}})
+        try:
+            for attempt in range(60):
+                done = subprocess.run(aws + ['elasticache', 'modify-user', '--cli-input-json', 'file://' + name], capture_output=True, text=True)
+                if done.returncode == 0:
+                    break
+                why = done.stderr.replace(cache_password, '***').strip()
+                if 'InvalidUserState' not in why or attempt == 59:
+                    raise SystemExit('cannot set the cache user password (ModifyUser): ' + why)
+                time.sleep(10)
+        finally:
+            os.unlink(name)
+        print('cache user credentials set')
     print('cache user credentials are current')
 PY
+chmod 700 /usr/local/sbin/staging-rollout-credentials
+cat > /etc/systemd/system/staging-rollout-credentials.service <<'UNIT'
+[Unit]
+Description=staging-rollout: the database and cache credentials are current
+After=postgresql.service network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+EnvironmentFile=/etc/staging-rollout/credentials.env
+ExecStart=/usr/local/sbin/staging-rollout-credentials
+UNIT
+cat > /etc/systemd/system/staging-rollout-credentials.timer <<'UNIT'
+[Unit]
+Description=staging-rollout: check the database and cache credentials every 15 minutes
+
+[Timer]
+OnBootSec=15min
+OnUnitActiveSec=15min
+
+[Install]
+WantedBy=timers.target
+UNIT
+/usr/local/sbin/staging-rollout-credentials
+systemctl daemon-reload
+systemctl enable --now staging-rollout-credentials.timer
 `;
   const values: Record<string, string> = {
     '@SECRET_ARN@': v.secretArn,

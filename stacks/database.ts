@@ -152,7 +152,7 @@ export class DatabaseHost extends Construct {
               {
                 sid: 'SetCacheAppUserPasswordOnly',
                 effect: 'Allow',
-                actions: ['elasticache:ModifyUser'],
+                actions: ['elasticache:DescribeUsers', 'elasticache:ModifyUser'],
                 resources: [props.cache.userArn],
               },
               {

@@ -67,8 +67,9 @@ export function appContractMarkdown(config, services, source) {
   }
   p(`Cache authentication is \`cache.auth\` = ${json(config.cache.auth)} in this config. With \`"password"\` (the default) the`);
   p('database host generates the cache user\'s password once, keeps it across reruns and host replacements, writes it to the');
-  p('`cache` secret, and sets it in the cache with ElastiCache `ModifyUser`; it is never in code, synthesized JSON, Terraform');
-  p('state or plan. With `"iam"` no password exists: `REDIS_URL` has no password and clients sign IAM tokens.');
+  p('`cache` secret, and sets it in the cache with ElastiCache `ModifyUser` (checked again every 15 minutes, so a recreated');
+  p('cache user gets it back); it is never in code, synthesized JSON, Terraform state or plan. With `"iam"` no password');
+  p('exists: `REDIS_URL` has no password and clients sign IAM tokens.');
   p();
   p('Who can read the secret values: the task execution role (to inject them into containers that list them), the database');
   p('host\'s instance role (`database` and, with `cache.auth` "password", `cache`: read and write, those two only), and');

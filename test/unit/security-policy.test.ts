@@ -381,7 +381,7 @@ describe('IAM least privilege', () => {
     expect(st.FindCacheEndpoint.resources).toEqual([expect.stringMatching(/:elasticache:us-east-1:.*:replicationgroup:staging-valkey$/)]);
     expect(st.OwnCacheSecretOnly.resources).toHaveLength(1);
     expect(s.byRef(st.OwnCacheSecretOnly.resources[0]).name).toBe('staging/cache');
-    expect(st.SetCacheAppUserPasswordOnly.actions).toEqual(['elasticache:ModifyUser']);
+    expect(st.SetCacheAppUserPasswordOnly.actions).toEqual(['elasticache:DescribeUsers', 'elasticache:ModifyUser']);
     expect(st.SetCacheAppUserPasswordOnly.resources).toEqual([expect.stringMatching(/:elasticache:us-east-1:.*:user:staging-app$/)]);
     expect(puts(s)).toHaveLength(2);
     expect(s.data('aws_iam_policy_document').flatMap(([, d]) => d.statement).filter((x: Block) => (x.actions ?? []).some((a: string) => a.startsWith('elasticache:Modify')))).toHaveLength(1);

@@ -45,10 +45,16 @@ if 'describe-replication-groups' in sys.argv:
     status = 'creating' if count % 2 == 0 else 'available'
     endpoint = {'PrimaryEndpoint': {'Address': ${JSON.stringify(CACHE.host)}, 'Port': 6379}} if status == 'available' else {}
     print(json.dumps({'ReplicationGroups': [{'ReplicationGroupId': sys.argv[sys.argv.index('--replication-group-id') + 1], 'Status': status, 'NodeGroups': [endpoint]}]})); sys.exit(0)
+if 'describe-users' in sys.argv:
+    # the user's authentication type: "iam" as Terraform creates it, until modify-user sets a password
+    a = os.path.join(d, 'user-auth.txt')
+    mode = open(a).read().strip() if os.path.exists(a) else 'iam'
+    print(json.dumps({'Users': [{'UserId': sys.argv[sys.argv.index('--user-id') + 1], 'Authentication': {'Type': mode}}]})); sys.exit(0)
 if 'modify-user' in sys.argv:
     src = sys.argv[sys.argv.index('--cli-input-json') + 1]
     assert src.startswith('file://'), src
     open(os.path.join(d, 'modes.log'), 'a').write(oct(os.stat(src[7:]).st_mode & 0o777) + '\\n')
+    open(os.path.join(d, 'user-auth.txt'), 'w').write('password')
     open(os.path.join(d, 'modify-user.json'), 'w').write(open(src[7:]).read()); sys.exit(0)
 sid = sys.argv[sys.argv.index('--secret-id') + 1]
 store = os.path.join(d, 'cache-secret.json' if sid == ${JSON.stringify(CACHE_ARN)} else 'secret.json')
@@ -155,10 +161,36 @@ describe('database bootstrap (python3)', () => {
     expect([run.code, run.stderr]).toEqual([0, '']);
     expect(JSON.parse(read('secret.json'))).toEqual(before);
     expect(JSON.parse(read('cache-secret.json'))).toEqual(cacheBefore);
-    // the cache gets the kept password again (a replaced cache user would otherwise be locked out)
-    expect(JSON.parse(read('modify-user.json')).AuthenticationMode.Passwords).toEqual([cacheBefore.password]);
+    // the cache user already authenticates with that password: nothing to set (the 15-minute timer runs this too)
+    expect(read('modify-user.json')).toBe('');
+    expect(run.stdout).toContain('cache user credentials are current');
     expect(puts()).toBe(putsBefore);
     expect(read('sql.log').split(`PASSWORD '${before.password}'`).length - 1).toBe(2);
+  });
+
+  test('a recreated cache user (back to IAM authentication) gets the kept password again', async () => {
+    if (skippedWithoutPython('recreated cache user')) return;
+    const cacheBefore = JSON.parse(read('cache-secret.json'));
+    fs.writeFileSync(path.join(dir, 'user-auth.txt'), 'iam');
+    const run = await runBootstrap();
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    expect(JSON.parse(read('modify-user.json'))).toEqual({ UserId: 'staging-app', AuthenticationMode: { Type: 'password', Passwords: [cacheBefore.password] } });
+    expect(JSON.parse(read('cache-secret.json'))).toEqual(cacheBefore);
+    expect(run.stdout).not.toContain(cacheBefore.password);
+  });
+
+  test('rotation: a password removed from the cache secret is regenerated, written and set in the cache', async () => {
+    if (skippedWithoutPython('rotation')) return;
+    const cacheBefore = JSON.parse(read('cache-secret.json'));
+    const { password: _old, ...rest } = cacheBefore;
+    fs.writeFileSync(path.join(dir, 'cache-secret.json'), JSON.stringify(rest));
+    fs.rmSync(path.join(dir, 'modify-user.json'));
+    const run = await runBootstrap();
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    const after = JSON.parse(read('cache-secret.json'));
+    expect(after.password).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    expect(after.password).not.toBe(cacheBefore.password);
+    expect(JSON.parse(read('modify-user.json')).AuthenticationMode.Passwords).toEqual([after.password]);
   });
 
   test('a password with URL-special characters is URL-encoded in the url keys as the contract declares', async () => {
@@ -191,5 +223,40 @@ describe('database bootstrap (python3)', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('cannot read the database secret: An error occurred (AccessDeniedException)');
     expect(read('sql.log')).toBe(sqlBefore);
+  });
+});
+
+describe('database bootstrap (bash): the credentials step is installed and re-run by a systemd timer', () => {
+  const script = databaseUserData({
+    secretArn: SECRET_ARN, volumeId: 'vol-0abc', region: 'us-east-1', pgVersion: '15', dbName: 'app', user: 'app', vpcCidr: '10.40.0.0/16', cache: CACHE,
+  });
+  const heredoc = (file: string, tag: string) => new RegExp(`cat > ${file.replace(/[.]/g, '\\.')} <<'${tag}'\\n([\\s\\S]*?)\\n${tag}\\n`).exec(script)?.[1] ?? '';
+
+  test('the script parses (bash -n)', () => {
+    const r = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+  });
+
+  test('the Python part is the installed credentials program, run once at boot and then by the timer every 15 minutes', () => {
+    expect(heredoc('/usr/local/sbin/staging-rollout-credentials', 'PY')).toBe(python);
+    const service = heredoc('/etc/systemd/system/staging-rollout-credentials.service', 'UNIT');
+    expect(service).toMatch(/^Type=oneshot$/m);
+    expect(service).toMatch(/^EnvironmentFile=\/etc\/staging-rollout\/credentials\.env$/m);
+    expect(service).toMatch(/^ExecStart=\/usr\/local\/sbin\/staging-rollout-credentials$/m);
+    const timer = heredoc('/etc/systemd/system/staging-rollout-credentials.timer', 'UNIT');
+    expect(timer).toMatch(/^OnUnitActiveSec=15min$/m);
+    expect(timer).toMatch(/^WantedBy=timers\.target$/m);
+    const order = ['chmod 700 /usr/local/sbin/staging-rollout-credentials', '\n/usr/local/sbin/staging-rollout-credentials\n', 'systemctl enable --now staging-rollout-credentials.timer'].map((x) => script.indexOf(x));
+    expect(order.every((i) => i > 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  test('the environment file carries every variable the program reads, and no password', () => {
+    const env = /mkdir -p \/etc\/staging-rollout\nprintf '%s\\n' ([\s\S]*?)\n  > \/etc\/staging-rollout\/credentials\.env/.exec(script)?.[1] ?? '';
+    expect(env).not.toBe('');
+    const names = [...env.matchAll(/"([A-Z_]+)=/g)].map((m) => m[1]);
+    const read = [...new Set([...python.matchAll(/os\.environ(?:\.get\(|\[)'([A-Z_]+)'/g)].map((m) => m[1]))].filter((n) => n !== 'IMDS_ENDPOINT' && !n.startsWith('CACHE_WAIT'));
+    expect(names).toEqual(expect.arrayContaining(read));
+    expect(env.toLowerCase()).not.toContain('password');
   });
 });
