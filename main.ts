@@ -27,7 +27,7 @@ export function buildApp(environment: EnvironmentConfig, options: BuildAppOption
   checkCiConfig(environment);
   const app = new App({ outdir: options.outdir, skipValidation: false });
   const stack = new FoundationStack(app, STACK_ID, { environment });
-  const ciAccess = environment.config.ci ? new CiAccessStack(app, CI_ACCESS_STACK_ID, { environment }) : undefined;
+  const ciAccess = environment.config.ci ? new CiAccessStack(app, CI_ACCESS_STACK_ID, { environment, foundation: stack }) : undefined;
   return { app, stack, ...(ciAccess ? { ciAccess } : {}) };
 }
 

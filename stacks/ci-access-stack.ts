@@ -13,6 +13,7 @@ import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import * as path from 'path';
 import { ConfigError } from './config';
 import type { EnvironmentConfig } from './config';
@@ -21,7 +22,8 @@ import { configureBackend, stackBackend } from './backend';
 import { ResourceNames } from './names';
 import { ArnEnv, PolicyDocument } from './ci-access/policy';
 import { rolloutPolicy } from './ci-access/rollout-policy';
-import { CI_ROLE_PATH, deployPolicy, planPolicy } from './ci-access/foundation-policies';
+import { deployPolicy, planPolicy } from './ci-access/foundation-policies';
+import { boundaryPolicy, boundaryPolicyName, CI_PATH, foundationRoleActions } from './ci-access/boundary';
 import { stateRead, stateWrite } from './ci-access/state-access';
 import { PropsError } from './util';
 
@@ -39,6 +41,8 @@ const THUMBPRINTS: Record<string, string[]> = {
 export interface CiAccessStackProps {
   /** validated environment config with a `ci` section */
   readonly environment: EnvironmentConfig;
+  /** the same environment's foundation stack, synthesized in the same app: the boundary derives from its role policies */
+  readonly foundation: Construct;
 }
 
 export class CiAccessStack extends TerraformStack {
@@ -78,6 +82,15 @@ export class CiAccessStack extends TerraformStack {
       'The rollout runner: releases, status, history, rollback');
     new TerraformOutput(this, 'github_oidc_provider_arn', { value: github, description: 'IAM OIDC provider of GitHub Actions the roles trust' });
 
+    // the permissions boundary every foundation role carries (ci-access/boundary.ts), from foundation's role policies
+    const boundary = new IamPolicy(this, 'foundation-boundary', {
+      name: boundaryPolicyName(config.namePrefix),
+      path: CI_PATH,
+      description: 'Permissions boundary of the foundation roles: the actions of their own policies',
+      policy: JSON.stringify(boundaryPolicy(foundationRoleActions(props.foundation))),
+    });
+    new TerraformOutput(this, 'foundation_boundary_policy_arn', { value: boundary.arn, description: 'Permissions boundary of every role the foundation creates' });
+
     if (ci.terraformCloud) {
       const tfc = ci.terraformCloud;
       const tfcProvider = provider('terraform-cloud-oidc', TFC_OIDC.host, TFC_OIDC.audience, tfc.oidcProvider);
@@ -92,7 +105,7 @@ export class CiAccessStack extends TerraformStack {
   private role(key: string, assumeRolePolicy: object, doc: PolicyDocument, description: string): void {
     const role = new IamRole(this, `${key.replace(/_/g, '-')}-role`, {
       name: ciRoleName(this.namePrefix, key),
-      path: CI_ROLE_PATH,
+      path: CI_PATH,
       description,
       assumeRolePolicy: JSON.stringify(assumeRolePolicy),
       maxSessionDuration: 3600,

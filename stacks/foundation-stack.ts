@@ -2,7 +2,7 @@
 // Construct IDs below are public API: they become Terraform resource addresses, so renaming one replaces the
 // resources under it (see docs/foundation.md).
 import { Construct } from 'constructs';
-import { TerraformOutput, TerraformStack, Token } from 'cdktf';
+import { Aspects, TerraformOutput, TerraformStack, Token } from 'cdktf';
 import type { IResolvable } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity';
@@ -25,6 +25,7 @@ import { Services } from './services';
 import { StateOwner } from './state-owner';
 import { PropsError, StackEnv, unique } from './util';
 import { configureBackend } from './backend';
+import { boundaryPolicyArn, PermissionsBoundary } from './ci-access/boundary';
 
 export const STACK_ID = 'foundation';
 
@@ -65,6 +66,8 @@ export class FoundationStack extends TerraformStack {
     const partition = new DataAwsPartition(this, 'partition');
     this.env = { prefix: config.namePrefix, region: config.region, accountId: identity.accountId, partition: partition.partition };
     const env = this.env;
+    // with a `ci` section the deploy role may write this environment's roles only under ci-access's boundary
+    if (config.ci) Aspects.of(this).add(new PermissionsBoundary(boundaryPolicyArn(env, config.namePrefix)));
 
     this.keys = new Keys(this, 'keys', { env });
     const keyArn = this.keys.key.arn;

@@ -4,6 +4,7 @@
 // advance (stacks/names.ts); what stays broad is listed in DEPLOY_BROAD with its reason (docs/ci.md shows it).
 import type { ResourceNames } from '../names';
 import { allow, arn, ArnEnv, policy, PolicyDocument, Statement } from './policy';
+import { boundedRoleStatements, CI_PATH } from './boundary';
 
 export interface FoundationPolicyProps {
   readonly env: ArnEnv;
@@ -26,8 +27,6 @@ export const PLAN_NOT_READ: ReadonlyArray<{ readonly action: string; readonly re
   { action: 'kms:Decrypt', reason: 'cache.auth "iam" only: refreshing the `cache` secret\'s version (connection metadata) decrypts it; allowed only through Secrets Manager (kms:ViaService), where the role may read no other secret; it changes nothing' },
 ];
 
-/** Roles the CI roles live under: a path the deploy role's IAM permissions never reach (see denyCiRoles). */
-export const CI_ROLE_PATH = '/ci-access/';
 
 /** Read actions Terraform's refresh of the foundation resources uses (no Get* on secrets, parameters or objects). */
 const READ_ACTIONS = [
@@ -90,6 +89,7 @@ export function deployPolicy(p: FoundationPolicyProps): PolicyDocument {
   const inRegion = { StringEquals: { 'aws:RequestedRegion': env.region } };
   const roleArn = (n: string) => arn(env, 'iam', `role/${n}`, global);
   const broad = (i: number) => DEPLOY_BROAD[i].actions;
+  const bounded = boundedRoleStatements(env, pre);
   return policy([
     ...readStatements(p),
     // by name: everything whose name the foundation builds from namePrefix
@@ -109,9 +109,10 @@ export function deployPolicy(p: FoundationPolicyProps): PolicyDocument {
       arn(env, 'elasticloadbalancing', `targetgroup/${pre}-*/*`),
     ]),
     allow('KmsAliasByName', ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'], [arn(env, 'kms', `alias/${pre}`), arn(env, 'kms', 'key/*')]),
+    // what a foundation role may do is bounded (boundary.ts): those writes only on a role that carries the boundary
+    bounded.withBoundary,
     allow('IamRolesByName', [
-      'iam:CreateRole', 'iam:DeleteRole', 'iam:UpdateRole', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole', 'iam:UntagRole',
-      'iam:PutRolePolicy', 'iam:DeleteRolePolicy',
+      'iam:DeleteRole', 'iam:UpdateRole', 'iam:TagRole', 'iam:UntagRole',
       'iam:CreateInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:AddRoleToInstanceProfile', 'iam:RemoveRoleFromInstanceProfile', 'iam:TagInstanceProfile',
     ], [roleArn(`${pre}-*`), arn(env, 'iam', `instance-profile/${pre}-*`, global)]),
     allow('PassFoundationRoles', ['iam:PassRole'], [roleArn(`${pre}-*`)], {
@@ -127,7 +128,8 @@ export function deployPolicy(p: FoundationPolicyProps): PolicyDocument {
     allow('ServiceLinkedRoles', broad(6), ['*'], {
       StringEquals: { 'iam:AWSServiceName': ['ecs.amazonaws.com', 'elasticloadbalancing.amazonaws.com', 'elasticache.amazonaws.com', 'elasticfilesystem.amazonaws.com'] },
     }),
-    // never the CI roles themselves: a deploy role that could edit them could make itself anything
-    { Sid: 'NeverTheCiRoles', Effect: 'Deny', Action: ['iam:*'], Resource: [arn(env, 'iam', `role${CI_ROLE_PATH}*`, global)] },
+    bounded.keep,
+    // never the CI roles or the boundary: a deploy role that could edit them could make itself anything
+    { Sid: 'NeverTheCiRolesOrBoundary', Effect: 'Deny', Action: ['iam:*'], Resource: [arn(env, 'iam', `role${CI_PATH}*`, global), arn(env, 'iam', `policy${CI_PATH}*`, global)] },
   ]);
 }

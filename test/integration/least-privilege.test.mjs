@@ -71,6 +71,11 @@ if (!env) {
       }
       expect(applied.outputs.github_oidc_provider_arn.value).toBe(`arn:aws:iam::${where.accountId}:oidc-provider/token.actions.githubusercontent.com`);
       expect(applied.outputs.terraform_cloud_oidc_provider_arn.value).toBe(`arn:aws:iam::${where.accountId}:oidc-provider/app.terraform.io`);
+      // the boundary policy exists where every foundation role of this config points (the same name from both stacks)
+      const foundationJson = JSON.parse(readFileSync(path.join(work, 'cdktf.out', 'stacks', 'foundation', 'cdk.tf.json'), 'utf8'));
+      const boundaries = [...new Set(Object.values(foundationJson.resource.aws_iam_role).map((r) => String(r.permissions_boundary)
+        .split('${data.aws_caller_identity.caller.account_id}').join(where.accountId).split('${data.aws_partition.partition.partition}').join(where.partition)))];
+      expect(boundaries).toEqual([applied.outputs.foundation_boundary_policy_arn.value]);
       // the policy AWS holds is the synthesized one with the account and partition filled in
       const state = JSON.parse(readFileSync(applied.stateFile, 'utf8'));
       const policies = state.resources.filter((r) => r.type === 'aws_iam_role_policy');

@@ -106,7 +106,10 @@ function documentPolicy(doc: any) {
 }
 
 describe('IAM data: every action exists; the plan role changes nothing', () => {
-  const ciPolicies = Object.keys(ciAccess.resource.aws_iam_role_policy).map((k) => [`ci-access ${k}`, JSON.parse(ciAccess.resource.aws_iam_role_policy[k].policy)]);
+  const ciPolicies = [
+    ...Object.keys(ciAccess.resource.aws_iam_role_policy).map((k) => [`ci-access ${k}`, JSON.parse(ciAccess.resource.aws_iam_role_policy[k].policy)]),
+    ...Object.keys(ciAccess.resource.aws_iam_policy).map((k) => [`ci-access ${k}`, JSON.parse(ciAccess.resource.aws_iam_policy[k].policy)]),
+  ];
   // every policy document of foundation: identity policies, trust policies, the KMS key policy, the EFS policy
   const foundationPolicies = Object.entries<any>(foundation.data.aws_iam_policy_document)
     .map(([k, d]) => [`foundation ${k}`, documentPolicy(d)]);
@@ -233,5 +236,56 @@ describe('the cache secret: no CI role reads the cache password (cache.auth pass
       'secretsmanager:GetSecretValue Allowed', 'kms:Decrypt Allowed', 'kms:Decrypt ImplicitlyDenied', 'kms:Decrypt ImplicitlyDenied',
       'secretsmanager:GetSecretValue ImplicitlyDenied',
     ]);
+  });
+});
+
+describe('the permissions boundary of the foundation roles (iam-simulate)', () => {
+  const prefix = cfg.config.namePrefix;
+  const boundary = `arn:aws:iam::123456789012:policy/ci-access/${prefix}-ci-foundation-boundary`;
+  const taskRole = role(names.taskRole('api'));
+  const deploy = async (requests: any[]) => (await proof.evaluate(proof.synthesizedPolicy(ciAccess, 'deploy', where), requests, { principal: role(ciRoleName(prefix, 'deploy')), accountId: where.accountId }))
+    .map((r: any) => `${r.request.action} ${r.result}`);
+
+  test('the deploy role writes a foundation role or its policies only with exactly this boundary on it, and never lifts it', async () => {
+    const ask = (action: string, context: Record<string, string>) => ({ action, resource: taskRole, context });
+    expect(await deploy([
+      ask('iam:CreateRole', { 'iam:PermissionsBoundary': boundary }),
+      ask('iam:PutRolePolicy', { 'iam:PermissionsBoundary': boundary }),
+      ask('iam:CreateRole', {}),
+      ask('iam:PutRolePolicy', {}),
+      ask('iam:PutRolePolicy', { 'iam:PermissionsBoundary': 'arn:aws:iam::aws:policy/AdministratorAccess' }),
+      ask('iam:PutRolePermissionsBoundary', { 'iam:PermissionsBoundary': 'arn:aws:iam::aws:policy/AdministratorAccess' }),
+      ask('iam:DeleteRolePermissionsBoundary', { 'iam:PermissionsBoundary': boundary }),
+      { action: 'iam:CreatePolicyVersion', resource: boundary, context: {} },
+      { action: 'iam:CreatePolicy', resource: boundary, context: {} },
+    ])).toEqual([
+      'iam:CreateRole Allowed', 'iam:PutRolePolicy Allowed',
+      'iam:CreateRole ImplicitlyDenied', 'iam:PutRolePolicy ImplicitlyDenied', 'iam:PutRolePolicy ImplicitlyDenied', 'iam:PutRolePermissionsBoundary ImplicitlyDenied',
+      'iam:DeleteRolePermissionsBoundary ExplicitlyDenied', 'iam:CreatePolicyVersion ExplicitlyDenied', 'iam:CreatePolicy ExplicitlyDenied',
+    ]);
+  });
+
+  test('every foundation role carries the boundary ci-access creates (same ARN from both stacks)', () => {
+    const policy = ciAccess.resource.aws_iam_policy['foundation-boundary'];
+    const fromCi = `arn:aws:iam::123456789012:policy${policy.path}${policy.name}`;
+    expect(fromCi).toBe(boundary);
+    const roles = Object.values<any>(foundation.resource.aws_iam_role);
+    expect(roles.length).toBeGreaterThan(3);
+    for (const r of roles) expect(String(r.permissions_boundary).split('${data.aws_caller_identity.caller.account_id}').join('123456789012').split('${data.aws_partition.partition.partition}').join('aws')).toBe(boundary);
+  });
+
+  test("the boundary allows exactly the actions of the foundation's role policies (read from the synthesized JSON)", async () => {
+    const doc = JSON.parse(ciAccess.resource.aws_iam_policy['foundation-boundary'].policy);
+    const fromFoundation = new Set<string>();
+    for (const d of Object.values<any>(foundation.data.aws_iam_policy_document)) {
+      for (const st of d.statement) if (!st.principals && (st.effect ?? 'Allow') === 'Allow') for (const a of st.actions) fromFoundation.add(a);
+    }
+    expect(doc.Statement).toHaveLength(1);
+    expect([...doc.Statement[0].Action].sort()).toEqual([...fromFoundation].sort());
+    // and the simulator agrees: each of them is allowed by the boundary, an action outside it is not
+    const requests = [...fromFoundation].map((a) => ({ action: a.replace(/\*/g, 'X'), resource: '*', context: {} }))
+      .filter((r) => !r.action.includes('X'));
+    const res = await proof.evaluate(doc, [...requests, { action: 'iam:CreateUser', resource: '*', context: {} }], { principal: taskRole, accountId: where.accountId });
+    expect(res.filter((r: any) => r.result !== 'Allowed').map((r: any) => r.request.action)).toEqual(['iam:CreateUser']);
   });
 });

@@ -18,18 +18,22 @@ const ACCOUNT = '${data.aws_caller_identity.caller.account_id}';
 const PARTITION = '${data.aws_partition.partition.partition}';
 
 describe('ci-access: synthesized only with a ci section', () => {
-  test('no ci section: no ci-access stack, and foundation is the same as with one', () => {
+  test('no ci section: no ci-access stack, and foundation is the same as with one but for the roles\' permissions boundary', () => {
     const without = synthBoth(STAGING);
     const withCi = synthBoth(stagingWith((c) => { c.ci = CI; }));
     expect(without.ciAccess).toBeNull();
     expect(withCi.ciAccess).not.toBeNull();
+    const roles = Object.values<any>(withCi.foundation.resource.aws_iam_role);
+    expect(roles.map((r) => r.permissions_boundary)).toEqual(roles.map(() => `arn:${PARTITION}:iam::${ACCOUNT}:policy/ci-access/staging-ci-foundation-boundary`));
+    for (const r of roles) delete r.permissions_boundary;
     expect(withCi.foundation).toEqual(without.foundation);
+    expect(Object.values<any>(without.foundation.resource.aws_iam_role).some((r) => 'permissions_boundary' in r)).toBe(false);
   });
 
   test('outputs are the role ARNs (and the OIDC providers)', () => {
     const { ciAccess } = synthBoth(stagingWith((c) => { c.ci = CI; }));
     expect(Object.keys(ciAccess.output).sort()).toEqual([
-      'deploy_role_arn', 'github_oidc_provider_arn', 'plan_role_arn', 'rollout_role_arn', 'terraform_cloud_oidc_provider_arn', 'terraform_cloud_role_arn',
+      'deploy_role_arn', 'foundation_boundary_policy_arn', 'github_oidc_provider_arn', 'plan_role_arn', 'rollout_role_arn', 'terraform_cloud_oidc_provider_arn', 'terraform_cloud_role_arn',
     ]);
     expect(ciAccess.output.rollout_role_arn.value).toBe('${aws_iam_role.rollout-role.arn}');
     for (const [, role] of Object.entries<any>(ciAccess.resource.aws_iam_role)) expect(role.path).toBe('/ci-access/');
@@ -164,9 +168,12 @@ describe('ci-access: the rollout role names this environment\'s resources', () =
     expect(deploy.Statement.find((s: any) => s.Sid === 'StateLockFile').Resource).toEqual([`${obj}.tflock`]);
   });
 
-  test('the deploy role may never touch the CI roles', () => {
+  test('the deploy role may never touch the CI roles or the boundary, nor lift the boundary of a foundation role', () => {
     const deny = policyOf(ciAccess, 'deploy').Statement.filter((s: any) => s.Effect === 'Deny');
-    expect(deny).toEqual([{ Sid: 'NeverTheCiRoles', Effect: 'Deny', Action: ['iam:*'], Resource: [`arn:${PARTITION}:iam::${ACCOUNT}:role/ci-access/*`] }]);
+    expect(deny).toEqual([
+      { Sid: 'NeverLiftTheBoundary', Effect: 'Deny', Action: ['iam:DeleteRolePermissionsBoundary'], Resource: [`arn:${PARTITION}:iam::${ACCOUNT}:role/staging-*`] },
+      { Sid: 'NeverTheCiRolesOrBoundary', Effect: 'Deny', Action: ['iam:*'], Resource: [`arn:${PARTITION}:iam::${ACCOUNT}:role/ci-access/*`, `arn:${PARTITION}:iam::${ACCOUNT}:policy/ci-access/*`] },
+    ]);
   });
 });
 
