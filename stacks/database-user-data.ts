@@ -2,7 +2,14 @@
 // volume, installs PostgreSQL, generates the password on the host and publishes it (and, with cache.auth
 // "password", the cache user's) to Secrets Manager. The construct that runs it is stacks/database.ts.
 import { PropsError } from './util';
-import type { DatabaseHostCache } from './database';
+
+/** The cache user whose password the host owns (cache.auth "password"): what the script is rendered with. */
+export interface UserDataCache {
+  readonly secretArn: string;
+  readonly userId: string;
+  readonly port: number;
+  readonly replicationGroupId: string;
+}
 
 /** Values the bootstrap script is rendered with (tokens allowed for the ids). */
 export interface DatabaseUserDataValues {
@@ -14,7 +21,7 @@ export interface DatabaseUserDataValues {
   user: string;
   vpcCidr: string;
   /** cache.auth "password": the cache user whose password the host owns */
-  cache?: Omit<DatabaseHostCache, 'userArn' | 'replicationGroupArn'>;
+  cache?: UserDataCache;
 }
 
 /**

@@ -16,6 +16,7 @@ import { DataAwsSsmParameter } from '@cdktf/provider-aws/lib/data-aws-ssm-parame
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { PropsError, StackEnv } from './util';
 import { databaseUserData } from './database-user-data';
+import type { UserDataCache } from './database-user-data';
 
 /** Actions the SSM agent needs for Session Manager; AWS requires Resource "*" for them. */
 export const SSM_AGENT_ACTIONS = [
@@ -87,12 +88,8 @@ export interface DatabaseHostProps {
  * ARNs built from names, no reference to the cache resources: the host does not wait for (or get replaced with)
  * the replication group; its bootstrap looks the endpoint up when the group is available.
  */
-export interface DatabaseHostCache {
-  readonly secretArn: string;
-  readonly userId: string;
+export interface DatabaseHostCache extends UserDataCache {
   readonly userArn: string;
-  readonly port: number;
-  readonly replicationGroupId: string;
   readonly replicationGroupArn: string;
 }
 
