@@ -12,7 +12,7 @@ import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-i
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition';
 import { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import * as path from 'path';
 import { ConfigError } from './config';
@@ -20,7 +20,7 @@ import type { EnvironmentConfig } from './config';
 import { workflowEnvironments } from './ci-access/workflow-environments';
 import { configureBackend, stackBackend } from './backend';
 import { ResourceNames } from './names';
-import { ArnEnv, PolicyDocument } from './ci-access/policy';
+import { ArnEnv, ATTACHED_POLICIES_MAX, MANAGED_POLICY_MAX_CHARS, PolicyDocument, referenceLengths, splitPolicy } from './ci-access/policy';
 import { rolloutPolicy } from './ci-access/rollout-policy';
 import { deployPolicy, planPolicy } from './ci-access/foundation-policies';
 import { boundaryPolicy, boundaryPolicyName, CI_PATH, foundationRoleActions } from './ci-access/boundary';
@@ -51,6 +51,10 @@ export class CiAccessStack extends TerraformStack {
   /** role key -> its policy document (Terraform references inside strings) */
   readonly policies: Record<string, PolicyDocument> = {};
   readonly namePrefix: string;
+  /** the config file (for error messages) */
+  private readonly source: string;
+  /** partition, region and account of every ARN (Terraform references) */
+  private readonly arnEnv: ArnEnv;
 
   constructor(scope: Construct, id: string, props: CiAccessStackProps) {
     super(scope, id);
@@ -58,11 +62,13 @@ export class CiAccessStack extends TerraformStack {
     const ci = config.ci;
     if (!ci) throw new PropsError('CiAccessStack', 'the config has no `ci` section');
     this.namePrefix = config.namePrefix;
+    this.source = props.environment.source;
     configureBackend(this, stackBackend(config.backend, id));
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: config.tags }] });
     const identity = new DataAwsCallerIdentity(this, 'caller');
     const partition = new DataAwsPartition(this, 'partition');
     const env: ArnEnv = { partition: partition.partition, region: config.region, accountId: identity.accountId };
+    this.arnEnv = env;
     const names = new ResourceNames(config.namePrefix);
 
     const provider = (key: string, host: string, audience: string, existing: string): string => {
@@ -110,7 +116,26 @@ export class CiAccessStack extends TerraformStack {
       assumeRolePolicy: JSON.stringify(assumeRolePolicy),
       maxSessionDuration: 3600,
     });
-    new IamRolePolicy(this, `${key.replace(/_/g, '-')}-policy`, { name: key, role: role.id, policy: JSON.stringify(doc) });
+    // customer managed policies, not one inline policy: IAM caps a role's inline policies at 10,240 characters, which
+    // the rollout role's per-resource ARNs pass at about ten services; managed ones scale to ten of 6,144 each
+    const chunks = splitPolicy(doc, { references: referenceLengths(this.arnEnv) });
+    if (chunks.length > ATTACHED_POLICIES_MAX) {
+      throw new ConfigError(
+        `${this.source}: ci: the ${key} role's permissions need ${chunks.length} managed policies of at most ${MANAGED_POLICY_MAX_CHARS} characters, ` +
+          `over the ${ATTACHED_POLICIES_MAX} IAM attaches to one role by default; split the environment, or raise the account's quota and this limit`,
+        { source: this.source, path: 'ci' },
+      );
+    }
+    chunks.forEach((chunk, i) => {
+      const id = `${key.replace(/_/g, '-')}-policy-${i + 1}`;
+      const managed = new IamPolicy(this, id, {
+        name: `${ciRoleName(this.namePrefix, key)}-${i + 1}`,
+        path: CI_PATH,
+        description: `${description} (${i + 1} of ${chunks.length})`,
+        policy: JSON.stringify(chunk),
+      });
+      new IamRolePolicyAttachment(this, `${id}-attachment`, { role: role.name, policyArn: managed.arn });
+    });
     this.roles[key] = role;
     this.policies[key] = doc;
     new TerraformOutput(this, `${key}_role_arn`, { value: role.arn, description: `${description} (role ARN)` });

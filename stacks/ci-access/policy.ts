@@ -42,3 +42,60 @@ export interface ArnEnv {
 export function arn(env: ArnEnv, service: string, rest: string, opts: { region?: string; account?: string } = {}): string {
   return `arn:${env.partition}:${service}:${opts.region ?? env.region}:${opts.account ?? env.accountId}:${rest}`;
 }
+
+/** IAM's size limit of one customer managed policy (characters, whitespace not counted). */
+export const MANAGED_POLICY_MAX_CHARS = 6144;
+/** Managed policies IAM lets one role have attached (the default quota). */
+export const ATTACHED_POLICIES_MAX = 10;
+
+/**
+ * The Terraform references a CI policy holds (the account id and the partition), each with the longest text it can
+ * stand for: as synthesized (`${data...}`) by default; the stack passes its own token strings.
+ */
+export function referenceLengths(env: Pick<ArnEnv, 'accountId' | 'partition'>): Record<string, number> {
+  return { [env.accountId]: 12 /* an account id */, [env.partition]: 10 /* "aws-us-gov" */ };
+}
+export const SYNTHESIZED_REFERENCES = referenceLengths({
+  accountId: '${data.aws_caller_identity.caller.account_id}',
+  partition: '${data.aws_partition.partition.partition}',
+});
+
+/** Size of a policy document (or statement) as IAM counts it, at the longest its references can become. */
+export function worstCaseSize(doc: PolicyDocument | Statement, references: Readonly<Record<string, number>> = SYNTHESIZED_REFERENCES): number {
+  let text = JSON.stringify(doc).replace(/\s/g, '');
+  for (const [ref, len] of Object.entries(references)) text = text.split(ref).join('x'.repeat(len));
+  const unknown = /\$\{[^}]*\}/.exec(text);
+  if (unknown) throw new Error(`policy holds a reference whose size is unknown: ${unknown[0]}`);
+  return text.length;
+}
+
+/**
+ * A policy as managed policies of at most `max` characters each: statements in order, packed greedily; a statement
+ * too large on its own is cut into parts by its resources (Sid `<Sid>Part<n>`), which allow the same together.
+ */
+export function splitPolicy(
+  doc: PolicyDocument,
+  opts: { max?: number; references?: Readonly<Record<string, number>> } = {},
+): PolicyDocument[] {
+  const max = opts.max ?? MANAGED_POLICY_MAX_CHARS;
+  const size = (x: PolicyDocument | Statement) => worstCaseSize(x, opts.references);
+  const envelope = size(policy([]));
+  const parts: Statement[] = [];
+  const cut = (st: Statement, base: string, n: { i: number }): void => {
+    if (envelope + size(st) <= max) {
+      parts.push(st);
+      return;
+    }
+    if (st.Resource.length < 2) throw new Error(`statement ${base} alone is over IAM's ${max} characters`);
+    const half = Math.ceil(st.Resource.length / 2);
+    for (const Resource of [st.Resource.slice(0, half), st.Resource.slice(half)]) cut({ ...st, Resource, Sid: `${base}Part${(n.i += 1)}` }, base, n);
+  };
+  for (const st of doc.Statement) cut(st, st.Sid, { i: 0 });
+  const docs: Statement[][] = [[]];
+  for (const st of parts) {
+    const current = docs[docs.length - 1];
+    if (current.length && size(policy([...current, st])) > max) docs.push([st]);
+    else current.push(st);
+  }
+  return docs.map((s) => policy(s));
+}

@@ -76,13 +76,21 @@ if (!env) {
       const boundaries = [...new Set(Object.values(foundationJson.resource.aws_iam_role).map((r) => String(r.permissions_boundary)
         .split('${data.aws_caller_identity.caller.account_id}').join(where.accountId).split('${data.aws_partition.partition.partition}').join(where.partition)))];
       expect(boundaries).toEqual([applied.outputs.foundation_boundary_policy_arn.value]);
-      // the policy AWS holds is the synthesized one with the account and partition filled in
+      // what AWS holds for each role (its managed policies, attached) is the synthesized policy with the account and
+      // partition filled in
       const state = JSON.parse(readFileSync(applied.stateFile, 'utf8'));
-      const policies = state.resources.filter((r) => r.type === 'aws_iam_role_policy');
-      expect(policies).toHaveLength(4);
-      for (const p of policies) {
-        const key = p.name.replace(/-policy$/, '').replace('-', '_');
-        expect(JSON.parse(p.instances[0].attributes.policy)).toEqual(proof.synthesizedPolicy(stackJson, key, where));
+      const of = (type) => state.resources.filter((r) => r.type === type).map((r) => ({ name: r.name, ...r.instances[0].attributes }));
+      expect(of('aws_iam_role_policy')).toEqual([]);
+      const policies = of('aws_iam_policy');
+      const attachments = of('aws_iam_role_policy_attachment');
+      for (const key of ['plan', 'deploy', 'rollout', 'terraform_cloud']) {
+        const id = `${key.replace('_', '-')}-policy-`;
+        const mine = policies.filter((p) => p.name.startsWith(id)).sort((a, b) => Number(a.name.slice(id.length)) - Number(b.name.slice(id.length)));
+        expect(mine.length).toBeGreaterThan(0);
+        const roleName = applied.outputs[`${key}_role_arn`].value.split('/').pop();
+        expect(attachments.filter((a) => a.role === roleName).map((a) => a.policy_arn).sort()).toEqual(mine.map((p) => p.arn).sort());
+        expect({ key, policy: { Version: '2012-10-17', Statement: mine.flatMap((p) => JSON.parse(p.policy).Statement) } })
+          .toEqual({ key, policy: proof.synthesizedPolicy(stackJson, key, where) });
       }
     });
 

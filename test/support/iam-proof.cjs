@@ -24,15 +24,31 @@ const EXPECTED_UNEXERCISED = Object.freeze({
 });
 
 /**
- * The policy of role `key` of the synthesized ci-access stack, with the account and partition filled in as AWS
- * would. Throws when a Terraform reference other than those two is left (the policy would not be checkable).
+ * The managed policy documents of role `key` of the synthesized ci-access stack (`<key>-policy-<n>`, in order),
+ * as synthesized (Terraform references left in).
+ * @param {any} stackJson cdk.tf.json of ci-access @param {string} key plan | deploy | rollout | terraform_cloud
+ * @returns {any[]}
+ */
+function rolePolicyDocuments(stackJson, key) {
+  const id = `${key.replace(/_/g, '-')}-policy-`;
+  const docs = Object.entries(stackJson.resource?.aws_iam_policy ?? {})
+    .filter(([k]) => k.startsWith(id) && /^\d+$/.test(k.slice(id.length)))
+    .sort(([a], [b]) => Number(a.slice(id.length)) - Number(b.slice(id.length)))
+    .map(([, body]) => JSON.parse(String(/** @type {any} */ (body).policy)));
+  if (!docs.length) throw new Error(`ci-access has no policy for role ${key}`);
+  return docs;
+}
+
+/**
+ * The permissions of role `key` of the synthesized ci-access stack as one document (its managed policies'
+ * statements together, which is what AWS evaluates), with the account and partition filled in as AWS would.
+ * Throws when a Terraform reference other than those two is left (the policy would not be checkable).
  * @param {any} stackJson cdk.tf.json of ci-access @param {string} key plan | deploy | rollout | terraform_cloud
  * @param {{ accountId: string, partition: string }} where
  */
 function synthesizedPolicy(stackJson, key, where) {
-  const body = stackJson.resource?.aws_iam_role_policy?.[`${key.replace(/_/g, '-')}-policy`];
-  if (!body) throw new Error(`ci-access has no policy for role ${key}`);
-  const text = String(body.policy)
+  const merged = { Version: '2012-10-17', Statement: rolePolicyDocuments(stackJson, key).flatMap((d) => d.Statement) };
+  const text = JSON.stringify(merged)
     .split('${data.aws_caller_identity.caller.account_id}').join(where.accountId)
     .split('${data.aws_partition.partition.partition}').join(where.partition);
   if (text.includes('${')) throw new Error(`policy ${key} has an unresolved reference: ${/\$\{[^}]*\}/.exec(text)?.[0]}`);
@@ -90,4 +106,4 @@ async function expandAction(pattern) {
   return out;
 }
 
-module.exports = { TEST_WHERE, EXPECTED_UNEXERCISED, synthesizedPolicy, evaluate, allowedActions, expandAction };
+module.exports = { TEST_WHERE, EXPECTED_UNEXERCISED, rolePolicyDocuments, synthesizedPolicy, evaluate, allowedActions, expandAction };

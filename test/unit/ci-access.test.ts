@@ -12,7 +12,10 @@ import { stagingWith, STAGING } from '../support/stack';
 import { CI, S3, synthBoth, SYNTH_OUTDIR } from '../support/ci-access';
 import { PROJECT_ROOT } from '../../lib/config/index.cjs';
 
-const policyOf = (json: any, key: string) => JSON.parse(json.resource.aws_iam_role_policy[`${key}-policy`].policy);
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { rolePolicyDocuments } = require('../support/iam-proof.cjs');
+/** a role's permissions as one document (its managed policies' statements, references left in) */
+const policyOf = (json: any, key: string) => ({ Version: '2012-10-17', Statement: rolePolicyDocuments(json, key).flatMap((d: any) => d.Statement) });
 const trustOf = (json: any, key: string) => JSON.parse(json.resource.aws_iam_role[`${key}-role`].assume_role_policy);
 const ACCOUNT = '${data.aws_caller_identity.caller.account_id}';
 const PARTITION = '${data.aws_partition.partition.partition}';
