@@ -5,6 +5,8 @@
 //   deploy role    applies foundation              trust: repo:OWNER/REPO:environment:<ci.environment>
 //   rollout role   what the runner calls           trust: repo:OWNER/REPO:ref:refs/heads/main
 //   tfc role       (optional) Terraform Cloud runs trust: organization:<org>:project:*:workspace:<ws>:run_phase:*
+// Each role's permissions are managed policies that fit IAM's size limits (policy.ts splitPolicy). It also holds
+// the permissions boundary of the foundation's roles (ci-access/boundary.ts).
 import { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -81,8 +83,9 @@ export class CiAccessStack extends TerraformStack {
 
     const enabled = services.filter((s) => s.enabled).map((s) => ({ name: s.name, kind: s.kind }));
     const backend = { env, backend: config.backend };
-    this.role('plan', githubTrust(main), planPolicy({ env, names, cacheAuth: config.cache.auth, state: stateRead(backend) }), 'Plans `foundation`: read-only, plus state read');
-    this.role('deploy', githubTrust(`repo:${ci.repository}:environment:${ci.environment}`), deployPolicy({ env, names, cacheAuth: config.cache.auth, state: stateWrite(backend) }),
+    const foundationOf = { env, names, cacheAuth: config.cache.auth };
+    this.role('plan', githubTrust(main), planPolicy({ ...foundationOf, state: stateRead(backend) }), 'Plans `foundation`: read-only, plus state read');
+    this.role('deploy', githubTrust(`repo:${ci.repository}:environment:${ci.environment}`), deployPolicy({ ...foundationOf, state: stateWrite(backend) }),
       'Applies `foundation` after the environment\'s approval');
     this.role('rollout', githubTrust(main), rolloutPolicy({ env, names, services: enabled, imageKeys: Object.keys(config.images), stateRead: stateRead(backend) }),
       'The rollout runner: releases, status, history, rollback');
@@ -103,7 +106,7 @@ export class CiAccessStack extends TerraformStack {
       const subject = `organization:${tfc.organization}:project:*:workspace:${tfc.workspace}:run_phase:*`;
       // Terraform Cloud keeps the state itself: no S3 state permission
       this.role('terraform_cloud', trust(tfcProvider, TFC_OIDC.host, TFC_OIDC.audience, { StringLike: { [`${TFC_OIDC.host}:sub`]: subject } }),
-        deployPolicy({ env, names, cacheAuth: config.cache.auth, state: [] }), `Terraform Cloud runs of workspace ${tfc.organization}/${tfc.workspace} (dynamic provider credentials)`);
+        deployPolicy({ ...foundationOf, state: [] }), `Terraform Cloud runs of workspace ${tfc.organization}/${tfc.workspace} (dynamic provider credentials)`);
       new TerraformOutput(this, 'terraform_cloud_oidc_provider_arn', { value: tfcProvider, description: 'IAM OIDC provider of Terraform Cloud the run role trusts' });
     }
   }
@@ -122,7 +125,7 @@ export class CiAccessStack extends TerraformStack {
     if (chunks.length > ATTACHED_POLICIES_MAX) {
       throw new ConfigError(
         `${this.source}: ci: the ${key} role's permissions need ${chunks.length} managed policies of at most ${MANAGED_POLICY_MAX_CHARS} characters, ` +
-          `over the ${ATTACHED_POLICIES_MAX} IAM attaches to one role by default; split the environment, or raise the account's quota and this limit`,
+          `over the ${ATTACHED_POLICIES_MAX} IAM attaches to one role by default; split the environment, or raise the account's quota and ATTACHED_POLICIES_MAX (stacks/ci-access/policy.ts)`,
         { source: this.source, path: 'ci' },
       );
     }

@@ -79,13 +79,13 @@ if (!env) {
       // what AWS holds for each role (its managed policies, attached) is the synthesized policy with the account and
       // partition filled in
       const state = JSON.parse(readFileSync(applied.stateFile, 'utf8'));
-      const of = (type) => state.resources.filter((r) => r.type === type).map((r) => ({ name: r.name, ...r.instances[0].attributes }));
+      const of = (type) => state.resources.filter((r) => r.type === type).map((r) => ({ ...r.instances[0].attributes, resource: r.name }));
       expect(of('aws_iam_role_policy')).toEqual([]);
       const policies = of('aws_iam_policy');
       const attachments = of('aws_iam_role_policy_attachment');
       for (const key of ['plan', 'deploy', 'rollout', 'terraform_cloud']) {
         const id = `${key.replace('_', '-')}-policy-`;
-        const mine = policies.filter((p) => p.name.startsWith(id)).sort((a, b) => Number(a.name.slice(id.length)) - Number(b.name.slice(id.length)));
+        const mine = policies.filter((p) => p.resource.startsWith(id)).sort((a, b) => Number(a.resource.slice(id.length)) - Number(b.resource.slice(id.length)));
         expect(mine.length).toBeGreaterThan(0);
         const roleName = applied.outputs[`${key}_role_arn`].value.split('/').pop();
         expect(attachments.filter((a) => a.role === roleName).map((a) => a.policy_arn).sort()).toEqual(mine.map((p) => p.arn).sort());
