@@ -21,11 +21,11 @@ import { ConfigError } from './config';
 import type { EnvironmentConfig } from './config';
 import { workflowEnvironments } from './ci-access/workflow-environments';
 import { configureBackend, stackBackend } from './backend';
-import { ResourceNames } from './names';
+import { CI_PATH, ResourceNames } from './names';
 import { ArnEnv, ATTACHED_POLICIES_MAX, MANAGED_POLICY_MAX_CHARS, PolicyDocument, referenceLengths, splitPolicy } from './ci-access/policy';
 import { rolloutPolicy } from './ci-access/rollout-policy';
 import { deployPolicy, planPolicy } from './ci-access/foundation-policies';
-import { boundaryPolicy, boundaryPolicyName, CI_PATH, foundationRoleActions } from './ci-access/boundary';
+import { boundaryPolicy, foundationRoleActions } from './ci-access/boundary';
 import { stateRead, stateWrite } from './ci-access/state-access';
 import { PropsError } from './util';
 
@@ -52,7 +52,8 @@ export class CiAccessStack extends TerraformStack {
   readonly roles: Record<string, IamRole> = {};
   /** role key -> its policy document (Terraform references inside strings) */
   readonly policies: Record<string, PolicyDocument> = {};
-  readonly namePrefix: string;
+  /** this environment's resource names (stacks/names.ts) */
+  readonly names: ResourceNames;
   /** the config file (for error messages) */
   private readonly source: string;
   /** partition, region and account of every ARN (Terraform references) */
@@ -63,7 +64,6 @@ export class CiAccessStack extends TerraformStack {
     const { config, services } = props.environment;
     const ci = config.ci;
     if (!ci) throw new PropsError('CiAccessStack', 'the config has no `ci` section');
-    this.namePrefix = config.namePrefix;
     this.source = props.environment.source;
     configureBackend(this, stackBackend(config.backend, id));
     new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: config.tags }] });
@@ -72,6 +72,7 @@ export class CiAccessStack extends TerraformStack {
     const env: ArnEnv = { partition: partition.partition, region: config.region, accountId: identity.accountId };
     this.arnEnv = env;
     const names = new ResourceNames(config.namePrefix);
+    this.names = names;
 
     const provider = (key: string, host: string, audience: string, existing: string): string => {
       if (existing !== 'create') return existing;
@@ -93,7 +94,7 @@ export class CiAccessStack extends TerraformStack {
 
     // the permissions boundary every foundation role carries (ci-access/boundary.ts), from foundation's role policies
     const boundary = new IamPolicy(this, 'foundation-boundary', {
-      name: boundaryPolicyName(config.namePrefix),
+      name: names.ciBoundaryPolicy,
       path: CI_PATH,
       description: 'Permissions boundary of the foundation roles: the actions of their own policies',
       policy: JSON.stringify(boundaryPolicy(foundationRoleActions(props.foundation))),
@@ -113,7 +114,7 @@ export class CiAccessStack extends TerraformStack {
 
   private role(key: string, assumeRolePolicy: object, doc: PolicyDocument, description: string): void {
     const role = new IamRole(this, `${key.replace(/_/g, '-')}-role`, {
-      name: ciRoleName(this.namePrefix, key),
+      name: this.names.ciRole(key),
       path: CI_PATH,
       description,
       assumeRolePolicy: JSON.stringify(assumeRolePolicy),
@@ -132,7 +133,7 @@ export class CiAccessStack extends TerraformStack {
     chunks.forEach((chunk, i) => {
       const id = `${key.replace(/_/g, '-')}-policy-${i + 1}`;
       const managed = new IamPolicy(this, id, {
-        name: `${ciRoleName(this.namePrefix, key)}-${i + 1}`,
+        name: `${this.names.ciRole(key)}-${i + 1}`,
         path: CI_PATH,
         description: `${description} (${i + 1} of ${chunks.length})`,
         policy: JSON.stringify(chunk),
@@ -163,11 +164,6 @@ export function checkCiConfig(environment: EnvironmentConfig, workflowsDir: stri
       { source: environment.source, path: 'ci.environment' },
     );
   }
-}
-
-/** Name of a CI role (under path /ci-access/): `<namePrefix>-ci-<key>` */
-export function ciRoleName(namePrefix: string, key: string): string {
-  return `${namePrefix}-ci-${key.replace(/_/g, '-')}`;
 }
 
 /** Trust policy for web identity tokens of one OIDC issuer, audience and subject condition. */

@@ -62,4 +62,15 @@ export class ResourceNames {
   get iamPrefix(): string {
     return `${this.prefix}-`;
   }
+  /** a role of ci-access (under CI_PATH): `<prefix>-ci-<key>`; its managed policies are `<that>-<n>` */
+  ciRole(key: string): string {
+    return `${this.prefix}-ci-${key.replace(/_/g, '-')}`;
+  }
+  /** the permissions boundary of the foundation roles, a managed policy of ci-access (under CI_PATH) */
+  get ciBoundaryPolicy(): string {
+    return `${this.prefix}-ci-foundation-boundary`;
+  }
 }
+
+/** The IAM path of everything ci-access creates (roles, their policies, the boundary): the deploy role never reaches it. */
+export const CI_PATH = '/ci-access/';

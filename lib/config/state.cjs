@@ -44,9 +44,9 @@ function configFilesIn(dir) {
 
 /**
  * Refuse a config whose state location another environment's config shares. The other configs are the *.json
- * files beside `file` and in the project's `config/` (each resolved through its `extends`); a file that does not load is not an environment
- * and is left out (its own synth reports it). Configs of the same environment (like local.json, which
- * extends staging.json) may share state: they are one environment.
+ * files beside `file` and in the project's `config/` (each resolved through its `extends`); a file that does not
+ * load is not an environment and is left out (its own synth reports it). Configs of the same environment (like
+ * local.json, which extends staging.json) may share state: they are one environment.
  * @param {string} file the selected config file
  * @param {{ environment: string, backend: import('./schema.cjs').Backend }} config its validated config
  * @param {(file: string) => { environment: string, backend: import('./schema.cjs').Backend }} load reads another file

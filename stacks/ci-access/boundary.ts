@@ -11,18 +11,11 @@ import { IConstruct } from 'constructs';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { allow, arn, ArnEnv, policy, PolicyDocument } from './policy';
-
-/** The IAM path of everything `ci-access` creates (the CI roles and the boundary): the deploy role never reaches it. */
-export const CI_PATH = '/ci-access/';
-
-/** Name of the boundary policy: `<namePrefix>-ci-foundation-boundary` */
-export function boundaryPolicyName(namePrefix: string): string {
-  return `${namePrefix}-ci-foundation-boundary`;
-}
+import { CI_PATH, ResourceNames } from '../names';
 
 /** ARN of the boundary policy, from the config's names (both stacks build it; no reference between them). */
 export function boundaryPolicyArn(env: Pick<ArnEnv, 'partition' | 'accountId'>, namePrefix: string): string {
-  return `arn:${env.partition}:iam::${env.accountId}:policy${CI_PATH}${boundaryPolicyName(namePrefix)}`;
+  return `arn:${env.partition}:iam::${env.accountId}:policy${CI_PATH}${new ResourceNames(namePrefix).ciBoundaryPolicy}`;
 }
 
 /**

@@ -4,7 +4,8 @@
 // advance (stacks/names.ts); what stays broad is listed in DEPLOY_BROAD with its reason (docs/ci.md shows it).
 import type { ResourceNames } from '../names';
 import { allow, arn, ArnEnv, policy, PolicyDocument, Statement } from './policy';
-import { boundedRoleStatements, CI_PATH } from './boundary';
+import { boundedRoleStatements } from './boundary';
+import { CI_PATH } from '../names';
 
 export interface FoundationPolicyProps {
   readonly env: ArnEnv;

@@ -73,8 +73,7 @@ if (!env) {
       expect(applied.outputs.terraform_cloud_oidc_provider_arn.value).toBe(`arn:aws:iam::${where.accountId}:oidc-provider/app.terraform.io`);
       // the boundary policy exists where every foundation role of this config points (the same name from both stacks)
       const foundationJson = JSON.parse(readFileSync(path.join(work, 'cdktf.out', 'stacks', 'foundation', 'cdk.tf.json'), 'utf8'));
-      const boundaries = [...new Set(Object.values(foundationJson.resource.aws_iam_role).map((r) => String(r.permissions_boundary)
-        .split('${data.aws_caller_identity.caller.account_id}').join(where.accountId).split('${data.aws_partition.partition.partition}').join(where.partition)))];
+      const boundaries = [...new Set(Object.values(foundationJson.resource.aws_iam_role).map((r) => proof.fillReferences(String(r.permissions_boundary), where)))];
       expect(boundaries).toEqual([applied.outputs.foundation_boundary_policy_arn.value]);
       // what AWS holds for each role (its managed policies, attached) is the synthesized policy with the account and
       // partition filled in

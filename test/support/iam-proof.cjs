@@ -24,6 +24,16 @@ const EXPECTED_UNEXERCISED = Object.freeze({
 });
 
 /**
+ * Synthesized text with the account id and the partition filled in, as AWS will see it.
+ * @param {string} text @param {{ accountId: string, partition: string }} where
+ */
+function fillReferences(text, where) {
+  return text
+    .split('${data.aws_caller_identity.caller.account_id}').join(where.accountId)
+    .split('${data.aws_partition.partition.partition}').join(where.partition);
+}
+
+/**
  * The managed policy documents of role `key` of the synthesized ci-access stack (`<key>-policy-<n>`, in order),
  * as synthesized (Terraform references left in).
  * @param {any} stackJson cdk.tf.json of ci-access @param {string} key plan | deploy | rollout | terraform_cloud
@@ -48,9 +58,7 @@ function rolePolicyDocuments(stackJson, key) {
  */
 function synthesizedPolicy(stackJson, key, where) {
   const merged = { Version: '2012-10-17', Statement: rolePolicyDocuments(stackJson, key).flatMap((d) => d.Statement) };
-  const text = JSON.stringify(merged)
-    .split('${data.aws_caller_identity.caller.account_id}').join(where.accountId)
-    .split('${data.aws_partition.partition.partition}').join(where.partition);
+  const text = fillReferences(JSON.stringify(merged), where);
   if (text.includes('${')) throw new Error(`policy ${key} has an unresolved reference: ${/\$\{[^}]*\}/.exec(text)?.[0]}`);
   return JSON.parse(text);
 }
@@ -106,4 +114,4 @@ async function expandAction(pattern) {
   return out;
 }
 
-module.exports = { TEST_WHERE, EXPECTED_UNEXERCISED, rolePolicyDocuments, synthesizedPolicy, evaluate, allowedActions, expandAction };
+module.exports = { TEST_WHERE, EXPECTED_UNEXERCISED, fillReferences, rolePolicyDocuments, synthesizedPolicy, evaluate, allowedActions, expandAction };

@@ -8,7 +8,6 @@ import { stagingWith } from '../support/stack';
 import { parseConfig } from '../../stacks/config';
 import { ResourceNames } from '../../stacks/names';
 import { PLAN_NOT_READ } from '../../stacks/ci-access/foundation-policies';
-import { ciRoleName } from '../../stacks/ci-access-stack';
 // CommonJS support modules (shared with the .mjs integration suite)
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const calls = require('../support/iam-calls.cjs');
@@ -17,6 +16,8 @@ const proof = require('../support/iam-proof.cjs');
 
 const raw = stagingWith((c) => { c.ci = CI; c.backend = S3; });
 const { foundation, ciAccess } = synthBoth(raw);
+/** the same with cache.auth "iam" */
+const ciAccessIam = synthBoth(stagingWith((c) => { c.ci = CI; c.backend = S3; c.cache = { ...c.cache, auth: 'iam' }; })).ciAccess;
 const where = { ...proof.TEST_WHERE, region: 'us-east-1' };
 const cfg = parseConfig(raw);
 const names = new ResourceNames(cfg.config.namePrefix);
@@ -146,8 +147,7 @@ describe('IAM data: every action exists; the plan role changes nothing', () => {
   });
 
   test('the plan role with cache.auth iam: nothing but PLAN_NOT_READ is other than List or Read', async () => {
-    const iam = synthBoth(stagingWith((c) => { c.ci = CI; c.backend = S3; c.cache = { ...c.cache, auth: 'iam' }; })).ciAccess;
-    const { changing } = await planNotRead(iam);
+    const { changing } = await planNotRead(ciAccessIam);
     expect(changing.sort()).toEqual(PLAN_NOT_READ.map((x) => x.action).sort());
   });
 
@@ -200,17 +200,17 @@ describe('the deploy role reaches every kind of resource the foundation creates'
 });
 
 describe('the cache secret: no CI role reads the cache password (cache.auth password); the plan role reads the metadata (iam)', () => {
-  const principal = (k: string) => role(ciRoleName(cfg.config.namePrefix, k));
+  const principal = (k: string) => role(names.ciRole(k));
   const cacheSecret = secretArn('cache');
   const via = { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' };
   const kmsKey = A('kms', 'key/1234abcd-12ab-34cd-56ef-1234567890ab');
   // KMS decides with the key's own policy too: the synthesized foundation key policy (statements with an AWS principal)
   const [, keyDoc] = Object.entries<any>(foundation.data.aws_iam_policy_document).find(([k]) => k.startsWith('keys_key-policy')) ?? [];
-  const keyPolicy = JSON.parse(JSON.stringify({
+  const keyPolicy = JSON.parse(proof.fillReferences(JSON.stringify({
     Version: '2012-10-17',
     Statement: keyDoc.statement.filter((st: any) => st.principals.some((x: any) => x.type === 'AWS'))
       .map((st: any) => ({ Effect: st.effect ?? 'Allow', Action: st.actions, Resource: st.resources, Principal: { AWS: st.principals[0].identifiers } })),
-  }).split('${data.aws_caller_identity.caller.account_id}').join(where.accountId).split('${data.aws_partition.partition.partition}').join(where.partition));
+  }), where));
   const results = async (stack: any, k: string, requests: any[]) => (await proof.evaluate(proof.synthesizedPolicy(stack, k, where), requests, {
     principal: principal(k), accountId: where.accountId, resourcePolicy: (req: any) => (req.action.startsWith('kms:') ? keyPolicy : undefined),
   })).map((r: any) => `${r.request.action} ${r.result}`);
@@ -221,8 +221,7 @@ describe('the cache secret: no CI role reads the cache password (cache.auth pass
   });
 
   test('iam: the plan role reads the cache secret (no other) and decrypts through Secrets Manager only', async () => {
-    const iam = synthBoth(stagingWith((c) => { c.ci = CI; c.backend = S3; c.cache = { ...c.cache, auth: 'iam' }; })).ciAccess;
-    expect(await results(iam, 'plan', [
+    expect(await results(ciAccessIam, 'plan', [
       read,
       { action: 'kms:Decrypt', resource: kmsKey, context: via },
       { action: 'kms:Decrypt', resource: kmsKey, context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
@@ -240,7 +239,7 @@ describe('the permissions boundary of the foundation roles (iam-simulate)', () =
   const prefix = cfg.config.namePrefix;
   const boundary = `arn:aws:iam::123456789012:policy/ci-access/${prefix}-ci-foundation-boundary`;
   const taskRole = role(names.taskRole('api'));
-  const deploy = async (requests: any[]) => (await proof.evaluate(proof.synthesizedPolicy(ciAccess, 'deploy', where), requests, { principal: role(ciRoleName(prefix, 'deploy')), accountId: where.accountId }))
+  const deploy = async (requests: any[]) => (await proof.evaluate(proof.synthesizedPolicy(ciAccess, 'deploy', where), requests, { principal: role(names.ciRole('deploy')), accountId: where.accountId }))
     .map((r: any) => `${r.request.action} ${r.result}`);
 
   test('the deploy role writes a foundation role or its policies only with exactly this boundary on it, and never lifts it', async () => {
@@ -268,7 +267,7 @@ describe('the permissions boundary of the foundation roles (iam-simulate)', () =
     expect(fromCi).toBe(boundary);
     const roles = Object.values<any>(foundation.resource.aws_iam_role);
     expect(roles.length).toBeGreaterThan(3);
-    for (const r of roles) expect(String(r.permissions_boundary).split('${data.aws_caller_identity.caller.account_id}').join('123456789012').split('${data.aws_partition.partition.partition}').join('aws')).toBe(boundary);
+    for (const r of roles) expect(proof.fillReferences(String(r.permissions_boundary), where)).toBe(boundary);
   });
 
   test("the boundary allows exactly the actions of the foundation's role policies (read from the synthesized JSON)", async () => {
