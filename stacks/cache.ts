@@ -19,8 +19,6 @@ import { PropsError, StackEnv } from './util';
 
 /** Version of the `cache` secret's connection metadata in "iam" mode (secret_string_wo_version). */
 export const CONNECTION_METADATA_VERSION = 2;
-/** Keys of the `cache` secret value in "iam" mode: connection metadata, nothing secret (lib/config/contract.cjs shape). */
-export const CONNECTION_METADATA_KEYS = Object.keys(cacheSecretValue({ host: 'h', port: 1, username: 'u', replicationGroupId: 'r', region: 'x' }));
 
 export type CacheAuth = 'password' | 'iam';
 

@@ -47,8 +47,6 @@ CACHE_SECRET_ARN='@CACHE_SECRET_ARN@'
 CACHE_USER_ID='@CACHE_USER_ID@'
 CACHE_PORT='@CACHE_PORT@'
 CACHE_GROUP_ID='@CACHE_GROUP_ID@'
-export SECRET_ARN REGION DB_NAME DB_USER AWS_DEFAULT_REGION="$REGION"
-export CACHE_SECRET_ARN CACHE_USER_ID CACHE_PORT CACHE_GROUP_ID
 MOUNT=/var/lib/pgsql
 PGDATA="$MOUNT/data"
 
@@ -223,6 +221,8 @@ Wants=network-online.target
 Type=oneshot
 EnvironmentFile=/etc/staging-rollout/credentials.env
 ExecStart=/usr/local/sbin/staging-rollout-credentials
+StandardOutput=journal+console
+StandardError=journal+console
 UNIT
 cat > /etc/systemd/system/staging-rollout-credentials.timer <<'UNIT'
 [Unit]
@@ -235,8 +235,9 @@ OnUnitActiveSec=15min
 [Install]
 WantedBy=timers.target
 UNIT
-/usr/local/sbin/staging-rollout-credentials
 systemctl daemon-reload
+# the first run now, exactly as the timer runs it (same unit, same environment file); the bootstrap fails with it
+systemctl start staging-rollout-credentials.service
 systemctl enable --now staging-rollout-credentials.timer
 `;
   const values: Record<string, string> = {

@@ -26,6 +26,7 @@ import { StateOwner } from './state-owner';
 import { PropsError, StackEnv, unique } from './util';
 import { configureBackend } from './backend';
 import { boundaryPolicyArn, PermissionsBoundary } from './ci-access/boundary';
+import { ResourceNames } from './names';
 
 export const STACK_ID = 'foundation';
 
@@ -67,7 +68,7 @@ export class FoundationStack extends TerraformStack {
     this.env = { prefix: config.namePrefix, region: config.region, accountId: identity.accountId, partition: partition.partition };
     const env = this.env;
     // with a `ci` section the deploy role may write this environment's roles only under ci-access's boundary
-    if (config.ci) Aspects.of(this).add(new PermissionsBoundary(boundaryPolicyArn(env, config.namePrefix)));
+    if (config.ci) Aspects.of(this).add(new PermissionsBoundary(boundaryPolicyArn(env, new ResourceNames(config.namePrefix))));
 
     this.keys = new Keys(this, 'keys', { env });
     const keyArn = this.keys.key.arn;

@@ -9,7 +9,7 @@ import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition';
 import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
 import { ServiceDiscoveryService } from '@cdktf/provider-aws/lib/service-discovery-service';
 import type { Service, SecretKey } from '../lib/config/index.cjs';
-import { containerContract, secretEnvName as contractSecretEnvName, valueFrom } from '../lib/config/contract.cjs';
+import { containerContract, valueFrom } from '../lib/config/contract.cjs';
 import { PropsError, StackEnv } from './util';
 import { ResourceNames } from './names';
 
@@ -17,14 +17,6 @@ import { ResourceNames } from './names';
 export const BOOTSTRAP_TAG = 'bootstrap';
 /** Name of the EFS volume in task definitions (the catalog's `data` mount). */
 export const DATA_VOLUME = 'data';
-
-/**
- * Environment variable a secret delivered whole is injected as: `app` -> `APP_SECRET` (the secret's JSON).
- * Secrets with conventional variables (database, cache) arrive as those instead (lib/config/contract.cjs).
- */
-export function secretEnvName(key: SecretKey): string {
-  return contractSecretEnvName(key);
-}
 
 export interface ServicesProps {
   readonly env: StackEnv;

@@ -15,19 +15,16 @@ export const DEFAULT_SECRETS_TIMEOUT_MS = 600_000;
 export const MIN_SECRETS_POLL_MS = 5_000;
 
 /**
- * Who gives each stack secret its value (docs/foundation.md, "How secret values are set"), with cache.auth "iam".
- * @type {Readonly<Record<string, 'host'|'terraform'|'operator'>>}
- */
-export const SET_BY = Object.freeze({ database: 'host', cache: 'terraform', app: 'operator', smoke_user: 'operator' });
-
-/**
- * Who sets secret `key` under this config: with cache.auth "password" (the default) the database host writes
- * the `cache` secret too (it owns the cache password, stacks/database.ts).
- * @param {string} key @param {{ cache?: { auth?: string } } | undefined} config
+ * Who gives stack secret `key` its value under this config (docs/foundation.md, "How secret values are set"): the
+ * database host writes `database`, and `cache` with cache.auth "password" (it owns the cache password); Terraform
+ * writes `cache` with "iam" (connection metadata only); an operator sets the others.
+ * @param {string} key @param {{ cache: { auth: string } }} config a normalized config
+ * @returns {'host'|'terraform'|'operator'}
  */
 export function setBy(key, config) {
-  if (key === 'cache' && (config?.cache?.auth ?? 'password') === 'password') return 'host';
-  return SET_BY[key];
+  if (key === 'database') return 'host';
+  if (key === 'cache') return config.cache.auth === 'password' ? 'host' : 'terraform';
+  return 'operator';
 }
 
 /**
@@ -89,7 +86,7 @@ export async function run(ctx) {
       const still = waiting.map((s) => s.need);
       return {
         status: 'failed',
-        reason: still.map((n) => `secret ${n.key} (${secretName(n.arn)}) still has no current value after ${duration(timeoutMs)}: the database host publishes its credentials at its first boot (stacks/database.ts). Check that the instance is running and its bootstrap finished (EC2 console output, or /var/log/cloud-init-output.log through Session Manager), then rerun; --secrets-timeout SEC waits longer.`).join('\n'),
+        reason: still.map((n) => `secret ${n.key} (${secretName(n.arn)}) still has no current value after ${duration(timeoutMs)}: the database host publishes its credentials at its first boot (stacks/database.ts). Check that the instance is running and its bootstrap finished (EC2 console output, or 'journalctl -u staging-rollout-credentials' and /var/log/cloud-init-output.log through Session Manager), then rerun; --secrets-timeout SEC waits longer.`).join('\n'),
         details: { secrets: summary(states) },
       };
     }

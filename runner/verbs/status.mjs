@@ -18,7 +18,7 @@ import { describeServices, primaryDeployment } from '../aws/ecs.mjs';
 import { shortTd } from '../aws/service-state.mjs';
 import { send } from '../aws/send.mjs';
 import { RELEASE_TAG_KEY } from '../steps/task-definitions.mjs';
-import { readEntries, lastSuccessful } from '../ledger/index.mjs';
+import { readEntries, lastSuccessful, ledgerPath } from '../ledger/index.mjs';
 import { runVerb, table } from './setup.mjs';
 
 /**
@@ -169,7 +169,7 @@ export async function collectStatus(ctx, capabilities) {
   const drift = rows.filter((r) => r.drift).map((r) => r.name);
   const ok = Boolean(last) && drift.length === 0;
   const verdict = !last
-    ? `no successful release in the ledger ${`/${config.namePrefix}/releases`} yet${latest ? ` (newest entry: ${latest.id}, ${latest.outcome})` : ''}`
+    ? `no successful release in the ledger ${ledgerPath(config.namePrefix)} yet${latest ? ` (newest entry: ${latest.id}, ${latest.outcome})` : ''}`
     : ok ? `every enabled service runs release ${last.release} and is stable`
       : `${drift.length} service(s) differ from release ${last.release} or are not stable: ${drift.join(', ')}`;
   return {

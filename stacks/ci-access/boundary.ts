@@ -14,8 +14,8 @@ import { allow, arn, ArnEnv, policy, PolicyDocument } from './policy';
 import { CI_PATH, ResourceNames } from '../names';
 
 /** ARN of the boundary policy, from the config's names (both stacks build it; no reference between them). */
-export function boundaryPolicyArn(env: Pick<ArnEnv, 'partition' | 'accountId'>, namePrefix: string): string {
-  return `arn:${env.partition}:iam::${env.accountId}:policy${CI_PATH}${new ResourceNames(namePrefix).ciBoundaryPolicy}`;
+export function boundaryPolicyArn(env: ArnEnv, names: ResourceNames): string {
+  return arn(env, 'iam', `policy${CI_PATH}${names.ciBoundaryPolicy}`, { region: '' });
 }
 
 /**
@@ -55,9 +55,9 @@ export class PermissionsBoundary implements IAspect {
 }
 
 /** The deploy role's boundary statements for `<prefix>-*` roles (used by foundation-policies.ts). */
-export function boundedRoleStatements(env: ArnEnv, namePrefix: string) {
-  const role = arn(env, 'iam', `role/${namePrefix}-*`, { region: '' });
-  const boundary = { StringEquals: { 'iam:PermissionsBoundary': boundaryPolicyArn(env, namePrefix) } };
+export function boundedRoleStatements(env: ArnEnv, names: ResourceNames) {
+  const role = arn(env, 'iam', `role/${names.iamPrefix}*`, { region: '' });
+  const boundary = { StringEquals: { 'iam:PermissionsBoundary': boundaryPolicyArn(env, names) } };
   return {
     /** writes that set or change what a role may do: only with the boundary on the role */
     withBoundary: allow('FoundationRolesWithBoundaryOnly', [

@@ -90,15 +90,15 @@ export function deployPolicy(p: FoundationPolicyProps): PolicyDocument {
   const inRegion = { StringEquals: { 'aws:RequestedRegion': env.region } };
   const roleArn = (n: string) => arn(env, 'iam', `role/${n}`, global);
   const broad = (i: number) => DEPLOY_BROAD[i].actions;
-  const bounded = boundedRoleStatements(env, pre);
+  const bounded = boundedRoleStatements(env, names);
   return policy([
     ...readStatements(p),
     // by name: everything whose name the foundation builds from namePrefix
     allow('EcsByName', ['ecs:*'], [
-      arn(env, 'ecs', `cluster/${names.cluster}`), arn(env, 'ecs', `service/${names.cluster}/${pre}-*`), arn(env, 'ecs', `task-definition/${pre}-*:*`),
+      arn(env, 'ecs', `cluster/${names.cluster}`), arn(env, 'ecs', `service/${names.cluster}/${names.service('*')}`), arn(env, 'ecs', `task-definition/${names.taskFamily('*')}:*`),
     ]),
     allow('EcrByName', ['ecr:*'], [arn(env, 'ecr', `repository/${names.repository('*')}`)]),
-    allow('LogsByName', ['logs:*'], [arn(env, 'logs', `log-group:/ecs/${pre}/*`), arn(env, 'logs', `log-group:/vpc/${pre}/*`)]),
+    allow('LogsByName', ['logs:*'], [arn(env, 'logs', `log-group:${names.logGroup('*')}`), arn(env, 'logs', `log-group:/vpc/${pre}/*`)]),
     allow('SecretsByName', [
       'secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:UpdateSecret', 'secretsmanager:PutSecretValue',
       'secretsmanager:TagResource', 'secretsmanager:UntagResource', 'secretsmanager:RestoreSecret', 'secretsmanager:ListSecretVersionIds',
@@ -115,8 +115,8 @@ export function deployPolicy(p: FoundationPolicyProps): PolicyDocument {
     allow('IamRolesByName', [
       'iam:DeleteRole', 'iam:UpdateRole', 'iam:TagRole', 'iam:UntagRole',
       'iam:CreateInstanceProfile', 'iam:DeleteInstanceProfile', 'iam:AddRoleToInstanceProfile', 'iam:RemoveRoleFromInstanceProfile', 'iam:TagInstanceProfile',
-    ], [roleArn(`${pre}-*`), arn(env, 'iam', `instance-profile/${pre}-*`, global)]),
-    allow('PassFoundationRoles', ['iam:PassRole'], [roleArn(`${pre}-*`)], {
+    ], [roleArn(`${names.iamPrefix}*`), arn(env, 'iam', `instance-profile/${names.iamPrefix}*`, global)]),
+    allow('PassFoundationRoles', ['iam:PassRole'], [roleArn(`${names.iamPrefix}*`)], {
       StringEquals: { 'iam:PassedToService': ['ecs-tasks.amazonaws.com', 'ec2.amazonaws.com', 'vpc-flow-logs.amazonaws.com'] },
     }),
     // what stays broad (DEPLOY_BROAD), each limited as far as AWS allows

@@ -49,19 +49,21 @@ export interface RolloutPolicyProps {
 export function rolloutPolicy(p: RolloutPolicyProps): PolicyDocument {
   const { env, names } = p;
   const cluster = names.cluster;
-  const families = [...p.services.map((s) => s.name), 'migration'].map((n) => names.taskFamily(n));
+  // each service and the one-off migration: a task family, a log group and a task role each
+  const runnables = [...p.services.map((s) => s.name), 'migration'];
+  const families = runnables.map((n) => names.taskFamily(n));
   const taskDefinitionArns = families.map((f) => arn(env, 'ecs', `task-definition/${f}:*`));
   const serviceArns = p.services.map((s) => arn(env, 'ecs', `service/${cluster}/${names.service(s.name)}`));
   const taskArns = [arn(env, 'ecs', `task/${cluster}/*`)];
   const repositories = p.imageKeys.map((k) => arn(env, 'ecr', `repository/${names.repository(k)}`));
-  const logGroups = [...p.services.map((s) => s.name), 'migration'].flatMap((n) => {
+  const logGroups = runnables.flatMap((n) => {
     const g = arn(env, 'logs', `log-group:${names.logGroup(n)}`);
     return [g, `${g}:*`];
   });
   // Secrets Manager appends "-" and 6 random characters to a secret's name in its ARN
   const secret = (k: (typeof SECRET_KEYS)[number]) => arn(env, 'secretsmanager', `secret:${names.secret(k)}-??????`);
   const ledger = arn(env, 'ssm', `parameter${names.ledgerPath}`);
-  const passRoles = [names.executionRole, ...[...p.services.map((s) => s.name), 'migration'].map((n) => names.taskRole(n))]
+  const passRoles = [names.executionRole, ...runnables.map((n) => names.taskRole(n))]
     .map((r) => arn(env, 'iam', `role/${r}`, { region: '' }));
   const inCluster = { ArnEquals: { 'ecs:cluster': clusterArn(p) } };
 

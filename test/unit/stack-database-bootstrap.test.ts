@@ -237,7 +237,7 @@ describe('database bootstrap (bash): the credentials step is installed and re-ru
     expect([r.status, r.stderr]).toEqual([0, '']);
   });
 
-  test('the Python part is the installed credentials program, run once at boot and then by the timer every 15 minutes', () => {
+  test('the Python part is the installed credentials program, run through its unit at boot and then by the timer every 15 minutes', () => {
     expect(heredoc('/usr/local/sbin/staging-rollout-credentials', 'PY')).toBe(python);
     const service = heredoc('/etc/systemd/system/staging-rollout-credentials.service', 'UNIT');
     expect(service).toMatch(/^Type=oneshot$/m);
@@ -246,7 +246,7 @@ describe('database bootstrap (bash): the credentials step is installed and re-ru
     const timer = heredoc('/etc/systemd/system/staging-rollout-credentials.timer', 'UNIT');
     expect(timer).toMatch(/^OnUnitActiveSec=15min$/m);
     expect(timer).toMatch(/^WantedBy=timers\.target$/m);
-    const order = ['chmod 700 /usr/local/sbin/staging-rollout-credentials', '\n/usr/local/sbin/staging-rollout-credentials\n', 'systemctl enable --now staging-rollout-credentials.timer'].map((x) => script.indexOf(x));
+    const order = ['chmod 700 /usr/local/sbin/staging-rollout-credentials', 'systemctl daemon-reload', 'systemctl start staging-rollout-credentials.service', 'systemctl enable --now staging-rollout-credentials.timer'].map((x) => script.indexOf(x));
     expect(order.every((i) => i > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
