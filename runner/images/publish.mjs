@@ -11,7 +11,9 @@ import { dockerCli } from './docker.mjs';
  * @typedef {'pushed'|'skipped-exists'|'skipped'|'failed'} ImageStatus
  * @typedef {object} ConvenienceTagResult
  * @property {string|null} tag
- * @property {'updated'|'unchanged'|'skipped'|'failed'|'would-update'} status
+ * @property {'updated'|'unchanged'|'skipped'|'not-applicable'|'failed'|'would-update'} status not-applicable: the
+ *   repository's policy (immutable tags) allows no moving tag, as the seed foresees ("only if the repository policy
+ *   allows it"): a policy, not a check
  * @property {string|null} reason
  * @property {string|null} [digest]
  * @typedef {object} ImageResult
@@ -152,7 +154,7 @@ export async function publishImages(p) {
       continue;
     }
     const d = convenienceDecision(t, convenienceTag, false);
-    if (d.status === 'skipped') { r.convenienceTag = d; if (convenienceTag) log(`image ${t.key}: convenience tag ${convenienceTag} skipped: ${d.reason}`); continue; }
+    if (d.status === 'skipped' || d.status === 'not-applicable') { r.convenienceTag = d; if (convenienceTag) log(`image ${t.key}: convenience tag ${convenienceTag} skipped: ${d.reason}`); continue; }
     try {
       const cur = await registry(t).manifest(t.name, /** @type {string} */ (convenienceTag));
       if (cur.exists && cur.digest === r.digest) {
@@ -182,7 +184,7 @@ export async function publishImages(p) {
  */
 export function convenienceDecision(t, tag, dryRun) {
   if (!tag) return { tag: null, status: 'skipped', reason: 'no convenience tag configured', digest: null };
-  if (!t.mutableTags) return { tag, status: 'skipped', reason: `repository ${t.name} has immutable tags (repository_mutable_tags.${t.key} is not true); a moving tag cannot be set`, digest: null };
+  if (!t.mutableTags) return { tag, status: 'not-applicable', reason: `repository ${t.name} has immutable tags (repository_mutable_tags.${t.key} is not true); a moving tag cannot be set`, digest: null };
   return { tag, status: dryRun ? 'would-update' : 'updated', reason: dryRun ? `dry run: would point ${tag} at the release` : null, digest: null };
 }
 

@@ -5,12 +5,17 @@ import { createRequire } from 'node:module';
 
 // Emulator mode is on with --emulator, or when AWS_ENDPOINT_URL points at a loopback host (127.0.0.1,
 // localhost, ::1); --no-emulator forces real-AWS checks even then.
+// The local data plane (`npm run local` with Docker: scripts/lib/dataplane) is no emulator gap: its tasks run,
+// its load balancer routes and health-checks, its logs are real, so every check is performed. The harness says
+// so with STAGING_ROLLOUT_LOCAL_DATAPLANE (a loopback AWS_ENDPOINT_URL then does not switch emulator mode on;
+// --emulator still does). What one machine cannot prove even then is `dataplane.notProvable` of
+// lib/emulator-gaps.json: the report names it once, never as a check.
 
 /** @typedef {'ecs-deployments'|'running-tasks'|'target-health'|'container-exit-code'|'container-logs'|'stopped-tasks'|'alb-http'} Gap */
 
 const require = createRequire(import.meta.url);
 /** @typedef {{ type?: string, address?: string, reason: string }} TerraformGap a resource (type or address) moto cannot create */
-/** @type {{ checks: Record<Gap, string>, gaps: TerraformGap[] }} */
+/** @type {{ checks: Record<Gap, string>, gaps: TerraformGap[], dataplane: { notProvable: Record<string, string> } }} */
 const gapList = require('../../lib/emulator-gaps.json');
 
 /** @type {Readonly<Record<Gap, string>>} */
@@ -18,6 +23,27 @@ export const EMULATOR_GAPS = Object.freeze({ ...gapList.checks });
 
 /** The Terraform resources the emulator cannot create (`gaps`); the harness leaves them and their dependents out. */
 export const TERRAFORM_GAPS = Object.freeze(gapList.gaps.map((g) => Object.freeze({ ...g })));
+
+/** What the local data plane cannot prove on one machine, by name (lib/emulator-gaps.json `dataplane`). */
+export const NOT_PROVABLE_LOCALLY = Object.freeze({ ...gapList.dataplane.notProvable });
+
+/** The variable by which the local data plane's harness tells the runner where it runs. */
+export const DATAPLANE_ENV = 'STAGING_ROLLOUT_LOCAL_DATAPLANE';
+
+/**
+ * What the report says about a run on the local data plane (docs/contract.md section 7, `dataplane`): where the
+ * mode came from, what one machine cannot prove, and the Terraform resources its emulator could not create.
+ * @typedef {{ source: string, notProvable: { name: string, reason: string }[], terraformGaps: TerraformGap[] }} DataplaneNote
+ */
+
+/** @param {{ source: string }} capabilities @returns {DataplaneNote} */
+export function dataplaneNote(capabilities) {
+  return {
+    source: capabilities.source,
+    notProvable: Object.entries(NOT_PROVABLE_LOCALLY).map(([name, reason]) => ({ name, reason })),
+    terraformGaps: TERRAFORM_GAPS.map((g) => ({ ...g })),
+  };
+}
 
 /**
  * What the report says about the emulator (docs/contract.md section 7, `emulator`): where the mode came from and
@@ -33,6 +59,7 @@ export function emulatorNote(capabilities) {
 /**
  * @typedef {object} Capabilities
  * @property {boolean} emulator
+ * @property {boolean} dataplane on the local data plane: every check performed, `NOT_PROVABLE_LOCALLY` named
  * @property {string} source why emulator mode is on or off
  * @property {(gap: Gap) => boolean} lacks true when the check named by `gap` cannot be made
  * @property {(gap: Gap) => string} reason the skip reason for `gap`
@@ -60,6 +87,8 @@ export function detectCapabilities({ emulator, env = {} }) {
   if (emulator === true) {
     on = true;
     source = '--emulator';
+  } else if (env[DATAPLANE_ENV]) {
+    source = `the local data plane (${DATAPLANE_ENV}=${env[DATAPLANE_ENV]}; AWS_ENDPOINT_URL=${env.AWS_ENDPOINT_URL ?? 'unset'})`;
   } else if (emulator === false) {
     source = '--no-emulator';
   } else if (isLoopback(env.AWS_ENDPOINT_URL)) {
@@ -68,6 +97,7 @@ export function detectCapabilities({ emulator, env = {} }) {
   }
   return {
     emulator: on,
+    dataplane: !on && Boolean(env[DATAPLANE_ENV]),
     source,
     lacks: (gap) => on && gap in EMULATOR_GAPS,
     reason: (gap) => EMULATOR_GAPS[gap],

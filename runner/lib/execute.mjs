@@ -4,7 +4,7 @@
 import { InputError, InterruptedError, StepFailure, EXIT, operationOf } from './errors.mjs';
 import { fmtMs } from './runtime.mjs';
 import { skippedChecksNote } from './checks-note.mjs';
-import { emulatorNote } from './emulator.mjs';
+import { emulatorNote, dataplaneNote } from './emulator.mjs';
 import { verdictQualifier } from '../report/format.mjs';
 
 /**
@@ -18,6 +18,8 @@ import { verdictQualifier } from '../report/format.mjs';
  * @property {number|null} durationMs
  * @property {import('./types.mjs').ServiceResult[]} services
  * @property {import('./types.mjs').Check[]} checks
+ * @property {{ name: string, reason: string }[]} [notApplicable] what a policy rules out (e.g. a convenience tag on an
+ *   immutable repository): not checks, neither passed nor skipped
  */
 
 /**
@@ -46,6 +48,8 @@ import { verdictQualifier } from '../report/format.mjs';
  * @property {Record<string, { uri: string, tag: string, digest?: string|null, status: string }>} images
  * @property {ReportStep[]} steps
  * @property {import('./emulator.mjs').EmulatorNote} [emulator] emulator runs only: the mode's source, what it could not create
+ * @property {import('./emulator.mjs').DataplaneNote} [dataplane] local data plane runs only: the mode's source, what
+ *   one machine cannot prove, what its emulator could not create
  * @property {import('../ledger/record.mjs').LedgerStatus} [ledger] present only when the run's final release-ledger
  *   entry could not be written (written: false, reason); the exit code is then 1 for a run that passed
  */
@@ -67,6 +71,7 @@ export async function execute({ plan, ctx, steps, awsCalls = () => 0 }) {
     failure: null, startedAt: new Date(t0).toISOString(), finishedAt: '', durationMs: 0, awsCalls: 0, images: {}, steps: [],
   };
   if (ctx.capabilities?.emulator) report.emulator = emulatorNote(ctx.capabilities);
+  if (ctx.capabilities?.dataplane) report.dataplane = dataplaneNote(ctx.capabilities);
   const dry = ctx.options.dryRun;
   /** @type {string|null} */
   let stopReason = null;
@@ -137,6 +142,8 @@ export async function execute({ plan, ctx, steps, awsCalls = () => 0 }) {
     entry.durationMs = s1 - s0;
     entry.services = (result.services ?? []).map(fillService);
     entry.checks = (result.checks ?? []).map(fillCheck);
+    const na = /** @type {{ name: string, reason: string }[] | undefined} */ (result.details?.notApplicable);
+    if (na?.length) entry.notApplicable = na;
     // a pass with skipped checks (emulator gaps) stays `passed` (contract), but says what it did not prove
     const unproven = entry.status === 'passed' ? skippedChecksNote(entry.checks) : null;
     if (unproven && !(entry.reason ?? '').includes(unproven)) entry.reason = entry.reason ? `${entry.reason}; ${unproven}` : `passed; ${unproven}`;
@@ -218,6 +225,11 @@ export function formatSummary(report) {
     ...(report.emulator?.terraformGaps.length ? [
       'not created on the emulator (lib/emulator-gaps.json; nor anything that depends on them):',
       ...report.emulator.terraformGaps.map((g) => `  ${g.type ?? g.address}: ${g.reason}`),
+    ] : []),
+    ...(report.dataplane ? [
+      'not provable locally (lib/emulator-gaps.json `dataplane`; not checks, so neither passed nor skipped):',
+      ...report.dataplane.notProvable.map((g) => `  ${g.name}: ${g.reason}`),
+      ...report.dataplane.terraformGaps.map((g) => `  ${g.type ?? g.address}: not created on the emulator: ${g.reason}`),
     ] : []),
   ].join('\n');
 }

@@ -60,7 +60,7 @@ export function verdict(report) {
 /** What follows the status in the verdict: ` on the emulator (2 checks not proven)`, or ''. @param {import('../lib/execute.mjs').Report} report */
 export function verdictQualifier(report) {
   const n = unprovenChecks(report);
-  return `${report.emulator ? ' on the emulator' : ''}${n ? ` (${n} check${n === 1 ? '' : 's'} not proven)` : ''}`;
+  return `${report.emulator ? ' on the emulator' : report.dataplane ? ' on the local data plane' : ''}${n ? ` (${n} check${n === 1 ? '' : 's'} not proven)` : ''}`;
 }
 
 /** True for statuses that mean something went wrong. */

@@ -56,7 +56,8 @@ export function renderSummary(input) {
   out.push(table(['', ''], [
     ['Status', `${statusLabel(status)}${typeof report.exitCode === 'number' ? ` (exit code ${report.exitCode})` : ''}`],
     ['Release', code(report.release)],
-    ['Environment', report.emulator ? `${cell(report.environment)} on the local emulator, not AWS (${cell(report.emulator.source)})` : cell(report.environment)],
+    ['Environment', report.emulator ? `${cell(report.environment)} on the local emulator, not AWS (${cell(report.emulator.source)})`
+      : report.dataplane ? `${cell(report.environment)} on the local data plane, not AWS (${cell(report.dataplane.source)})` : cell(report.environment)],
     ['Started', cell(report.startedAt)],
     ['Finished', cell(report.finishedAt)],
     ['Duration', duration(durationOf(report))],
@@ -115,6 +116,19 @@ export function renderSummary(input) {
     const failed = checks.filter((c) => c.status === 'failed').length;
     const passed = checks.filter((c) => c.status === 'passed').length;
     out.push('', `Smoke checks **${passed}** passed · **${failed}** failed · **${skipped}** skipped. A skipped check proved nothing; its reason says why it could not be checked.`);
+  }
+  const notApplicable = steps.flatMap((s) => s.notApplicable ?? []);
+  if (notApplicable.length) {
+    out.push('', `Not applicable (a policy, not a check): ${notApplicable.map((n) => `${code(n.name)} (${cell(n.reason)})`).join('; ')}.`);
+  }
+  const dp = report.dataplane;
+  if (dp) {
+    out.push('', '### Not provable locally', '');
+    out.push(table(['What', 'Why'], [
+      ...dp.notProvable.map((g) => [code(g.name), cell(g.reason)]),
+      ...dp.terraformGaps.map((g) => [code(g.type ?? g.address), cell(`not created on the emulator: ${g.reason}`)]),
+    ]));
+    out.push('', 'Every check above ran for real on the local data plane; these are not checks, neither passed nor skipped, and only a real AWS account proves them (`lib/emulator-gaps.json`, `dataplane`).');
   }
   const gaps = report.emulator?.terraformGaps ?? [];
   if (gaps.length) {

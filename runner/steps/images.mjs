@@ -51,6 +51,9 @@ export async function run(ctx) {
   ctx.state.images ??= {};
   /** @type {import('../lib/types.mjs').Check[]} */
   const checks = [];
+  /** convenience tags the repository policy does not allow: not checks (a policy, not a gap), said as such */
+  /** @type {{ name: string, reason: string }[]} */
+  const notApplicable = [];
   for (const r of Object.values(result.images)) {
     ctx.state.images[r.key] = { uri: r.uri, tag: r.tag, digest: r.digest ?? undefined, status: r.status, repository: r.repository };
     const total = (r.timings.buildMs ?? 0) + (r.timings.pushMs ?? 0) + r.timings.checkMs;
@@ -62,7 +65,8 @@ export async function run(ctx) {
       durationMs: total,
     });
     const c = r.convenienceTag;
-    if (c.tag) {
+    if (c.tag && c.status === 'not-applicable') notApplicable.push({ name: `image:${r.key}:${c.tag}`, reason: c.reason ?? 'not allowed by the repository policy' });
+    else if (c.tag) {
       checks.push({
         name: `image:${r.key}:${c.tag}`,
         status: c.status === 'updated' || c.status === 'unchanged' ? 'passed' : c.status === 'failed' ? 'failed' : 'skipped',
@@ -74,7 +78,7 @@ export async function run(ctx) {
   for (const u of result.unused) checks.push({ name: `image:${u.key}`, status: 'skipped', reason: u.reason });
 
   /** @type {import('../lib/types.mjs').StepResult} */
-  const out = { status: result.status, checks, details: { images: result.images, unused: result.unused, concurrency: result.settings.concurrency } };
+  const out = { status: result.status, checks, details: { images: result.images, unused: result.unused, concurrency: result.settings.concurrency, notApplicable } };
   if (result.reason) out.reason = result.reason;
   return out;
 }

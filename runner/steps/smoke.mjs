@@ -19,7 +19,7 @@ export async function run(ctx) {
   } catch (err) {
     return { status: 'failed', reason: `smoke configuration: ${/** @type {Error} */ (err).message}`, checks: [] };
   }
-  sctx.log(`smoke: ${sctx.caps.emulator ? 'emulator mode' : 'real AWS'} (${sctx.caps.source}), release ${sctx.release || '(unknown)'}`);
+  sctx.log(`smoke: ${sctx.caps.emulator ? 'emulator mode' : sctx.caps.dataplane ? 'local data plane' : 'real AWS'} (${sctx.caps.source}), release ${sctx.release || '(unknown)'}`);
   // Learn the smoke user's credentials before any check runs, so every check's output is redacted from the
   // start (a read error is reported by the login check itself).
   // (not when the login check will refuse plain HTTP: then the secret is not needed at all)
@@ -29,7 +29,7 @@ export async function run(ctx) {
     status: result.status,
     reason: result.reason,
     details: {
-      capabilities: { emulator: sctx.caps.emulator, source: sctx.caps.source },
+      capabilities: { emulator: sctx.caps.emulator, dataplane: sctx.caps.dataplane, source: sctx.caps.source },
       since: sctx.since ? sctx.since.toISOString() : null,
     },
     checks: sctx.redact.deep(result.checks), // again, with every secret learnt during the run

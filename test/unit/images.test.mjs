@@ -197,10 +197,10 @@ describe('images step: convenience tag', () => {
     expect(result.status).toBe('passed');
     expect(reg.manifests.get('staging/api:staging-latest').digest).toBe(ctx.state.images.api.digest);
     expect(result.details.images.api.convenienceTag).toMatchObject({ tag: 'staging-latest', status: 'updated', digest: ctx.state.images.api.digest });
-    // immutable repository: not tagged, reported skipped with the reason
+    // immutable repository: not tagged; a policy, so not a check but "not applicable" with the reason
     expect(reg.manifests.has('staging/frontend:staging-latest')).toBe(false);
-    const fe = result.checks.find((c) => c.name === 'image:frontend:staging-latest');
-    expect(fe.status).toBe('skipped');
+    expect(result.checks.find((c) => c.name === 'image:frontend:staging-latest')).toBeUndefined();
+    const fe = result.details.notApplicable.find((c) => c.name === 'image:frontend:staging-latest');
     expect(fe.reason).toMatch(/immutable tags/);
     expect(reg.requests.filter((r) => r.method === 'PUT').map((r) => r.url)).toEqual([`https://${ECR_HOST}/v2/staging/api/manifests/staging-latest`]);
   });
