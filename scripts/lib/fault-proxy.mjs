@@ -18,6 +18,10 @@
 //   delay     forward (the emulator applies the call), then hold the reply `ms` milliseconds
 //   rewrite   forward, then replace the reply body with rewrite(body, call) (e.g. a FAILED deployment)
 //   reply     answer without forwarding: { status, body (or body(call)), headers }
+//   overlay   handle(call, forward) decides, asynchronously: forward() sends the request on and resolves the
+//             emulator's reply (body decoded); handle resolves the reply to send, or undefined to send the
+//             emulator's own (forwarding first if it did not). The local data plane answers with it what the
+//             emulator cannot (scripts/lib/dataplane)
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { freePort } from './moto.mjs';
@@ -44,8 +48,11 @@ import { freePort } from './moto.mjs';
  *   | { kind: 'error', status?: number, code?: string, message?: string }
  *   | { kind: 'delay', ms: number }
  *   | { kind: 'rewrite', rewrite: (body: string, call: Call) => string }
- *   | { kind: 'reply', status?: number, body: string | ((call: Call) => string), headers?: Record<string, string> }} Fault
+ *   | { kind: 'reply', status?: number, body: string | ((call: Call) => string), headers?: Record<string, string> }
+ *   | { kind: 'overlay', handle: (call: Call, forward: () => Promise<Reply>) => Promise<Reply | undefined> }} Fault
  */
+
+/** @typedef {{ status: number, headers: http.OutgoingHttpHeaders, body: Buffer | string }} Reply */
 
 /**
  * @typedef {object} Rule
@@ -269,6 +276,13 @@ export async function startFaultProxy(opts) {
         const headers = fault.headers ?? { 'content-type': call.protocol === 'query' ? 'text/xml' : 'application/x-amz-json-1.1' };
         return send(res, call, { status: fault.status ?? 200, headers, body: typeof fault.body === 'function' ? fault.body(call) : fault.body });
       }
+      if (fault?.kind === 'overlay') {
+        /** @type {Promise<Reply> | null} */
+        let sent = null;
+        const once = () => (sent ??= /** @type {Promise<Reply>} */ (forward(req, body, call)));
+        const answer = await fault.handle(call, once);
+        return send(res, call, answer ?? await once());
+      }
       const r = /** @type {{ status: number, headers: http.OutgoingHttpHeaders, body: Buffer }} */ (await forward(req, body, call));
       if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
       if (fault?.kind === 'rewrite') return send(res, call, { ...r, body: fault.rewrite(r.body.toString('utf8'), call) });
@@ -290,6 +304,7 @@ export async function startFaultProxy(opts) {
   await new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(null)));
 
   const compile = (/** @type {Rule} */ rule) => ({ rule, seen: 0, applied: 0, since: calls.length });
+  rules = (opts.rules ?? []).map(compile); // the documented option (it was ignored)
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,

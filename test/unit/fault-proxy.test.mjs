@@ -163,3 +163,50 @@ test('classify and isMutating', () => {
   expect(['RunTask', 'UpdateService', 'RegisterTaskDefinition', 'StopTask', 'PutImage'].every(isMutating)).toBe(true);
   expect(['DescribeServices', 'DescribeTasks', 'ListTasks', 'GetLogEvents', 'DescribeSecret'].some(isMutating)).toBe(false);
 });
+
+test('rules given to startFaultProxy apply from the first call (the documented option)', async () => {
+  const p = await startFaultProxy({ target: upstream.address().port, rules: [{ name: 'boom', operation: 'DescribeServices', times: 1, fault: { kind: 'error', status: 500, code: 'InternalFailure' } }] });
+  try {
+    const ecs = new ECSClient({ ...cfg(), endpoint: p.endpoint });
+    await expect(ecs.send(new DescribeServicesCommand({ cluster: 'c', services: ['web'] }))).rejects.toMatchObject({ name: 'InternalFailure' });
+    expect((await ecs.send(new DescribeServicesCommand({ cluster: 'c', services: ['web'] }))).services[0].serviceName).toBe('web');
+    expect(p.calls.map((c) => c.fault)).toEqual(['boom', null]);
+  } finally {
+    await p.close();
+  }
+});
+
+test('overlay: handle() sees the emulator reply through forward() (sent once), answers with its own or keeps it', async () => {
+  let forwards = 0;
+  proxy.addRule({
+    operation: 'DescribeServices',
+    fault: {
+      kind: 'overlay',
+      async handle(call, forward) {
+        const a = await forward();
+        const b = await forward(); // the same reply: the request reaches the emulator once
+        forwards += a === b ? 1 : 2;
+        const data = JSON.parse(a.body.toString('utf8'));
+        if (JSON.parse(call.body).services[0] === 'keep') return undefined;
+        data.services[0].runningCount = 3;
+        return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(data) };
+      },
+    },
+  });
+  const ecs = new ECSClient(cfg());
+  const out = await ecs.send(new DescribeServicesCommand({ cluster: 'c', services: ['web'] }));
+  expect(out.services[0].runningCount).toBe(3);
+  const kept = await ecs.send(new DescribeServicesCommand({ cluster: 'c', services: ['keep'] }));
+  expect(kept.services[0].runningCount).toBeUndefined();
+  expect(forwards).toBe(2);
+  expect(upstreamSeen).toHaveLength(2);
+  expect(proxy.calls.map((c) => [c.fault, c.upstreamStatus, c.status])).toEqual([['overlay', 200, 200], ['overlay', 200, 200]]);
+});
+
+test('overlay: an overlay that never forwards answers alone; the emulator sees nothing', async () => {
+  proxy.addRule({ operation: 'UpdateService', fault: { kind: 'overlay', handle: async () => ({ status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify({ service: { serviceName: 'local' } }) }) } });
+  const out = await new ECSClient(cfg()).send(new UpdateServiceCommand({ cluster: 'c', service: 'web', desiredCount: 1 }));
+  expect(out.service.serviceName).toBe('local');
+  expect(upstreamSeen).toHaveLength(0);
+  expect(proxy.calls[0].upstreamStatus).toBeNull();
+});
