@@ -1,5 +1,6 @@
 """Anisette stand-in: answers GET / with fake anisette headers on PORT (the real server is a third-party image)."""
 import json
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,6 +23,8 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     port = settings.port()
     server = ThreadingHTTPServer(('0.0.0.0', port), Handler)
+    # PID 1 of a container: without a handler SIGTERM (docker stop, ECS StopTask) would be ignored
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print('anisette listening on %d' % port, flush=True)
     server.serve_forever()
 

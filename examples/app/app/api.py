@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -74,6 +75,8 @@ def main():
     CACHE = cache.client()
     CACHE.ping()
     server = ThreadingHTTPServer(('0.0.0.0', port), Handler)
+    # PID 1 of a container: without a handler SIGTERM (docker stop, ECS StopTask) would be ignored
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print('api listening on %d' % port, flush=True)
     server.serve_forever()
 
