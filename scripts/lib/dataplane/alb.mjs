@@ -518,14 +518,15 @@ export async function startLocalAlb(o) {
     }
     if (action.Type === 'redirect') {
       const r = /** @type {import('@aws-sdk/client-elastic-load-balancing-v2').RedirectActionConfig} */ (action.RedirectConfig ?? {});
-      const vars = { protocol: 'http', host: hostName || host, port: String(port), path, query };
+      // #{path} is the path without its leading '/' (Path's default is "/#{path}")
+      const vars = { protocol: 'http', host: hostName || host, port: String(port), path: path.replace(/^\//, ''), query };
       const fill = (/** @type {string | undefined} */ v, /** @type {string} */ dflt) =>
         String(v ?? dflt).replace(/#\{(protocol|host|port|path|query)\}/g, (_, k) => /** @type {any} */ (vars)[k]);
       const proto = fill(r.Protocol, '#{protocol}').toLowerCase();
       const toPort = fill(r.Port, '#{port}');
       const toQuery = fill(r.Query, '#{query}');
       const defaultPort = (proto === 'https' && toPort === '443') || (proto === 'http' && toPort === '80');
-      const location = `${proto}://${fill(r.Host, '#{host}')}${defaultPort ? '' : `:${toPort}`}${fill(r.Path, '/#{path}').replace(/^\/\//, '/')}${toQuery ? `?${toQuery}` : ''}`;
+      const location = `${proto}://${fill(r.Host, '#{host}')}${defaultPort ? '' : `:${toPort}`}${fill(r.Path, '/#{path}')}${toQuery ? `?${toQuery}` : ''}`;
       req.resume();
       res.writeHead(r.StatusCode === 'HTTP_302' ? 302 : 301, { location, 'content-length': 0, server: 'awselb/2.0' });
       return void res.end();
