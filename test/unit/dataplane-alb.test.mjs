@@ -364,6 +364,35 @@ test('the overlay answers DescribeTargetHealth through the fault proxy, as the E
   }
 });
 
+test('weighted ForwardConfig, method and header conditions; a group without health checks is unavailable and routed to', async () => {
+  const w = world();
+  w.rules.push(
+    rule(1, [{ Field: 'http-request-method', HttpRequestMethodConfig: { Values: ['DELETE'] } }], [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '405', ContentType: 'text/plain' } }]),
+    rule(2, [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Canary', Values: ['y*'] } }],
+      [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: TG.api, Weight: 1 }, { TargetGroupArn: TG.admin, Weight: 2 }, { TargetGroupArn: TG.frontend, Weight: 0 }] } }]),
+  );
+  w.targetGroups[2].HealthCheckEnabled = false; // admin
+  await start(w);
+  const api = await newTarget('api', '/health');
+  const admin = await newTarget('admin', '/admin/health');
+  alb.register(TG.api, api.ref);
+  alb.register(TG.admin, admin.ref);
+  expect(alb.health(TG.admin)[0].TargetHealth).toEqual({ State: 'unavailable', Reason: 'Target.HealthCheckDisabled', Description: 'Health checks are disabled' });
+  await reach(alb, TG.api, api.ref, 'healthy');
+  const del = await new Promise((resolve, reject) => {
+    const req = http.request(`${alb.url}/api/x`, { method: 'DELETE', agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', reject);
+    req.end();
+  });
+  expect(del).toBe(405);
+  const got = [];
+  for (let i = 0; i < 6; i += 1) got.push((await get(`${alb.url}/`, { 'x-canary': 'Yes' })).headers['x-target']);
+  expect(got.filter((x) => x === 'api')).toHaveLength(2);
+  expect(got.filter((x) => x === 'admin')).toHaveLength(4);
+  expect((await get(`${alb.url}/`, { 'x-canary': 'no' })).status).toBe(503); // no match: the default, frontend, has no target
+  expect(admin.seen).not.toContain('/admin/health'); // no health check sent
+});
+
 test('matcher and wildcard rules', () => {
   const m = parseMatcher('200,302-304');
   expect([200, 201, 302, 303, 304, 305, 500].map(m)).toEqual([true, false, true, true, true, false, false]);
