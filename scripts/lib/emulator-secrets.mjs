@@ -46,3 +46,51 @@ export async function seedEmulatorSecrets({ endpoint, region, outputs }) {
   }
   return out;
 }
+
+/**
+ * Credentials for the local data plane's data stores: random passwords, names as the stack gives them (the
+ * database and role from the config, the cache's RBAC user from the synthesized stack).
+ * @param {{ database: { databaseName: string, username: string }, cacheUsername: string }} names
+ */
+export function datastoreCredentials(names) {
+  const token = (/** @type {string} */ p) => `${p}-${randomBytes(18).toString('base64url')}`;
+  return {
+    database: { dbname: names.database.databaseName, username: names.database.username, password: token('db') },
+    cache: { username: names.cacheUsername, password: token('cache') },
+  };
+}
+
+/**
+ * The local data plane's secrets: the REAL credentials of its data stores in the shapes the stack's writers
+ * produce (lib/config/contract.cjs), an `app` secret with the example app's session key, and a smoke user with a
+ * random password. Every secret of `secret_arns` gets a new current version (placeholders replaced). The smoke
+ * user comes back in memory only, for the caller to create in the app; nothing is written to disk or logged.
+ * @param {{ endpoint: string, region: string, outputs: Record<string, { value?: any }>,
+ *   database: { host: string, port: number, dbname: string, username: string, password: string },
+ *   cache: { host: string, port: number, username: string, password: string } }} o
+ * @returns {Promise<{ written: string[], smokeUser: { username: string, password: string } }>}
+ */
+export async function writeDatastoreSecrets(o) {
+  const arns = /** @type {Record<string, string>} */ (o.outputs.secret_arns?.value ?? {});
+  const client = new SecretsManagerClient({ region: o.region, endpoint: o.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const smokeUser = { username: 'smoke@staging.local', password: `smoke-${randomBytes(18).toString('base64url')}` };
+  /** @type {Record<string, object>} */
+  const values = {
+    database: contract.databaseSecretValue(o.database),
+    cache: contract.cacheSecretValue({ ...o.cache, replicationGroupId: String(o.outputs.cache_replication_group_id?.value ?? 'local-data-plane'), region: o.region }),
+    app: { sessionKey: randomBytes(32).toString('base64url') },
+    smoke_user: smokeUser,
+  };
+  /** @type {string[]} */
+  const written = [];
+  try {
+    for (const [key, arn] of Object.entries(arns)) {
+      const value = values[key] ?? { LOCAL_DATA_PLANE: randomBytes(18).toString('base64url') };
+      await client.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) }));
+      written.push(key);
+    }
+  } finally {
+    client.destroy();
+  }
+  return { written, smokeUser };
+}

@@ -34,7 +34,7 @@ import { detectCapabilities } from '../../runner/lib/emulator.mjs';
 import { buildChecks, createSmokeContext, runCheck } from '../../runner/smoke/index.mjs';
 import { RAW, creds, outputsFor, smokeSettings } from '../support/smoke.mjs';
 import { containerDefinitions, ecsEnvironment } from '../support/task-definitions.mjs';
-import { freePort, missingDatastoreTools, startDatastores } from '../support/datastores.mjs';
+import { freePort, missingDatastoreTools, startDatastores } from '../../scripts/lib/datastores.mjs';
 import { findPython, imageCmd, prepareImage, startProcess } from '../support/app-processes.mjs';
 
 const require = createRequire(import.meta.url);

@@ -52,7 +52,7 @@ const LOG_FLUSH_MS = 300;
  * @property {(tgArn: string, t: { id: string, port: number }) => void} register
  * @property {(tgArn: string, t: { id: string, port: number }) => void} deregister
  * @property {(tgArn: string) => { Target?: { Id?: string, Port?: number }, TargetHealth?: { State?: string } }[]} health
- * @property {(tgArn: string) => number} [deregistrationDelayMs]
+ * @property {Map<string, { deregistrationDelaySeconds: number }>} [targetGroups]
  */
 
 /**
@@ -128,6 +128,7 @@ const LOG_FLUSH_MS = 300;
  * @property {Rule[]} overlays          install into the fault proxy in front of moto
  * @property {() => TaskRec[]} tasks    every task it started
  * @property {(name: string) => ServiceRec | undefined} service
+ * @property {(spec: { taskDefinition: string, container: string, command: string[], input?: string }) => Promise<{ exitCode: number | null, output: string }>} runContainer
  * @property {() => Promise<void>} close stops and removes its containers and volumes; log shippers flushed
  */
 
@@ -184,6 +185,8 @@ class StartFailure extends Error {}
  * @param {number} [o.stableSeconds] a task counts as healthy once it has run this long (and, behind a load
  *   balancer, its target is healthy). ECS judges steadiness over time too; without it a container that exits a
  *   second after it started would count as healthy and the circuit breaker would never see it. Default 3.
+ * @param {string} [o.caBundle] a CA bundle mounted over the image's (/etc/ssl/certs/ca-certificates.crt): the
+ *   system's CAs plus the local data stores' own, as the images trust AWS's public CAs on AWS
  * @param {(line: string) => void} [o.log]
  * @returns {Promise<Engine>}
  */
@@ -199,6 +202,7 @@ export async function startEngine(o) {
   const efs = new EFSClient(aws);
   const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), 'staging-rollout-dp-'));
   fs.chmodSync(secretDir, 0o700);
+  const caMount = o.caBundle ? ['--mount', `type=bind,src=${o.caBundle},dst=/etc/ssl/certs/ca-certificates.crt,readonly`] : [];
   const labels = [LABEL, '1', RUN_LABEL, o.runId, PID_LABEL, String(process.pid)];
   const labelArgs = () => [0, 2, 4].flatMap((i) => ['--label', `${labels[i]}=${labels[i + 1]}`]);
   /** @type {Map<string, TaskRec>} */
@@ -315,7 +319,7 @@ export async function startEngine(o) {
           '--label', `staging-rollout.task=${rec.arn}`, '--network', o.network, ...aliases.flatMap((a) => ['--network-alias', a]),
           '--env-file', envFile, ...(def.linuxParameters?.initProcessEnabled ? ['--init'] : []),
           ...(def.user ? ['--user', def.user] : []), ...(def.workingDirectory ? ['--workdir', def.workingDirectory] : []),
-          ...(def.readonlyRootFilesystem ? ['--read-only'] : []),
+          ...(def.readonlyRootFilesystem ? ['--read-only'] : []), ...caMount,
           ...(def.mountPoints ?? []).flatMap((/** @type {any} */ m) => {
             const src = mounts.get(m.sourceVolume);
             if (src === undefined) throw new StartFailure(`ResourceInitializationError: mount point ${m.containerPath} names volume ${m.sourceVolume}, which the task definition does not declare`);
@@ -398,7 +402,7 @@ export async function startEngine(o) {
     track((async () => {
       if (rec.target && rec.ip && o.alb) {
         o.alb.deregister(rec.target.tgArn, { id: rec.ip, port: rec.target.port });
-        await sleep(o.alb.deregistrationDelayMs?.(rec.target.tgArn) ?? 0);
+        await sleep(1000 * (o.alb.targetGroups?.get(rec.target.tgArn)?.deregistrationDelaySeconds ?? 0));
       }
       if (rec.lastStatus === 'RUNNING') await stopContainers(rec);
     })());
@@ -832,8 +836,32 @@ export async function startEngine(o) {
     }),
   ];
 
+  /**
+   * A plain one-off container from a task definition's container (its image, environment and resolved secrets),
+   * the command overridden and `input` on stdin: an operator's step on the data plane (e.g. creating the smoke
+   * user, as docs/app-contract.md tells operators to do in a one-off task). Not an ECS task.
+   * @param {{ taskDefinition: string, container: string, command: string[], input?: string }} spec
+   * @returns {Promise<{ exitCode: number | null, output: string }>}
+   */
+  async function runContainer(spec) {
+    const td = await taskDefinition(spec.taskDefinition);
+    const def = (td.containerDefinitions ?? []).find((/** @type {any} */ c) => c.name === spec.container);
+    if (!def) throw new Error(`data plane: ${spec.taskDefinition} has no container ${spec.container}`);
+    const secretEnv = await resolveSecrets(def.secrets ?? []);
+    const envFile = path.join(secretDir, `run-${hex(6)}.env`);
+    fs.writeFileSync(envFile, [...(def.environment ?? []).map((/** @type {any} */ e) => [e.name, e.value]), ...secretEnv].map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+    try {
+      const image = localImage(def.image, o.registry.host);
+      const r = await run('docker', ['run', '--rm', '-i', ...labelArgs(), '--network', o.network, '--env-file', envFile, ...caMount, image, ...spec.command], { input: spec.input ?? '' });
+      return { exitCode: r.code, output: `${r.stdout}${r.stderr}` };
+    } finally {
+      fs.rmSync(envFile, { force: true });
+    }
+  }
+
   return {
     overlays,
+    runContainer,
     tasks: () => [...tasks.values()],
     service: (name) => services.get(name),
     async close() {

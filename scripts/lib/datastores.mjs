@@ -1,6 +1,9 @@
 // Real PostgreSQL 15 (TLS only, SCRAM) and Redis 7 (TLS only, `default` user off, one ACL user with a password)
-// on free loopback ports, for the application contract test. A self-signed certificate generated here serves
-// both; `caFile` is what a client trusts (the image's CA bundle stands in for it: SSL_CERT_FILE).
+// on free ports: the one home of the data stores of the application contract test, `npm run local`'s data plane
+// and the bench. They listen on 127.0.0.1 and on any `listen` address (the data plane's Docker bridge gateway,
+// which its containers reach), and accept clients from 127.0.0.1 and `clientCidrs` (the bridge's subnet). A
+// self-signed certificate generated here (every address in its SANs) serves both; `caFile` is what a client
+// trusts.
 // PostgreSQL refuses to run as root: as root, the cluster is owned by and run as the `postgres` user.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -50,14 +53,26 @@ async function waitFor(ok, ms, what) {
 /**
  * Start both datastores. `database` = { dbname, username, password } (the role is created with it),
  * `cache` = { username, password } (the ACL user).
- * @param {{ database: { dbname: string, username: string, password: string }, cache: { username: string, password: string } }} spec
+ * @param {{ database: { dbname: string, username: string, password: string }, cache: { username: string, password: string },
+ *   listen?: string[], clientCidrs?: string[], dir?: string, log?: (line: string) => void }} spec
+ *   listen: more IPv4 addresses to listen on (same ports); clientCidrs: more networks allowed to connect;
+ *   dir: where their files go (default: a new temp directory; removed by stop() either way)
  */
 export async function startDatastores(spec) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-contract-'));
+  const missing = missingDatastoreTools();
+  if (missing.length) throw new Error(`data stores: missing ${missing.join(', ')}`);
+  const listen = spec.listen ?? [];
+  const cidrs = spec.clientCidrs ?? [];
+  for (const a of [...listen, ...cidrs.map((c) => c.split('/')[0])]) {
+    if (!net.isIPv4(a)) throw new Error(`data stores: ${JSON.stringify(a)} is not an IPv4 address (listen / clientCidrs)`);
+  }
+  if (spec.dir) fs.mkdirSync(spec.dir, { recursive: true });
+  const dir = spec.dir ? fs.mkdtempSync(path.join(spec.dir, 'stores-')) : fs.mkdtempSync(path.join(os.tmpdir(), 'app-contract-'));
   fs.chmodSync(dir, 0o755);
+  const addresses = ['127.0.0.1', ...listen];
   const asRoot = process.getuid?.() === 0;
   const pgUser = asRoot ? 'postgres' : null;
-  const asPg = (/** @type {string} */ cmd, /** @type {string[]} */ args) => (pgUser ? ['runuser', ['-u', pgUser, '--', cmd, ...args]] : [cmd, args]);
+  const asPg = (/** @type {string} */ cmd, /** @type {string[]} */ args) => /** @type {[string, string[]]} */ (pgUser ? ['runuser', ['-u', pgUser, '--', cmd, ...args]] : [cmd, args]);
   /** @type {import('node:child_process').ChildProcess[]} */
   const children = [];
   let pgPidFile = '';
@@ -72,7 +87,7 @@ export async function startDatastores(spec) {
     // certificate: CN and SAN for localhost and 127.0.0.1
     const crt = path.join(dir, 'server.crt'); const key = path.join(dir, 'server.key');
     must('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', crt]);
+      '-addext', `subjectAltName=DNS:localhost,${addresses.map((a) => `IP:${a}`).join(',')}`, '-keyout', key, '-out', crt]);
     const caFile = path.join(dir, 'ca.crt');
     fs.copyFileSync(crt, caFile);
 
@@ -84,13 +99,14 @@ export async function startDatastores(spec) {
     fs.copyFileSync(key, pgKey); fs.copyFileSync(crt, pgCrt); fs.chmodSync(pgKey, 0o600);
     if (pgUser) for (const p of [pgdata, sock, pgKey, pgCrt]) must('chown', [pgUser, p]);
     must(...asPg(path.join(PG_BIN, 'initdb'), ['-D', pgdata, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C']));
-    fs.writeFileSync(path.join(pgdata, 'pg_hba.conf'), 'local all postgres trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n');
+    fs.writeFileSync(path.join(pgdata, 'pg_hba.conf'), ['local all postgres trust', ...['127.0.0.1/32', ...cidrs].map((c) => `hostssl all all ${c} scram-sha-256`), ''].join('\n'));
     const pgPort = await freePort();
-    const pg = spawn(...asPg(path.join(PG_BIN, 'postgres'), ['-D', pgdata, '-p', String(pgPort), '-k', sock, '-c', 'listen_addresses=127.0.0.1',
+    const pg = spawn(...asPg(path.join(PG_BIN, 'postgres'), ['-D', pgdata, '-p', String(pgPort), '-k', sock, '-c', `listen_addresses=${addresses.join(',')}`,
       '-c', 'ssl=on', '-c', `ssl_cert_file=${pgCrt}`, '-c', `ssl_key_file=${pgKey}`, '-c', 'password_encryption=scram-sha-256', '-c', 'fsync=off']), { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(pg);
     let pgLog = ''; pg.stderr?.on('data', (d) => { pgLog += d; });
-    await waitFor(() => spawnSync(path.join(PG_BIN, 'pg_isready'), ['-h', sock, '-p', String(pgPort)]).status === 0, 20000, `PostgreSQL (${pgLog.slice(-500)})`);
+    await waitFor(() => spawnSync(path.join(PG_BIN, 'pg_isready'), ['-h', sock, '-p', String(pgPort)]).status === 0 || pg.exitCode !== null, 20000, 'PostgreSQL');
+    if (pg.exitCode !== null) throw new Error(`data stores: PostgreSQL exited at start (port ${pgPort}): ${pgLog.trim().split('\n').slice(-3).join(' | ')}`);
     /** SQL on stdin as the superuser over the socket; returns the rows, unaligned, one per line */
     const psql = (/** @type {string} */ sql, db = 'postgres') => must(...asPg(path.join(PG_BIN, 'psql'), ['-h', sock, '-p', String(pgPort), '-U', 'postgres', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-d', db]), { input: sql });
     const { dbname, username, password } = spec.database;
@@ -101,7 +117,10 @@ export async function startDatastores(spec) {
     const redisPort = await freePort();
     const conf = path.join(dir, 'redis.conf');
     fs.writeFileSync(conf, [
-      'port 0', `tls-port ${redisPort}`, 'bind 127.0.0.1', `tls-cert-file ${crt}`, `tls-key-file ${key}`, `tls-ca-cert-file ${caFile}`,
+      'port 0', `tls-port ${redisPort}`, `bind ${addresses.join(' ')}`,
+      // the `default` user is off and the one user has a password; protected mode would still refuse every
+      // non-loopback client (it looks at the default user only)
+      ...(listen.length ? ['protected-mode no'] : []), `tls-cert-file ${crt}`, `tls-key-file ${key}`, `tls-ca-cert-file ${caFile}`,
       'tls-auth-clients no', `dir ${dir}`, 'save ""', 'appendonly no',
       'user default off nopass -@all',
       `user ${spec.cache.username} on >${spec.cache.password} ~* &* +@all -@admin`, '',
@@ -109,8 +128,15 @@ export async function startDatastores(spec) {
     const redis = spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(redis);
     let redisLog = ''; redis.stdout?.on('data', (d) => { redisLog += d; }); redis.stderr?.on('data', (d) => { redisLog += d; });
-    await waitFor(() => /Ready to accept connections/.test(redisLog), 20000, `Redis (${redisLog.slice(-500)})`);
-    return { dir, caFile, pg: { host: '127.0.0.1', port: pgPort, socket: sock, psql }, redis: { host: '127.0.0.1', port: redisPort }, stop };
+    await waitFor(() => /Ready to accept connections/.test(redisLog) || redis.exitCode !== null, 20000, 'Redis');
+    if (redis.exitCode !== null) throw new Error(`data stores: Redis exited at start (port ${redisPort}): ${redisLog.trim().split('\n').slice(-3).join(' | ')}`);
+    spec.log?.(`data stores: PostgreSQL 15 on ${addresses.map((a) => `${a}:${pgPort}`).join(', ')}; Redis 7 on ${addresses.map((a) => `${a}:${redisPort}`).join(', ')} (TLS only)`);
+    return {
+      dir, caFile,
+      pg: { host: '127.0.0.1', port: pgPort, hosts: addresses, socket: sock, psql },
+      redis: { host: '127.0.0.1', port: redisPort, hosts: addresses },
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;
