@@ -117,7 +117,14 @@ export async function describeServices(sctx, services, signal) {
   return { found, missing };
 }
 
-/** The time "since the release began" for one service: the runner's release start, else its PRIMARY deployment. */
+/**
+ * The time "since the release began" for one service: the runner's release start, or its PRIMARY deployment's
+ * creation when that is older (a service this run left unchanged, e.g. on a rerun: what it wrote since its
+ * current deployment counts, or a quiet worker would fail every rerun); the deployment alone when the release
+ * start is unknown.
+ */
 export function sinceFor(/** @type {SmokeContext} */ sctx, /** @type {string} */ name) {
-  return sctx.since ?? sctx.deployedAt.get(name) ?? null;
+  const deployed = sctx.deployedAt.get(name) ?? null;
+  if (!sctx.since) return deployed;
+  return deployed && deployed.getTime() < sctx.since.getTime() ? deployed : sctx.since;
 }

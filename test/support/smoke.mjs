@@ -85,6 +85,8 @@ export function setup({ raw = RAW, smoke = {}, emulator = false, since = RELEASE
     }),
     aws: { ecs, logs, elbv2, secrets }, state, releaseStartedAt: since ?? undefined, log: { info: () => {} },
   };
+  // every service deployed at the release start unless a test says otherwise (the logs checks compare it)
+  describeAll(mocks.ecs);
   return { ctx, get sctx() { return createSmokeContext(ctx); }, mocks, outputs };
 }
 

@@ -7,7 +7,7 @@ import { runCheck } from '../../runner/smoke/index.mjs';
 import { targetGroupsCheck } from '../../runner/smoke/checks/target-groups.mjs';
 import { logsCheck } from '../../runner/smoke/checks/logs.mjs';
 import { fetcherAnisetteCheck } from '../../runner/smoke/checks/fetcher-anisette.mjs';
-import { RAW, RELEASE_START, setup, ecsService } from '../support/smoke.mjs';
+import { RAW, RELEASE_START, setup, ecsService, describeAll } from '../support/smoke.mjs';
 
 afterEach(() => jest.restoreAllMocks());
 
@@ -91,6 +91,23 @@ describe('logs', () => {
     const groups = mocks.logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input.logGroupName);
     expect(groups).not.toContain('/ecs/staging/anisette');
     expect(groups).toContain('/ecs/staging/api');
+  });
+
+  test('a service this run left unchanged (deployed before the release start): its log events since its deployment count', async () => {
+    const { sctx, mocks } = setup();
+    const before = new Date(RELEASE_START.getTime() - 3_600_000);
+    describeAll(mocks.ecs, { 'unified-geofence': { createdAt: before } });
+    // a quiet worker: it wrote its lines when it started, an hour before this (re)run
+    mocks.logs.on(FilterLogEventsCommand).callsFake((input) => {
+      const quiet = input.logGroupName.endsWith('/unified-geofence');
+      const at = quiet ? before.getTime() + 2000 : RELEASE_START.getTime() + 5000;
+      return { events: at >= (input.startTime ?? 0) ? [{ logStreamName: 's', timestamp: at, message: 'ready' }] : [] };
+    });
+    const rec = await runCheck(logsCheck(sctx.settings), sctx);
+    expect(rec.status).toBe('passed');
+    const calls = mocks.logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input);
+    expect(calls.find((c) => c.logGroupName.endsWith('/unified-geofence')).startTime).toBe(before.getTime());
+    expect(calls.find((c) => c.logGroupName.endsWith('/api')).startTime).toBe(RELEASE_START.getTime());
   });
 
   test('a service without events fails, naming it and its log group', async () => {

@@ -26,9 +26,9 @@ export async function firstEventSince(sctx, q, signal) {
   return null;
 }
 
-/** Make sure each service's release start is known (the runner's, else its PRIMARY deployment's). */
+/** Make sure each service's PRIMARY deployment creation is known (sinceFor compares it with the release start). */
 export async function ensureSince(/** @type {import('../context.mjs').SmokeContext} */ sctx, /** @type {import('../context.mjs').SmokeService[]} */ services, /** @type {AbortSignal} */ signal) {
-  const unknown = services.filter((s) => !sinceFor(sctx, s.name) && s.ecsServiceName);
+  const unknown = services.filter((s) => !sctx.deployedAt.has(s.name) && s.ecsServiceName);
   if (unknown.length) await describeServices(sctx, unknown, signal);
 }
 
