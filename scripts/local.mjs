@@ -284,6 +284,14 @@ async function run() {
     const code = ran.code ?? (ran.signal ? 130 : 1);
     say(`finished in ${secs(Date.now() - started)} with exit code ${code}${plane ? ' (on the local data plane)' : ' (emulator only)'}`);
     if (dockerReason) say(`note: images were not built (${dockerReason})`);
+    if (plane) {
+      // the engine's task records, for the bench's floor (scripts/bench/dataplane.mjs) and for debugging
+      const tasks = plane.engine.tasks().map((t) => ({
+        arn: t.arn, family: t.family, service: t.service, oneOff: t.oneOff, createdAt: t.createdAt, startedAt: t.startedAt,
+        healthyAt: t.healthyAt, stoppedAt: t.stoppedAt, stopCode: t.stopCode, exitCode: t.containers[0]?.exitCode ?? null,
+      }));
+      fs.writeFileSync(path.join(out, 'dataplane-tasks.json'), JSON.stringify(tasks, null, 2) + '\n');
+    }
     if (plane && !plane.smokeUser.created) say(`note: the smoke user was not created${plane.smokeUser.error ? `: ${plane.smokeUser.error}` : ' (the migration did not exit 0)'}`);
     for (const f of [reportFile, summaryFile, reportFile.replace(/\.json$/, '.timeline.svg')]) {
       if (fs.existsSync(f)) say(`  ${path.relative(ROOT, f)}`);

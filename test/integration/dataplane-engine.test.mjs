@@ -139,7 +139,7 @@ if (!usable) {
       const res = await ecs.send(new RunTaskCommand({
         cluster: 'dp', taskDefinition: td, launchType: 'FARGATE', startedBy: 'dp-test',
         networkConfiguration: { awsvpcConfiguration: { subnets, securityGroups: groups, assignPublicIp: 'DISABLED' } },
-        overrides: { containerOverrides: [{ name: 'app', command }] },
+        overrides: { containerOverrides: [{ name: 'app', command }] }, tags: [{ key: 'release', value: 'r1' }],
       }));
       expect(res.failures ?? []).toEqual([]);
       return /** @type {string} */ (res.tasks?.[0]?.taskArn);
@@ -155,6 +155,8 @@ if (!usable) {
       const ev = await logs.send(new GetLogEventsCommand({ logGroupName: GROUP, logStreamName: `app/app/${arn.split('/').pop()}`, startFromHead: true }));
       // shipped before the task showed STOPPED
       expect((ev.events ?? []).map((e) => e.message)).toEqual(['hello from the data plane', 'pw=not-a-real-password']);
+      const tagged = await ecs.send(new DescribeTasksCommand({ cluster: 'dp', tasks: [arn], include: ['TAGS'] }));
+      expect(tagged.tasks?.[0]?.tags).toEqual([{ key: 'release', value: 'r1' }]); // the migration's rerun detection reads them
       const ok = await runTask(td, ['/bin/busybox', 'true']);
       const t0 = await until(async () => { const x = await describe1(ok); return x?.lastStatus === 'STOPPED' ? x : undefined; }, 60_000, 'the second task');
       expect(t0.containers?.[0]?.exitCode).toBe(0);
@@ -194,22 +196,17 @@ if (!usable) {
       const before = await service();
       const bad = await register('dp-svc', ['/bin/busybox', 'sh', '-c', 'echo "cannot start" >&2; exit 1']);
       await ecs.send(new UpdateServiceCommand({ cluster: 'dp', service: 'svc', taskDefinition: bad, desiredCount: 2 }));
-      const failed = await until(async () => {
-        const x = await service();
-        return x?.deployments?.find((d) => d.taskDefinition === bad && d.rolloutState === 'FAILED') ? x : undefined;
-      }, 90_000, 'the circuit breaker');
-      const dep = failed.deployments?.find((d) => d.taskDefinition === bad);
-      expect(dep?.failedTasks).toBeGreaterThanOrEqual(failureThreshold(2));
-      expect(dep?.rolloutStateReason).toMatch(/circuit breaker/);
       const back = await until(async () => {
         const x = await service();
-        return x?.deployments?.length === 1 && x.deployments[0].rolloutState === 'COMPLETED' && x.runningCount === 2 ? x : undefined;
-      }, 60_000, 'the rollback to settle');
+        return x?.deployments?.length === 1 && x.deployments[0].rolloutState === 'COMPLETED' && x.runningCount === 2
+          && (x.events ?? []).some((e) => /rolling back/.test(e.message ?? '')) ? x : undefined;
+      }, 90_000, 'the circuit breaker and the rollback to settle');
       expect(back.taskDefinition).toBe(before?.taskDefinition);
+      // (the FAILED deployment itself is listed only while its tasks drain: gone once they all stopped, as in ECS)
       const stopped = await ecs.send(new ListTasksCommand({ cluster: 'dp', serviceName: 'svc', desiredStatus: 'STOPPED' }));
       const d = await ecs.send(new DescribeTasksCommand({ cluster: 'dp', tasks: stopped.taskArns }));
       const failedTasks = (d.tasks ?? []).filter((t) => t.taskDefinitionArn === bad);
-      expect(failedTasks.length).toBeGreaterThanOrEqual(3);
+      expect(failedTasks.length).toBeGreaterThanOrEqual(failureThreshold(2));
       expect(failedTasks.every((t) => t.stopCode === 'EssentialContainerExited' && t.containers?.[0]?.exitCode === 1)).toBe(true);
       const events = (back.events ?? []).map((e) => e.message ?? '');
       expect(events.some((m) => /deployment failed: tasks failed to start/.test(m))).toBe(true);

@@ -78,6 +78,7 @@ const LOG_FLUSH_MS = 300;
  * @property {string | null} service      ECS service name for service tasks
  * @property {string | null} deploymentId
  * @property {object | undefined} overrides RunTask overrides
+ * @property {{ key: string, value: string }[]} tags RunTask tags (DescribeTasks shows them with include TAGS)
  * @property {ContainerRec[]} containers
  * @property {string} lastStatus
  * @property {string} desiredStatus
@@ -90,6 +91,7 @@ const LOG_FLUSH_MS = 300;
  * @property {string | null} ip
  * @property {{ tgArn: string, port: number } | null} target  registered in the ALB
  * @property {boolean} everHealthy
+ * @property {number | null} healthyAt     epoch ms when it first counted as healthy (service tasks)
  * @property {Promise<void>} done          resolves once STOPPED
  * @property {boolean} oneOff
  */
@@ -237,7 +239,7 @@ export async function startEngine(o) {
   // ---- tasks ----------------------------------------------------------------------------------------------
 
   /**
-   * @param {{ arn?: string, clusterArn: string, tdArn: string, startedBy?: string, service?: string | null, deploymentId?: string | null, overrides?: object, group?: string }} spec
+   * @param {{ arn?: string, clusterArn: string, tdArn: string, startedBy?: string, service?: string | null, deploymentId?: string | null, overrides?: object, group?: string, tags?: { key: string, value: string }[] }} spec
    * @returns {TaskRec}
    */
   const newTask = (spec) => {
@@ -251,10 +253,10 @@ export async function startEngine(o) {
     const rec = {
       arn, id, clusterArn: spec.clusterArn, tdArn: spec.tdArn, family,
       group: spec.group ?? (spec.service ? `service:${spec.service}` : `family:${family}`),
-      startedBy: spec.startedBy, service: spec.service ?? null, deploymentId: spec.deploymentId ?? null, overrides: spec.overrides,
+      startedBy: spec.startedBy, service: spec.service ?? null, deploymentId: spec.deploymentId ?? null, overrides: spec.overrides, tags: spec.tags ?? [],
       containers: [], lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING', createdAt: Date.now(),
       startedAt: null, stoppingAt: null, stoppedAt: null, stopCode: null, stoppedReason: null, ip: null, target: null,
-      everHealthy: false, done: new Promise((/** @type {(v: void) => void} */ r) => { resolveDone = () => r(); }), oneOff: !spec.service,
+      everHealthy: false, healthyAt: null, done: new Promise((/** @type {(v: void) => void} */ r) => { resolveDone = () => r(); }), oneOff: !spec.service,
     };
     Object.defineProperty(rec, 'finish', { value: resolveDone, enumerable: false });
     tasks.set(arn, rec);
@@ -676,7 +678,7 @@ export async function startEngine(o) {
       if (!primary) continue;
       const live = tasksOf(primary).filter((t) => t.desiredStatus === 'RUNNING');
       for (const t of live) {
-        if (healthy(svc, t)) t.everHealthy = true;
+        if (healthy(svc, t) && !t.everHealthy) { t.everHealthy = true; t.healthyAt = Date.now(); }
         // ELB health checks fail outside the grace period: the scheduler replaces the task
         if (t.target && t.startedAt && Date.now() - t.startedAt > svc.graceMs && targetState(svc, t) === 'unhealthy') {
           stopTask(t, 'ServiceSchedulerInitiated', `Task failed ELB health checks in (target-group ${t.target.tgArn})`);
@@ -714,8 +716,8 @@ export async function startEngine(o) {
 
   // ---- views -------------------------------------------------------------------------------------------------
 
-  /** @param {TaskRec} t */
-  const taskView = (t) => ({
+  /** @param {TaskRec} t @param {{ tags?: boolean }} [opts] */
+  const taskView = (t, opts = {}) => ({
     taskArn: t.arn, clusterArn: t.clusterArn, taskDefinitionArn: t.tdArn, group: t.group, ...(t.startedBy ? { startedBy: t.startedBy } : {}),
     lastStatus: t.lastStatus, desiredStatus: t.desiredStatus, launchType: 'FARGATE', platformVersion: '1.4.0', cpu: undefined,
     createdAt: nowS(t.createdAt), startedAt: nowS(t.startedAt), stoppingAt: nowS(t.stoppingAt), stoppedAt: nowS(t.stoppedAt),
@@ -727,6 +729,7 @@ export async function startEngine(o) {
       ...(t.ip ? { networkInterfaces: [{ privateIpv4Address: t.ip }] } : {}), healthStatus: 'UNKNOWN',
     })),
     ...(t.overrides ? { overrides: t.overrides } : {}),
+    ...(opts.tags ? { tags: t.tags } : {}),
   });
 
   /** @param {ServiceRec} svc @param {Deployment} d */
@@ -768,7 +771,7 @@ export async function startEngine(o) {
       const req = parse(call.body);
       const res = bodyOf(up);
       res.tasks = (res.tasks ?? []).map((/** @type {any} */ t) => {
-        const rec = newTask({ arn: t.taskArn, clusterArn: t.clusterArn, tdArn: t.taskDefinitionArn, startedBy: req.startedBy, overrides: req.overrides, group: req.group });
+        const rec = newTask({ arn: t.taskArn, clusterArn: t.clusterArn, tdArn: t.taskDefinitionArn, startedBy: req.startedBy, overrides: req.overrides, group: req.group, tags: req.tags });
         return { ...t, ...taskView(rec) };
       });
       return jsonReply(res);
@@ -782,7 +785,7 @@ export async function startEngine(o) {
       const ours = new Set(mine.filter(Boolean).map((t) => /** @type {TaskRec} */ (t).arn));
       const theirs = (up.tasks ?? []).filter((/** @type {any} */ t) => !ours.has(t.taskArn));
       return jsonReply({
-        tasks: [...mine.filter(Boolean).map((t) => taskView(/** @type {TaskRec} */ (t))), ...theirs],
+        tasks: [...mine.filter(Boolean).map((t) => taskView(/** @type {TaskRec} */ (t), { tags: (req.include ?? []).includes('TAGS') })), ...theirs],
         failures: (up.failures ?? []).filter((/** @type {any} */ f) => !wanted.some((a, i) => mine[i] && (f.arn === a || String(f.arn).endsWith(a)))),
       });
     }),
