@@ -21,6 +21,9 @@ import { REPO_ROOT as ROOT } from './lib/paths.mjs';
 import { run, which } from './lib/proc.mjs';
 import { modelCriticalPath } from './bench/model.mjs';
 import { measureFaults, formatFaults } from './bench/faults.mjs';
+import { dataplaneFloor } from './bench/dataplane.mjs';
+import { baseImageTag, BASE_ALIAS } from './lib/dataplane/base-image.mjs';
+import { dockerStatus } from './lib/docker.mjs';
 import configLib from '../lib/config/index.cjs';
 import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
 
@@ -33,10 +36,13 @@ const COMMAND = defineCommand({
 Runs the rollout runner and the hand-written AWS CLI baseline (one service after another) on the same local
 emulator state (moto_server, one foundation apply, every AWS request counted at one proxy), measures the
 runner under injected throttling (give-up time of a call always throttled; a rollout with 30 % of ECS and ELBv2
-calls throttled), then models the critical path of a real AWS rollout from the stack's settings. Takes a few minutes; results go to
+calls throttled), then models the critical path of a real AWS rollout from the stack's settings; where Docker
+can run, also \`npm run local\` on the local data plane: the rollout's wall time beside the floor of what its
+tasks take, and what the data plane adds to \`npm run local\`. Takes a few minutes; results go to
 .work/bench/results.json.`,
-  column: 12,
+  column: 16,
   sections: [{ title: 'Flags', flags: [
+    { flag: '--rebuild-base', key: 'rebuildBase', default: false, help: ['remove the data plane\'s base image first, so its build (about 4 minutes) is measured'] },
     { flag: '--help', short: 'h', key: 'help', default: false, help: ['this text'] },
   ] }],
   tail: 'Exit codes: 0 done; 1 a run failed; 2 a prerequisite is missing or bad input.',
@@ -116,6 +122,47 @@ async function baseline({ outputs, release, env, config }) {
 
 const fmt = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`;
 
+/**
+ * `npm run local` on the local data plane, as a user runs it: the rollout's wall time beside its floor (the
+ * tasks' own time along the critical path, scripts/bench/dataplane.mjs), and what the data plane adds to
+ * `npm run local` (the run with --no-dataplane beside it; the base image cached, or built with --rebuild-base).
+ */
+async function dataplaneFigures() {
+  if (dockerStatus().reason) {
+    process.stdout.write(`\nLocal data plane: SKIPPED (${dockerStatus().reason})\n`);
+    return { skipped: dockerStatus().reason };
+  }
+  if (bench.rebuildBase) {
+    await run('docker', ['image', 'rm', baseImageTag(), BASE_ALIAS]);
+    say(`removed ${baseImageTag()}: this run builds it`);
+  }
+  const local = async (/** @type {string[]} */ args, /** @type {string} */ out) => {
+    const t0 = Date.now();
+    const r = await run(process.execPath, [path.join(ROOT, 'scripts', 'local.mjs'), '--out', out, ...args], { cwd: ROOT, env: { ...process.env, AWS_ENDPOINT_URL: '' } });
+    if (r.code !== 0) throw new Error(`npm run local ${args.join(' ')} exited ${r.code}:\n${(r.stdout + r.stderr).slice(-3000)}`);
+    const base = /base image (\S+) (built in ([\d.]+) s|\(cached\))/.exec(r.stdout);
+    return { wallMs: Date.now() - t0, out, base: base ? { built: Boolean(base[3]), seconds: base[3] ? Number(base[3]) : null } : null };
+  };
+  say('npm run local on the local data plane...');
+  const dpOut = path.join(ROOT, '.work', 'bench', 'local-dataplane');
+  const withPlane = await local(['--dataplane'], dpOut);
+  say('npm run local --no-dataplane...');
+  const without = await local(['--no-dataplane'], path.join(ROOT, '.work', 'bench', 'local-emulator'));
+  const report = JSON.parse(fs.readFileSync(path.join(dpOut, 'report.json'), 'utf8'));
+  const outputs = JSON.parse(fs.readFileSync(path.join(dpOut, 'outputs.json'), 'utf8'));
+  const tasks = JSON.parse(fs.readFileSync(path.join(dpOut, 'dataplane-tasks.json'), 'utf8'));
+  const floor = dataplaneFloor({ report, tasks, catalog: Object.values(outputs.service_catalog.value), migrationFamily: outputs.migration_task_family.value });
+  process.stdout.write('\nLocal data plane (npm run local: every task a container; 2 cores):\n');
+  process.stdout.write('| rollout (images step end -> smoke step end) | wall | floor (the tasks\' own time on the critical path) | wall / floor |\n| --- | ---: | ---: | ---: |\n');
+  process.stdout.write(`| ${report.status}, ${tasks.length} tasks | ${fmt(floor.wallMs)} | ${fmt(floor.floorMs)} | ${floor.ratio.toFixed(2)} |\n`);
+  for (const p of floor.parts) process.stdout.write(`  floor part: ${p.what}: ${fmt(p.ms)}\n`);
+  const base = withPlane.base;
+  process.stdout.write(`npm run local: ${fmt(withPlane.wallMs)} on the data plane, ${fmt(without.wallMs)} with --no-dataplane ` +
+    `(the data plane adds ${fmt(withPlane.wallMs - without.wallMs)}; base image ${base?.built ? `built in ${base.seconds} s` : 'cached'}` +
+    `${base?.built ? '' : '; --rebuild-base measures its build'})\n`);
+  return { floor, localMs: withPlane.wallMs, emulatorOnlyMs: without.wallMs, base };
+}
+
 async function main() {
   const problems = checkPrereqs();
   if (problems.length) {
@@ -192,7 +239,8 @@ async function main() {
     process.stdout.write(`| runner rollback (reverse tiers and waves, no migration) | stack settings: ${hc(m.tuned)} | ${m.rollback.seconds} s |\n`);
     process.stdout.write(`| CLI baseline (sequential, waiter polls) | stack settings | ${m.baselineTuned.seconds} s |\n`);
     process.stdout.write(`| CLI baseline (sequential, waiter polls) | AWS defaults | ${m.baselineWithAwsDefaults.seconds} s |\n`);
-    const result = { date: new Date().toISOString(), rows, runnerCalls: aCalls, rerunCalls: rCalls, baselineCalls: bCalls, faults, model: m };
+    const dp = await dataplaneFigures();
+    const result = { date: new Date().toISOString(), rows, runnerCalls: aCalls, rerunCalls: rCalls, baselineCalls: bCalls, faults, model: m, dataplane: dp };
     fs.writeFileSync(path.join(ROOT, '.work', 'bench', 'results.json'), JSON.stringify(result, null, 2));
     say('results: .work/bench/results.json');
     return 0;
@@ -203,5 +251,7 @@ async function main() {
 }
 
 const flags = readFlags(COMMAND, process.argv.slice(2), { prefix: 'error: ' });
+/** @type {{ rebuildBase: boolean }} */
+const bench = /** @type {any} */ ('options' in flags ? flags.options : { rebuildBase: false });
 if ('exitCode' in flags) process.exitCode = flags.exitCode;
 else main().then((c) => { process.exitCode = c; }, (e) => { process.stderr.write(`[bench] FAILED: ${e.stack ?? e}\n`); process.exitCode = 1; });
