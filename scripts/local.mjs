@@ -103,13 +103,23 @@ function handoff(k) {
   for (const l of lines) process.stdout.write(`${l}\n`);
 }
 
-/** The cache's RBAC user as the synthesized stack names it (the one that is not `default`). @param {string} stackDir */
-function cacheUser(stackDir) {
+/**
+ * What the data plane takes from the synthesized stack, which the emulator does not keep: the cache's RBAC user
+ * (the one that is not `default`) and each service's health check grace period (moto drops it).
+ * @param {string} stackDir
+ */
+function fromStack(stackDir) {
   const json = JSON.parse(fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8'));
   const users = Object.values(json.resource?.aws_elasticache_user ?? {}).map((u) => /** @type {{ user_name: string }} */ (u).user_name);
-  const name = users.find((u) => u !== 'default');
-  if (!name) throw new Error('the synthesized foundation has no cache user (aws_elasticache_user) besides "default"');
-  return name;
+  const cacheUsername = users.find((u) => u !== 'default');
+  if (!cacheUsername) throw new Error('the synthesized foundation has no cache user (aws_elasticache_user) besides "default"');
+  /** @type {Record<string, number>} */
+  const healthCheckGracePeriodSeconds = {};
+  for (const svc of Object.values(json.resource?.aws_ecs_service ?? {})) {
+    const s = /** @type {{ name: string, health_check_grace_period_seconds?: number }} */ (svc);
+    if (typeof s.health_check_grace_period_seconds === 'number') healthCheckGracePeriodSeconds[s.name] = s.health_check_grace_period_seconds;
+  }
+  return { cacheUsername, healthCheckGracePeriodSeconds };
 }
 
 function gitRelease() {
@@ -238,7 +248,7 @@ async function run() {
         plane = await startDataPlane({
           motoEndpoint: moto.endpoint, region, outputs: applied.outputs, registry, dir: path.join(out, 'dataplane'), log: say,
           database: { databaseName: loaded.database.databaseName, username: loaded.database.username },
-          cacheUsername: cacheUser(synth.stackDir),
+          ...fromStack(synth.stackDir),
         });
         cleanups.push(plane.close);
         outputs = plane.outputs;

@@ -44,6 +44,7 @@ const SYSTEM_CA = '/etc/ssl/certs/ca-certificates.crt';
  * @param {Record<string, { value?: any }>} o.outputs `terraform output -json` form
  * @param {{ databaseName: string, username: string }} o.database config `database` (names only)
  * @param {string} o.cacheUsername the cache's RBAC user as the synthesized stack names it
+ * @param {Record<string, number>} [o.healthCheckGracePeriodSeconds] ECS service name -> the stack's grace period
  * @param {{ host: string, username: string, password: string }} o.registry the local registry standing in for ECR
  * @param {string} o.dir  a private directory for the data stores' files (removed by close())
  * @param {(line: string) => void} [o.log]
@@ -106,6 +107,7 @@ export async function startDataPlane(o) {
     let engine;
     engine = await startEngine({
       motoEndpoint: o.motoEndpoint, region: o.region, runId, network: net.name, registry: o.registry, networkAliases, alb, caBundle,
+      healthCheckGracePeriodSeconds: o.healthCheckGracePeriodSeconds,
       log,
       async onOneOffExit(task) {
         if (smokeUser.created || task.family !== migrationFamily || task.containers[0]?.exitCode !== 0) return;
