@@ -63,8 +63,14 @@ export async function startDatastores(spec) {
   if (missing.length) throw new Error(`data stores: missing ${missing.join(', ')}`);
   const listen = spec.listen ?? [];
   const cidrs = spec.clientCidrs ?? [];
-  for (const a of [...listen, ...cidrs.map((c) => c.split('/')[0])]) {
-    if (!net.isIPv4(a)) throw new Error(`data stores: ${JSON.stringify(a)} is not an IPv4 address (listen / clientCidrs)`);
+  for (const a of listen) {
+    if (!net.isIPv4(a)) throw new Error(`data stores: listen: ${JSON.stringify(a)} is not an IPv4 address`);
+    const mine = a.startsWith('127.') || Object.values(os.networkInterfaces()).flat().some((i) => i?.address === a);
+    if (!mine) throw new Error(`data stores: listen: ${a} is not an address of this machine (ip -4 addr lists them)`);
+  }
+  for (const c of cidrs) {
+    const [ip, bits] = c.split('/');
+    if (!net.isIPv4(ip) || !/^([0-9]|[12][0-9]|3[0-2])$/.test(bits ?? '')) throw new Error(`data stores: clientCidrs: ${JSON.stringify(c)} is not an IPv4 CIDR (a.b.c.d/0-32)`);
   }
   if (spec.dir) fs.mkdirSync(spec.dir, { recursive: true });
   const dir = spec.dir ? fs.mkdtempSync(path.join(spec.dir, 'stores-')) : fs.mkdtempSync(path.join(os.tmpdir(), 'app-contract-'));

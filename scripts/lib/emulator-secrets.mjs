@@ -48,45 +48,52 @@ export async function seedEmulatorSecrets({ endpoint, region, outputs }) {
 }
 
 /**
- * Credentials for the local data plane's data stores: random passwords, names as the stack gives them (the
- * database and role from the config, the cache's RBAC user from the synthesized stack).
- * @param {{ database: { databaseName: string, username: string }, cacheUsername: string }} names
+ * Credentials for locally started data stores (scripts/lib/datastores.mjs): random passwords, names from the
+ * config (database.databaseName, database.username). The cache user is the stack's RBAC user: pass its name as
+ * synthesized (the `aws_elasticache_user` that is not `default`, stacks/cache.ts names it), not restated here.
+ * @param {{ config: { database: { databaseName: string, username: string } }, cacheUsername: string }} o
+ * @returns {{ database: { dbname: string, username: string, password: string }, cache: { username: string, password: string } }}
  */
-export function datastoreCredentials(names) {
-  const token = (/** @type {string} */ p) => `${p}-${randomBytes(18).toString('base64url')}`;
+export function datastoreCredentials({ config, cacheUsername }) {
+  if (!config?.database?.databaseName || !config.database.username) throw new Error('datastoreCredentials: config.database.databaseName and config.database.username are required (config/<env>.json)');
+  if (!cacheUsername) throw new Error('datastoreCredentials: cacheUsername is required (the synthesized aws_elasticache_user that is not "default")');
+  const token = () => randomBytes(24).toString('base64url');
   return {
-    database: { dbname: names.database.databaseName, username: names.database.username, password: token('db') },
-    cache: { username: names.cacheUsername, password: token('cache') },
+    database: { dbname: config.database.databaseName, username: config.database.username, password: token() },
+    cache: { username: cacheUsername, password: token() },
   };
 }
 
 /**
- * The local data plane's secrets: the REAL credentials of its data stores in the shapes the stack's writers
- * produce (lib/config/contract.cjs), an `app` secret with the example app's session key, and a smoke user with a
- * random password. Every secret of `secret_arns` gets a new current version (placeholders replaced). The smoke
- * user comes back in memory only, for the caller to create in the app; nothing is written to disk or logged.
- * @param {{ endpoint: string, region: string, outputs: Record<string, { value?: any }>,
+ * Write the REAL credentials of locally started data stores into moto's Secrets Manager, replacing placeholders
+ * (PutSecretValue whether or not a version exists): `database` and `cache` in the shapes of lib/config/contract.cjs,
+ * `app` a random value, `smoke_user` a random password. The smoke user is returned (in memory only: the caller
+ * creates it in the app database); nothing is written to disk or logged.
+ * @param {{ endpoint: string, region: string, outputs: Record<string, { value?: unknown }>,
  *   database: { host: string, port: number, dbname: string, username: string, password: string },
- *   cache: { host: string, port: number, username: string, password: string } }} o
+ *   cache: { host: string, port: number, username: string, password: string }, replicationGroupId?: string }} o
  * @returns {Promise<{ written: string[], smokeUser: { username: string, password: string } }>}
  */
-export async function writeDatastoreSecrets(o) {
-  const arns = /** @type {Record<string, string>} */ (o.outputs.secret_arns?.value ?? {});
-  const client = new SecretsManagerClient({ region: o.region, endpoint: o.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  const smokeUser = { username: 'smoke@staging.local', password: `smoke-${randomBytes(18).toString('base64url')}` };
+export async function writeDatastoreSecrets({ endpoint, region, outputs, database, cache, replicationGroupId }) {
+  const arns = /** @type {Record<string, string>} */ (outputs.secret_arns?.value ?? {});
+  const missing = ['database', 'cache', 'app', 'smoke_user'].filter((k) => !arns[k]);
+  if (missing.length) throw new Error(`writeDatastoreSecrets: outputs.secret_arns lacks ${missing.join(', ')} (apply the foundation first: its secret_arns output names every secret)`);
+  const outRg = /** @type {Record<string, unknown>} */ (outputs.cache?.value ?? {}).replicationGroupId;
+  const groupId = replicationGroupId ?? (typeof outRg === 'string' ? outRg : null) ?? 'local';
+  const token = () => randomBytes(24).toString('base64url');
+  const smokeUser = { username: `smoke-${randomBytes(4).toString('hex')}`, password: token() };
   /** @type {Record<string, object>} */
   const values = {
-    database: contract.databaseSecretValue(o.database),
-    cache: contract.cacheSecretValue({ ...o.cache, replicationGroupId: String(o.outputs.cache_replication_group_id?.value ?? 'local-data-plane'), region: o.region }),
-    app: { sessionKey: randomBytes(32).toString('base64url') },
+    database: contract.databaseSecretValue(database),
+    cache: contract.cacheSecretValue({ ...cache, replicationGroupId: groupId, region }),
+    app: { sessionKey: token() },
     smoke_user: smokeUser,
   };
-  /** @type {string[]} */
-  const written = [];
+  const client = new SecretsManagerClient({ region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  /** @type {string[]} */ const written = [];
   try {
-    for (const [key, arn] of Object.entries(arns)) {
-      const value = values[key] ?? { LOCAL_DATA_PLANE: randomBytes(18).toString('base64url') };
-      await client.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) }));
+    for (const [key, value] of Object.entries(values)) {
+      await client.send(new PutSecretValueCommand({ SecretId: arns[key], SecretString: JSON.stringify(value) }));
       written.push(key);
     }
   } finally {

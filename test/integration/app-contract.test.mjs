@@ -305,7 +305,11 @@ function smokeSetup() {
   }));
   mocks.ecs.on(DescribeTaskDefinitionCommand).callsFake((input) => ({ taskDefinition: { family: input.taskDefinition, containerDefinitions: st.defs[input.taskDefinition] } }));
   mocks.ecs.on(StopTaskCommand).callsFake(async (input) => { await st.tasks.get(input.task)?.proc.stop(); return {}; });
-  mocks.ecs.on(DescribeServicesCommand).rejects(new Error('the contract test has no ECS services'));
+  // the processes stand in for services deployed by this release: their deployment is not older than its start
+  mocks.ecs.on(DescribeServicesCommand).callsFake((input) => ({
+    services: input.services.map((n) => ({ serviceName: n, status: 'ACTIVE', deployments: [{ status: 'PRIMARY', createdAt: new Date() }] })),
+    failures: [],
+  }));
   mocks.logs.on(GetLogEventsCommand).callsFake((input) => {
     const p = [...st.tasks.entries()].find(([arn]) => input.logStreamName.endsWith(`/${arn.split('/').pop()}`))?.[1].proc;
     if (!p) throw Object.assign(new Error('The specified log stream does not exist.'), { name: 'ResourceNotFoundException' });

@@ -197,6 +197,17 @@ if (problems.length) {
       expect(after[api.ecs_service_name]).toBe(before[api.ecs_service_name]);
     });
 
+    test('an api whose health path answers 500: its targets turn unhealthy, exit 1 naming api and its target', async () => {
+      if (!withDocker) return;
+      const r = await release('api-500', appVariant('health-500', scratch).config);
+      expect({ code: r.code, tail: r.code === 1 ? '' : r.out.slice(-3000) }).toEqual({ code: 1, tail: '' });
+      const rep = reportOf('api-500');
+      expect(rep.failure).toMatchObject({ step: 'tier:app', service: 'api' });
+      const app = JSON.stringify(rep.steps.find((x) => x.id === 'tier:app'));
+      // what ELB saw (the code) and what ECS did about it (the task it stopped)
+      expect(app).toMatch(/Health checks failed with these codes: \[500\]|failed ELB health checks/);
+    });
+
     test('rollback after the bad release: every service back on the good release, the app answers, status shows it', async () => {
       if (!withDocker) return;
       const r = await runner(['rollback', '--outputs', outputs, '--config', path.join(ROOT, 'config', 'local.json'), '--to', gitRelease(), '--poll-interval', '0.5']);

@@ -1,5 +1,5 @@
 // scripts/lib/dataplane/base-image.mjs: which apt sources of this machine the base image is built from, and its tag.
-// (The build itself is exercised by the data-plane integration tests: test/integration/datastores-bridge.test.mjs.)
+// (The build itself runs in test/integration/local-e2e.test.mjs: npm run local builds or reuses it.)
 import { baseImageTag, debianSources, BASE_REPOSITORY } from '../../scripts/lib/dataplane/base-image.mjs';
 
 describe('debianSources', () => {

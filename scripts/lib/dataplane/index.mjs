@@ -67,7 +67,7 @@ export async function startDataPlane(o) {
     log(`data plane: Docker bridge network ${net.name} (${net.subnet}, gateway ${net.gateway})`);
 
     const out = /** @type {Record<string, { value?: any }>} */ (JSON.parse(JSON.stringify(o.outputs)));
-    const creds = datastoreCredentials({ database: o.database, cacheUsername: o.cacheUsername });
+    const creds = datastoreCredentials({ config: { database: o.database }, cacheUsername: o.cacheUsername });
     fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
     const ds = await startDatastores({
       database: creds.database, cache: creds.cache, listen: [net.gateway], clientCidrs: [net.subnet], log,
