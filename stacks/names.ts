@@ -4,7 +4,7 @@
 import { SECRET_KEYS } from '../lib/config/index.cjs';
 import type { SecretKey } from '../lib/config/index.cjs';
 import { boundedName } from './util';
-import { ledgerPath } from '../lib/config/names.cjs';
+import { ledgerPath, lockName } from '../lib/config/names.cjs';
 
 /** Names of one environment's resources (`prefix` = config `namePrefix`). */
 export class ResourceNames {
@@ -57,6 +57,10 @@ export class ResourceNames {
   /** SSM Parameter Store path of the release ledger (the runner's rule: lib/config/names.cjs) */
   get ledgerPath(): string {
     return ledgerPath(this.prefix);
+  }
+  /** SSM parameter of the environment's lock, one change at a time (the runner's rule: lib/config/names.cjs) */
+  get lockName(): string {
+    return lockName(this.prefix);
   }
   /** IAM name prefix of every role and instance profile the foundation creates */
   get iamPrefix(): string {

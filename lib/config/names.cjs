@@ -6,4 +6,10 @@
 /** `/<namePrefix>/releases`: the release ledger's parameter path. @param {string} namePrefix */
 const ledgerPath = (namePrefix) => `/${namePrefix}/releases`;
 
-module.exports = { ledgerPath };
+/**
+ * `/<namePrefix>/lock`: the environment's lock parameter (runner/ledger/lock.mjs), a sibling of the ledger path
+ * (not under it: the ledger's readers list that path). @param {string} namePrefix
+ */
+const lockName = (namePrefix) => `/${namePrefix}/lock`;
+
+module.exports = { ledgerPath, lockName };

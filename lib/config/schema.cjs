@@ -190,6 +190,9 @@ const ConfigSchema = f.strict({
   imageConvenienceTag: f.str({ pattern: f.IMAGE_TAG_PATTERN, hint: `${f.IMAGE_TAG_HINT} or null` }).nullable().optional()
     .describe('Image step: convenience tag; absent = the step\'s default, null = none.'),
   ci: CiSchema.optional(),
+  ledger: f.section(f.strict({
+    keep: f.int(10, 1000).default(100).describe('Entries the release ledger keeps; older ones are pruned at the end of a run (default 100).'),
+  }).describe('The release ledger (SSM Parameter Store, docs/operations.md): retention.')),
 }).superRefine((c, ctx) => {
   const tagged = c.tags.Environment;
   if (tagged !== undefined && tagged !== c.environment) {
@@ -216,6 +219,7 @@ const ConfigSchema = f.strict({
   services: c.services,
   smoke: c.smoke,
   ...(c.ci === undefined ? {} : { ci: { ...c.ci, environment: c.ci.environment ?? c.environment } }),
+  ledger: c.ledger,
 }));
 
 /**

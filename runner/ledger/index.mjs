@@ -3,8 +3,9 @@
 // again at its end (the outcome) with PutParameter Overwrite, so SSM keeps both as versions of one parameter.
 // Read with GetParametersByPath (10 a page). Entries hold no secret values: ARNs, digests, names, times,
 // outcomes and the CI run URL only. Why SSM and its limits: docs/operations.md, "The release ledger".
-import { GetParameterCommand, GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { DeleteParametersCommand, GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { send, errorLine as errorText } from '../aws/send.mjs';
+import { z } from 'zod';
 import names from '../../lib/config/names.cjs';
 
 /** The standard tier's limit on a parameter value. */
@@ -12,31 +13,51 @@ export const MAX_ENTRY_BYTES = 4096;
 /** GetParametersByPath returns at most this many parameters a page. */
 export const PAGE_SIZE = 10;
 
-/**
- * @typedef {'in-progress'|'passed'|'failed'|'interrupted'} Outcome
- * @typedef {{ taskArn: string|null, status: string, exitCode: number|null }} MigrationRecord
- * @typedef {{ ciRunUrl: string|null, actor: string|null, host: string|null }} Origin
- */
+// One schema for an entry, declared once (zod, like the config): the type below is derived from it, every read is
+// checked against it, and an entry that fails it is named as unreadable, never guessed at.
+const iso = z.iso.datetime();
+const OriginSchema = z.object({ ciRunUrl: z.string().nullable(), actor: z.string().nullable(), host: z.string().nullable() }).strict();
+export const LedgerEntrySchema = z.object({
+  schemaVersion: z.literal(1),
+  id: z.string().regex(/^\d{8}T\d{9}Z-(rollout|rollback)-\S+$/, 'not a ledger id (<YYYYMMDDTHHMMSSmmmZ>-<kind>-<release>)'),
+  kind: z.enum(['rollout', 'rollback']),
+  /** the release this run put in place (for a rollback: the target's release) */
+  release: z.string().min(1),
+  environment: z.string().min(1),
+  /** refused: the run stopped on bad input before it changed anything (never a target, never taken up again) */
+  outcome: z.enum(['in-progress', 'passed', 'failed', 'interrupted', 'refused']),
+  failedStep: z.string().nullable(),
+  startedAt: iso,
+  finishedAt: iso.nullable(),
+  /** image key -> digest */
+  images: z.record(z.string(), z.string().regex(/^sha256:[0-9a-f]{64}$/, 'not an image digest (sha256:<64 hex>)')),
+  /** catalog service name -> task definition ARN (with revision) */
+  taskDefinitions: z.record(z.string(), z.string().regex(/^arn:[^:]+:ecs:[^:]*:[^:]*:task-definition\/[^:]+:\d+$/, 'not a task definition ARN with a revision')),
+  migration: z.object({ taskArn: z.string().nullable(), status: z.string(), exitCode: z.number().int().nullable() }).strict().nullable(),
+  /** kind rollback: the id of the entry that was current when it started */
+  rollbackOf: z.string().nullable(),
+  /** kind rollback: the id of the entry rolled back to */
+  target: z.string().nullable(),
+  origin: OriginSchema,
+  /** false when the run left tier steps out (--only, --from, --skip) or ran none: it did not put the whole release
+   *  in place, so it is never a rollback target; absent counts as true (entries written before the field) */
+  complete: z.boolean().optional(),
+  /** the step ids the run ran (a check-only run: e.g. ["smoke"]) */
+  covered: z.array(z.string()).optional(),
+  /** the stale lock this run took over with --break-lock (runner/ledger/lock.mjs) */
+  lockTakeover: z.object({
+    at: iso,
+    holder: z.object({ command: z.string(), release: z.string().nullable(), origin: OriginSchema, since: iso, renewedAt: iso }).strict().nullable(),
+  }).strict().optional(),
+}).strict();
 
 /**
- * @typedef {object} LedgerEntry
- * @property {1} schemaVersion
- * @property {string} id
- * @property {'rollout'|'rollback'} kind
- * @property {string} release                    the release this run put in place (for a rollback: the target's release)
- * @property {string} environment
- * @property {Outcome} outcome
- * @property {string|null} failedStep
- * @property {string} startedAt                  ISO
- * @property {string|null} finishedAt            ISO; null while in progress
- * @property {Record<string, string>} images     image key -> digest ("sha256:...")
- * @property {Record<string, string>} taskDefinitions  catalog service name -> task definition ARN (with revision)
- * @property {MigrationRecord | null} migration
- * @property {string|null} rollbackOf            kind 'rollback': the id of the entry that was current when it started
- * @property {string|null} target                kind 'rollback': the id of the entry rolled back to
- * @property {Origin} origin
- * @property {boolean} [complete] false when the run left tier steps out (--only, --from, --skip): it did not put
- *   the whole release in place, so lastSuccessful() passes over it; absent counts as true
+ * @typedef {z.output<typeof LedgerEntrySchema>} LedgerEntry
+ * @typedef {LedgerEntry['outcome']} Outcome
+ * @typedef {NonNullable<LedgerEntry['migration']>} MigrationRecord
+ * @typedef {LedgerEntry['origin']} Origin
+ * @typedef {NonNullable<LedgerEntry['lockTakeover']>} LockTakeover
+ * @typedef {{ name: string, reason: string }} Unreadable a parameter under the ledger path that is not a valid entry
  */
 
 /**
@@ -45,7 +66,7 @@ export const PAGE_SIZE = 10;
  * @property {{ ssm: import('@aws-sdk/client-ssm').SSMClient }} aws
  * @property {string} namePrefix
  * @property {AbortSignal} [signal]
- * @property {{ warn: (msg: string) => void }} [log]
+ * @property {{ warn: (msg: string) => void, info?: (msg: string) => void }} [log]
  */
 
 /** A ledger entry could not be written or read (the message says which and why). */
@@ -103,15 +124,17 @@ export async function writeEntry(ctx, entry) {
 }
 
 /**
- * The newest entries first (by id, i.e. by start time), at most `limit`. Every page is read (SSM returns a path's
- * parameters in no useful order), so the cost is one call per 10 entries in the ledger. A value that is not an
- * entry is left out with a warning.
+ * The ledger as stored: valid entries newest first (by id, i.e. by start time), at most `limit`, and every
+ * parameter under the path that is not a valid entry (`unreadable`, named with what is wrong). Every page is read
+ * (SSM returns a path's parameters in no useful order), so the cost is one call per 10 entries in the ledger.
  * @param {LedgerContext} ctx @param {{ limit?: number }} [opts]
- * @returns {Promise<LedgerEntry[]>}
+ * @returns {Promise<{ entries: LedgerEntry[], unreadable: Unreadable[] }>}
  */
-export async function readEntries(ctx, { limit = Infinity } = {}) {
+export async function readLedger(ctx, { limit = Infinity } = {}) {
   /** @type {LedgerEntry[]} */
   const entries = [];
+  /** @type {Unreadable[]} */
+  const unreadable = [];
   /** @type {string|undefined} */
   let token;
   do {
@@ -122,33 +145,28 @@ export async function readEntries(ctx, { limit = Infinity } = {}) {
       throw new LedgerError(`could not read the ledger ${ledgerPath(ctx.namePrefix)}: ${errorText(e)}`, { cause: e });
     }
     for (const p of page.Parameters ?? []) {
-      const entry = parseEntry(p.Value);
-      if (entry) entries.push(entry);
-      else ctx.log?.warn(`ledger: ${p.Name} is not a ledger entry; left out`);
+      const name = p.Name ?? '?';
+      const parsed = parseEntry(p.Value, name);
+      if ('entry' in parsed) entries.push(parsed.entry);
+      else unreadable.push({ name, reason: parsed.reason });
     }
     token = page.NextToken || undefined;
   } while (token);
   entries.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-  return entries.slice(0, limit);
+  unreadable.sort((a, b) => (a.name < b.name ? 1 : -1));
+  return { entries: entries.slice(0, limit), unreadable };
 }
 
 /**
- * One entry by id; null when there is none.
- * @param {LedgerContext} ctx @param {string} id
- * @returns {Promise<LedgerEntry|null>}
+ * The valid entries newest first, at most `limit`; an unreadable one is left out with a warning (readers that
+ * must not pass over one use readLedger).
+ * @param {LedgerContext} ctx @param {{ limit?: number }} [opts]
+ * @returns {Promise<LedgerEntry[]>}
  */
-export async function readEntry(ctx, id) {
-  const name = parameterName(ctx, id);
-  try {
-    const res = await send(ctx, ctx.aws.ssm, new GetParameterCommand({ Name: name }));
-    const entry = parseEntry(res.Parameter?.Value);
-    if (!entry) throw new LedgerError(`${name} is not a ledger entry`);
-    return entry;
-  } catch (e) {
-    if (e instanceof LedgerError) throw e;
-    if (/** @type {Error} */ (e).name === 'ParameterNotFound') return null;
-    throw new LedgerError(`could not read ledger entry ${name}: ${errorText(e)}`, { cause: e });
-  }
+export async function readEntries(ctx, opts = {}) {
+  const { entries, unreadable } = await readLedger(ctx, opts);
+  for (const u of unreadable) ctx.log?.warn(`ledger: ${u.name} is not a ledger entry (${u.reason}); left out`);
+  return entries;
 }
 
 /**
@@ -164,15 +182,47 @@ export function lastSuccessful(entries, { before } = {}) {
   return ok[0] ?? null;
 }
 
-/** @param {string|undefined} value @returns {LedgerEntry|null} */
-function parseEntry(value) {
-  if (!value) return null;
+/**
+ * A stored value checked against the schema, and its id against the parameter's name.
+ * @param {string|undefined} value @param {string} name the parameter's name
+ * @returns {{ entry: LedgerEntry } | { reason: string }}
+ */
+export function parseEntry(value, name) {
+  if (!value) return { reason: 'empty value' };
+  let data;
   try {
-    const e = JSON.parse(value);
-    const ok = e && typeof e === 'object' && e.schemaVersion === 1 && typeof e.id === 'string' && typeof e.release === 'string'
-      && typeof e.outcome === 'string' && e.taskDefinitions && typeof e.taskDefinitions === 'object';
-    return ok ? /** @type {LedgerEntry} */ (e) : null;
-  } catch {
-    return null;
+    data = JSON.parse(value);
+  } catch (e) {
+    return { reason: `not JSON (${/** @type {Error} */ (e).message})` };
   }
+  const parsed = LedgerEntrySchema.safeParse(data);
+  if (!parsed.success) {
+    const first = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(entry)'}: ${i.message}`);
+    return { reason: first.join('; ') };
+  }
+  const leaf = name.slice(name.lastIndexOf('/') + 1);
+  if (parsed.data.id !== leaf) return { reason: `its id "${parsed.data.id}" does not match the parameter's name (${leaf})` };
+  return { entry: parsed.data };
+}
+
+/** Retention: how many entries the ledger keeps when the config says nothing (config ledger.keep). */
+export const DEFAULT_KEEP = 100;
+
+/**
+ * Delete the oldest entries beyond `keep` (DeleteParameters, 10 a call), so the ledger stays far inside the
+ * parameter store's quotas. Never deletes an in-progress entry or one of the `keep` newest.
+ * @param {LedgerContext} ctx @param {LedgerEntry[]} entries newest first @param {number} keep
+ * @returns {Promise<string[]>} the ids deleted
+ */
+export async function pruneEntries(ctx, entries, keep) {
+  const old = entries.slice(keep).filter((e) => e.outcome !== 'in-progress').map((e) => e.id);
+  for (let i = 0; i < old.length; i += PAGE_SIZE) {
+    const batch = old.slice(i, i + PAGE_SIZE);
+    try {
+      await send(ctx, ctx.aws.ssm, new DeleteParametersCommand({ Names: batch.map((id) => parameterName(ctx, id)) }));
+    } catch (e) {
+      throw new LedgerError(`could not prune the ledger ${ledgerPath(ctx.namePrefix)}: ${errorText(e)}`, { cause: e });
+    }
+  }
+  return old;
 }

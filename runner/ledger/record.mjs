@@ -3,7 +3,7 @@
 // aborted signal). A write that fails never changes the run's own outcome: it is returned as
 // `{ written: false, reason }` for the report and the summary, and the caller decides the exit code.
 import os from 'node:os';
-import { entryId, writeEntry } from './index.mjs';
+import { entryId, writeEntry, readLedger, pruneEntries, DEFAULT_KEEP } from './index.mjs';
 import { EXIT } from '../lib/errors.mjs';
 
 /**
@@ -24,13 +24,15 @@ export function originFrom(env) {
 
 /**
  * The `in-progress` entry of a run that starts now.
- * @param {{ kind: 'rollout'|'rollback', release: string, environment: string, startedAt: string, env: Record<string, string|undefined> }} run
+ * @param {{ kind: 'rollout'|'rollback', release: string, environment: string, startedAt: string, env: Record<string, string|undefined>,
+ *   lockTakeover?: import('./index.mjs').LockTakeover|null }} run lockTakeover: the stale lock this run broke (--break-lock)
  * @returns {import('./index.mjs').LedgerEntry}
  */
-export function startEntry({ kind, release, environment, startedAt, env }) {
+export function startEntry({ kind, release, environment, startedAt, env, lockTakeover = null }) {
   return {
     schemaVersion: 1, id: entryId(kind, release, startedAt), kind, release, environment, outcome: 'in-progress', failedStep: null,
     startedAt, finishedAt: null, images: {}, taskDefinitions: {}, migration: null, rollbackOf: null, target: null, origin: originFrom(env),
+    ...(lockTakeover ? { lockTakeover } : {}),
   };
 }
 
@@ -59,14 +61,29 @@ export function finishedRollout(started, report, state, plan) {
   const tiers = new Set(plan.steps.filter((s) => s.kind === 'tier').map((s) => s.id));
   return {
     ...started,
-    outcome: report.status,
+    outcome: outcomeOf(report, state),
     failedStep: report.failure?.step ?? null,
     finishedAt: report.finishedAt,
     images,
     taskDefinitions,
     migration: migrationRecord(report, state),
-    complete: report.steps.filter((s) => tiers.has(s.id)).every((s) => s.status === 'passed'),
+    complete: tiers.size > 0 && report.steps.filter((s) => tiers.has(s.id)).every((s) => s.status === 'passed'),
+    covered: coveredSteps(report),
   };
+}
+
+/** The steps a run ran (passed or failed; not the skipped and not-run ones). @param {import('../lib/execute.mjs').Report} report */
+export const coveredSteps = (report) => report.steps.filter((s) => s.status === 'passed' || s.status === 'failed').map((s) => s.id);
+
+/**
+ * A run's outcome for the ledger: `refused` when it stopped on bad input (exit 2) with nothing left half-done: it
+ * changed nothing, so no later command may take it up or aim at it.
+ * @param {import('../lib/execute.mjs').Report} report @param {import('../lib/types.mjs').RunState} state
+ * @returns {import('./index.mjs').Outcome}
+ */
+export function outcomeOf(report, state) {
+  if (report.exitCode === EXIT.BAD_INPUT && !(state.halfDone ?? []).length) return 'refused';
+  return report.status;
 }
 
 /**
@@ -130,4 +147,25 @@ export async function recordOutcome(ctx, entry, report, writeErr, { write = writ
     writeErr(`error: the ${report.status} ${entry.kind} was not recorded in the release ledger (${final.reason})${report.status === 'passed' ? '; exit 1: status and rollback will not know this release' : ''}`);
   }
   return final;
+}
+
+/**
+ * Retention: after a run's outcome is recorded, prune the ledger to its newest `keep` entries (config ledger.keep).
+ * Skipped after Ctrl-C. A failure is warned about and changes nothing else: the next run prunes again.
+ * @param {import('./index.mjs').LedgerContext} ctx
+ * @param {number|undefined} keep
+ * @returns {Promise<string[]>} the ids pruned
+ */
+export async function retain(ctx, keep = DEFAULT_KEEP) {
+  if (ctx.signal?.aborted) return [];
+  try {
+    const { entries } = await readLedger(ctx);
+    if (entries.length <= keep) return [];
+    const pruned = await pruneEntries(ctx, entries, keep);
+    if (pruned.length) ctx.log?.info?.(`ledger: pruned ${pruned.length} entr${pruned.length === 1 ? 'y' : 'ies'} older than the newest ${keep} (config ledger.keep)`);
+    return pruned;
+  } catch (e) {
+    ctx.log?.warn(`ledger: retention skipped (${/** @type {Error} */ (e).message}); the next run prunes again`);
+    return [];
+  }
 }

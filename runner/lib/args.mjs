@@ -42,6 +42,7 @@ export const DEFAULT_STACK_DIR = 'cdktf.out/stacks/foundation';
  * @property {string|null} imageRegistry
  * @property {string|false|null} convenienceTag false: --no-convenience-tag
  * @property {number|null} imageConcurrency
+ * @property {boolean} breakLock take over a stale environment lock (runner/ledger/lock.mjs)
  * @property {boolean} help
  */
 
@@ -164,7 +165,20 @@ const BEHAVIOUR = [
   { flag: '--aws-max-attempts', value: 'N', key: 'awsMaxAttempts', default: RETRY_DEFAULTS.maxAttempts, parse: positiveInt, help: [
     `attempts of one AWS call, retries of throttling and 5xx included (default ${RETRY_DEFAULTS.maxAttempts}:`,
     `a call that keeps failing gives up after at most ${Math.round(maxRetryWaitMs(RETRY_DEFAULTS) / 1000)} s of backoff)`] },
+  ...breakLockFlag(),
 ];
+
+/**
+ * `--break-lock`: take over the environment's lock when it is stale (its holder stopped renewing it); a live lock is
+ * never broken. Every command that changes the environment takes it (runner/ledger/lock.mjs).
+ * @template {{ breakLock: boolean }} T
+ * @returns {import('./cli-options.mjs').Flag<T>[]}
+ */
+export function breakLockFlag() {
+  return [{ flag: '--break-lock', key: 'breakLock', default: false, help: [
+    'take over the environment\'s lock if it is stale (its holder stopped renewing it;',
+    'the ledger records the takeover). A live lock is never broken.'] }];
+}
 
 /** @type {RunnerFlag[]} */
 const OUTPUT = [
@@ -195,6 +209,7 @@ Brings a release online on the ECS staging stack in a fixed order:
   1    a step failed (later steps were not started); with --dry-run: the current state of a step could not
        be read ("dry run: could not read the current state of <step>: ...")
   2    bad input or configuration (outputs, config, flags, catalog); nothing was changed in AWS
+  3    the environment is locked by another command (named); nothing was changed
   130  interrupted (Ctrl-C); the report says what was left half-done`,
   initial: () => ({ skipReasons: {} }), // filled by --skip
 });
@@ -253,7 +268,7 @@ export function validateRelease(release) {
 }
 
 // ---- rollback verb (runner/verbs/rollback.mjs): its flags, taken from the rollout's tables above ----
-/** @typedef {Options & { to: string|null }} RollbackOptions the rollout's options (steps read them) and --to */
+/** @typedef {Options & { to: string|null, ignoreDrift: boolean }} RollbackOptions the rollout's options (steps read them), --to, --ignore-drift */
 /** @typedef {import('./cli-options.mjs').Flag<RollbackOptions>} RollbackFlag */
 
 /** @param {RollbackFlag[]} list @param {string[]} flags @returns {RollbackFlag[]} */
@@ -268,9 +283,12 @@ export const ROLLBACK_FLAGS = Object.freeze({
     ...pick(INPUTS, ['--outputs', '--stack-dir', '--config']),
     { flag: '--to', value: 'RELEASE', key: 'to', parse: validateImageTag, help: [
       'roll back to the newest successful ledger entry of this release (default: the last',
-      'successful release before the current one)'] },
+      'successful release before the one that runs now)'] },
+    { flag: '--ignore-drift', key: 'ignoreDrift', default: false, help: [
+      'go on when what runs (DescribeServices) differs from the ledger\'s current entry',
+      '(default: refused, both named)'] },
     ...pick(SELECTION, ['--dry-run']),
   ],
-  behaviour: pick(BEHAVIOUR, ['--emulator', '--no-emulator', '--poll-interval', '--service-timeout', '--max-failed-tasks', '--aws-max-attempts']),
+  behaviour: pick(BEHAVIOUR, ['--emulator', '--no-emulator', '--poll-interval', '--service-timeout', '--max-failed-tasks', '--aws-max-attempts', '--break-lock']),
   output: OUTPUT,
 });

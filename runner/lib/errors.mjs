@@ -52,4 +52,8 @@ export function operationOf(e) {
   return typeof op === 'string' && op ? op : undefined;
 }
 
-export const EXIT = Object.freeze({ OK: 0, FAILED: 1, BAD_INPUT: 2, INTERRUPTED: 130 });
+/**
+ * 0 success; 1 a step failed; 2 bad input (nothing changed); 3 the environment is locked by another command
+ * (nothing changed: runner/ledger/lock.mjs); 130 interrupted.
+ */
+export const EXIT = Object.freeze({ OK: 0, FAILED: 1, BAD_INPUT: 2, LOCKED: 3, INTERRUPTED: 130 });

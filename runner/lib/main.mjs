@@ -12,7 +12,8 @@ import { formatCountChanges } from './deployed.mjs';
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 import { VERBS } from '../verbs/index.mjs';
-import { startEntry, finishedRollout, tryWrite, recordOutcome } from '../ledger/record.mjs';
+import { startEntry, finishedRollout, tryWrite, recordOutcome, retain } from '../ledger/record.mjs';
+import { takeLock } from '../ledger/lock.mjs';
 
 /**
  * @typedef {object} MainDeps
@@ -26,6 +27,8 @@ import { startEntry, finishedRollout, tryWrite, recordOutcome } from '../ledger/
  * @property {import('../steps/index.mjs').StepRegistry} [steps] step kind -> module (default runner/steps/index.mjs)
  * @property {AbortSignal} [signal]
  * @property {typeof writeArtifacts} [writeArtifacts] renders the summary and timeline (default runner/report)
+ * @property {{ leaseMs?: number, renewMs?: number }} [lock] the environment lock's lease and renewal period
+ *   (default runner/ledger/lock.mjs LEASE_MS, RENEW_MS)
  */
 
 /**
@@ -88,21 +91,35 @@ async function rollout(argv, deps) {
     // the ledger: in-progress before the first step; the outcome after the last, also after a failure or Ctrl-C
     // (that write does not take the aborted signal). A dry run records nothing.
     const ledger = { aws, namePrefix: config.namePrefix, log };
-    const started = options.dryRun ? null : startEntry({ kind: 'rollout', release, environment: outputs.environment, startedAt: new Date(startedAt).toISOString(), env });
-    if (started) await tryWrite({ ...ledger, signal }, started);
-    const report = await execute({
-      plan,
-      ctx: {
-        outputs, catalog: plan.services, release, options: opts, config, configPath: loaded.path, smoke: loaded.smoke, env, aws, exec, log,
-        clock, signal, capabilities, releaseStartedAt: new Date(startedAt).toISOString(), state,
-      },
-      steps: deps.steps ?? STEPS,
-      awsCalls: () => counter.total,
-    });
-    if (started) {
-      await recordOutcome(ledger, finishedRollout(started, report, state, plan), report, writeErr);
-      report.awsCalls = counter.total; // the ledger's final write included
+    // one change at a time: the environment's lock before the first change (a dry run changes nothing, takes none)
+    const held = options.dryRun ? null
+      : await takeLock({ ...ledger, signal, clock, ...deps.lock }, { command: 'rollout', release, environment: outputs.environment, env, breakLock: options.breakLock }, writeErr);
+    if (held && !held.lock) return { exitCode: held.exitCode, report: null, plan, awsCalls: counter.total };
+    const lock = held?.lock ?? null;
+    /** @type {import('./execute.mjs').Report} */
+    let report;
+    /** @type {import('../ledger/index.mjs').LedgerEntry|null} */
+    let started = null;
+    try {
+      started = options.dryRun ? null : startEntry({ kind: 'rollout', release, environment: outputs.environment, startedAt: new Date(startedAt).toISOString(), env, lockTakeover: lock?.takeover ?? null });
+      if (started) await tryWrite({ ...ledger, signal }, started);
+      report = await execute({
+        plan,
+        ctx: {
+          outputs, catalog: plan.services, release, options: opts, config, configPath: loaded.path, smoke: loaded.smoke, env, aws, exec, log,
+          clock, signal, capabilities, releaseStartedAt: new Date(startedAt).toISOString(), state,
+        },
+        steps: deps.steps ?? STEPS,
+        awsCalls: () => counter.total,
+      });
+      if (started) {
+        const final = await recordOutcome(ledger, finishedRollout(started, report, state, plan), report, writeErr);
+        if (final.written) await retain({ ...ledger, signal }, config.ledger?.keep);
+      }
+    } finally {
+      await lock?.release();
     }
+    report.awsCalls = counter.total; // the ledger's final write and the lock's release included
     if (options.dryRun) write(`\n${[formatPlan(plan, dryRunNotes(report)), ...countNotes].join('\n')}`);
     write(`\n${formatSummary(report)}`);
     const byOp = Object.entries(counter.byOperation).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);

@@ -5,7 +5,7 @@ import { defineCommand, positiveInt } from '../lib/cli-options.mjs';
 import { stackInputFlags, jsonFlag, helpFlag } from '../lib/args.mjs';
 import { EXIT } from '../lib/errors.mjs';
 import { fmtMs } from '../lib/runtime.mjs';
-import { readEntries, ledgerPath } from '../ledger/index.mjs';
+import { readLedger, ledgerPath } from '../ledger/index.mjs';
 import { runVerb, table } from './setup.mjs';
 
 /** @typedef {{ outputs: string|null, stackDir: string, config: string|null, json: boolean, last: number, help: boolean }} HistoryOptions */
@@ -27,6 +27,7 @@ newest first.`,
   tail: `Exit codes
   0    the ledger was read (an empty ledger included)
   1    the ledger could not be read
+  1    the ledger holds an entry that cannot be read (named)
   2    bad input (flags, config, outputs)`,
 }));
 
@@ -38,11 +39,15 @@ export const HELP = COMMAND.help;
  */
 export async function run(argv, deps) {
   return runVerb(COMMAND, argv, deps, async (options, ctx) => {
-    const entries = await readEntries({ aws: ctx.aws, namePrefix: ctx.config.namePrefix, signal: ctx.signal, log: ctx.log }, { limit: options.last });
-    const report = { schemaVersion: 1, ledger: ledgerPath(ctx.config.namePrefix), entries };
+    const { entries, unreadable } = await readLedger({ aws: ctx.aws, namePrefix: ctx.config.namePrefix, signal: ctx.signal, log: ctx.log }, { limit: options.last });
+    const report = { schemaVersion: 1, ledger: ledgerPath(ctx.config.namePrefix), entries, unreadable };
     if (options.json) ctx.write(JSON.stringify(report, null, 2));
-    else ctx.write(formatHistory(entries, report.ledger));
-    return { exitCode: EXIT.OK, report };
+    else {
+      ctx.write(formatHistory(entries, report.ledger));
+      for (const u of unreadable) ctx.write(`! unreadable ledger entry ${u.name}: ${u.reason} (restore or delete it)`);
+    }
+    // an entry that cannot be read is not history anyone can trust: exit 1
+    return { exitCode: unreadable.length ? EXIT.FAILED : EXIT.OK, report };
   });
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { defineCommand } from '../lib/cli-options.mjs';
 import { ROLLBACK_FLAGS, defaultOptions } from '../lib/args.mjs';
 import { InputError, EXIT } from '../lib/errors.mjs';
-import { buildRollbackPlan, formatPlan } from '../lib/plan.mjs';
+import { buildRollbackPlan, formatPlan, skippedServiceReasons } from '../lib/plan.mjs';
 import { detectCapabilities } from '../lib/emulator.mjs';
 import { createAwsClients } from '../aws/clients.mjs';
 import { execute, formatSummary } from '../lib/execute.mjs';
@@ -18,7 +18,10 @@ import { runIo, readRunInputs, writeOutputs, writeJson, dryRunNotes, inputErrorR
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 import * as ledgerModule from '../ledger/index.mjs';
-import { startEntry, recordOutcome } from '../ledger/record.mjs';
+import { startEntry, recordOutcome, outcomeOf, coveredSteps, retain } from '../ledger/record.mjs';
+import { takeLock } from '../ledger/lock.mjs';
+import { describeServices } from '../aws/ecs.mjs';
+import { checkCatalog } from '../lib/catalog.mjs';
 
 /** @typedef {import('../ledger/index.mjs').LedgerEntry} LedgerEntry */
 
@@ -26,7 +29,8 @@ import { startEntry, recordOutcome } from '../ledger/record.mjs';
  * @typedef {import('../ledger/index.mjs').LedgerContext} LedgerContext
  * @typedef {object} Ledger what this verb uses of runner/ledger/index.mjs
  * @property {(ctx: LedgerContext, entry: LedgerEntry) => Promise<void>} writeEntry
- * @property {(ctx: LedgerContext, opts?: { limit?: number }) => Promise<LedgerEntry[]>} readEntries newest first
+ * @property {(ctx: LedgerContext) => Promise<{ entries: LedgerEntry[], unreadable: import('../ledger/index.mjs').Unreadable[] }>} readLedger
+ *   entries newest first, and what is not a valid entry
  * @property {(entries: LedgerEntry[], opts?: { before?: string }) => LedgerEntry | null | undefined} lastSuccessful
  * @property {(kind: 'rollout'|'rollback', release: string, startedAtIso: string) => string} entryId
  * @typedef {import('../lib/main.mjs').MainDeps & { ledger?: Ledger }} RollbackDeps
@@ -49,8 +53,9 @@ the rollout's waits, gates and timeouts. Never runs a migration: the schema stay
   1    a service failed to become stable (the report names it and what was left half-done)
   2    refused, nothing was changed: bad input, unknown target, the catalog changed since the target release,
        a revision it needs is INACTIVE, an image it needs is gone from ECR
+  3    the environment is locked by another command (named); nothing was changed
   130  interrupted (Ctrl-C); the report says what was left half-done`,
-  initial: () => ({ ...defaultOptions(), to: null }),
+  initial: () => ({ ...defaultOptions(), to: null, ignoreDrift: false }),
 });
 
 export const HELP = COMMAND.help;
@@ -77,48 +82,70 @@ export async function run(argv, deps = {}) {
     const ledger = deps.ledger ?? ledgerModule;
     /** @type {LedgerContext} */
     const lctx = { aws, namePrefix: config.namePrefix, signal, log };
-    const { current, target } = pickTarget(await ledger.readEntries(lctx), options.to, ledger);
-    ident.release = target.release;
-    const plan = buildRollbackPlan({ outputs, config, current, target, source });
-    const capabilities = detectCapabilities({ emulator: options.emulator, env });
-    log.info(formatPlan(plan));
-    for (const w of plan.rollback?.warnings ?? []) log.warn(w);
-    log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${options.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
-
-    const startedIso = new Date(startedAt).toISOString();
-    /** @type {LedgerEntry|null} */
-    const entry = options.dryRun ? null : {
-      ...startEntry({ kind: 'rollback', release: target.release, environment: outputs.environment, startedAt: startedIso, env }),
-      images: { ...target.images }, taskDefinitions: { ...plan.rollback?.taskDefinitions }, rollbackOf: current.id, target: target.id,
-    };
-    if (entry) {
-      try {
-        await ledger.writeEntry(lctx, entry);
-      } catch (e) {
-        writeErr(`error: the release ledger could not record the rollback's start (${/** @type {Error} */ (e).message}); nothing was changed`);
-        return { exitCode: EXIT.FAILED, report: null, plan };
+    // one change at a time: the lock before the ledger is read, so no other command's change is under way
+    const held = options.dryRun ? null
+      : await takeLock({ ...lctx, clock, ...deps.lock }, { command: 'rollback', release: options.to, environment: outputs.environment, env, breakLock: options.breakLock }, writeErr);
+    if (held && !held.lock) return { exitCode: held.exitCode, report: null, plan: null };
+    const lock = held?.lock ?? null;
+    try {
+      const { entries, unreadable } = await ledger.readLedger(lctx);
+      if (unreadable.length) {
+        throw new InputError(`rollback refused: the release ledger has ${unreadable.length} unreadable entr${unreadable.length === 1 ? 'y' : 'ies'}: `
+          + `${unreadable.map((u) => `${u.name}: ${u.reason}`).join('; ')}. A rollback cannot tell what runs or what to go back to past it: restore the `
+          + 'entry, or delete it (aws ssm delete-parameter --name NAME) if it is not a release. Nothing was changed');
       }
+      const live = await liveTaskDefinitions({ signal, log }, aws, outputs, config.tiers, source);
+      const { current, target, alreadyRuns, drift } = pickTarget(entries, options.to, ledger, { live, ignoreDrift: options.ignoreDrift });
+      ident.release = target.release;
+      for (const d of drift) log.warn(`drift (--ignore-drift): ${d}`);
+      if (alreadyRuns) {
+        write(`rollback: nothing to do: release ${target.release} (ledger entry ${target.id}) already runs on every service of ${outputs.environment}; nothing was changed and nothing recorded`);
+        return { exitCode: EXIT.OK, report: null, plan: null };
+      }
+      const plan = buildRollbackPlan({ outputs, config, current, target, source });
+      const capabilities = detectCapabilities({ emulator: options.emulator, env });
+      log.info(formatPlan(plan));
+      log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${options.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
+
+      const startedIso = new Date(startedAt).toISOString();
+      /** @type {LedgerEntry|null} */
+      const entry = options.dryRun ? null : {
+        ...startEntry({ kind: 'rollback', release: target.release, environment: outputs.environment, startedAt: startedIso, env, lockTakeover: lock?.takeover ?? null }),
+        images: { ...target.images }, taskDefinitions: { ...plan.rollback?.taskDefinitions }, rollbackOf: current.id, target: target.id,
+      };
+      if (entry) {
+        try {
+          await ledger.writeEntry(lctx, entry);
+        } catch (e) {
+          writeErr(`error: the release ledger could not record the rollback's start (${/** @type {Error} */ (e).message}); nothing was changed`);
+          return { exitCode: EXIT.FAILED, report: null, plan };
+        }
+      }
+      const opts = { ...options, configPath };
+      const state = { halfDone: [] };
+      const report = await execute({
+        plan,
+        ctx: {
+          outputs, catalog: plan.services, release: target.release, options: opts, config, configPath: loaded.path, smoke: loaded.smoke,
+          env, aws, exec, log, clock, signal, capabilities, releaseStartedAt: startedIso, state,
+        },
+        steps: deps.steps ?? STEPS,
+        awsCalls: () => counter.total,
+      });
+      if (entry) {
+        // the outcome is recorded after Ctrl-C too: this write does not take the aborted signal
+        const final = await recordOutcome(lctx, { ...entry, outcome: outcomeOf(report, state), failedStep: report.failure?.step ?? null, finishedAt: report.finishedAt, covered: coveredSteps(report) }, report, writeErr, { write: ledger.writeEntry });
+        if (final.written) await retain(lctx, config.ledger?.keep);
+      }
+      await lock?.release();
+      report.awsCalls = counter.total; // the ledger's final write and the lock's release included
+      if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
+      write(`\n${formatSummary(report)}`);
+      await writeOutputs(report, opts, { cwd, env, write, writeErr, writeArtifacts: deps.writeArtifacts ?? writeArtifacts });
+      return { exitCode: report.exitCode, report, plan };
+    } finally {
+      await lock?.release();
     }
-    const opts = { ...options, configPath };
-    const report = await execute({
-      plan,
-      ctx: {
-        outputs, catalog: plan.services, release: target.release, options: opts, config, configPath: loaded.path, smoke: loaded.smoke,
-        env, aws, exec, log, clock, signal, capabilities, releaseStartedAt: startedIso, state: { halfDone: [] },
-      },
-      steps: deps.steps ?? STEPS,
-      awsCalls: () => counter.total,
-    });
-    if (entry) {
-      const outcome = report.status === 'passed' ? 'passed' : report.status === 'interrupted' ? 'interrupted' : 'failed';
-      // the outcome is recorded after Ctrl-C too: this write does not take the aborted signal
-      await recordOutcome(lctx, { ...entry, outcome, failedStep: report.failure?.step ?? null, finishedAt: report.finishedAt }, report, writeErr, { write: ledger.writeEntry });
-      report.awsCalls = counter.total; // the ledger's final write included
-    }
-    if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
-    write(`\n${formatSummary(report)}`);
-    await writeOutputs(report, opts, { cwd, env, write, writeErr, writeArtifacts: deps.writeArtifacts ?? writeArtifacts });
-    return { exitCode: report.exitCode, report, plan };
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     writeErr(`error: ${e.message}`);
@@ -131,30 +158,95 @@ export async function run(argv, deps = {}) {
 }
 
 /**
- * The entry the services run now and the entry to go back to. Current: the newest entry, whatever its outcome (a
- * failed rollout may have switched services); an unfinished rollback (failed, interrupted, in progress) is taken
- * up again: from the entry it started from, to its target. Target: with --to the newest successful entry of that
- * release; else the newest successful entry before the current one with another release. A rollback's place in
- * history is the entry it went back to, so rolling back twice goes further back (r1, r2, rollback to r1: a second
- * rollback finds nothing before r1), never forward again.
+ * What every enabled service of the catalog runs now: service name -> task definition ARN (DescribeServices, 10 a
+ * call). A service ECS does not know maps to "" (it runs nothing the ledger can name).
+ * @param {import('../aws/send.mjs').CallContext} call
+ * @param {import('../aws/clients.mjs').AwsClients} aws
+ * @param {import('../lib/outputs.mjs').Outputs} outputs @param {string[]} tiers @param {string} source
+ * @returns {Promise<Map<string, string>>}
+ */
+async function liveTaskDefinitions(call, aws, outputs, tiers, source) {
+  const services = checkCatalog(outputs.catalog, tiers, source);
+  const skipped = skippedServiceReasons(services);
+  const active = services.filter((s) => !skipped.has(s.name));
+  const ecsName = (/** @type {typeof active[number]} */ s) => s.ecsServiceName ?? s.name;
+  const { services: found } = await describeServices(call, aws.ecs, outputs.clusterName, active.map(ecsName));
+  const byName = new Map(found.map((v) => [v.serviceName, v.taskDefinition ?? '']));
+  return new Map(active.map((s) => [s.name, byName.get(ecsName(s)) ?? '']));
+}
+
+/** Did a run point services at task definitions: not refused, and it recorded the ones it put in place. @param {LedgerEntry} e */
+export const changedServices = (e) => e.outcome !== 'refused' && Object.keys(e.taskDefinitions).length > 0
+  && (e.covered === undefined || e.covered.some((id) => id.startsWith('tier:')));
+
+/** A rollback target: passed, put the whole release in place (never a check-only or partial run). @param {LedgerEntry} e */
+const isTarget = (e) => e.outcome === 'passed' && e.complete !== false && changedServices(e);
+
+/** `name:7` of a task definition ARN @param {string|undefined} arn */
+const shortTd = (arn) => (arn ? arn.slice(arn.lastIndexOf('/') + 1) : 'nothing');
+
+/**
+ * Does `e` name, for every service in `live`, the task definition that runs now.
+ * @param {LedgerEntry} e @param {Map<string, string>} live
+ */
+const matchesLive = (e, live) => [...live].every(([n, arn]) => e.taskDefinitions[n] === arn);
+
+/**
+ * The entry the services run now and the entry to go back to.
+ *
+ * The ledger's current entry: the newest entry that changed services (refused and check-only runs changed
+ * nothing); an unfinished rollback (failed, interrupted, in progress) stands for the entry it started from, and is
+ * taken up again to its target. `live` (service -> the task definition it runs, from DescribeServices) is compared
+ * with it: every service must run either that entry's revision or, for an entry that did not pass, the revision
+ * of the last successful release before it (a run that stopped half-way). Anything else is drift: refused, with
+ * both named, unless `ignoreDrift`.
+ *
+ * Current is what runs now: the newest entry whose revisions all run (else the ledger's current entry). Target:
+ * with --to the newest complete, successful entry of that release; else the newest complete, successful entry
+ * before the current one with another release. A rollback's place in history is the entry it went back to, so
+ * rolling back twice goes further back (r1, r2, rollback to r1: a second rollback finds nothing before r1). When
+ * the target already runs, `alreadyRuns` says so (the verb changes nothing).
  * @param {LedgerEntry[]} entries newest first
  * @param {string|null} to
  * @param {Pick<Ledger, 'lastSuccessful'>} ledger
- * @returns {{ current: LedgerEntry, target: LedgerEntry }}
+ * @param {{ live?: Map<string, string>|null, ignoreDrift?: boolean }} [state] live: null when not read (no check)
+ * @returns {{ current: LedgerEntry, target: LedgerEntry, alreadyRuns: boolean, drift: string[] }}
  */
-export function pickTarget(entries, to, ledger) {
-  const newest = entries[0];
-  if (!newest) throw new InputError('rollback refused: the release ledger has no entry; nothing to roll back to');
+export function pickTarget(entries, to, ledger, { live = null, ignoreDrift = false } = {}) {
+  const changed = entries.filter(changedServices);
+  const newest = changed[0];
+  if (!newest) throw new InputError(`rollback refused: the release ledger has no entry that put a release in place${entries.length ? ` (${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, none changed services)` : ''}; nothing to roll back to`);
   const unfinished = newest.kind === 'rollback' && newest.outcome !== 'passed' ? newest : null;
-  const current = (unfinished && entries.find((e) => e.id === unfinished.rollbackOf)) || newest;
-  if (to) {
-    const target = entries.find((e) => e.outcome === 'passed' && e.release === to);
-    if (target) return { current, target };
-    const known = [...new Set(entries.filter((e) => e.outcome === 'passed').map((e) => e.release))];
-    throw new InputError(`rollback refused: unknown target: the release ledger has no successful entry of release ${to} (successful releases, newest first: ${known.join(', ') || 'none'}); nothing was changed`);
+  const ledgerCurrent = (unfinished && entries.find((e) => e.id === unfinished.rollbackOf)) || newest;
+
+  /** @type {string[]} */
+  const drift = [];
+  let current = ledgerCurrent;
+  if (live) {
+    const before = ledgerCurrent.outcome === 'passed' ? null : ledger.lastSuccessful(entries, { before: ledgerCurrent.id });
+    const alsoOk = unfinished ? entries.find((e) => e.id === unfinished.target) : before;
+    for (const [n, arn] of live) {
+      if (arn === ledgerCurrent.taskDefinitions[n] || (alsoOk && arn === alsoOk.taskDefinitions[n])) continue;
+      drift.push(`${n} runs ${shortTd(arn)}, the ledger's current entry ${ledgerCurrent.id} (release ${ledgerCurrent.release}) has ${shortTd(ledgerCurrent.taskDefinitions[n])}`);
+    }
+    if (drift.length && !ignoreDrift) {
+      throw new InputError(`rollback refused: what runs differs from the release ledger: ${drift.join('; ')}. Something changed the services outside `
+        + 'this runner, or the ledger lost an entry: check `status` and `history`; --ignore-drift goes on from what the ledger says. Nothing was changed');
+    }
+    const running = changed.find((e) => matchesLive(e, live));
+    if (running && !unfinished) current = running;
   }
-  const again = unfinished && entries.find((e) => e.id === unfinished.target && e.outcome === 'passed');
-  if (again) return { current, target: again };
+  // an unfinished rollback is taken up again even when its revisions are set: their deployments may not have settled
+  const runsNow = (/** @type {LedgerEntry} */ t) => Boolean(live && !unfinished && matchesLive(t, live));
+
+  if (to) {
+    const target = entries.find((e) => isTarget(e) && e.release === to);
+    if (target) return { current, target, alreadyRuns: runsNow(target), drift };
+    const known = [...new Set(entries.filter(isTarget).map((e) => e.release))];
+    throw new InputError(`rollback refused: unknown target: the release ledger has no complete, successful entry of release ${to} (such releases, newest first: ${known.join(', ') || 'none'}); nothing was changed`);
+  }
+  const again = unfinished && entries.find((e) => e.id === unfinished.target && isTarget(e));
+  if (again) return { current, target: again, alreadyRuns: false, drift };
   let place = current;
   const seen = new Set();
   while (place.kind === 'rollback' && place.outcome === 'passed' && place.target && !seen.has(place.id)) {
@@ -163,12 +255,13 @@ export function pickTarget(entries, to, ledger) {
     if (!next) break;
     place = next;
   }
+  const targets = entries.filter(isTarget);
   for (let before = place.id; ;) {
-    const found = ledger.lastSuccessful(entries, { before });
+    const found = ledger.lastSuccessful(targets, { before });
     if (!found) {
       throw new InputError(`rollback refused: no successful release before ${current.release} (ledger entry ${place.id}); nothing to roll back to (--to RELEASE picks one; nothing was changed)`);
     }
-    if (found.release !== current.release) return { current, target: found };
+    if (found.release !== current.release) return { current, target: found, alreadyRuns: runsNow(found), drift };
     before = found.id;
   }
 }

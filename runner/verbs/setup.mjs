@@ -15,6 +15,7 @@ import { runIo, readRunInputs } from '../lib/run-io.mjs';
  * @property {import('../aws/clients.mjs').CallCounter} counter
  * @property {Record<string, string|undefined>} env
  * @property {AbortSignal} signal
+ * @property {import('../lib/types.mjs').Clock} clock
  * @property {(line: string) => void} write
  * @property {(line: string) => void} writeErr
  * @property {{ warn: (msg: string) => void }} log warnings go to stderr (stdout may be JSON)
@@ -29,7 +30,7 @@ import { runIo, readRunInputs } from '../lib/run-io.mjs';
  * @returns {Promise<import('./index.mjs').VerbResult>}
  */
 export async function runVerb(command, argv, deps, body) {
-  const { cwd, env, exec, write, writeErr, signal, counter } = runIo(deps);
+  const { cwd, env, exec, write, writeErr, signal, counter, clock } = runIo(deps);
   const flags = readFlags(command, argv, { prefix: 'error: ', stdout: (s) => write(s.replace(/\n$/, '')), stderr: (s) => writeErr(s.replace(/\n$/, '')) });
   if ('exitCode' in flags) return { exitCode: flags.exitCode, report: null, awsCalls: 0 };
   const { options } = flags;
@@ -37,7 +38,7 @@ export async function runVerb(command, argv, deps, body) {
     const { config, outputs, source } = await readRunInputs(options, { cwd, env, exec }, { catalog: false });
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter });
     const res = await body(options, {
-      config, outputs, source, aws, counter, env, signal,
+      config, outputs, source, aws, counter, env, signal, clock,
       write, writeErr, log: { warn: (m) => writeErr(`warning: ${m}`) },
     });
     return { ...res, awsCalls: counter.total };

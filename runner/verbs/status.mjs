@@ -18,7 +18,8 @@ import { describeServices, primaryDeployment } from '../aws/ecs.mjs';
 import { shortTd } from '../aws/service-state.mjs';
 import { send } from '../aws/send.mjs';
 import { RELEASE_TAG_KEY } from '../steps/task-definitions.mjs';
-import { readEntries, lastSuccessful, ledgerPath } from '../ledger/index.mjs';
+import { readLedger, lastSuccessful, ledgerPath } from '../ledger/index.mjs';
+import { readLock, describeHolder, isStale } from '../ledger/lock.mjs';
 import { runVerb, table } from './setup.mjs';
 
 /**
@@ -61,6 +62,8 @@ import { runVerb, table } from './setup.mjs';
  * @property {number} exitCode
  * @property {number} awsCalls
  * @property {string|null} emulator why emulator mode is on; null on real AWS
+ * @property {import('../ledger/index.mjs').Unreadable[]} unreadable ledger parameters that are not valid entries (exit 1)
+ * @property {{ holder: string, stale: boolean } | null} lock who holds the environment's lock now (runner/ledger/lock.mjs)
  */
 
 const COMMAND = defineCommand(/** @type {import('../lib/cli-options.mjs').CommandSpec<StatusOptions>} */ ({
@@ -77,7 +80,8 @@ not match it.`,
   ],
   tail: `Exit codes
   0    every enabled service runs the last successful release and is stable
-  1    a service differs from it or is not stable, there is no successful release yet, or AWS could not be read
+  1    a service differs from it or is not stable, there is no successful release yet, the ledger holds an
+       entry that cannot be read, or AWS could not be read
   2    bad input (flags, config, outputs)`,
 }));
 
@@ -106,7 +110,9 @@ export async function run(argv, deps) {
 export async function collectStatus(ctx, capabilities) {
   const { outputs, config, aws } = ctx;
   const call = { signal: ctx.signal, log: ctx.log };
-  const entries = await readEntries({ aws, namePrefix: config.namePrefix, signal: ctx.signal, log: ctx.log });
+  const { entries, unreadable } = await readLedger({ aws, namePrefix: config.namePrefix, signal: ctx.signal, log: ctx.log });
+  const held = await readLock({ aws, namePrefix: config.namePrefix, signal: ctx.signal, log: ctx.log, clock: ctx.clock });
+  const lock = held ? { holder: describeHolder(held.value, ctx.clock.now()), stale: isStale(held.value, ctx.clock.now()) } : null;
   const last = lastSuccessful(entries);
   const latest = entries[0] ?? null;
   const tierIndex = (/** @type {string} */ t) => config.tiers.indexOf(t);
@@ -167,8 +173,9 @@ export async function collectStatus(ctx, capabilities) {
     });
   }
   const drift = rows.filter((r) => r.drift).map((r) => r.name);
-  const ok = Boolean(last) && drift.length === 0;
-  const verdict = !last
+  const ok = Boolean(last) && drift.length === 0 && unreadable.length === 0;
+  const verdict = unreadable.length ? `the release ledger has ${unreadable.length} unreadable entr${unreadable.length === 1 ? 'y' : 'ies'} (${unreadable.map((u) => u.name).join(', ')}): restore or delete it`
+    : !last
     ? `no successful release in the ledger ${ledgerPath(config.namePrefix)} yet${latest ? ` (newest entry: ${latest.id}, ${latest.outcome})` : ''}`
     : ok ? `every enabled service runs release ${last.release} and is stable`
       : `${drift.length} service(s) differ from release ${last.release} or are not stable: ${drift.join(', ')}`;
@@ -178,6 +185,7 @@ export async function collectStatus(ctx, capabilities) {
     latest: latest ? { id: latest.id, release: latest.release, kind: latest.kind, outcome: latest.outcome, failedStep: latest.failedStep } : null,
     services: rows, drift, ok, verdict, exitCode: ok ? EXIT.OK : EXIT.FAILED, awsCalls: 0,
     emulator: capabilities.emulator ? capabilities.source : null,
+    unreadable, lock,
   };
 }
 
@@ -211,6 +219,8 @@ export function formatStatus(r) {
     `Status of ${r.environment} (cluster ${r.cluster})`,
     `last successful release: ${r.lastSuccessful ? `${r.lastSuccessful.release} (${r.lastSuccessful.kind} ${r.lastSuccessful.id}, finished ${r.lastSuccessful.finishedAt ?? '?'})` : 'none'}`,
     ...(r.latest && r.latest.id !== r.lastSuccessful?.id ? [`newest ledger entry: ${r.latest.kind} ${r.latest.release} ${r.latest.outcome}${r.latest.failedStep ? ` at ${r.latest.failedStep}` : ''} (${r.latest.id})`] : []),
+    ...(r.lock ? [`lock: ${r.lock.stale ? 'STALE, ' : ''}held by ${r.lock.holder}${r.lock.stale ? ' (--break-lock takes it over)' : ''}`] : []),
+    ...r.unreadable.map((u) => `! unreadable ledger entry ${u.name}: ${u.reason}`),
     '', table(rows), '',
     ...r.services.filter((s) => s.drift).map((s) => `! ${s.name}: ${s.drift}`),
     ...(r.emulator ? [`n/c: not checkable here (emulator mode: ${r.emulator}); rollout state and target health cannot be read here`] : []),

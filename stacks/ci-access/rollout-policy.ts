@@ -63,6 +63,7 @@ export function rolloutPolicy(p: RolloutPolicyProps): PolicyDocument {
   // Secrets Manager appends "-" and 6 random characters to a secret's name in its ARN
   const secret = (k: (typeof SECRET_KEYS)[number]) => arn(env, 'secretsmanager', `secret:${names.secret(k)}-??????`);
   const ledger = arn(env, 'ssm', `parameter${names.ledgerPath}`);
+  const lock = arn(env, 'ssm', `parameter${names.lockName}`);
   const passRoles = [names.executionRole, ...runnables.map((n) => names.taskRole(n))]
     .map((r) => arn(env, 'iam', `role/${r}`, { region: '' }));
   const inCluster = { ArnEquals: { 'ecs:cluster': clusterArn(p) } };
@@ -94,8 +95,11 @@ export function rolloutPolicy(p: RolloutPolicyProps): PolicyDocument {
     allow('LogsRead', ['logs:GetLogEvents', 'logs:FilterLogEvents'], logGroups),
     allow('SecretsMetadata', ['secretsmanager:DescribeSecret'], SECRET_KEYS.map(secret)),
     allow('SmokeUserSecretRead', ['secretsmanager:GetSecretValue'], [secret('smoke_user')]),
-    // the ledger is read by path only (runner/ledger: GetParametersByPath); no GetParameter: the runner never reads one entry by name
-    allow('ReleaseLedger', ['ssm:GetParametersByPath', 'ssm:PutParameter'], [ledger, `${ledger}/*`]),
+    // the ledger is read by path only (runner/ledger: GetParametersByPath); no GetParameter: the runner never reads one
+    // entry by name. DeleteParameters: retention prunes the oldest entries.
+    allow('ReleaseLedger', ['ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:DeleteParameters'], [ledger, `${ledger}/*`]),
+    // the environment's lock (runner/ledger/lock.mjs): created with Overwrite=false, read, renewed, deleted
+    allow('EnvironmentLock', ['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter'], [lock]),
     ...p.stateRead,
   ]);
 }

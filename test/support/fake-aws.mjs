@@ -290,6 +290,15 @@ export function fakeWorld(opts = {}) {
       ...(from + max < names.length ? { NextToken: String(from + max) } : {}),
     };
   });
+  on('ssm', 'DeleteParameter', (input) => {
+    if (!world.parameters.delete(input.Name)) throw awsError('ParameterNotFound', 'ParameterNotFound');
+    return {};
+  });
+  on('ssm', 'DeleteParameters', (input) => {
+    if (input.Names.length > 10) throw awsError('ValidationException', 'at most 10 names');
+    const DeletedParameters = input.Names.filter((n) => world.parameters.delete(n));
+    return { DeletedParameters, InvalidParameters: input.Names.filter((n) => !DeletedParameters.includes(n)) };
+  });
   // ---- end of SSM Parameter Store ------------------------------------------------------------------------------
 
   /** Step registry (kind -> module) that tags AWS calls with the running step; `extra` replaces modules (null: absent). */

@@ -103,6 +103,8 @@ const OPERATIONS = {
   'secrets.GetSecretValue': (c) => [{ action: 'secretsmanager:GetSecretValue', resource: c.input.SecretId, context: {} }],
   'ssm.GetParameter': (c, { where: w }) => [{ action: 'ssm:GetParameter', resource: arn(w, 'ssm', `parameter/${c.input.Name.replace(/^\//, '')}`), context: {} }],
   'ssm.PutParameter': (c, { where: w }) => [{ action: 'ssm:PutParameter', resource: arn(w, 'ssm', `parameter/${c.input.Name.replace(/^\//, '')}`), context: {} }],
+  'ssm.DeleteParameter': (c, { where: w }) => [{ action: 'ssm:DeleteParameter', resource: arn(w, 'ssm', `parameter/${c.input.Name.replace(/^\//, '')}`), context: {} }],
+  'ssm.DeleteParameters': (c, { where: w }) => c.input.Names.map((/** @type {string} */ n) => ({ action: 'ssm:DeleteParameters', resource: arn(w, 'ssm', `parameter/${n.replace(/^\//, '')}`), context: {} })),
   'ssm.GetParametersByPath': (c, { where: w }) => [{
     action: 'ssm:GetParametersByPath', resource: arn(w, 'ssm', `parameter/${c.input.Path.replace(/^\//, '')}`), context: { 'ssm:Recursive': String(Boolean(c.input.Recursive)) },
   }],

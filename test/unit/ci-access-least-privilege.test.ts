@@ -37,6 +37,10 @@ function records(): any[] {
     ...(['database', 'cache', 'app', 'smoke_user'] as const).map((k) => ({ client: 'secrets', operation: 'DescribeSecret', input: { SecretId: secretArn(k) } })),
     { client: 'ssm', operation: 'GetParametersByPath', input: { Path: names.ledgerPath, Recursive: false } },
     { client: 'ssm', operation: 'PutParameter', input: { Name: `${names.ledgerPath}/20261201-rollout-r1`, Type: 'String', Overwrite: true } },
+    { client: 'ssm', operation: 'DeleteParameters', input: { Names: [`${names.ledgerPath}/20251201-rollout-r0`] } },
+    { client: 'ssm', operation: 'PutParameter', input: { Name: names.lockName, Type: 'String', Overwrite: false } },
+    { client: 'ssm', operation: 'GetParameter', input: { Name: names.lockName } },
+    { client: 'ssm', operation: 'DeleteParameter', input: { Name: names.lockName } },
     { client: 'ecr', operation: 'DescribeImages', input: { repositoryName: names.repository('api') } },
     { client: 'ecr', operation: 'GetAuthorizationToken', input: {} },
     ...[...enabled.map((s) => [s.name, names.taskFamily(s.name)]), ['migration', migration]].flatMap(([key, f]) => [

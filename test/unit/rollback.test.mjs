@@ -20,7 +20,7 @@ function fakeLedger(initial) {
   const api = {
     writes,
     signals,
-    readEntries: async () => structuredClone(list).sort((a, b) => b.id.localeCompare(a.id)),
+    readLedger: async () => ({ entries: structuredClone(list).sort((a, b) => b.id.localeCompare(a.id)), unreadable: api.unreadable ?? [] }),
     writeEntry: async (ctx, e) => {
       if (api.failWrites) throw new Error('AccessDeniedException: not authorized to perform ssm:PutParameter');
       signals.push(Boolean(ctx.signal?.aborted));
@@ -224,13 +224,14 @@ describe('rollback: refusals (exit 2, nothing changed)', () => {
     const { fake, world, ledger } = setup();
     const res = await rollback(fake, ledger, ['--to', 'nope']);
     expect(res.exitCode).toBe(2);
-    expect(res.err).toContain('rollback refused: unknown target: the release ledger has no successful entry of release nope (successful releases, newest first: r2, r1)');
+    expect(res.err).toContain('rollback refused: unknown target: the release ledger has no complete, successful entry of release nope (such releases, newest first: r2, r1)');
     expect(mutations(world)).toEqual([]);
     expect(ledger.writes).toEqual([]);
   });
 
   test('no successful release before the current one', async () => {
-    const { fake, world, entries } = setup();
+    const { fake, world, entries, arns } = setup();
+    for (const s of CATALOG) world.services.get(s.ecs_service_name).taskDefinition = arns.r1[s.name];
     const ledger = fakeLedger([entries[0]]);
     const res = await rollback(fake, ledger);
     expect(res.exitCode).toBe(2);
@@ -248,7 +249,7 @@ describe('rollback: refusals (exit 2, nothing changed)', () => {
     expect(res.err).toContain('the catalog has changed since release r1');
     expect(res.err).toContain('enabled now, not in that release: admin');
     expect(res.err).toContain('in that release, not enabled now: old-service');
-    expect(world.calls).toEqual([]);
+    expect(world.calls.map((c) => c.op)).toEqual(['DescribeServices']); // what runs now, read only
     expect(ledger.writes).toEqual([]);
   });
 
@@ -262,7 +263,8 @@ describe('rollback: refusals (exit 2, nothing changed)', () => {
     expect(res.out).toContain('nothing was changed');
     expect(mutations(world)).toEqual([]);
     expect(stepOf(res.report, 'tier:workers').status).toBe('not-run');
-    expect(ledger.writes.map((w) => [w.outcome, w.failedStep])).toEqual([['in-progress', null], ['failed', 'rollback-targets']]);
+    // refused: it changed nothing, so no later rollback takes it up again or aims at it
+    expect(ledger.writes.map((w) => [w.outcome, w.failedStep])).toEqual([['in-progress', null], ['refused', 'rollback-targets']]);
   });
 
   test('an image digest it needs is gone from ECR', async () => {
@@ -278,7 +280,7 @@ describe('rollback: refusals (exit 2, nothing changed)', () => {
 
 describe('rollback: choosing the target (pickTarget)', () => {
   const ledger = fakeLedger([]);
-  const e = (id, release, over = {}) => ({ id, release, kind: 'rollout', outcome: 'passed', target: null, ...over });
+  const e = (id, release, over = {}) => ({ id, release, kind: 'rollout', outcome: 'passed', target: null, taskDefinitions: { api: `arn:aws:ecs:eu-west-1:1:task-definition/api:${id}` }, ...over });
   test('the newest passed entry before the current one with another release; failed entries and reruns skipped', () => {
     const entries = [e('5', 'r3'), e('4', 'r3'), e('3', 'r2', { outcome: 'failed' }), e('2', 'r1'), e('1', 'r0')];
     expect(pickTarget(entries, null, ledger)).toMatchObject({ current: { id: '5' }, target: { id: '2' } });
@@ -300,7 +302,7 @@ describe('rollback: choosing the target (pickTarget)', () => {
   });
   test('--to: the newest passed entry of that release; an empty ledger is refused', () => {
     expect(pickTarget([e('3', 'r1'), e('2', 'r2'), e('1', 'r1')], 'r1', ledger).target.id).toBe('3');
-    expect(() => pickTarget([], null, ledger)).toThrow('rollback refused: the release ledger has no entry');
+    expect(() => pickTarget([], null, ledger)).toThrow('rollback refused: the release ledger has no entry that put a release in place');
     expect(() => pickTarget([e('1', 'r1', { outcome: 'failed' })], null, ledger)).toThrow('rollback refused: no successful release before r1');
   });
 });

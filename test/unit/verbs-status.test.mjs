@@ -40,7 +40,8 @@ describe('status', () => {
     expect(r.services.find((s) => s.name === 'api')).toMatchObject({ taskDefinition: 'staging-api:3', revision: 3, running: 1, desired: 1, targets: { state: 'healthy' } });
     expect(r.services.find((s) => s.name === 'anisette').targets.state).toBe('none');
     // 8 services: 1 DescribeServices + 3 DescribeTargetHealth (one per web service) = 4, plus the one-page ledger read
-    expect(opsOf(fake.world).sort()).toEqual(['DescribeServices', 'DescribeTargetHealth', 'DescribeTargetHealth', 'DescribeTargetHealth', 'GetParametersByPath']);
+    // ... plus the lock's read (who holds it)
+    expect(opsOf(fake.world).sort()).toEqual(['DescribeServices', 'DescribeTargetHealth', 'DescribeTargetHealth', 'DescribeTargetHealth', 'GetParameter', 'GetParametersByPath']);
     expect(res.verbReport).toEqual(r);
   });
 
