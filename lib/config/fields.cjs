@@ -16,6 +16,14 @@ const REGISTRY_ADDRESS_PATTERN = /^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 /** Keys of the stack's secrets (docs/contract.md section 2, `secret_arns`). */
 const SECRET_KEYS = /** @type {const} */ (['database', 'cache', 'app', 'smoke_user']);
+/**
+ * THE rule for a plain `environment` name that looks like a secret (refused in service.cjs): the whole name, or
+ * its last `_`-separated word, is PASSWORD, SECRET, TOKEN or KEY, any case (`DB_PASSWORD`, `api_key`, `TOKEN`).
+ * Only the last word counts, so an identifier that merely names a secret passes: `AWS_ACCESS_KEY_ID`,
+ * `KEY_PREFIX`, `TOKEN_URL`, `SECRET_NAME`; so does a word that only ends in one (`PUBLIC_PASSKEY`'s last word
+ * is PASSKEY). docs/app-contract.md says the same.
+ */
+const SECRET_LOOKING_ENV = /(^|_)(PASSWORD|SECRET|TOKEN|KEY)$/i;
 const KINDS = /** @type {const} */ (['web', 'worker', 'support']);
 const VOLUMES = /** @type {const} */ (['data']);
 /** Names the stack uses for its own log groups and roles (`/ecs/<prefix>/migration`, `/ecs/<prefix>/exec`). */
@@ -182,7 +190,7 @@ const section = (schema) => schema.prefault(/** @type {import('zod').input<T>} *
 
 module.exports = {
   z, DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN, IMAGE_TAG_GRAMMAR, IMAGE_TAG_HINT, REGISTRY_ADDRESS_PATTERN,
-  SECRET_KEYS, KINDS, VOLUMES, RESERVED_NAMES, LOG_RETENTION_DAYS, FARGATE_MEMORY, FARGATE_CPUS,
+  SECRET_KEYS, SECRET_LOOKING_ENV, KINDS, VOLUMES, RESERVED_NAMES, LOG_RETENTION_DAYS, FARGATE_MEMORY, FARGATE_CPUS,
   NAME, NAME_HINT, ENV_VAR, DNS_LABEL, DOMAIN, REGION, HOST_HEADER, ABS_PATH, URL_PATH, PATH_PATTERN,
   show, got, str, int, bool, oneOf, stringArray, stringMap, secretList, cidr, retention, fargateCpu, fargatePair, strict, section,
 };

@@ -53,7 +53,7 @@ const ServiceSchema = f.strict({
     })
     .describe('Volumes mounted into the container.'),
   environment: f.stringMap({ keyPattern: f.ENV_VAR, keyHint: 'an environment variable name ([A-Za-z_][A-Za-z0-9_]*)' }).default(() => ({}))
-    .describe('Plain environment variables (never secrets); {{<service>.url}}, .address, .host and .port name a support service in this environment (docs/environments.md).'),
+    .describe('Plain environment variables (never secrets: a name whose last word is PASSWORD, SECRET, TOKEN or KEY is refused, pass it in the "app" secret); {{<service>.url}}, .address, .host and .port name a support service in this environment (docs/environments.md).'),
   secrets: f.secretList().default(() => [])
     .describe(`Stack secrets injected as environment variables (${f.SECRET_KEYS.join(', ')}).`),
   cpu: f.fargateCpu().default(256).describe('Fargate CPU units.'),
@@ -78,6 +78,12 @@ const ServiceSchema = f.strict({
   const injected = new Set(injectedNames());
   for (const k of Object.keys(s.environment)) {
     if (injected.has(k)) ctx.addIssue({ code: 'custom', path: ['environment', k], input: s.environment[k], message: `${k} is set by the stack (docs/app-contract.md); remove it from environment` });
+    else if (f.SECRET_LOOKING_ENV.test(k)) {
+      ctx.addIssue({
+        code: 'custom', path: ['environment', k], input: '(value not shown)',
+        message: `${k} looks like a secret (its name ends in PASSWORD, SECRET, TOKEN or KEY), and a plain environment value is written into the task definition, the synthesized JSON and the Terraform state; remove it from environment, put the value in the "app" secret (an operator writes it, docs/app-contract.md) and add "app" to this service's secrets, so the task gets it as APP_SECRET`,
+      });
+    }
   }
   if (s.kind !== 'support' && given(s.discoveryName)) fail('discoveryName', `only support services are registered in Cloud Map (kind is ${s.kind})`);
   f.fargatePair(s, ctx);

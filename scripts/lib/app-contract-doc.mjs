@@ -45,7 +45,7 @@ export function appContractMarkdown(config, services, source) {
   p('`app` is the app team\'s own JSON object (keys the stack does not know), so it cannot be split; `smoke_user` is read by');
   p('the runner only. `DATABASE_SECRET` and `CACHE_SECRET` are not injected: the variables above carry every key an app needs.');
   p(`Every container with a port also gets ${code(contract.PORT_VARIABLE)} (plain environment): the port it must listen on.`);
-  p('A catalog `environment` entry may not reuse any of these names (config validation, exit 2).');
+  p('A catalog `environment` entry may not reuse any of these names (config validation, exit 2), nor use a name that looks like a secret: the whole name or its last `_` word is PASSWORD, SECRET, TOKEN or KEY, any case (`DB_PASSWORD`, `api_key`; `AWS_ACCESS_KEY_ID` and `TOKEN_URL` stay plain; the rule is `SECRET_LOOKING_ENV` in lib/config/fields.cjs). A plain value lands in the task definition, the synthesized JSON and the state: put it in the `app` secret and add `app` to the service\'s `secrets` (it arrives as `APP_SECRET`).');
   p();
   p('## Secrets and their shapes');
   p();

@@ -64,6 +64,25 @@ describe('config', () => {
       .toThrow('config/staging.json: services.api.environment.DATABASE_URL: DATABASE_URL is set by the stack (docs/app-contract.md); remove it from environment');
   });
 
+  test('a service environment name that looks like a secret is refused, naming file, service, key and the way out', () => {
+    for (const k of ['DB_PASSWORD', 'api_secret', 'GITHUB_TOKEN', 'Stripe_Key', 'PASSWORD', 'secret', 'TOKEN', 'KEY']) {
+      let message = '';
+      try {
+        parseConfig(stagingWith((r) => { r.services.api.environment = { [k]: 'hunter2-value' }; }), 'config/staging.json');
+      } catch (e) { message = (e as Error).message; }
+      expect(message).toContain(`config/staging.json: services.api.environment.${k}: ${k} looks like a secret`);
+      expect(message).toContain('put the value in the "app" secret');
+      expect(message).toContain('add "app" to this service\'s secrets');
+      expect(message).not.toContain('hunter2-value');
+    }
+  });
+
+  test('names that only name a secret, or merely end in those letters, stay plain', () => {
+    const names = ['AWS_ACCESS_KEY_ID', 'KEY_PREFIX', 'TOKEN_URL', 'SECRET_NAME', 'PUBLIC_PASSKEY', 'MONKEY', 'KEYS'];
+    const env = Object.fromEntries(names.map((n) => [n, 'x']));
+    expect(parseConfig(stagingWith((r) => { r.services.api.environment = env; }), 'config/staging.json').config.services.api.environment).toEqual(env);
+  });
+
   test('cache.auth with an unknown value: the synth exits 2 naming file, key and the allowed values, and writes nothing', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-auth-'));
     try {
