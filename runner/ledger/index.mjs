@@ -158,18 +158,6 @@ export async function readLedger(ctx, { limit = Infinity } = {}) {
 }
 
 /**
- * The valid entries newest first, at most `limit`; an unreadable one is left out with a warning (readers that
- * must not pass over one use readLedger).
- * @param {LedgerContext} ctx @param {{ limit?: number }} [opts]
- * @returns {Promise<LedgerEntry[]>}
- */
-export async function readEntries(ctx, opts = {}) {
-  const { entries, unreadable } = await readLedger(ctx, opts);
-  for (const u of unreadable) ctx.log?.warn(`ledger: ${u.name} is not a ledger entry (${u.reason}); left out`);
-  return entries;
-}
-
-/**
  * The newest entry that passed and put a whole release in place (kind rollout or rollback), older than the entry
  * `before` (an id) when given; null when there is none.
  * @param {LedgerEntry[]} entries any order
@@ -187,7 +175,7 @@ export function lastSuccessful(entries, { before } = {}) {
  * @param {string|undefined} value @param {string} name the parameter's name
  * @returns {{ entry: LedgerEntry } | { reason: string }}
  */
-export function parseEntry(value, name) {
+function parseEntry(value, name) {
   if (!value) return { reason: 'empty value' };
   let data;
   try {

@@ -2,8 +2,7 @@
 // lockName), beside the release ledger and inside the rollout role's least privilege (stacks/ci-access). Taken with
 // PutParameter Overwrite=false, which SSM makes atomic: of two commands started together exactly one creates it,
 // the other gets ParameterAlreadyExists and is refused before its first change. The holder renews its lease while
-// it works; a lease not renewed for LEASE_MS is stale, and only `--break-lock` (or the `unlock` verb) takes a stale
-// lock over. Released (DeleteParameter) at the end of the command, also after a failure and Ctrl-C.
+// it works; a lease not renewed for LEASE_MS is stale, and only `--break-lock` takes a stale lock over. Released (DeleteParameter) at the end of the command, also after a failure and Ctrl-C.
 // Why SSM and not DynamoDB, and what the lease guarantees: docs/operations.md, "One change at a time".
 import { randomUUID } from 'node:crypto';
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
@@ -127,7 +126,7 @@ export async function acquireLock(ctx, who) {
     schemaVersion: 1, token: randomUUID(), command: who.command, release: who.release, environment: who.environment,
     origin: originFrom(who.env), pid: process.pid, since: nowIso, renewedAt: nowIso, leaseSeconds: leaseMs / 1000,
   };
-  /** @type {{ holder: LockValue|null, raw: string }|null} */
+  /** @type {{ holder: LockValue|null }|null} */
   let tookOver = null;
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
@@ -155,7 +154,7 @@ export async function acquireLock(ctx, who) {
     } catch (e) {
       if (/** @type {Error} */ (e).name !== 'ParameterNotFound') throw new Error(`could not break the stale lock ${name}: ${errorText(e)}`, { cause: e });
     }
-    tookOver = { holder: held.value, raw: held.raw };
+    tookOver = { holder: held.value };
     ctx.log?.warn(`lock: took over the stale lock of ${holder}`);
   }
   throw new LockHeldError(`refused: another command took the lock of ${who.environment} at the same moment; nothing was changed (parameter ${name})`, { holder: null, stale: false, name });
@@ -163,12 +162,12 @@ export async function acquireLock(ctx, who) {
 
 /**
  * A held lock: `renew()` runs on a timer from `start()` until `release()`. A renewal that finds another holder's
- * token marks the lock `lost` (the run goes on, the summary and the ledger say it; it stops renewing).
+ * token marks the lock `lost`: it warns, stops renewing, and leaves the new holder's lock alone at release().
  */
 export class Lock {
   /**
    * @param {LockContext} ctx @param {string} name @param {LockValue} value
-   * @param {{ holder: LockValue|null, raw: string }|null} tookOver
+   * @param {{ holder: LockValue|null }|null} tookOver
    */
   constructor(ctx, name, value, tookOver) {
     this.ctx = ctx;
@@ -179,6 +178,7 @@ export class Lock {
     this.lost = null;
     /** @type {ReturnType<typeof setInterval>|null} */
     this.timer = null;
+    this.released = false;
   }
 
   /** The takeover, as the ledger records it (null when the lock was free). */
@@ -221,11 +221,12 @@ export class Lock {
 
   /**
    * Delete the lock if it is still ours (bounded; never the run's aborted signal). A failure is warned about: the
-   * lock then goes stale after its lease.
+   * lock then goes stale after its lease. Idempotent: a second call does nothing.
    */
   async release() {
     this.stop();
-    if (this.lost) return;
+    if (this.lost || this.released) return;
+    this.released = true;
     const ctx = { ...this.ctx, signal: AbortSignal.timeout(RELEASE_MS) };
     try {
       const held = await readLock(ctx);
@@ -234,23 +235,6 @@ export class Lock {
     } catch (e) {
       this.ctx.log?.warn(`lock: could not release ${this.name} (${/** @type {Error} */ (e).message}); it goes stale ${Math.round(this.value.leaseSeconds)} s after its last renewal`);
     }
-  }
-}
-
-/**
- * Run `fn` holding the environment's lock: taken before, released after (also when fn throws).
- * @template T
- * @param {LockContext} ctx
- * @param {Parameters<typeof acquireLock>[1]} who
- * @param {(lock: Lock) => Promise<T>} fn
- * @returns {Promise<T>}
- */
-export async function withLock(ctx, who, fn) {
-  const lock = (await acquireLock(ctx, who)).start();
-  try {
-    return await fn(lock);
-  } finally {
-    await lock.release();
   }
 }
 

@@ -165,20 +165,11 @@ const BEHAVIOUR = [
   { flag: '--aws-max-attempts', value: 'N', key: 'awsMaxAttempts', default: RETRY_DEFAULTS.maxAttempts, parse: positiveInt, help: [
     `attempts of one AWS call, retries of throttling and 5xx included (default ${RETRY_DEFAULTS.maxAttempts}:`,
     `a call that keeps failing gives up after at most ${Math.round(maxRetryWaitMs(RETRY_DEFAULTS) / 1000)} s of backoff)`] },
-  ...breakLockFlag(),
-];
-
-/**
- * `--break-lock`: take over the environment's lock when it is stale (its holder stopped renewing it); a live lock is
- * never broken. Every command that changes the environment takes it (runner/ledger/lock.mjs).
- * @template {{ breakLock: boolean }} T
- * @returns {import('./cli-options.mjs').Flag<T>[]}
- */
-export function breakLockFlag() {
-  return [{ flag: '--break-lock', key: 'breakLock', default: false, help: [
+  // every command that changes the environment takes its lock (runner/ledger/lock.mjs); a live one is never broken
+  { flag: '--break-lock', key: 'breakLock', default: false, help: [
     'take over the environment\'s lock if it is stale (its holder stopped renewing it;',
-    'the ledger records the takeover). A live lock is never broken.'] }];
-}
+    'the ledger records the takeover). A live lock is never broken.'] },
+];
 
 /** @type {RunnerFlag[]} */
 const OUTPUT = [

@@ -137,7 +137,7 @@ export async function run(argv, deps = {}) {
         const final = await recordOutcome(lctx, { ...entry, outcome: outcomeOf(report, state), failedStep: report.failure?.step ?? null, finishedAt: report.finishedAt, covered: coveredSteps(report) }, report, writeErr, { write: ledger.writeEntry });
         if (final.written) await retain(lctx, config.ledger?.keep);
       }
-      await lock?.release();
+      await lock?.release(); // before the outputs are written; the finally below covers every earlier exit
       report.awsCalls = counter.total; // the ledger's final write and the lock's release included
       if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
       write(`\n${formatSummary(report)}`);

@@ -5,7 +5,7 @@ import { fakeWorld, awsError, fakeClock, ROOT, OUTPUTS_FILE } from '../support/f
 import { rollout, WEB, WORKERS, ecsName, ops } from '../support/rollout.mjs';
 import { main } from '../../runner/lib/main.mjs';
 import {
-  entryId, writeEntry, readEntries, readLedger, lastSuccessful, serializeEntry, LedgerError, MAX_ENTRY_BYTES,
+  entryId, writeEntry, readLedger, lastSuccessful, serializeEntry, LedgerError, MAX_ENTRY_BYTES,
 } from '../../runner/ledger/index.mjs';
 import { originFrom, startEntry, recordOutcome } from '../../runner/ledger/record.mjs';
 import { createAwsClients, createCallCounter } from '../../runner/aws/clients.mjs';
@@ -127,7 +127,7 @@ describe('what a rollout writes when', () => {
     await rollout(fake, ['--no-emulator', '--release', 'r1']);
     const res = await rollout(fake, ['--no-emulator', '--release', 'r2', '--only', 'tier:workers']);
     expect(res.exitCode).toBe(0);
-    const entries = await readEntries(ledgerCtx(fake));
+    const { entries } = await readLedger(ledgerCtx(fake));
     expect(entries.map((e) => [e.release, e.outcome, e.complete])).toEqual([['r2', 'passed', false], ['r1', 'passed', true]]);
     expect(lastSuccessful(entries).release).toBe('r1');
   });
@@ -158,7 +158,7 @@ describe('store', () => {
         return client === 'ssm' && operation === 'GetParametersByPath' ? { Parameters: [] } : {};
       },
     });
-    expect(await readEntries({ aws, namePrefix: 'staging' })).toEqual([]);
+    expect(await readLedger({ aws, namePrefix: 'staging' })).toEqual({ entries: [], unreadable: [] });
     expect(counter).toEqual({ total: 2, byOperation: { 'ssm.GetParametersByPath': 2 } });
   });
 
@@ -177,23 +177,39 @@ describe('store', () => {
     expect(fake.world.ledgerCalls).toEqual([]);
   });
 
-  test('newest first across pages of 10; limit; a value that is not an entry is left out with a warning (readLedger names it)', async () => {
+  test('newest first across pages of 10; limit; a value that is not an entry is named as unreadable, with what is wrong', async () => {
     const fake = fakeWorld();
     const ctx = ledgerCtx(fake);
     const times = Array.from({ length: 23 }, (_, i) => new Date(Date.UTC(2026, 0, 1, 0, 0, (i * 7) % 23)).toISOString());
     for (const [i, t] of times.entries()) await writeEntry(ctx, entry(`r${i}`, t));
     fake.world.parameters.set(`${PREFIX}junk`, { value: 'not json', version: 1, history: [] });
     fake.world.ledgerCalls = [];
-    const warnings = [];
-    const all = await readEntries({ ...ctx, log: { warn: (m) => warnings.push(m) } });
+    const { entries: all, unreadable } = await readLedger(ctx);
     expect(all).toHaveLength(23);
     expect(all.map((e) => e.startedAt)).toEqual([...times].sort().reverse());
     expect(ops({ calls: fake.world.ledgerCalls }, 'GetParametersByPath')).toHaveLength(3);
     expect(fake.world.ledgerCalls.every((c) => c.input.MaxResults === 10 && c.input.Path === '/staging/releases')).toBe(true);
-    expect(warnings).toEqual([expect.stringMatching(/^ledger: \/staging\/releases\/junk is not a ledger entry \(not JSON \(.+\)\); left out$/)]);
-    expect((await readEntries(ctx, { limit: 3 })).map((e) => e.startedAt)).toEqual([...times].sort().reverse().slice(0, 3));
-    const { unreadable } = await readLedger(ctx);
-    expect(unreadable.map((u) => u.name)).toEqual(['/staging/releases/junk']);
+    expect(unreadable).toEqual([{ name: '/staging/releases/junk', reason: expect.stringMatching(/^not JSON \(.+\)$/) }]);
+    expect((await readLedger(ctx, { limit: 3 })).entries.map((e) => e.startedAt)).toEqual([...times].sort().reverse().slice(0, 3));
+  });
+
+  test('each corruption is named: a missing field, a bad digest, an id that does not match its parameter', async () => {
+    const fake = fakeWorld();
+    const ctx = ledgerCtx(fake);
+    const good = entry('r1', '2026-01-01T00:00:00.000Z');
+    const { images, ...noImages } = good;
+    fake.world.parameters.set(`${PREFIX}${good.id}`, { value: JSON.stringify(noImages), version: 1, history: [] });
+    const other = entry('r2', '2026-01-02T00:00:00.000Z');
+    fake.world.parameters.set(`${PREFIX}${other.id}`, { value: JSON.stringify({ ...other, images: { api: 'sha256:short' } }), version: 1, history: [] });
+    const moved = entry('r3', '2026-01-03T00:00:00.000Z');
+    fake.world.parameters.set(`${PREFIX}20260104T000000000Z-rollout-r3`, { value: JSON.stringify(moved), version: 1, history: [] });
+    const { entries, unreadable } = await readLedger(ctx);
+    expect(entries).toEqual([]);
+    expect(Object.fromEntries(unreadable.map((u) => [u.name.slice(PREFIX.length), u.reason]))).toEqual({
+      [good.id]: expect.stringContaining('images:'),
+      [other.id]: expect.stringContaining('images.api: not an image digest'),
+      '20260104T000000000Z-rollout-r3': `its id "${moved.id}" does not match the parameter's name (20260104T000000000Z-rollout-r3)`,
+    });
   });
 
   test('lastSuccessful: newest passed and complete, rollbacks included, older than `before`', () => {
@@ -210,7 +226,7 @@ describe('store', () => {
   test('a read error is a LedgerError naming the path', async () => {
     const fake = fakeWorld();
     fake.world.faults.set('GetParametersByPath', () => awsError('AccessDeniedException', 'no ssm:GetParametersByPath'));
-    await expect(readEntries(ledgerCtx(fake))).rejects.toThrow('could not read the ledger /staging/releases: AccessDeniedException: no ssm:GetParametersByPath');
+    await expect(readLedger(ledgerCtx(fake))).rejects.toThrow('could not read the ledger /staging/releases: AccessDeniedException: no ssm:GetParametersByPath');
   });
 });
 

@@ -84,7 +84,8 @@ describe('the environment lock', () => {
     clock.advance(LEASE_MS - 1000);
     expect(isStale((await readLock(lockCtx(fake))).value, clock.now())).toBe(false);
     fake.world.parameters.delete(LOCK);
-    await expect(acquireLock(lockCtx(fake, clock), { command: 'rollback', release: null, environment: 'staging', env: {} })).resolves.toBeTruthy();
+    await acquireLock(lockCtx(fake, clock), { command: 'rollback', release: null, environment: 'staging', env: {} });
+    expect((await readLock(lockCtx(fake))).value).toMatchObject({ command: 'rollback', release: null });
     await lock.renew();
     expect(lock.lost).toMatch(/^taken over by rollback/);
     await lock.release(); // not ours: left alone
