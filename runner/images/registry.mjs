@@ -24,8 +24,13 @@ export const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
  * @typedef {{ username: string, password: string }} RegistryCredentials
  */
 
+/** A loopback host (localhost, 127.0.0.0/8): Docker itself treats such a registry as insecure (plain HTTP) by default. */
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3})(:\d{1,5})?$/i;
+
 /**
- * Parse a registry address: `host[:port]` (https) or `http://host[:port]` / `https://host[:port]`.
+ * Parse a registry address: `http://host[:port]` / `https://host[:port]`, or `host[:port]` without a scheme:
+ * plain HTTP for a loopback host (as Docker, which treats 127.0.0.0/8 as an insecure registry by default), HTTPS
+ * for any other.
  * @param {string} spec @param {string} [what] where the value came from, for the error message
  * @returns {RegistryAddress}
  */
@@ -33,8 +38,18 @@ export function parseRegistryAddress(spec, what = 'registry address') {
   if (typeof spec !== 'string' || spec.trim() === '') throw new InputError(`${what}: must be a non-empty string like "host:port" or "http://host:port"`);
   const address = spec.trim().replace(/\/$/, '');
   if (!REGISTRY_ADDRESS_PATTERN.test(address)) throw new InputError(`${what}: "${spec}" is not a registry address (expected "host[:port]" or "http(s)://host[:port]", no path)`);
-  const scheme = /^(https?):\/\//.exec(address)?.[1] ?? 'https';
-  return { scheme: /** @type {'http'|'https'} */ (scheme), host: address.replace(/^https?:\/\//, '') };
+  const host = address.replace(/^https?:\/\//, '');
+  const scheme = /^(https?):\/\//.exec(address)?.[1] ?? (LOOPBACK_HOST.test(host) ? 'http' : 'https');
+  return { scheme: /** @type {'http'|'https'} */ (scheme), host };
+}
+
+/**
+ * A transport failure in words a user can act on: a TLS handshake against a plain-HTTP registry names the fix.
+ * @param {RegistryAddress} address @param {string} detail
+ */
+function transportMessage(address, detail) {
+  const tls = address.scheme === 'https' && /ssl|tls|wrong version number|EPROTO|certificate/i.test(detail);
+  return tls ? `${detail} (the registry was spoken to over HTTPS; if ${address.host} serves plain HTTP, give it as http://${address.host})` : detail;
 }
 
 /**
@@ -68,7 +83,7 @@ export function createRegistryClient({ address, credentials, fetch: fetchImpl = 
       fetchImpl(url, { method, headers: { ...init.headers, Authorization: authorization }, body: init.body, signal, redirect: 'follow' })
         .catch((/** @type {Error & { cause?: { message?: string } }} */ e) => {
           if (e?.name === 'AbortError') throw e;
-          throw new RegistryError(`${method} ${url}: ${e?.cause?.message ?? e?.message ?? e}`);
+          throw new RegistryError(`${method} ${url}: ${transportMessage(address, String(e?.cause?.message ?? e?.message ?? e))}`);
         });
     let res = await send(tokens.has(scope) ? `Bearer ${tokens.get(scope)}` : basic);
     if (res.status === 401) {

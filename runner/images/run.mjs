@@ -60,6 +60,27 @@ export function imageSettings(config, options, env) {
 }
 
 /**
+ * Every input check of the images, on this machine only (no registry, no AWS, no build): the settings, which
+ * images the enabled services need, each build context and Dockerfile, each destination and the registry address.
+ * The runner calls it before its first AWS call so bad input changes nothing; runImages calls it again.
+ * Throws InputError naming every problem at once.
+ * @param {Pick<Parameters<typeof runImages>[0], 'config'|'configPath'|'services'|'outputs'|'options'|'env'>} p
+ */
+export function checkImageInputs(p) {
+  const settings = imageSettings(p.config, p.options ?? {}, p.env ?? process.env);
+  const { needed, unused } = neededImages(p.config.images, p.services, { migrationImage: p.config.migration?.image ?? null });
+  const targets = resolveTargets({
+    images: p.config.images,
+    configPath: p.configPath,
+    needed,
+    outputs: p.outputs,
+    registryOverride: settings.registry.value,
+    registryOverrideSource: settings.registry.source,
+  });
+  return { settings, needed, unused, targets };
+}
+
+/**
  * @param {object} p
  * @param {{ environment?: string, images: Record<string, import('./targets.mjs').ImageEntry>, migration?: { image?: string }, imageRegistry?: string|null, imageConvenienceTag?: string|null }} p.config
  * @param {string} p.configPath path of the config file; image contexts are relative to its directory
@@ -79,17 +100,8 @@ export async function runImages(p) {
   const env = p.env ?? process.env;
   const log = p.log ?? (() => {});
   const run = toCommandRunner(p.exec);
-  const settings = imageSettings(p.config, options, env);
-  const { needed, unused } = neededImages(p.config.images, p.services, { migrationImage: p.config.migration?.image ?? null });
+  const { settings, unused, targets } = checkImageInputs({ ...p, options, env });
   for (const u of unused) log(`image ${u.key}: not built (${u.reason})`);
-  const targets = resolveTargets({
-    images: p.config.images,
-    configPath: p.configPath,
-    needed,
-    outputs: p.outputs,
-    registryOverride: settings.registry.value,
-    registryOverrideSource: settings.registry.source,
-  });
   if (settings.registry.value) log(`images go to ${settings.registry.value} (from ${settings.registry.source}) instead of the hosts in repository_urls`);
   await resolveTags(targets, { release: options.release ?? null, run });
   const clash = targets.find((t) => t.tag === settings.convenienceTag);
@@ -119,12 +131,7 @@ export async function runImages(p) {
  * @returns {Promise<Record<string, { repository: string, tag: string, uri: string }>>}
  */
 export async function plannedImageRefs(p) {
-  const settings = imageSettings(p.config, { imageRegistry: p.imageRegistry ?? null }, p.env ?? process.env);
-  const { needed } = neededImages(p.config.images, p.services, { migrationImage: p.config.migration?.image ?? null });
-  const targets = resolveTargets({
-    images: p.config.images, configPath: p.configPath, needed, outputs: p.outputs,
-    registryOverride: settings.registry.value, registryOverrideSource: settings.registry.source,
-  });
+  const { targets } = checkImageInputs({ ...p, options: { imageRegistry: p.imageRegistry ?? null } });
   await resolveTags(targets, { release: p.release ?? null, run: toCommandRunner(p.exec) });
   return Object.fromEntries(targets.map((t) => [t.key, { repository: t.repository, tag: /** @type {string} */ (t.tag), uri: `${t.repository}:${t.tag}` }]));
 }

@@ -101,7 +101,8 @@ const IMAGES = [
   { flag: '--image-registry', value: 'HOST', key: 'imageRegistry', parse: imageRegistry, help: [
     'push to this registry instead of the hosts in repository_urls (default',
     '$STAGING_ROLLOUT_IMAGE_REGISTRY, else config imageRegistry); task definitions pin',
-    'the images where they were pushed'] },
+    'the images where they were pushed; host[:port] is plain HTTP for a loopback host',
+    '(as Docker), HTTPS otherwise; or http(s)://host[:port]'] },
   { flag: '--convenience-tag', value: 'TAG', key: 'convenienceTag', help: [
     'also move TAG to each pushed image (default config imageConvenienceTag, else',
     '<environment>-latest)'],

@@ -7,7 +7,7 @@ import { detectCapabilities } from './emulator.mjs';
 import { createAwsClients } from '../aws/clients.mjs';
 import { execute, formatSummary } from './execute.mjs';
 import { createLogger } from './runtime.mjs';
-import { runIo, readRunInputs, dryRunNotes, writeJson, writeOutputs, inputErrorReport } from './run-io.mjs';
+import { runIo, readRunInputs, dryRunNotes, writeJson, writeOutputs, refusalReport, writeLockRefusal } from './run-io.mjs';
 import { formatCountChanges } from './deployed.mjs';
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
@@ -78,6 +78,10 @@ async function rollout(argv, deps) {
       { only: options.only, from: options.from, skip: options.skip, skipReasons: options.skipReasons },
     );
     const capabilities = detectCapabilities({ emulator: options.emulator, env });
+    // each selected step's own input checks (a step module's checkInputs, e.g. the images' build contexts and
+    // registry address), before the first AWS call: bad input calls nothing and writes no ledger entry
+    const steps = deps.steps ?? STEPS;
+    for (const s of plan.steps) if (s.selected) steps[s.kind]?.checkInputs?.({ config, configPath: loaded.path, catalog: plan.services, outputs, options, env });
 
     // input is valid: from here on AWS may be called
     const log = createLogger({ write, clock, startedAt });
@@ -94,7 +98,10 @@ async function rollout(argv, deps) {
     // one change at a time: the environment's lock before the first change (a dry run changes nothing, takes none)
     const held = options.dryRun ? null
       : await takeLock({ ...ledger, signal, clock, ...deps.lock }, { command: 'rollout', release, environment: outputs.environment, env, breakLock: options.breakLock }, writeErr);
-    if (held && !held.lock) return { exitCode: held.exitCode, report: null, plan, awsCalls: counter.total };
+    if (held && !held.lock) {
+      await writeLockRefusal(held, options, { cwd, ident, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
+      return { exitCode: held.exitCode, report: null, plan, awsCalls: counter.total };
+    }
     const lock = held?.lock ?? null;
     /** @type {import('./execute.mjs').Report} */
     let report;
@@ -109,7 +116,7 @@ async function rollout(argv, deps) {
           outputs, catalog: plan.services, release, options: opts, config, configPath: loaded.path, smoke: loaded.smoke, env, aws, exec, log,
           clock, signal, capabilities, releaseStartedAt: new Date(startedAt).toISOString(), state,
         },
-        steps: deps.steps ?? STEPS,
+        steps,
         awsCalls: () => counter.total,
       });
       if (started) {
@@ -131,7 +138,7 @@ async function rollout(argv, deps) {
     if (e instanceof InputError) {
       writeErr(`error: ${e.message}`);
       if (options?.report) {
-        const report = inputErrorReport({ ...ident, message: e.message, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
+        const report = refusalReport({ ...ident, message: e.message, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
         await writeJson(path.resolve(cwd, options.report), report).catch(() => {});
       }
       return { exitCode: EXIT.BAD_INPUT, report: null, plan: null, awsCalls: counter.total };

@@ -2,10 +2,22 @@
 // service uses under the release tag, skipping tags the registry already has, and record
 // ctx.state.images[key] = { uri, tag, digest, status } for the task-definition step and the report.
 import { InterruptedError, InputError } from '../lib/errors.mjs';
-import { runImages } from '../images/run.mjs';
+import { runImages, checkImageInputs } from '../images/run.mjs';
 
 export const id = 'images';
 export const title = 'Images';
+
+/**
+ * Before the first AWS call: every build context and Dockerfile exists, each destination and the registry address
+ * parse, the tag settings are valid (runner/images/run.mjs checkImageInputs). Throws InputError naming them all.
+ * @param {import('./index.mjs').StepInput} input
+ */
+export function checkInputs({ config, configPath, catalog, outputs, options, env }) {
+  checkImageInputs({
+    config, configPath, services: catalog, outputs, env,
+    options: { imageRegistry: options.imageRegistry, convenienceTag: options.convenienceTag, imageConcurrency: options.imageConcurrency },
+  });
+}
 
 /**
  * Reads from the context: the config the runner loaded (`config`; image contexts resolve against the directory of

@@ -304,6 +304,7 @@ export function fakeWorld(opts = {}) {
   /** Step registry (kind -> module) that tags AWS calls with the running step; `extra` replaces modules (null: absent). */
   const steps = (extra = {}) => Object.fromEntries(Object.entries({ ...STEPS, ...extra }).map(([kind, mod]) => [kind, mod && {
     run: async (ctx) => { world.step = ctx.step.id; try { return await mod.run(ctx); } finally { world.step = null; } },
+    ...('checkInputs' in mod ? { checkInputs: mod.checkInputs } : {}),
   }]));
   return { world, clients, steps };
 }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { run as runStep } from '../../runner/steps/images.mjs';
 import { InputError, InterruptedError } from '../../runner/lib/errors.mjs';
 import { parsePushDigest } from '../../runner/images/docker.mjs';
-import { parseRegistryAddress, splitRepositoryUrl } from '../../runner/images/registry.mjs';
+import http from 'node:http';
+import { parseRegistryAddress, splitRepositoryUrl, createRegistryClient } from '../../runner/images/registry.mjs';
 import { neededImages } from '../../runner/images/targets.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
 import { plannedImageRefs } from '../../runner/images/run.mjs';
@@ -320,11 +321,31 @@ describe('helpers', () => {
   });
 
   test('registry address and repository URL parsing', () => {
-    expect(parseRegistryAddress('127.0.0.1:5000')).toEqual({ scheme: 'https', host: '127.0.0.1:5000' });
+    // no scheme: plain HTTP for a loopback host (as Docker's default insecure 127.0.0.0/8), HTTPS for any other
+    expect(parseRegistryAddress('127.0.0.1:5000')).toEqual({ scheme: 'http', host: '127.0.0.1:5000' });
+    expect(parseRegistryAddress('localhost:5000')).toEqual({ scheme: 'http', host: 'localhost:5000' });
+    expect(parseRegistryAddress('https://127.0.0.1:5000')).toEqual({ scheme: 'https', host: '127.0.0.1:5000' });
+    expect(parseRegistryAddress('registry.example.com:5000')).toEqual({ scheme: 'https', host: 'registry.example.com:5000' });
+    expect(parseRegistryAddress('127.0.0.1.example.com')).toEqual({ scheme: 'https', host: '127.0.0.1.example.com' });
     expect(parseRegistryAddress('http://localhost:5000/')).toEqual({ scheme: 'http', host: 'localhost:5000' });
     expect(() => parseRegistryAddress('ftp://x')).toThrow(/not a registry address/);
     expect(splitRepositoryUrl(`${ECR_HOST}/staging/api`)).toEqual({ host: ECR_HOST, name: 'staging/api' });
     expect(() => splitRepositoryUrl('no-slash')).toThrow(/not a repository URL/);
+  });
+
+  test('HTTPS spoken to a plain-HTTP registry (a real server): the error names the http:// way out', async () => {
+    const server = http.createServer((_req, res) => { res.writeHead(404); res.end(); });
+    await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+    const host = `127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
+    try {
+      const tls = createRegistryClient({ address: { scheme: 'https', host }, credentials: { username: 'u', password: 'p' } });
+      await expect(tls.manifest('staging/api', 'r1')).rejects.toThrow(`if ${host} serves plain HTTP, give it as http://${host}`);
+      // the same address without a scheme is loopback, so plain HTTP: it answers
+      const plain = createRegistryClient({ address: parseRegistryAddress(host), credentials: { username: 'u', password: 'p' } });
+      await expect(plain.manifest('staging/api', 'r1')).resolves.toMatchObject({ exists: false });
+    } finally {
+      server.close();
+    }
   });
 
   test('neededImages rejects a service image that is not a configured image key', () => {

@@ -55,6 +55,24 @@ describe('bad input: exit 2, a precise message, no AWS call', () => {
     expect(res.createAws).not.toHaveBeenCalled();
   });
 
+  test('a missing build context (the real images step): exit 2 naming it and the fix, before any AWS call or ledger entry', async () => {
+    // config/staging.json's build contexts are not in this checkout; the images step's checkInputs runs first
+    const fake = fakeWorld();
+    const createAws = jest.fn(() => fake.clients);
+    const err = [];
+    const reportPath = path.join(tmp, 'bad-context', 'report.json');
+    const res = await main(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator', '--report', reportPath], {
+      cwd: ROOT, env: {}, clock: fakeClock(), createAws, write: () => {}, writeErr: (l) => err.push(l),
+      exec: async () => { throw new Error('exec not expected'); }, steps: fake.steps({ smoke: null }), writeArtifacts: async () => ({}),
+    });
+    expect(res.exitCode).toBe(2);
+    expect(err.join('\n')).toMatch(/^error: image configuration is not usable \(nothing was built\):\n {2}- \S*config\/staging\.json: images\.api\.context: build context \S+ does not exist or is not a directory/);
+    expect(createAws).not.toHaveBeenCalled();
+    expect(fake.world.calls).toHaveLength(0);
+    expect(fake.world.parameters.size).toBe(0);
+    expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toMatchObject({ exitCode: 2, awsCalls: 0 });
+  });
+
   test('a missing output key', async () => {
     const p = catalogWith((o) => { delete o.tasks_security_group_id; });
     const res = await run(['--outputs', p, '--release', 'r']);
