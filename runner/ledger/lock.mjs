@@ -240,12 +240,12 @@ export class Lock {
 
 /**
  * Take the lock for a command that changes the environment, or say why not: `{ lock }`, or `{ lock: null,
- * exitCode }` after the refusal was written (EXIT.LOCKED: held by another command; EXIT.FAILED: AWS did not answer).
- * Either way nothing was changed.
+ * exitCode, message }` after the refusal was written (EXIT.LOCKED: held by another command; EXIT.FAILED: AWS did not
+ * answer). Either way nothing was changed.
  * @param {LockContext} ctx
  * @param {Parameters<typeof acquireLock>[1]} who
  * @param {(line: string) => void} writeErr
- * @returns {Promise<{ lock: Lock, exitCode?: undefined } | { lock: null, exitCode: number }>}
+ * @returns {Promise<{ lock: Lock, exitCode?: undefined } | { lock: null, exitCode: number, message: string }>}
  */
 export async function takeLock(ctx, who, writeErr) {
   try {
@@ -253,10 +253,11 @@ export async function takeLock(ctx, who, writeErr) {
   } catch (e) {
     if (e instanceof LockHeldError) {
       writeErr(`error: ${e.message}`);
-      return { lock: null, exitCode: EXIT.LOCKED };
+      return { lock: null, exitCode: EXIT.LOCKED, message: e.message };
     }
-    if (e instanceof InterruptedError) return { lock: null, exitCode: EXIT.INTERRUPTED };
-    writeErr(`error: ${/** @type {Error} */ (e).message}; nothing was changed`);
-    return { lock: null, exitCode: EXIT.FAILED };
+    if (e instanceof InterruptedError) return { lock: null, exitCode: EXIT.INTERRUPTED, message: 'interrupted while taking the environment lock' };
+    const message = `${/** @type {Error} */ (e).message}; nothing was changed`;
+    writeErr(`error: ${message}`);
+    return { lock: null, exitCode: EXIT.FAILED, message };
   }
 }

@@ -99,14 +99,27 @@ export async function writeOutputs(report, options, io) {
 }
 
 /**
- * The report of a run stopped by bad input before its plan ran (exit 2, nothing changed): what --report holds then.
- * @param {{ release: string, environment: string, message: string, startedAt: number, finishedAt: number, awsCalls: number }} r
+ * The report of a run refused before its plan ran, nothing changed: what --report holds then. `step` is `input`
+ * for bad input (exit 2) and `lock` when another command holds the environment's lock (exit 3).
+ * @param {{ release: string, environment: string, message: string, startedAt: number, finishedAt: number, awsCalls: number, step?: 'input'|'lock', exitCode?: number }} r
  * @returns {import('./execute.mjs').Report}
  */
-export function inputErrorReport(r) {
+export function refusalReport(r) {
   return {
-    schemaVersion: 1, release: r.release, environment: r.environment, status: 'failed', exitCode: 2,
-    failure: { step: 'input', message: r.message }, startedAt: new Date(r.startedAt).toISOString(),
+    schemaVersion: 1, release: r.release, environment: r.environment, status: 'failed', exitCode: r.exitCode ?? 2,
+    failure: { step: r.step ?? 'input', message: r.message }, startedAt: new Date(r.startedAt).toISOString(),
     finishedAt: new Date(r.finishedAt).toISOString(), durationMs: r.finishedAt - r.startedAt, awsCalls: r.awsCalls, images: {}, steps: [],
   };
+}
+
+/**
+ * A refused lock (runner/ledger/lock.mjs takeLock) in the --report file, when one was asked for.
+ * @param {{ exitCode: number, message?: string }} held
+ * @param {{ report?: string|null }} options
+ * @param {{ cwd: string, ident: { release: string, environment: string }, startedAt: number, finishedAt: number, awsCalls: number }} r
+ */
+export async function writeLockRefusal(held, options, r) {
+  if (!options.report || !held.message) return;
+  const report = refusalReport({ ...r.ident, message: held.message, step: 'lock', exitCode: held.exitCode, startedAt: r.startedAt, finishedAt: r.finishedAt, awsCalls: r.awsCalls });
+  await writeJson(path.resolve(r.cwd, options.report), report).catch(() => {});
 }

@@ -14,7 +14,7 @@ import { detectCapabilities } from '../lib/emulator.mjs';
 import { createAwsClients } from '../aws/clients.mjs';
 import { execute, formatSummary } from '../lib/execute.mjs';
 import { createLogger } from '../lib/runtime.mjs';
-import { runIo, readRunInputs, writeOutputs, writeJson, dryRunNotes, inputErrorReport } from '../lib/run-io.mjs';
+import { runIo, readRunInputs, writeOutputs, writeJson, dryRunNotes, refusalReport, writeLockRefusal } from '../lib/run-io.mjs';
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 import * as ledgerModule from '../ledger/index.mjs';
@@ -85,7 +85,10 @@ export async function run(argv, deps = {}) {
     // one change at a time: the lock before the ledger is read, so no other command's change is under way
     const held = options.dryRun ? null
       : await takeLock({ ...lctx, clock, ...deps.lock }, { command: 'rollback', release: options.to, environment: outputs.environment, env, breakLock: options.breakLock }, writeErr);
-    if (held && !held.lock) return { exitCode: held.exitCode, report: null, plan: null };
+    if (held && !held.lock) {
+      await writeLockRefusal(held, options, { cwd, ident, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
+      return { exitCode: held.exitCode, report: null, plan: null };
+    }
     const lock = held?.lock ?? null;
     try {
       const { entries, unreadable } = await ledger.readLedger(lctx);
@@ -150,7 +153,7 @@ export async function run(argv, deps = {}) {
     if (!(e instanceof InputError)) throw e;
     writeErr(`error: ${e.message}`);
     if (options?.report) {
-      const report = inputErrorReport({ ...ident, message: e.message, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
+      const report = refusalReport({ ...ident, message: e.message, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
       await writeJson(path.resolve(cwd, options.report), report).catch(() => {});
     }
     return { exitCode: EXIT.BAD_INPUT, report: null, plan: null };

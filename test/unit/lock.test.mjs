@@ -1,6 +1,9 @@
 // The environment's lock (runner/ledger/lock.mjs) against the scripted AWS world: two rollouts started together
 // (exactly one changes anything, the other is refused with exit 3 before its first change), a rollback while a
 // rollout holds it, a stale lock taken over only with --break-lock and recorded in the ledger, a live one never.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fakeWorld, fakeClock, OUTPUTS_FILE, ROOT } from '../support/fake-aws.mjs';
 import { rollout, ops } from '../support/rollout.mjs';
 import { main } from '../../runner/lib/main.mjs';
@@ -40,12 +43,17 @@ describe('the environment lock', () => {
     const fake = fakeWorld();
     await acquireLock(lockCtx(fake), { command: 'rollout', release: 'r9', environment: 'staging', env: { USER: 'ann', HOSTNAME: 'ci-box' } });
     const err = [];
-    const res = await main(['rollback', '--outputs', OUTPUTS_FILE], {
+    const reportPath = path.join(mkdtempSync(path.join(tmpdir(), 'lock-report-')), 'report.json');
+    const res = await main(['rollback', '--outputs', OUTPUTS_FILE, '--report', reportPath], {
       cwd: ROOT, env: {}, clock: fakeClock(), createAws: () => fake.clients, write: () => {}, writeErr: (l) => err.push(l),
       exec: async () => { throw new Error('no shell'); },
     });
     expect(res.exitCode).toBe(EXIT.LOCKED);
     expect(err.join('\n')).toContain('locked by rollout of release r9 by ann on ci-box');
+    // --report says so too, for CI: exit 3, the lock named as the failure, no step run
+    const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+    expect(report).toMatchObject({ exitCode: EXIT.LOCKED, status: 'failed', environment: 'staging', steps: [], failure: { step: 'lock' } });
+    expect(report.failure.message).toContain('locked by rollout of release r9 by ann on ci-box');
     expect(fake.world.calls.filter((c) => MUTATING.includes(c.op))).toEqual([]);
     expect(ledgerNames(fake.world)).toEqual([]);
   });
