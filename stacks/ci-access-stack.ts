@@ -3,7 +3,7 @@
 // section). It reads nothing of foundation's state: every ARN comes from the config's names (stacks/names.ts).
 //   plan role      read-only + state read          trust: repo:OWNER/REPO:ref:refs/heads/main
 //   deploy role    applies foundation              trust: repo:OWNER/REPO:environment:<ci.environment>
-//   rollout role   what the runner calls           trust: repo:OWNER/REPO:ref:refs/heads/main
+//   rollout role   what the runner calls           trust: repo:OWNER/REPO:environment:<ci.environment>
 //   tfc role       (optional) Terraform Cloud runs trust: organization:<org>:project:*:workspace:<ws>:run_phase:*
 // Each role's permissions are managed policies that fit IAM's size limits (policy.ts splitPolicy). It also holds
 // the permissions boundary of the foundation's roles (ci-access/boundary.ts).
@@ -86,9 +86,12 @@ export class CiAccessStack extends TerraformStack {
     const backend = { env, backend: config.backend };
     const foundationOf = { env, names, cacheAuth: config.cache.auth };
     this.role('plan', githubTrust(main), planPolicy({ ...foundationOf, state: stateRead(backend) }), 'Plans `foundation`: read-only, plus state read');
-    this.role('deploy', githubTrust(`repo:${ci.repository}:environment:${ci.environment}`), deployPolicy({ ...foundationOf, state: stateWrite(backend) }),
+    // the roles that change the environment trust only a job that runs in its GitHub environment (its reviewers
+    // and branch rules apply); the read-only plan role any job on main
+    const inEnvironment = `repo:${ci.repository}:environment:${ci.environment}`;
+    this.role('deploy', githubTrust(inEnvironment), deployPolicy({ ...foundationOf, state: stateWrite(backend) }),
       'Applies `foundation` after the environment\'s approval');
-    this.role('rollout', githubTrust(main), rolloutPolicy({ env, names, services: enabled, imageKeys: Object.keys(config.images), stateRead: stateRead(backend) }),
+    this.role('rollout', githubTrust(inEnvironment), rolloutPolicy({ env, names, services: enabled, imageKeys: Object.keys(config.images), stateRead: stateRead(backend) }),
       'The rollout runner: releases, status, history, rollback');
     new TerraformOutput(this, 'github_oidc_provider_arn', { value: github, description: 'IAM OIDC provider of GitHub Actions the roles trust' });
 

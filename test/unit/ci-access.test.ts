@@ -100,7 +100,7 @@ describe('ci-access: trust', () => {
   test.each([
     ['plan', 'repo:acme/staging-rollout:ref:refs/heads/main'],
     ['deploy', 'repo:acme/staging-rollout:environment:staging'],
-    ['rollout', 'repo:acme/staging-rollout:ref:refs/heads/main'],
+    ['rollout', 'repo:acme/staging-rollout:environment:staging'],
   ])('%s role: GitHub OIDC, audience sts.amazonaws.com, subject %s', (key, sub) => {
     const t = trustOf(ciAccess, key);
     expect(t.Statement).toHaveLength(1);

@@ -109,9 +109,18 @@ describe('AWS credentials', () => {
 });
 
 describe('hygiene', () => {
-  test('one rollout at a time, never cancelled mid-deploy', () => {
-    expect(WF.concurrency.group).toMatch(/^staging-rollout/);
+  test('one change of the environment at a time, for the whole run, never cancelled mid-deploy', () => {
+    expect(WF.concurrency.group).toBe('environment-staging');
     expect(WF.concurrency['cancel-in-progress']).toBe(false);
+    // a job-level group would let another run's apply come between this run's apply and rollout
+    for (const id of Object.keys(JOBS)) expect(JOBS[id].concurrency).toBeUndefined();
+  });
+
+  test('every job that assumes a role changing the environment runs in that environment (the roles trust only it)', () => {
+    const changing = Object.keys(JOBS).filter((id) => steps(id).some((s) => /configure-aws-credentials/.test(s.uses ?? '')
+      && /STAGING_(DEPLOY|ROLLOUT)_ROLE_ARN/.test(s.with?.['role-to-assume'] ?? '')));
+    expect(changing.sort()).toEqual(['deploy', 'rollout']);
+    for (const id of changing) expect(JOBS[id].environment?.name ?? JOBS[id].environment).toBe('staging');
   });
 
   test('every action is pinned to a version', () => {
