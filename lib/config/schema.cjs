@@ -77,6 +77,16 @@ const LoadBalancerSchema = f.strict({
   healthCheck: f.section(HealthCheckSchema),
   deregistrationDelaySeconds: f.int(0, 3600).default(5),
   sslPolicy: f.str({ pattern: /^ELBSecurityPolicy-[A-Za-z0-9-]+$/, hint: 'an ELB security policy name' }).default('ELBSecurityPolicy-TLS13-1-2-2021-06'),
+  allowPublicHttp: f.bool().default(false)
+    .describe('Accept a plain-HTTP listener open to the whole internet (no certificateArn, allowedIngressCidrs containing 0.0.0.0/0): refused unless true.'),
+}).superRefine((lb, ctx) => {
+  // a listener without TLS that anyone can reach carries the apps' sessions and the smoke login in clear text
+  if (lb.certificateArn === null && lb.allowedIngressCidrs.includes('0.0.0.0/0') && !lb.allowPublicHttp) {
+    ctx.addIssue({
+      code: 'custom', path: ['certificateArn'], input: lb.certificateArn,
+      message: 'is null while allowedIngressCidrs contains 0.0.0.0/0: the ALB would serve plain HTTP to the whole internet; set certificateArn (an ACM certificate ARN, HTTPS), or narrow allowedIngressCidrs, or accept it with loadBalancer.allowPublicHttp: true',
+    });
+  }
 }).describe('The public ALB in front of the web services.');
 
 const SQL_NAME = { pattern: /^[a-z_][a-z0-9_]{0,62}$/, hint: 'a lowercase SQL identifier' };

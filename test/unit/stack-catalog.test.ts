@@ -54,7 +54,7 @@ describe('normalizeConfig on config/staging.json', () => {
 
   test('defaults fill an almost empty config', () => {
     const { config: c, services: s } = normalizeConfig({
-      environment: 'dev', region: 'eu-west-1', network: { cidr: '10.1.0.0/16' },
+      environment: 'dev', region: 'eu-west-1', network: { cidr: '10.1.0.0/16' }, loadBalancer: { allowPublicHttp: true },
       images: { api: { context: '.' } }, migration: { command: ['migrate'] }, tiers: ['app'],
       services: { w: { tier: 'app', kind: 'worker', image: 'api' } }, smoke: { fetcherAnisetteCheck: 'off' },
     }, { source: 'dev.json' });
@@ -67,7 +67,7 @@ describe('normalizeConfig on config/staging.json', () => {
 
   test('the smoke section is part of the one schema: its rules apply to a whole config', () => {
     const raw = {
-      environment: 'dev', region: 'eu-west-1', network: { cidr: '10.1.0.0/16' },
+      environment: 'dev', region: 'eu-west-1', network: { cidr: '10.1.0.0/16' }, loadBalancer: { allowPublicHttp: true },
       images: { api: { context: '.' } }, migration: { command: ['migrate'] }, tiers: ['app'],
       services: { w: { tier: 'app', kind: 'worker', image: 'api' } },
     };
@@ -175,6 +175,9 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['retention', (r) => { r.logs.retentionDays = 10; }, 'logs.retentionDays: must be a CloudWatch Logs retention'],
     ['health check timeout', (r) => { r.loadBalancer.healthCheck.timeoutSeconds = 5; }, 'loadBalancer.healthCheck.timeoutSeconds: must be less than intervalSeconds (5), got 5'],
     ['certificate', (r) => { r.loadBalancer.certificateArn = 'my-cert'; }, 'loadBalancer.certificateArn: must be an ACM certificate ARN or null'],
+    ['public plain HTTP not accepted', (r) => { delete r.loadBalancer.allowPublicHttp; },
+      'loadBalancer.certificateArn: is null while allowedIngressCidrs contains 0.0.0.0/0: the ALB would serve plain HTTP to the whole internet; set certificateArn (an ACM certificate ARN, HTTPS), or narrow allowedIngressCidrs, or accept it with loadBalancer.allowPublicHttp: true'],
+    ['public plain HTTP, opt-in not a boolean', (r) => { r.loadBalancer.allowPublicHttp = 'yes'; }, 'loadBalancer.allowPublicHttp: must be true or false, got "yes"'],
     ['backend type', (r) => { r.backend = { type: 'gcs' }; }, 'backend.type: must be one of "local", "s3", "cloud", got "gcs"'],
     ['s3 backend without bucket', (r) => { r.backend = { type: 's3' }; }, 'backend.bucket: must be a non-empty string, got undefined'],
     ['s3 backend without locking', (r) => { r.backend = { type: 's3', bucket: 'tf-state', useLockfile: false }; }, 'backend: S3 state needs locking'],
@@ -193,6 +196,14 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['environment value type', (r) => { r.services['tracker-fetcher-2'].environment.RETRIES = 3; }, 'services.tracker-fetcher-2.environment.RETRIES: must be a string, got 3'],
     ['region', (r) => { r.region = 'US-EAST-1'; }, 'region: must be an AWS region like "us-east-1", got "US-EAST-1"'],
   ];
+
+  test('plain HTTP needs no opt-in once the ALB has a certificate or is not open to the whole internet', () => {
+    const unaccepted = (edit: (raw: any) => void) => variant((r) => { delete r.loadBalancer.allowPublicHttp; edit(r); });
+    const https = normalizeConfig(unaccepted((r) => { r.loadBalancer.certificateArn = 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123'; }), { source: SOURCE });
+    expect(https.config.loadBalancer).toMatchObject({ allowPublicHttp: false, certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123' });
+    const office = normalizeConfig(unaccepted((r) => { r.loadBalancer.allowedIngressCidrs = ['203.0.113.0/24']; }), { source: SOURCE });
+    expect(office.config.loadBalancer).toMatchObject({ allowPublicHttp: false, certificateArn: null });
+  });
 
   test.each(cases)('%s', (_label, edit, expected) => {
     const e = errorOf(variant(edit));
