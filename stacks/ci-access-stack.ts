@@ -4,7 +4,8 @@
 //   plan role      read-only + state read          trust: repo:OWNER/REPO:ref:refs/heads/main
 //   deploy role    applies foundation              trust: repo:OWNER/REPO:environment:<ci.environment>
 //   rollout role   what the runner calls           trust: repo:OWNER/REPO:environment:<ci.environment>
-//   tfc role       (optional) Terraform Cloud runs trust: organization:<org>:project:*:workspace:<ws>:run_phase:*
+//   tfc roles      (optional) Terraform Cloud: plan role (read-only) trust ...:workspace:<ws>:run_phase:plan,
+//                  apply role (deploy) trust organization:<org>:project:*:workspace:<ws>:run_phase:apply
 // Each role's permissions are managed policies that fit IAM's size limits (policy.ts splitPolicy). It also holds
 // the permissions boundary of the foundation's roles (ci-access/boundary.ts).
 import { Construct } from 'constructs';
@@ -107,10 +108,15 @@ export class CiAccessStack extends TerraformStack {
     if (ci.terraformCloud) {
       const tfc = ci.terraformCloud;
       const tfcProvider = provider('terraform-cloud-oidc', TFC_OIDC.host, TFC_OIDC.audience, tfc.oidcProvider);
-      const subject = `organization:${tfc.organization}:project:*:workspace:${tfc.workspace}:run_phase:*`;
-      // Terraform Cloud keeps the state itself: no S3 state permission
-      this.role('terraform_cloud', trust(tfcProvider, TFC_OIDC.host, TFC_OIDC.audience, { StringLike: { [`${TFC_OIDC.host}:sub`]: subject } }),
-        deployPolicy({ ...foundationOf, state: [] }), `Terraform Cloud runs of workspace ${tfc.organization}/${tfc.workspace} (dynamic provider credentials)`);
+      const phase = (p: 'plan' | 'apply') => trust(tfcProvider, TFC_OIDC.host, TFC_OIDC.audience,
+        { StringLike: { [`${TFC_OIDC.host}:sub`]: `organization:${tfc.organization}:project:*:workspace:${tfc.workspace}:run_phase:${p}` } });
+      // one role per run phase (TFC_AWS_PLAN_ROLE_ARN, TFC_AWS_APPLY_ROLE_ARN): a plan, which any speculative run of
+      // the workspace makes, gets the read-only plan role; only an apply gets the deploy role. Terraform Cloud keeps
+      // the state itself: no S3 state permission
+      this.role('terraform_cloud_plan', phase('plan'), planPolicy({ ...foundationOf, state: [] }),
+        `Terraform Cloud plans of workspace ${tfc.organization}/${tfc.workspace}: read-only (dynamic provider credentials)`);
+      this.role('terraform_cloud', phase('apply'), deployPolicy({ ...foundationOf, state: [] }),
+        `Terraform Cloud applies of workspace ${tfc.organization}/${tfc.workspace} (dynamic provider credentials)`);
       new TerraformOutput(this, 'terraform_cloud_oidc_provider_arn', { value: tfcProvider, description: 'IAM OIDC provider of Terraform Cloud the run role trusts' });
     }
   }

@@ -71,7 +71,12 @@ export class TaskIam extends Construct {
       { sid: 'EcrLogin', effect: 'Allow', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
       { sid: 'PullOwnRepositories', effect: 'Allow', actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'], resources: props.repositoryArns },
       { sid: 'WriteOwnLogGroups', effect: 'Allow', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: props.logGroupArns.map((a) => `${a}:*`) },
-      { sid: 'DecryptWithEnvironmentKey', effect: 'Allow', actions: ['kms:Decrypt'], resources: [props.kmsKeyArn] },
+      // the key decrypts the containers' secrets for ECS, through Secrets Manager only (ECR and CloudWatch Logs use
+      // the key by their own grants and key-policy statement, not through this role)
+      {
+        sid: 'DecryptWithEnvironmentKey', effect: 'Allow', actions: ['kms:Decrypt'], resources: [props.kmsKeyArn],
+        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${env.region}.amazonaws.com`] }],
+      },
     ];
     if (props.secretArns.length > 0) {
       execStatements.push({ sid: 'ReadOwnSecrets', effect: 'Allow', actions: ['secretsmanager:GetSecretValue'], resources: props.secretArns });

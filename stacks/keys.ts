@@ -62,7 +62,7 @@ export class Keys extends Construct {
       deletionWindowInDays: window,
       policy: policy.json,
     });
-    this.alias = new KmsAlias(this, 'alias', { name: `alias/${env.prefix}`, targetKeyId: this.key.keyId });
+    this.alias = new KmsAlias(this, 'alias', { name: new ResourceNames(env.prefix).keyAlias, targetKeyId: this.key.keyId });
   }
 }
 

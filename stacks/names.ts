@@ -46,6 +46,10 @@ export class ResourceNames {
   get loadBalancer(): string {
     return boundedName(`${this.prefix}-alb`, 32);
   }
+  /** alias of the environment's KMS key (its id is generated; policies outside foundation name the key by it) */
+  get keyAlias(): string {
+    return `alias/${this.prefix}`;
+  }
   /** the task execution role */
   get executionRole(): string {
     return `${this.prefix}-task-execution`;

@@ -66,8 +66,8 @@ if (!env) {
 
     test('ci-access: terraform validate and apply on the emulator; every role and the OIDC providers exist; outputs are the role ARNs', () => {
       expect(applied.skipped).toEqual([]);
-      for (const key of ['plan', 'deploy', 'rollout', 'terraform_cloud']) {
-        expect(applied.outputs[`${key}_role_arn`].value).toMatch(new RegExp(`^arn:aws:iam::${where.accountId}:role/ci-access/[a-z0-9-]+-ci-${key.replace('_', '-')}$`));
+      for (const key of ['plan', 'deploy', 'rollout', 'terraform_cloud', 'terraform_cloud_plan']) {
+        expect(applied.outputs[`${key}_role_arn`].value).toMatch(new RegExp(`^arn:aws:iam::${where.accountId}:role/ci-access/[a-z0-9-]+-ci-${key.replace(/_/g, '-')}$`));
       }
       expect(applied.outputs.github_oidc_provider_arn.value).toBe(`arn:aws:iam::${where.accountId}:oidc-provider/token.actions.githubusercontent.com`);
       expect(applied.outputs.terraform_cloud_oidc_provider_arn.value).toBe(`arn:aws:iam::${where.accountId}:oidc-provider/app.terraform.io`);
@@ -82,8 +82,8 @@ if (!env) {
       expect(of('aws_iam_role_policy')).toEqual([]);
       const policies = of('aws_iam_policy');
       const attachments = of('aws_iam_role_policy_attachment');
-      for (const key of ['plan', 'deploy', 'rollout', 'terraform_cloud']) {
-        const id = `${key.replace('_', '-')}-policy-`;
+      for (const key of ['plan', 'deploy', 'rollout', 'terraform_cloud', 'terraform_cloud_plan']) {
+        const id = `${key.replace(/_/g, '-')}-policy-`;
         const mine = policies.filter((p) => p.resource.startsWith(id)).sort((a, b) => Number(a.resource.slice(id.length)) - Number(b.resource.slice(id.length)));
         expect(mine.length).toBeGreaterThan(0);
         const roleName = applied.outputs[`${key}_role_arn`].value.split('/').pop();
@@ -153,7 +153,10 @@ if (!env) {
       const repositories = Object.values(outputs.repository_urls).map((u) => String(u).split('/').slice(1).join('/'));
       const requests = [...iamCalls.iamRequests(records, where), ...iamCalls.dockerPushRequests(where, repositories)];
       const policy = proof.synthesizedPolicy(stackJson, 'rollout', where);
-      const results = await proof.evaluate(policy, requests, { principal: applied.outputs.rollout_role_arn.value, accountId: where.accountId });
+      // KMS honours the role's policy only as far as the environment key's own policy (foundation's) lets IAM decide
+      const kmsKey = proof.keyPolicy(JSON.parse(readFileSync(path.join(work, 'cdktf.out', 'stacks', 'foundation', 'cdk.tf.json'), 'utf8')), where);
+      const who = { principal: applied.outputs.rollout_role_arn.value, accountId: where.accountId, resourcePolicy: (r) => (r.action.startsWith('kms:') ? kmsKey : undefined) };
+      const results = await proof.evaluate(policy, requests, who);
       measured.calls = records.length;
       measured.iamRequests = requests.length;
       measured.byOperation = records.reduce((m, r) => ({ ...m, [`${r.client}.${r.operation}`]: (m[`${r.client}.${r.operation}`] ?? 0) + 1 }), {});
@@ -172,7 +175,7 @@ if (!env) {
       for (const st of policy.Statement.filter((x) => [].concat(x.Action).some((a) => used.has(a)))) {
         const cut = { ...policy, Statement: policy.Statement.filter((x) => x !== st) };
         const relevant = requests.filter((r) => [].concat(st.Action).includes(r.action));
-        const res = await proof.evaluate(cut, relevant, { principal: applied.outputs.rollout_role_arn.value, accountId: where.accountId });
+        const res = await proof.evaluate(cut, relevant, who);
         expect({ without: st.Sid, denied: res.some((x) => x.result !== 'Allowed') }).toEqual({ without: st.Sid, denied: true });
       }
       measured.removalMs = Date.now() - t2;

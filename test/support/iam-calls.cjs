@@ -14,6 +14,14 @@
  */
 
 const ECS_TASKS = 'ecs-tasks.amazonaws.com';
+/** Stands for the environment key's id in a KMS request (the foundation generates it; the policies cannot name it) */
+const ENVIRONMENT_KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
+/** The environment prefix of a secret ARN (`secret:<prefix>/<key>-XXXXXX`): its key's alias is `alias/<prefix>` */
+const secretPrefix = (/** @type {string} */ secretArn) => {
+  const m = /:secret:([^/]+)\//.exec(secretArn);
+  if (!m) throw new Error(`not an environment secret ARN: ${secretArn}`);
+  return m[1];
+};
 
 /** @param {Where} w @param {string} service @param {string} rest */
 const arn = (w, service, rest) => `arn:${w.partition}:${service}:${w.region}:${w.accountId}:${rest}`;
@@ -100,7 +108,15 @@ const OPERATIONS = {
   }],
   // the runner names secrets by the ARNs of the stack's `secret_arns` output
   'secrets.DescribeSecret': (c) => [{ action: 'secretsmanager:DescribeSecret', resource: c.input.SecretId, context: {} }],
-  'secrets.GetSecretValue': (c) => [{ action: 'secretsmanager:GetSecretValue', resource: c.input.SecretId, context: {} }],
+  // the value is under the environment's KMS key: Secrets Manager asks KMS to decrypt it on the caller's behalf.
+  // The key is the one whose alias is the secret's environment prefix (its id is generated: a stand-in here)
+  'secrets.GetSecretValue': (c, { where: w }) => [
+    { action: 'secretsmanager:GetSecretValue', resource: c.input.SecretId, context: {} },
+    {
+      action: 'kms:Decrypt', resource: arn(w, 'kms', `key/${ENVIRONMENT_KEY_ID}`),
+      context: { 'kms:ViaService': `secretsmanager.${w.region}.amazonaws.com`, 'kms:ResourceAliases': [`alias/${secretPrefix(c.input.SecretId)}`] },
+    },
+  ],
   'ssm.GetParameter': (c, { where: w }) => [{ action: 'ssm:GetParameter', resource: arn(w, 'ssm', `parameter/${c.input.Name.replace(/^\//, '')}`), context: {} }],
   'ssm.PutParameter': (c, { where: w }) => [{ action: 'ssm:PutParameter', resource: arn(w, 'ssm', `parameter/${c.input.Name.replace(/^\//, '')}`), context: {} }],
   'ssm.DeleteParameter': (c, { where: w }) => [{ action: 'ssm:DeleteParameter', resource: arn(w, 'ssm', `parameter/${c.input.Name.replace(/^\//, '')}`), context: {} }],

@@ -15,6 +15,7 @@ const TEST_WHERE = Object.freeze({ partition: 'aws', accountId: '123456789012' }
 const EXPECTED_UNEXERCISED = Object.freeze({
   // smoke `login` reads the smoke_user secret; on the emulator the check is skipped before it (gap alb-http)
   'secretsmanager:GetSecretValue': 'smoke login check: skipped on the emulator (no HTTP through the ALB)',
+  'kms:Decrypt': 'smoke login check: Secrets Manager decrypting the smoke user\'s secret, skipped with it on the emulator',
   // smoke `logs` and `fetcher-anisette` (log mode): skipped on the emulator (gap container-logs)
   'logs:FilterLogEvents': 'smoke logs checks: skipped on the emulator (containers never log)',
   // target health: skipped on the emulator (gap target-health), by the tier step, smoke and status alike
@@ -94,6 +95,29 @@ async function evaluate(policy, requests, who) {
   return out;
 }
 
+/**
+ * The environment key's own policy (the foundation's aws_iam_policy_document `keys_key-policy`) as AWS will see it:
+ * KMS honours an identity policy only where the key policy lets IAM decide, so a kms: request is evaluated with it.
+ * @param {any} foundationJson cdk.tf.json of foundation @param {{ accountId: string, partition: string }} where
+ */
+function keyPolicy(foundationJson, where) {
+  const [, doc] = Object.entries(foundationJson.data?.aws_iam_policy_document ?? {}).find(([k]) => k.startsWith('keys_key-policy')) ?? [];
+  if (!doc) throw new Error('foundation has no key policy (keys_key-policy)');
+  const Statement = /** @type {any} */ (doc).statement.map((/** @type {any} */ st) => {
+    /** @type {Record<string, Record<string, string[]>>} */
+    const Condition = {};
+    for (const c of st.condition ?? []) Condition[c.test] = { ...(Condition[c.test] ?? {}), [c.variable]: c.values };
+    return {
+      Sid: st.sid, Effect: st.effect ?? 'Allow', Action: st.actions, Resource: st.resources ?? ['*'],
+      ...(st.principals ? { Principal: Object.fromEntries(st.principals.map((/** @type {any} */ x) => [x.type, x.identifiers])) } : {}),
+      ...(Object.keys(Condition).length ? { Condition } : {}),
+    };
+  });
+  const text = fillReferences(JSON.stringify({ Version: '2012-10-17', Statement }), where);
+  if (text.includes('${')) throw new Error(`the key policy has an unresolved reference: ${/\$\{[^}]*\}/.exec(text)?.[0]}`);
+  return JSON.parse(text);
+}
+
 /** Allowed actions of a policy, as written (may hold wildcards). @param {any} policy @returns {string[]} */
 function allowedActions(policy) {
   return [...new Set(policy.Statement.filter((/** @type {any} */ s) => s.Effect === 'Allow').flatMap((/** @type {any} */ s) => [].concat(s.Action)))];
@@ -116,4 +140,4 @@ async function expandAction(pattern) {
   return out;
 }
 
-module.exports = { TEST_WHERE, EXPECTED_UNEXERCISED, fillReferences, rolePolicyDocuments, synthesizedPolicy, evaluate, allowedActions, expandAction };
+module.exports = { TEST_WHERE, EXPECTED_UNEXERCISED, fillReferences, rolePolicyDocuments, synthesizedPolicy, keyPolicy, evaluate, allowedActions, expandAction };

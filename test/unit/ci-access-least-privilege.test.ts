@@ -69,8 +69,11 @@ const requests = [
 ];
 const principal = role('ci-access/staging-ci-rollout');
 const rollout = proof.synthesizedPolicy(ciAccess, 'rollout', where);
+// KMS honours the role's policy only as far as the key's own policy (the foundation's) lets IAM decide
+const kmsKey = proof.keyPolicy(foundation, where);
+const who = { principal, accountId: where.accountId, resourcePolicy: (r: any) => (r.action.startsWith('kms:') ? kmsKey : undefined) };
 const denied = async (policy: any, reqs = requests) =>
-  (await proof.evaluate(policy, reqs, { principal, accountId: where.accountId })).filter((r: any) => r.result !== 'Allowed');
+  (await proof.evaluate(policy, reqs, who)).filter((r: any) => r.result !== 'Allowed');
 
 describe('the synthesized rollout policy against one call of every runner operation (iam-simulate)', () => {
   test('every call is allowed, and every allowed action is used by one', async () => {
@@ -93,9 +96,50 @@ describe('the synthesized rollout policy against one call of every runner operat
       { action: 'ecs:ListTasks', resource: '*', context: { 'ecs:cluster': A('ecs', 'cluster/prod-cluster') } },
       { action: 'ecs:TagResource', resource: A('ecs', `task/${cluster}/x`), context: { 'ecs:CreateAction': 'TagResource' } },
       { action: 'ssm:PutParameter', resource: A('ssm', 'parameter/prod/releases/x'), context: {} },
+      // the environment key decrypts the smoke user's secret through Secrets Manager, no other secret, no other way
+      { action: 'kms:Decrypt', resource: A('kms', 'key/1234abcd-12ab-34cd-56ef-1234567890ab'), context: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com', 'kms:ResourceAliases': ['alias/prod'] } },
+      { action: 'kms:Decrypt', resource: A('kms', 'key/1234abcd-12ab-34cd-56ef-1234567890ab'), context: { 'kms:ResourceAliases': [names.keyAlias] } },
+      { action: 'kms:Decrypt', resource: A('kms', 'key/1234abcd-12ab-34cd-56ef-1234567890ab'), context: { 'kms:ViaService': 's3.us-east-1.amazonaws.com', 'kms:ResourceAliases': [names.keyAlias] } },
     ].map((r) => ({ ...r, call: 'test' }));
     expect((await denied(rollout, wrong)).length).toBe(wrong.length);
   });
+
+  // every request of the runner, moved to another environment (its names with another prefix): each must be denied.
+  // Requests on "*" with nothing environment-specific in them are the BROAD_ROLLOUT_ACTIONS and cannot move.
+  const prefix = cfg.config.namePrefix;
+  const OTHER = 'qa';
+  const move = (v: string) => v.replace(new RegExp(`(?<![a-z0-9])${prefix}(?![a-z0-9])`, 'g'), OTHER);
+  const runnerRequests = requests;
+  const foreign = runnerRequests
+    .map((r: any) => ({ ...r, resource: move(r.resource), context: Object.fromEntries(Object.entries(r.context).map(([k, v]) => [k, Array.isArray(v) ? v.map(move) : move(String(v))])), call: `${r.call} in ${OTHER}` }))
+    .filter((r: any, i: number) => JSON.stringify(r.resource) + JSON.stringify(r.context) !== JSON.stringify(runnerRequests[i].resource) + JSON.stringify(runnerRequests[i].context));
+  const allowedForeign = async (policy: any) =>
+    (await proof.evaluate(policy, foreign, who)).filter((r: any) => r.result === 'Allowed').map((r: any) => `${r.request.action} ${r.request.resource}`);
+
+  test('every request moved to another environment (repository, log group, service, task, secret, ledger, lock, role) is denied', async () => {
+    // the moved set covers each kind of resource the role names
+    for (const kind of ['ecr:', 'logs:', 'ecs:UpdateService', 'ecs:RunTask', 'ecs:ListTasks', 'secretsmanager:', 'kms:Decrypt', 'ssm:PutParameter', 'ssm:DeleteParameter', 'iam:PassRole']) {
+      expect({ kind, moved: foreign.some((r: any) => r.action.startsWith(kind)) }).toEqual({ kind, moved: true });
+    }
+    expect(await allowedForeign(rollout)).toEqual([]);
+  });
+
+
+  // statements naming this environment in their resources or conditions (the state bucket is the config's, shared;
+  // its key is per environment)
+  const named = (s: any) => { const t = JSON.stringify([s.Resource, s.Condition ?? null]); return move(t) !== t; };
+  test.each(rollout.Statement.filter(named).map((s: any) => s.Sid) as string[])(
+    'widening statement %s (each resource to all of its type, conditions dropped) lets another environment in: the check above catches it', async (sid: string) => {
+      const widened = {
+        ...rollout,
+        Statement: rollout.Statement.map(({ Condition: _c, ...s }: any) => (s.Sid !== sid ? { ...s, ...(_c ? { Condition: _c } : {}) } : {
+          ...s,
+          // repository/* and log-group:* alike: the resource type kept, the name let go; conditions dropped too
+          Resource: [...new Set([].concat(s.Resource).map((x: string) => x.replace(/^(arn:[^:]+:[^:]+:[^:]*:[^:]*:[a-z-]+[:/]?).*$/, '$1*')))],
+        })),
+      };
+      expect((await allowedForeign(widened)).length).toBeGreaterThan(0);
+    });
 
   test('an operation the table does not know fails the proof', () => {
     expect(() => calls.iamRequests([{ client: 'ecs', operation: 'DeleteService', input: {} }], where)).toThrow(/no IAM mapping for the runner's call ecs\.DeleteService/);
@@ -220,7 +264,7 @@ describe('the cache secret: no CI role reads the cache password (cache.auth pass
   })).map((r: any) => `${r.request.action} ${r.result}`);
   const read = { action: 'secretsmanager:GetSecretValue', resource: cacheSecret, context: {} };
 
-  test.each(['plan', 'deploy', 'terraform_cloud'])('password: the %s role may not read the cache secret', async (k) => {
+  test.each(['plan', 'deploy', 'terraform_cloud', 'terraform_cloud_plan'])('password: the %s role may not read the cache secret', async (k) => {
     expect(await results(ciAccess, k, [read])).toEqual(['secretsmanager:GetSecretValue ImplicitlyDenied']);
   });
 

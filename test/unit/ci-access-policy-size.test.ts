@@ -26,7 +26,7 @@ const sizes = (json: any, key: string) => proof.rolePolicyDocuments(json, key).m
 describe('CI role policies fit IAM', () => {
   const shipped = synthBoth(withWorkers(0)).ciAccess;
 
-  test.each(['plan', 'deploy', 'rollout', 'terraform_cloud'])('%s: managed policies under the limit, each attached to its role', (key) => {
+  test.each(['plan', 'deploy', 'rollout', 'terraform_cloud', 'terraform_cloud_plan'])('%s: managed policies under the limit, each attached to its role', (key) => {
     const docs = proof.rolePolicyDocuments(shipped, key);
     for (const s of sizes(shipped, key)) expect(s).toBeLessThanOrEqual(MANAGED_POLICY_MAX_CHARS);
     const attached = Object.values<any>(shipped.resource.aws_iam_role_policy_attachment).filter((a) => a.role === `\${aws_iam_role.${key.replace(/_/g, '-')}-role.name}`);

@@ -14,6 +14,8 @@ import { PROJECT_ROOT } from '../../lib/config/index.cjs';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { rolePolicyDocuments } = require('../support/iam-proof.cjs');
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const proofLib = require('../support/iam-proof.cjs');
 /** a role's permissions as one document (its managed policies' statements, references left in) */
 const policyOf = (json: any, key: string) => ({ Version: '2012-10-17', Statement: rolePolicyDocuments(json, key).flatMap((d: any) => d.Statement) });
 const trustOf = (json: any, key: string) => JSON.parse(json.resource.aws_iam_role[`${key}-role`].assume_role_policy);
@@ -36,7 +38,8 @@ describe('ci-access: synthesized only with a ci section', () => {
   test('outputs are the role ARNs (and the OIDC providers)', () => {
     const { ciAccess } = synthBoth(stagingWith((c) => { c.ci = CI; }));
     expect(Object.keys(ciAccess.output).sort()).toEqual([
-      'deploy_role_arn', 'foundation_boundary_policy_arn', 'github_oidc_provider_arn', 'plan_role_arn', 'rollout_role_arn', 'terraform_cloud_oidc_provider_arn', 'terraform_cloud_role_arn',
+      'deploy_role_arn', 'foundation_boundary_policy_arn', 'github_oidc_provider_arn', 'plan_role_arn', 'rollout_role_arn', 'terraform_cloud_oidc_provider_arn',
+      'terraform_cloud_plan_role_arn', 'terraform_cloud_role_arn',
     ]);
     expect(ciAccess.output.rollout_role_arn.value).toBe('${aws_iam_role.rollout-role.arn}');
     for (const [, role] of Object.entries<any>(ciAccess.resource.aws_iam_role)) expect(role.path).toBe('/ci-access/');
@@ -107,12 +110,21 @@ describe('ci-access: trust', () => {
     expect(t.Statement[0]).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRoleWithWebIdentity', Principal: { Federated: '${aws_iam_openid_connect_provider.github-oidc.arn}' } });
     expect(condition(key)).toEqual({ StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com', 'token.actions.githubusercontent.com:sub': sub } });
   });
-  test('Terraform Cloud run role: that workspace only, any project and run phase', () => {
-    expect(trustOf(ciAccess, 'terraform-cloud').Statement[0].Principal.Federated).toBe('${aws_iam_openid_connect_provider.terraform-cloud-oidc.arn}');
-    expect(condition('terraform-cloud')).toEqual({
+  test.each([['terraform-cloud', 'apply'], ['terraform-cloud-plan', 'plan']])('Terraform Cloud role %s: that workspace only, any project, run phase %s only', (key, phase) => {
+    expect(trustOf(ciAccess, key).Statement[0].Principal.Federated).toBe('${aws_iam_openid_connect_provider.terraform-cloud-oidc.arn}');
+    expect(condition(key)).toEqual({
       StringEquals: { 'app.terraform.io:aud': 'aws.workload.identity' },
-      StringLike: { 'app.terraform.io:sub': 'organization:acme:project:*:workspace:staging-foundation:run_phase:*' },
+      StringLike: { 'app.terraform.io:sub': `organization:acme:project:*:workspace:staging-foundation:run_phase:${phase}` },
     });
+  });
+
+  test('the Terraform Cloud plan role holds the plan role\'s actions (read-only), the apply role the deploy role\'s', () => {
+    // Terraform Cloud keeps the state: the GitHub roles' S3 state actions aside, the same actions
+    const where = { ...proofLib.TEST_WHERE, region: 'us-east-1' };
+    const actions = (key: string) => proofLib.allowedActions(proofLib.synthesizedPolicy(ciAccess, key, where)).filter((a: string) => !a.startsWith('s3:')).sort();
+    expect(actions('terraform_cloud_plan')).toEqual(actions('plan'));
+    expect(actions('terraform_cloud')).toEqual(actions('deploy'));
+    expect(actions('terraform_cloud_plan')).not.toEqual(actions('terraform_cloud'));
   });
 });
 

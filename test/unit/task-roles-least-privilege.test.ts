@@ -142,6 +142,9 @@ function suite(mode: 'password' | 'iam'): void {
       const wrong = [
         ...unused.map((k) => r('secretsmanager:GetSecretValue', A('secretsmanager', `secret:${names.secret(k)}-Ab12Cd`))),
         r('ecr:BatchGetImage', A('ecr', 'repository/prod/api')),
+        // the environment key only through Secrets Manager: not called directly, not through another service
+        r('kms:Decrypt', key),
+        r('kms:Decrypt', key, { 'kms:ViaService': `s3.${cfg.config.region}.amazonaws.com` }),
       ];
       expect((await denied(policy, wrong)).length).toBe(wrong.length);
     });
