@@ -71,6 +71,17 @@ export function appContractMarkdown(config, services, source) {
   p('cache user gets it back); it is never in code, synthesized JSON, Terraform state or plan. With `"iam"` no password');
   p('exists: `REDIS_URL` has no password and clients sign IAM tokens.');
   p();
+  p('**TLS to PostgreSQL is `sslmode=require`, not `verify-full`**, and this is why. The database host makes its own');
+  p('self-signed certificate at first boot (stacks/database-user-data.ts); nothing outside the host knows it in advance,');
+  p('and no CA exists that the tasks could trust: no private CA is provisioned, and Terraform here has only the AWS provider');
+  p('(no `tls` provider to make one). `require` encrypts every connection, and the server accepts TLS only (`hostssl`), but');
+  p('it does not prove the server\'s identity: inside the VPC, something that took over the database host\'s address could');
+  p('receive the app\'s queries and data (SCRAM keeps the password itself from it). What limits that: the address is the');
+  p('host\'s private IP in a private subnet and only the tasks\' security group reaches port 5432. The way to `verify-full`: a CA the foundation owns (AWS');
+  p('Private CA, or a certificate made at synth and stored in Secrets Manager), the host\'s certificate signed by it with');
+  p('its IP as subject alternative name, the CA published in the `database` secret (for example a `sslrootcert` key the');
+  p('app writes to a file) and the contract\'s `sslmode` set to `verify-full`.');
+  p('');
   p('Who can read the secret values: the task execution role (to inject them into containers that list them), the database');
   p('host\'s instance role (`database` and, with `cache.auth` "password", `cache`: read and write, those two only), and');
   p('principals of the account that an administrator grants `secretsmanager:GetSecretValue` and `kms:Decrypt` on the');
