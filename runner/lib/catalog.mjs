@@ -4,7 +4,7 @@
 import configLib from '../../lib/config/index.cjs';
 import { InputError } from './errors.mjs';
 
-export const { normalizeConfig, topologicalOrder, waveLevels, ConfigError, loadConfigFile } = configLib;
+export const { waveLevels, ConfigError, loadConfigFile } = configLib;
 
 /** @typedef {import('../../lib/config/index.cjs').CatalogEntry} Service */
 

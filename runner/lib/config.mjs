@@ -7,15 +7,6 @@ import { loadConfigFile, ConfigError } from './catalog.mjs';
 /** @typedef {import('../../lib/config/index.cjs').Config} RunnerConfig */
 
 /**
- * @param {string} file path as given (relative to cwd)
- * @param {string} cwd
- * @returns {Promise<RunnerConfig>}
- */
-export async function loadConfig(file, cwd) {
-  return (await loadRunnerConfig(file, cwd)).config;
-}
-
-/**
  * Read, merge and validate the config file (its smoke settings included).
  * @param {string} file path as given (relative to cwd)
  * @param {string} cwd

@@ -134,12 +134,3 @@ export async function setEcsTaskProgression(endpoint, progression = 'immediate')
     throw new Error(`moto state-manager set-transition for ecs::task failed: HTTP ${res.status} ${await res.text()}`);
   }
 }
-
-/**
- * Reset every moto backend (all resources gone). Useful between independent scenarios.
- * @param {string} endpoint
- */
-export async function resetMoto(endpoint) {
-  const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-  if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
-}

@@ -5,9 +5,11 @@ import { buildPlan, buildRollbackPlan, selectSteps, formatPlan, MIGRATION_KEY, S
 import { parseArgs, validateRelease } from '../../runner/lib/args.mjs';
 import { unwrapOutputs, normalizeOutputs } from '../../runner/lib/outputs.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
-import { normalizeConfig } from '../../runner/lib/catalog.mjs';
+import configLib from '../../lib/config/index.cjs';
 import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs';
 import { ROOT, OUTPUTS } from '../support/fake-aws.mjs';
+
+const { normalizeConfig } = configLib;
 
 const CONFIG = normalizeConfig(JSON.parse(readFileSync(path.join(ROOT, 'config/staging.json'), 'utf8')), { source: 'config/staging.json' }).config;
 const clone = (o) => structuredClone(o);
