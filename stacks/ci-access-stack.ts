@@ -85,7 +85,7 @@ export class CiAccessStack extends TerraformStack {
 
     const enabled = services.filter((s) => s.enabled).map((s) => ({ name: s.name, kind: s.kind }));
     const backend = { env, backend: config.backend };
-    const foundationOf = { env, names, cacheAuth: config.cache.auth };
+    const foundationOf = { env, names, cacheAuth: config.cache.auth, environment: config.environment };
     this.role('plan', githubTrust(main), planPolicy({ ...foundationOf, state: stateRead(backend) }), 'Plans `foundation`: read-only, plus state read');
     // the roles that change the environment trust only a job that runs in its GitHub environment (its reviewers
     // and branch rules apply); the read-only plan role any job on main

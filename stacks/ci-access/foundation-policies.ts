@@ -18,6 +18,8 @@ export interface FoundationPolicyProps {
    * CI role may read.
    */
   readonly cacheAuth: 'password' | 'iam';
+  /** the config's environment: the value of the Environment tag every foundation resource carries (default tags) */
+  readonly environment: string;
 }
 
 /**
@@ -82,6 +84,13 @@ export const DEPLOY_BROAD: ReadonlyArray<{ readonly actions: string[]; readonly 
   { actions: ['iam:CreateServiceLinkedRole'], reason: 'first use of ECS, ELB, ElastiCache, EFS in an account; limited by iam:AWSServiceName' },
 ];
 
+/** The broad services of DEPLOY_BROAD whose resources carry the Environment tag (default tags): guarded by it. */
+export const DEPLOY_TAG_GUARDED_ACTIONS = ['ec2:*', 'elasticfilesystem:*', 'elasticache:*'];
+const TAG_GUARDED: ReadonlyArray<[string, string]> = [
+  ['NeverAnotherEnvironmentsResources', 'aws:ResourceTag/Environment'],
+  ['NeverCreateForAnotherEnvironment', 'aws:RequestTag/Environment'],
+];
+
 /** The deploy role: creates and updates the foundation (all that the plan role reads, plus writes). */
 export function deployPolicy(p: FoundationPolicyProps): PolicyDocument {
   const { env, names } = p;
@@ -130,6 +139,13 @@ export function deployPolicy(p: FoundationPolicyProps): PolicyDocument {
       StringEquals: { 'iam:AWSServiceName': ['ecs.amazonaws.com', 'elasticloadbalancing.amazonaws.com', 'elasticache.amazonaws.com', 'elasticfilesystem.amazonaws.com'] },
     }),
     bounded.keep,
+    // what stays broad by id is still kept off another environment's resources: a resource tagged with another
+    // Environment is never changed or deleted, and nothing is created tagged for another one. (Null "false": only
+    // where the request carries the tag; untagged and tag-less resources and actions are not matched.)
+    ...TAG_GUARDED.map(([sid, key]) => ({
+      Sid: sid, Effect: 'Deny' as const, Action: DEPLOY_TAG_GUARDED_ACTIONS, Resource: ['*'],
+      Condition: { Null: { [key]: 'false' }, StringNotEquals: { [key]: p.environment } },
+    })),
     // never the CI roles or the boundary: a deploy role that could edit them could make itself anything
     { Sid: 'NeverTheCiRolesOrBoundary', Effect: 'Deny', Action: ['iam:*'], Resource: [arn(env, 'iam', `role${CI_PATH}*`, global), arn(env, 'iam', `policy${CI_PATH}*`, global)] },
   ]);

@@ -333,3 +333,40 @@ describe('the permissions boundary of the foundation roles (iam-simulate)', () =
     expect(res.filter((r: any) => r.result !== 'Allowed').map((r: any) => r.request.action)).toEqual(['iam:CreateUser']);
   });
 });
+
+describe('the deploy role keeps off another environment\'s resources (the Environment tag), where it stays broad by id', () => {
+  const deploy = proof.synthesizedPolicy(ciAccess, 'deploy', where);
+  const inRegion = { 'aws:RequestedRegion': 'us-east-1' };
+  const run = async (reqs: any[]) => (await proof.evaluate(deploy, reqs.map((r) => ({ ...r, call: 'declared' })), {
+    principal: role(names.ciRole('deploy')), accountId: where.accountId,
+  })).map((r: any) => `${r.request.action} ${JSON.stringify(r.request.context)} ${r.result}`);
+  const other = 'qa';
+  const cases = (env: string | null, key: 'aws:ResourceTag/Environment' | 'aws:RequestTag/Environment') => {
+    const tag = env === null ? {} : { [key]: env };
+    return key === 'aws:ResourceTag/Environment' ? [
+      { action: 'ec2:DeleteSubnet', resource: A('ec2', 'subnet/subnet-0123456789abcdef0'), context: { ...inRegion, ...tag } },
+      { action: 'ec2:TerminateInstances', resource: A('ec2', 'instance/i-0123456789abcdef0'), context: { ...inRegion, ...tag } },
+      { action: 'elasticfilesystem:DeleteFileSystem', resource: A('elasticfilesystem', 'file-system/fs-0123456789abcdef0'), context: { ...inRegion, ...tag } },
+      { action: 'elasticache:DeleteReplicationGroup', resource: A('elasticache', `replicationgroup:${cfg.config.namePrefix}-valkey`), context: { ...inRegion, ...tag } },
+    ] : [
+      { action: 'ec2:CreateVpc', resource: A('ec2', 'vpc/vpc-0123456789abcdef0'), context: { ...inRegion, ...tag } },
+      { action: 'ec2:CreateSecurityGroup', resource: A('ec2', 'security-group/sg-0123456789abcdef0'), context: { ...inRegion, ...tag } },
+      { action: 'elasticache:CreateReplicationGroup', resource: A('elasticache', `replicationgroup:${cfg.config.namePrefix}-valkey`), context: { ...inRegion, ...tag } },
+    ];
+  };
+
+  test.each(['aws:ResourceTag/Environment', 'aws:RequestTag/Environment'] as const)('%s: another environment explicitly denied; this one, or no tag, allowed', async (key) => {
+    const results = await run([...cases(other, key), ...cases(cfg.config.environment, key), ...cases(null, key)]);
+    const n = cases(null, key).length;
+    expect(results.slice(0, n)).toEqual(results.slice(0, n).map((r) => r.replace(/ \S+$/, ' ExplicitlyDenied')));
+    expect(results.slice(n)).toEqual(results.slice(n).map((r) => r.replace(/ \S+$/, ' Allowed')));
+  });
+
+  test('the guard is what denies: without its two statements another environment\'s subnet is deleted', async () => {
+    const cut = { ...deploy, Statement: deploy.Statement.filter((s: any) => !/^Never(AnotherEnvironmentsResources|CreateForAnotherEnvironment)$/.test(s.Sid)) };
+    const res = await proof.evaluate(cut, cases(other, 'aws:ResourceTag/Environment').slice(0, 1).map((r) => ({ ...r, call: 'declared' })), {
+      principal: role(names.ciRole('deploy')), accountId: where.accountId,
+    });
+    expect(res.map((r: any) => r.result)).toEqual(['Allowed']);
+  });
+});
