@@ -5,10 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAwsClients } from '../aws/clients.mjs';
-import { loadOutputs } from '../lib/outputs.mjs';
-import { loadRunnerConfig } from '../lib/config.mjs';
+import { readRunInputs } from '../lib/run-io.mjs';
 import { InputError } from '../lib/errors.mjs';
-import { DEFAULT_CONFIG, DEFAULT_STACK_DIR, configFileFrom } from '../lib/args.mjs';
+import { DEFAULT_CONFIG, DEFAULT_STACK_DIR } from '../lib/args.mjs';
 import { defineCommand, readFlags, positiveInt } from '../lib/cli-options.mjs';
 import { zxExec } from '../lib/runtime.mjs';
 import { runImages, ENV } from './run.mjs';
@@ -90,9 +89,10 @@ export async function main(argv) {
   process.once('SIGINT', onInt);
   try {
     const cwd = process.cwd();
-    // the runner's readers: the same validation and messages as `rollout.mjs --config` and `--outputs`
-    const { config, path: configFile } = await loadRunnerConfig(configFileFrom(o.config, process.env), cwd);
-    const outputs = await loadOutputs({ file: o.outputs, stackDir: o.stackDir, cwd, exec: zxExec() });
+    // the runner's one reader of its inputs: the same validation and messages as `rollout.mjs --config` and
+    // `--outputs`, and the same guard (another environment's outputs, a catalog not deployed yet: exit 2)
+    const { loaded, config, outputs } = await readRunInputs(o, { cwd, env: process.env, exec: zxExec() });
+    const configFile = loaded.path;
     const aws = createAwsClients({ region: outputs.region ?? config.region });
     const result = await runImages({
       config, configPath: configFile, services: outputs.catalog, outputs,

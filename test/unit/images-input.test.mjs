@@ -279,6 +279,19 @@ describe('standalone CLI', () => {
       err.mockRestore();
     }
   });
+
+  test('another environment\'s outputs: exit 2 before any build or AWS call (the runner\'s guard)', async () => {
+    const dir = tempDir('images-cli-');
+    const qa = path.join(dir, 'qa.json');
+    fs.writeFileSync(qa, JSON.stringify({ extends: path.resolve('config/staging.json'), environment: 'qa' }));
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await cliMain(['--config', qa, '--outputs', 'test/fixtures/outputs/foundation.json', '--dry-run'])).toBe(2);
+      expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('is environment "qa", but the stack outputs');
+    } finally {
+      err.mockRestore();
+    }
+  });
 });
 
 describe('helpers', () => {
