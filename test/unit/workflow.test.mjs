@@ -8,6 +8,8 @@ const FILE = new URL('../../.github/workflows/staging-rollout.yml', import.meta.
 const TEXT = readFileSync(FILE, 'utf8');
 const WF = parse(TEXT);
 const JOBS = WF.jobs;
+const CHECKS = readFileSync(new URL('../../.github/workflows/checks.yml', import.meta.url), 'utf8');
+const WORKFLOWS = [['staging-rollout.yml', TEXT], ['checks.yml', CHECKS]];
 
 const needsOf = (id) => [].concat(JOBS[id].needs ?? []);
 /** Every job `id` depends on, directly or not. */
@@ -123,8 +125,31 @@ describe('hygiene', () => {
     for (const id of changing) expect(JOBS[id].environment?.name ?? JOBS[id].environment).toBe('staging');
   });
 
-  test('every action is pinned to a version', () => {
-    for (const id of Object.keys(JOBS)) for (const s of steps(id)) if (s.uses) expect(s.uses).toMatch(/^[\w.-]+\/[\w.-]+@v?\d[\w.]*$|^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+  test('every action of every workflow is pinned to a commit SHA, its version beside it (a tag can be moved)', () => {
+    const uses = WORKFLOWS.flatMap(([name, text]) => text.split('\n').filter((l) => /^\s*-?\s*uses:/.test(l)).map((l) => [name, l.trim()]));
+    expect(uses.length).toBeGreaterThan(10);
+    for (const [name, line] of uses) expect({ name, line }).toEqual({ name, line: expect.stringMatching(/^(- )?uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/) });
+  });
+
+  test('pull requests are checked (type checks and unit tests) with no AWS access; the Node version is the deploy workflow\'s', () => {
+    const checks = parse(CHECKS);
+    expect(Object.keys(checks.on)).toEqual(['pull_request']);
+    expect(checks.permissions).toEqual({ contents: 'read' });
+    expect(checks.concurrency['cancel-in-progress']).toBe(true);
+    expect(checks.env.NODE_VERSION).toBe(WF.env.NODE_VERSION);
+    const job = checks.jobs.test;
+    expect(job.steps.map((s) => s.run).filter(Boolean)).toEqual(['npm ci', 'npm test']);
+    expect(job.steps.find((s) => s.run === 'npm test').env.TEST_PHASES).toBe('typecheck unit');
+    expect(CHECKS).not.toMatch(/id-token|secrets\.|role-to-assume|configure-aws-credentials/);
+    // the deploy workflow never runs for a pull request
+    expect(Object.keys(WF.on).sort()).toEqual(['push', 'workflow_dispatch']);
+  });
+
+  test('Dependabot proposes updates of the actions and of npm, never of the archived CDKTF or the mirror-bound provider', () => {
+    const dep = parse(readFileSync(new URL('../../.github/dependabot.yml', import.meta.url), 'utf8'));
+    expect(dep.updates.map((u) => u['package-ecosystem']).sort()).toEqual(['github-actions', 'npm']);
+    const npm = dep.updates.find((u) => u['package-ecosystem'] === 'npm');
+    expect(npm.ignore.map((i) => i['dependency-name']).sort()).toEqual(['@cdktf/provider-aws', 'cdktf', 'cdktf-cli']);
   });
 
   test('no workflow input or event text is interpolated into a shell script', () => {
