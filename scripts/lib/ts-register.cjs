@@ -20,3 +20,16 @@ require.extensions['.ts'] = function compileTs(module, filename) {
   // Module#_compile: node's own loader step, not in @types/node
   /** @type {NodeJS.Module & { _compile(code: string, filename: string): void }} */ (module)._compile(outputText, filename);
 };
+
+// cdktf 0.21.0, archived upstream and its last release, calls util.isArray, deprecated on Node 22+ (DEP0044): on
+// Node 24 every synth printed that warning for code that will never change (docs/toolchain.md). That one code
+// is dropped here, for the app only; every other warning still shows.
+const emitWarning = process.emitWarning;
+/** @type {typeof process.emitWarning} */
+const withoutCdktfDeprecation = function (warning, ...rest) {
+  const [typeOrOptions, code] = rest;
+  const c = typeof typeOrOptions === 'object' && typeOrOptions !== null ? typeOrOptions.code : code;
+  if (c === 'DEP0044') return;
+  return /** @type {any} */ (emitWarning).call(process, warning, ...rest);
+};
+process.emitWarning = withoutCdktfDeprecation;
