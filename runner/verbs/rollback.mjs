@@ -5,23 +5,19 @@
 // changes nothing when the target is unknown, the catalog has changed, a revision is INACTIVE or an image is
 // gone from ECR. Writes its own ledger entry (kind 'rollback'): in progress at the start, the outcome at the end;
 // a dry run writes none.
-import path from 'node:path';
 import { defineCommand } from '../lib/cli-options.mjs';
 import { ROLLBACK_FLAGS, defaultOptions } from '../lib/args.mjs';
 import { InputError, EXIT } from '../lib/errors.mjs';
 import { buildRollbackPlan, formatPlan, skippedServiceReasons } from '../lib/plan.mjs';
 import { detectCapabilities } from '../lib/emulator.mjs';
 import { createAwsClients } from '../aws/clients.mjs';
-import { execute, formatSummary } from '../lib/execute.mjs';
 import { createLogger } from '../lib/runtime.mjs';
-import { runIo, readRunInputs, writeOutputs, writeJson, dryRunNotes, refusalReport, writeLockRefusal } from '../lib/run-io.mjs';
-import { STEPS } from '../steps/index.mjs';
-import { writeArtifacts } from '../report/index.mjs';
+import { runIo, readRunInputs } from '../lib/run-io.mjs';
 import * as ledgerModule from '../ledger/index.mjs';
-import { startEntry, recordOutcome, outcomeOf, coveredSteps, retain } from '../ledger/record.mjs';
-import { takeLock } from '../ledger/lock.mjs';
+import { startEntry, outcomeOf, coveredSteps } from '../ledger/record.mjs';
 import { describeServices } from '../aws/ecs.mjs';
 import { checkCatalog } from '../lib/catalog.mjs';
+import { runChange, refusingBadInput } from './change.mjs';
 
 /** @typedef {import('../ledger/index.mjs').LedgerEntry} LedgerEntry */
 
@@ -66,98 +62,59 @@ export const HELP = COMMAND.help;
  * @returns {Promise<{ exitCode: number, report: import('../lib/execute.mjs').Report|null, plan?: import('../lib/plan.mjs').Plan|null }>}
  */
 export async function run(argv, deps = {}) {
-  const { cwd, env, exec, clock, write, writeErr, signal, counter, startedAt, ident } = runIo(deps);
+  const io = runIo(deps);
+  const { cwd, env, exec, clock, write, signal, counter, startedAt, ident } = io;
   /** @type {import('../lib/args.mjs').RollbackOptions|null} */
   let options = null;
-  try {
+  return refusingBadInput(io, () => options, async () => {
     options = COMMAND.parse(argv);
     if (options.help) {
       write(HELP);
-      return { exitCode: EXIT.OK, report: null };
+      return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
     }
-    const { configPath, loaded, config, outputs, source } = await readRunInputs(options, { cwd, env, exec });
+    const o = options;
+    const inputs = await readRunInputs(o, { cwd, env, exec });
+    const { config, outputs, source } = inputs;
     ident.environment = outputs.environment;
     const log = createLogger({ write, clock, startedAt });
-    const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter, retry: { maxAttempts: options.awsMaxAttempts } });
+    const capabilities = detectCapabilities({ emulator: o.emulator, env });
+    const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter, retry: { maxAttempts: o.awsMaxAttempts } });
     const ledger = deps.ledger ?? ledgerModule;
-    /** @type {LedgerContext} */
-    const lctx = { aws, namePrefix: config.namePrefix, signal, log };
-    // one change at a time: the lock before the ledger is read, so no other command's change is under way
-    const held = options.dryRun ? null
-      : await takeLock({ ...lctx, clock, ...deps.lock }, { command: 'rollback', release: options.to, environment: outputs.environment, env, breakLock: options.breakLock }, writeErr);
-    if (held && !held.lock) {
-      await writeLockRefusal(held, options, { cwd, ident, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
-      return { exitCode: held.exitCode, report: null, plan: null };
-    }
-    const lock = held?.lock ?? null;
-    try {
-      const { entries, unreadable } = await ledger.readLedger(lctx);
-      if (unreadable.length) {
-        throw new InputError(`rollback refused: the release ledger has ${unreadable.length} unreadable entr${unreadable.length === 1 ? 'y' : 'ies'}: `
-          + `${unreadable.map((u) => `${u.name}: ${u.reason}`).join('; ')}. A rollback cannot tell what runs or what to go back to past it: restore the `
-          + 'entry, or delete it (aws ssm delete-parameter --name NAME) if it is not a release. Nothing was changed');
-      }
-      const live = await liveTaskDefinitions({ signal, log }, aws, outputs, config.tiers, source);
-      const { current, target, alreadyRuns, drift } = pickTarget(entries, options.to, ledger, { live, ignoreDrift: options.ignoreDrift });
-      ident.release = target.release;
-      for (const d of drift) log.warn(`drift (--ignore-drift): ${d}`);
-      if (alreadyRuns) {
-        write(`rollback: nothing to do: release ${target.release} (ledger entry ${target.id}) already runs on every service of ${outputs.environment}; nothing was changed and nothing recorded`);
-        return { exitCode: EXIT.OK, report: null, plan: null };
-      }
-      const plan = buildRollbackPlan({ outputs, config, current, target, source });
-      const capabilities = detectCapabilities({ emulator: options.emulator, env });
-      log.info(formatPlan(plan));
-      log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${options.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
-
-      const startedIso = new Date(startedAt).toISOString();
-      /** @type {LedgerEntry|null} */
-      const entry = options.dryRun ? null : {
-        ...startEntry({ kind: 'rollback', release: target.release, environment: outputs.environment, startedAt: startedIso, env, lockTakeover: lock?.takeover ?? null }),
-        images: { ...target.images }, taskDefinitions: { ...plan.rollback?.taskDefinitions }, rollbackOf: current.id, target: target.id,
-      };
-      if (entry) {
-        try {
-          await ledger.writeEntry(lctx, entry);
-        } catch (e) {
-          writeErr(`error: the release ledger could not record the rollback's start (${/** @type {Error} */ (e).message}); nothing was changed`);
-          return { exitCode: EXIT.FAILED, report: null, plan };
+    // the lock is taken before the ledger is read (runChange), so no other command's change is under way
+    return runChange({
+      io, deps: { ...deps, writeEntry: ledger.writeEntry }, command: 'rollback', options: o, inputs, aws, log, capabilities, lockRelease: o.to,
+      prepare: async (lctx, lockTakeover) => {
+        const { entries, unreadable } = await ledger.readLedger(lctx);
+        if (unreadable.length) {
+          throw new InputError(`rollback refused: the release ledger has ${unreadable.length} unreadable entr${unreadable.length === 1 ? 'y' : 'ies'}: `
+            + `${unreadable.map((u) => `${u.name}: ${u.reason}`).join('; ')}. A rollback cannot tell what runs or what to go back to past it: restore the `
+            + 'entry, or delete it (aws ssm delete-parameter --name NAME) if it is not a release. Nothing was changed');
         }
-      }
-      const opts = { ...options, configPath };
-      const state = { halfDone: [] };
-      const report = await execute({
-        plan,
-        ctx: {
-          outputs, catalog: plan.services, release: target.release, options: opts, config, configPath: loaded.path, smoke: loaded.smoke,
-          env, aws, exec, log, clock, signal, capabilities, releaseStartedAt: startedIso, state,
-        },
-        steps: deps.steps ?? STEPS,
-        awsCalls: () => counter.total,
-      });
-      if (entry) {
-        // the outcome is recorded after Ctrl-C too: this write does not take the aborted signal
-        const final = await recordOutcome(lctx, { ...entry, outcome: outcomeOf(report, state), failedStep: report.failure?.step ?? null, finishedAt: report.finishedAt, covered: coveredSteps(report) }, report, writeErr, { write: ledger.writeEntry });
-        if (final.written) await retain(lctx, config.ledger?.keep);
-      }
-      await lock?.release(); // before the outputs are written; the finally below covers every earlier exit
-      report.awsCalls = counter.total; // the ledger's final write and the lock's release included
-      if (options.dryRun) write(`\n${formatPlan(plan, dryRunNotes(report))}`);
-      write(`\n${formatSummary(report)}`);
-      await writeOutputs(report, opts, { cwd, env, write, writeErr, writeArtifacts: deps.writeArtifacts ?? writeArtifacts });
-      return { exitCode: report.exitCode, report, plan };
-    } finally {
-      await lock?.release();
-    }
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    writeErr(`error: ${e.message}`);
-    if (options?.report) {
-      const report = refusalReport({ ...ident, message: e.message, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
-      await writeJson(path.resolve(cwd, options.report), report).catch(() => {});
-    }
-    return { exitCode: EXIT.BAD_INPUT, report: null, plan: null };
-  }
+        const live = await liveTaskDefinitions({ signal, log }, aws, outputs, config.tiers, source);
+        const { current, target, alreadyRuns, drift } = pickTarget(entries, o.to, ledger, { live, ignoreDrift: o.ignoreDrift });
+        ident.release = target.release;
+        for (const d of drift) log.warn(`drift (--ignore-drift): ${d}`);
+        if (alreadyRuns) {
+          write(`rollback: nothing to do: release ${target.release} (ledger entry ${target.id}) already runs on every service of ${outputs.environment}; nothing was changed and nothing recorded`);
+          return { exitCode: EXIT.OK };
+        }
+        const plan = buildRollbackPlan({ outputs, config, current, target, source });
+        log.info(formatPlan(plan));
+        log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${o.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
+        /** @type {LedgerEntry|null} */
+        const entry = o.dryRun ? null : {
+          ...startEntry({ kind: 'rollback', release: target.release, environment: outputs.environment, startedAt: new Date(startedAt).toISOString(), env, lockTakeover }),
+          images: { ...target.images }, taskDefinitions: { ...plan.rollback?.taskDefinitions }, rollbackOf: current.id, target: target.id,
+        };
+        return {
+          plan, release: target.release, entry, entryRequired: true,
+          finish: (report, state) => ({
+            .../** @type {LedgerEntry} */ (entry), outcome: outcomeOf(report, state), failedStep: report.failure?.step ?? null, finishedAt: report.finishedAt, covered: coveredSteps(report),
+          }),
+        };
+      },
+    });
+  });
 }
 
 /**
