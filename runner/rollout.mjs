@@ -2,7 +2,7 @@
 // Entry point: `npx zx runner/rollout.mjs [flags]` (or `node runner/rollout.mjs`). See --help and docs/runner.md.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { main } from './lib/main.mjs';
+import { main } from './main.mjs';
 
 const self = realpathSync(fileURLToPath(import.meta.url));
 const at = process.argv.findIndex((a, i) => i > 0 && (() => {

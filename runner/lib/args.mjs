@@ -3,7 +3,7 @@
 import configLib from '../../lib/config/index.cjs';
 import { InputError } from './errors.mjs';
 import { defineCommand, seconds, positiveInt } from './cli-options.mjs';
-import { RETRY_DEFAULTS, maxRetryWaitMs } from '../aws/clients.mjs';
+import { RETRY_DEFAULTS, maxRetryWaitMs } from './retry.mjs';
 
 const { DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN, IMAGE_TAG_GRAMMAR: TAG_GRAMMAR, REGISTRY_ADDRESS_PATTERN } = configLib;
 /** The environment config when neither --config nor $STAGING_ROLLOUT_CONFIG names one (lib/config). */

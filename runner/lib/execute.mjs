@@ -5,7 +5,7 @@ import { InputError, InterruptedError, StepFailure, EXIT, operationOf } from './
 import { fmtMs } from './runtime.mjs';
 import { skippedChecksNote } from './checks-note.mjs';
 import { emulatorNote, dataplaneNote } from './emulator.mjs';
-import { verdictQualifier } from '../report/format.mjs';
+import { verdictQualifier } from './verdict.mjs';
 
 /**
  * @typedef {object} ReportStep

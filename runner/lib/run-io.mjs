@@ -1,10 +1,10 @@
-// A run's side effects, shared by the rollout (runner/lib/main.mjs) and the rollback verb
-// (runner/verbs/rollback.mjs): the real defaults of the injectable ones, and what a run leaves behind once its
-// plan was executed (the --report JSON, the summary and timeline by runner/report, the dry run's notes per step).
+// A run's side effects and its inputs, shared by every verb (runner/verbs; the dispatcher is runner/main.mjs):
+// the real defaults of the injectable ones, and what a run leaves behind once its plan was executed (the --report
+// JSON, the summary and timeline by runner/report, the dry run's notes per step).
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { systemClock, zxExec } from './runtime.mjs';
-import { createCallCounter } from '../aws/clients.mjs';
+import { createCallCounter } from './call-counter.mjs';
 import { configFileFrom } from './args.mjs';
 import { loadRunnerConfig } from './config.mjs';
 import { loadOutputs } from './outputs.mjs';
@@ -13,7 +13,7 @@ import { compareDeployed } from './deployed.mjs';
 /**
  * The injected side effects, each defaulting to the real one, and what every run starts with: a call counter,
  * its start time, and its identity as far as known (filled in as the input is read; an input report names it).
- * @param {import('./main.mjs').MainDeps} deps
+ * @param {import('../main.mjs').MainDeps} deps
  */
 export function runIo(deps) {
   const clock = deps.clock ?? systemClock();

@@ -1,6 +1,7 @@
 // Markdown summary of a rollout report (docs/contract.md section 7), suitable for $GITHUB_STEP_SUMMARY.
 // Every value from the report is escaped: no HTML or table syntax from a message reaches the page.
-import { assertReport, duration, durationOf, isFailure, verdict } from './format.mjs';
+import { assertReport, duration, durationOf, isFailure } from './format.mjs';
+import { verdict } from '../lib/verdict.mjs';
 
 const LABEL = /** @type {Record<string, string>} */ ({
   passed: '✅ passed',

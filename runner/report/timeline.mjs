@@ -1,6 +1,7 @@
 // SVG Gantt chart of a rollout report: one row per step and per service under it, bars against time from the
 // rollout start, failures marked in red with a cross. Output is standalone, valid XML with every text escaped.
-import { assertReport, ms, duration, durationOf, isFailure, verdict } from './format.mjs';
+import { assertReport, ms, duration, durationOf, isFailure } from './format.mjs';
+import { verdict } from '../lib/verdict.mjs';
 
 /** Escape text and attribute values for XML; drop characters XML 1.0 forbids. */
 export function xml(/** @type {unknown} */ v) {

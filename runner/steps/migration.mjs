@@ -4,7 +4,7 @@
 // already succeeded for this release (found by startedBy + release tag) is not run again; one still running
 // for this release (e.g. after Ctrl-C) is waited for instead of starting a second one. The task is in the
 // half-done list from before RunTask is sent until it stopped. A failed migration names the task, its stop code
-// and stopped reason, and the last lines of its log (bounded, secret-looking values redacted: runner/lib/log-tail.mjs).
+// and stopped reason, and the last lines of its log (bounded, secret-looking values redacted: runner/smoke/log-tail.mjs).
 import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { StepFailure, InterruptedError, operationOf } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
@@ -14,7 +14,7 @@ import { describeTasks } from '../aws/ecs.mjs';
 import { runOneOffTask, OneOffTaskError, taskId } from '../aws/one-off-task.mjs';
 import { startedByFor } from '../lib/started-by.mjs';
 import { resolveTaskDefinitions, RELEASE_TAG_KEY } from './task-definitions.mjs';
-import { logRedactor, logTail, redactLine, LOG_TAIL_LINES } from '../lib/log-tail.mjs';
+import { logRedactor, logTail, redactLine, LOG_TAIL_LINES } from '../smoke/log-tail.mjs';
 
 /** startedBy of the release's migration task (sanitised by runner/lib/started-by.mjs). @param {string} release */
 export function migrationStartedBy(release) {

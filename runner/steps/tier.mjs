@@ -16,7 +16,7 @@ import { describeServices as describeEcsServices, stoppedTasks, primaryDeploymen
 import { poll } from '../aws/poll.mjs';
 import { settledAt, rolloutProgress, stoppedTaskLines, shortTd } from '../aws/service-state.mjs';
 import { resolveTaskDefinitions } from './task-definitions.mjs';
-import { targetGroupHealth, healthReason } from '../lib/target-health.mjs';
+import { targetGroupHealth, healthReason } from '../aws/target-health.mjs';
 
 /** @typedef {import('@aws-sdk/client-ecs').Service} EcsService */
 

@@ -33,7 +33,7 @@ import { writeEntry } from '../ledger/index.mjs';
 /**
  * @param {object} run
  * @param {RunIo} run.io
- * @param {import('../lib/main.mjs').MainDeps & { writeEntry?: typeof writeEntry }} run.deps
+ * @param {import('../main.mjs').MainDeps & { writeEntry?: typeof writeEntry }} run.deps
  * @param {'rollout'|'rollback'} run.command
  * @param {import('../lib/args.mjs').Options} run.options the parsed flags
  * @param {Awaited<ReturnType<typeof import('../lib/run-io.mjs').readRunInputs>>} run.inputs

@@ -34,7 +34,7 @@ newest first.`,
 export const HELP = COMMAND.help;
 
 /**
- * @param {string[]} argv @param {import('../lib/main.mjs').MainDeps} deps
+ * @param {string[]} argv @param {import('../main.mjs').MainDeps} deps
  * @returns {Promise<import('./index.mjs').VerbResult>}
  */
 export async function run(argv, deps) {

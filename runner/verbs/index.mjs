@@ -1,4 +1,4 @@
-// The verbs of `npx zx runner/rollout.mjs <verb> [flags]` (runner/lib/main.mjs dispatches here; flags alone run a
+// The verbs of `npx zx runner/rollout.mjs <verb> [flags]` (runner/main.mjs dispatches here; flags alone run a
 // rollout). Each module exports `run(argv, deps)` with deps = MainDeps and resolves to `{ exitCode, report? }`.
 import * as status from './status.mjs';
 import * as history from './history.mjs';
@@ -6,7 +6,7 @@ import * as rollback from './rollback.mjs';
 
 /**
  * @typedef {{ exitCode: number, report?: object|null, awsCalls?: number }} VerbResult
- * @typedef {{ run: (argv: string[], deps: import('../lib/main.mjs').MainDeps) => Promise<VerbResult> }} Verb
+ * @typedef {{ run: (argv: string[], deps: import('../main.mjs').MainDeps) => Promise<VerbResult> }} Verb
  */
 
 /** @type {Readonly<{ status: Verb, history: Verb, rollback: Verb }>} */

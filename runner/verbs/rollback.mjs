@@ -29,7 +29,7 @@ import { runChange, refusingBadInput } from './change.mjs';
  *   entries newest first, and what is not a valid entry
  * @property {(entries: LedgerEntry[], opts?: { before?: string }) => LedgerEntry | null | undefined} lastSuccessful
  * @property {(kind: 'rollout'|'rollback', release: string, startedAtIso: string) => string} entryId
- * @typedef {import('../lib/main.mjs').MainDeps & { ledger?: Ledger }} RollbackDeps
+ * @typedef {import('../main.mjs').MainDeps & { ledger?: Ledger }} RollbackDeps
  */
 
 const COMMAND = defineCommand({

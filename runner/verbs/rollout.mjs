@@ -17,7 +17,7 @@ export { HELP };
 
 /**
  * @param {string[]} argv the flags
- * @param {import('../lib/main.mjs').MainDeps} deps
+ * @param {import('../main.mjs').MainDeps} deps
  * @returns {Promise<import('./change.mjs').ChangeResult>}
  */
 export async function run(argv, deps) {

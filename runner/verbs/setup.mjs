@@ -25,7 +25,7 @@ import { runIo, readRunInputs } from '../lib/run-io.mjs';
  * @template {{ help: boolean, outputs: string|null, stackDir: string, config: string|null }} T
  * @param {import('../lib/cli-options.mjs').Command<T>} command
  * @param {string[]} argv
- * @param {import('../lib/main.mjs').MainDeps} deps
+ * @param {import('../main.mjs').MainDeps} deps
  * @param {(options: T, ctx: VerbContext) => Promise<{ exitCode: number, report: object|null }>} body
  * @returns {Promise<import('./index.mjs').VerbResult>}
  */

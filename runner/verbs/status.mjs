@@ -13,7 +13,7 @@ import { EXIT } from '../lib/errors.mjs';
 import { checkCatalog } from '../lib/catalog.mjs';
 import { skippedServiceReasons } from '../lib/plan.mjs';
 import { detectCapabilities } from '../lib/emulator.mjs';
-import { targetGroupHealth, healthReason } from '../lib/target-health.mjs';
+import { targetGroupHealth, healthReason } from '../aws/target-health.mjs';
 import { describeServices, primaryDeployment } from '../aws/ecs.mjs';
 import { shortTd } from '../aws/service-state.mjs';
 import { send } from '../aws/send.mjs';
@@ -88,7 +88,7 @@ not match it.`,
 export const HELP = COMMAND.help;
 
 /**
- * @param {string[]} argv @param {import('../lib/main.mjs').MainDeps} deps
+ * @param {string[]} argv @param {import('../main.mjs').MainDeps} deps
  * @returns {Promise<import('./index.mjs').VerbResult>}
  */
 export async function run(argv, deps) {

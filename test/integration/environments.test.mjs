@@ -17,7 +17,7 @@ import { replanFoundation, unexplainedChanges, loadDrift } from '../../scripts/l
 import { seedEmulatorSecrets } from '../../scripts/lib/emulator-secrets.mjs';
 import { terraform, withEmulatorEnv } from '../../scripts/lib/terraform.mjs';
 import { createAwsClients } from '../../runner/aws/clients.mjs';
-import { main } from '../../runner/lib/main.mjs';
+import { main } from '../../runner/main.mjs';
 import { ECSClient, ListTagsForResourceCommand } from '@aws-sdk/client-ecs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { jest } from '@jest/globals';
 import itEnv from '../../scripts/lib/it-env.cjs';
 import { startFaultProxy, rewriteJson, isMutating } from '../../scripts/lib/fault-proxy.mjs';
-import { RETRY_DEFAULTS } from '../../runner/aws/clients.mjs';
+import { RETRY_DEFAULTS } from '../../runner/lib/retry.mjs';
 import { runRollout, applied, bodyOf, expectNothingChangedAfter, imagesInEcr, deployments, targets, oneOffTasks } from '../support/faults.mjs';
 
 const env = itEnv.requireFoundation('runner fault matrix');

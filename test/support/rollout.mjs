@@ -1,6 +1,6 @@
 // The runner in-process against the fake AWS world (test/support/fake-aws.mjs): a rollout helper and the
 // assertion that a failed step stopped the rollout (later steps not-run, no AWS call from them).
-import { main } from '../../runner/lib/main.mjs';
+import { main } from '../../runner/main.mjs';
 import { fakeClock, stepsThatCalled, ROOT, OUTPUTS_FILE, OUTPUTS } from './fake-aws.mjs';
 export const STEP_IDS = ['preflight', 'images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke'];
 export const WEB = ['api', 'frontend', 'admin'];

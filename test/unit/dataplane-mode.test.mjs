@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { detectCapabilities, dataplaneNote, DATAPLANE_ENV, NOT_PROVABLE_LOCALLY, TERRAFORM_GAPS } from '../../runner/lib/emulator.mjs';
 import { renderSummary } from '../../runner/report/summary.mjs';
-import { verdict } from '../../runner/report/format.mjs';
+import { verdict } from '../../runner/lib/verdict.mjs';
 import { formatSummary } from '../../runner/lib/execute.mjs';
 
 const require = createRequire(import.meta.url);

@@ -3,12 +3,13 @@
 // newest first across pages, lastSuccessful, and the history verb.
 import { fakeWorld, awsError, fakeClock, ROOT, OUTPUTS_FILE } from '../support/fake-aws.mjs';
 import { rollout, WEB, WORKERS, ecsName, ops } from '../support/rollout.mjs';
-import { main } from '../../runner/lib/main.mjs';
+import { main } from '../../runner/main.mjs';
 import {
   entryId, writeEntry, readLedger, lastSuccessful, serializeEntry, LedgerError, MAX_ENTRY_BYTES,
 } from '../../runner/ledger/index.mjs';
 import { originFrom, startEntry, recordOutcome } from '../../runner/ledger/record.mjs';
-import { createAwsClients, createCallCounter } from '../../runner/aws/clients.mjs';
+import { createAwsClients } from '../../runner/aws/clients.mjs';
+import { createCallCounter } from '../../runner/lib/call-counter.mjs';
 
 const PREFIX = '/staging/releases/';
 /** Every version written to the ledger, parsed, in order. */

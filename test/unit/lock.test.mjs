@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fakeWorld, fakeClock, OUTPUTS_FILE, ROOT } from '../support/fake-aws.mjs';
 import { rollout, ops } from '../support/rollout.mjs';
-import { main } from '../../runner/lib/main.mjs';
+import { main } from '../../runner/main.mjs';
 import { acquireLock, readLock, isStale, LockHeldError, LEASE_MS } from '../../runner/ledger/lock.mjs';
 import { EXIT } from '../../runner/lib/errors.mjs';
 

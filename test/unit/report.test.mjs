@@ -6,7 +6,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { renderSummary, cell } from '../../runner/report/summary.mjs';
 import { renderTimeline, xml } from '../../runner/report/timeline.mjs';
 import { writeArtifacts, timelinePathFor } from '../../runner/report/index.mjs';
-import { verdict } from '../../runner/report/format.mjs';
+import { verdict } from '../../runner/lib/verdict.mjs';
 import { formatSummary } from '../../runner/lib/execute.mjs';
 import { emulatorNote, TERRAFORM_GAPS } from '../../runner/lib/emulator.mjs';
 

@@ -1,9 +1,11 @@
 // runner/aws: the one retry layer (the SDK's strategy, counted per attempt through a transport middleware),
 // the typed send, poll(), batched ECS reads and the one-off task.
 import { DescribeServicesCommand, DescribeTasksCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { createAwsClients, retryDelayMs, retryConfig, RETRY_DEFAULTS, maxRetryWaitMs, createCallCounter } from '../../runner/aws/clients.mjs';
+import { createAwsClients, retryDelayMs, retryConfig } from '../../runner/aws/clients.mjs';
+import { RETRY_DEFAULTS, maxRetryWaitMs } from '../../runner/lib/retry.mjs';
+import { createCallCounter } from '../../runner/lib/call-counter.mjs';
 import { send, mutate, rejectedByAws, forget } from '../../runner/aws/send.mjs';
-import { logRedactor, logTail, redactLine, LOG_TAIL_BYTES } from '../../runner/lib/log-tail.mjs';
+import { logRedactor, logTail, redactLine, LOG_TAIL_BYTES } from '../../runner/smoke/log-tail.mjs';
 import { poll } from '../../runner/aws/poll.mjs';
 import { describeServices, describeTasks, stoppedTasks } from '../../runner/aws/ecs.mjs';
 import { runOneOffTask, OneOffTaskError } from '../../runner/aws/one-off-task.mjs';

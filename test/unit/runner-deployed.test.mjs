@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
-import { main } from '../../runner/lib/main.mjs';
+import { main } from '../../runner/main.mjs';
 import { compareDeployed, catalogDifferences } from '../../runner/lib/deployed.mjs';
 import { normalizeOutputs } from '../../runner/lib/outputs.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';

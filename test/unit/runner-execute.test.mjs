@@ -1,6 +1,6 @@
 // Execution of a full rollout against scripted AWS (the fake world of test/support/fake-aws.mjs): success and
 // reruns, step modules given by the registry map, throttling, emulator mode.
-import { main } from '../../runner/lib/main.mjs';
+import { main } from '../../runner/main.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
 import { fakeWorld, fakeClock, ROOT, OUTPUTS_FILE, OUTPUTS } from '../support/fake-aws.mjs';
 import { STEP_IDS, WEB, WORKERS, ecsName, rollout, ops, stepOf, expectStoppedAfter } from '../support/rollout.mjs';

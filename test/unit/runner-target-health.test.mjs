@@ -1,5 +1,5 @@
 // One reading of target health for the tier step and the smoke target-groups check.
-import { judgeTargets } from '../../runner/lib/target-health.mjs';
+import { judgeTargets } from '../../runner/aws/target-health.mjs';
 
 const t = (id, State) => ({ Target: { Id: id, Port: 80 }, TargetHealth: { State } });
 

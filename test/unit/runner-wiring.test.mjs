@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, existsSync, rmSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
-import { main } from '../../runner/lib/main.mjs';
+import { main } from '../../runner/main.mjs';
 import { writeArtifacts as realWriteArtifacts } from '../../runner/report/index.mjs';
 import { zxExec } from '../../runner/lib/runtime.mjs';
 import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs';

@@ -3,7 +3,7 @@
 // emulator mode (target health not checkable, never shown as healthy), bad input.
 import { fakeWorld, awsError, fakeClock, ROOT, OUTPUTS_FILE } from '../support/fake-aws.mjs';
 import { rollout, WEB, WORKERS, ecsName } from '../support/rollout.mjs';
-import { main } from '../../runner/lib/main.mjs';
+import { main } from '../../runner/main.mjs';
 
 async function status(fake, args = []) {
   const out = [];

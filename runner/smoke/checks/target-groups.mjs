@@ -1,4 +1,4 @@
-import { targetGroupHealth, healthReason } from '../../lib/target-health.mjs';
+import { targetGroupHealth, healthReason } from '../../aws/target-health.mjs';
 
 /** Every app-tier target group: only healthy targets (draining ones ignored), and at least the service's desired count of them. */
 export function targetGroupsCheck(/** @type {import('../../../lib/config/index.cjs').SmokeSettings} */ settings) {

@@ -3,7 +3,7 @@
 // (runner/smoke/redact.mjs) with the values of the runner's own secret-looking environment variables (e.g.
 // AWS_SECRET_ACCESS_KEY, a registry password), and replaces what looks like a secret whatever its value:
 // the password in `scheme://user:password@host`, and the value in `password=...`, `"token": "..."` and the like.
-import { createRedactor, REDACTED } from '../smoke/redact.mjs';
+import { createRedactor, REDACTED } from './redact.mjs';
 
 export const LOG_TAIL_LINES = 20;
 export const LOG_TAIL_BYTES = 4096;
@@ -18,7 +18,7 @@ const KEY_VALUE = /(["']?[\w.-]*(?:password|passwd|secret|token|api[_-]?key|priv
 /**
  * A redactor knowing the values of the secret-looking variables of `env`.
  * @param {Record<string, string | undefined>} env
- * @returns {import('../smoke/redact.mjs').Redactor}
+ * @returns {import('./redact.mjs').Redactor}
  */
 export function logRedactor(env) {
   const redact = createRedactor();
@@ -30,7 +30,7 @@ export function logRedactor(env) {
 
 /**
  * One log line with known secret values and secret-looking values replaced by the redaction marker.
- * @param {string} line @param {import('../smoke/redact.mjs').Redactor} redact
+ * @param {string} line @param {import('./redact.mjs').Redactor} redact
  */
 export function redactLine(line, redact) {
   return redact.text(line)
@@ -41,7 +41,7 @@ export function redactLine(line, redact) {
 /**
  * The last lines, redacted first, then bounded: at most `maxLines` lines and `maxBytes` UTF-8 bytes in all (a
  * single longer line is cut and ends with `...`).
- * @param {string[]} lines @param {import('../smoke/redact.mjs').Redactor} redact
+ * @param {string[]} lines @param {import('./redact.mjs').Redactor} redact
  * @param {{ maxLines?: number, maxBytes?: number }} [limits]
  * @returns {string[]}
  */

@@ -2,7 +2,7 @@
 // (old tasks leaving after a deployment) are ignored; every other target must be `healthy`, and at least the
 // service's desired count of them must be.
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { send } from '../aws/send.mjs';
+import { send } from './send.mjs';
 
 /** @typedef {import('@aws-sdk/client-elastic-load-balancing-v2').TargetHealthDescription} TargetHealthDescription */
 /** @typedef {{ ok: boolean, healthy: TargetHealthDescription[], bad: TargetHealthDescription[], draining: TargetHealthDescription[] }} TargetVerdict */
@@ -29,7 +29,7 @@ export function healthReason(d) {
 
 /**
  * DescribeTargetHealth of one target group, judged.
- * @param {import('../aws/send.mjs').CallContext} ctx
+ * @param {import('./send.mjs').CallContext} ctx
  * @param {import('@aws-sdk/client-elastic-load-balancing-v2').ElasticLoadBalancingV2Client} elbv2
  * @param {string} targetGroupArn @param {number} desired
  * @returns {Promise<TargetVerdict>}
