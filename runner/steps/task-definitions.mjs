@@ -138,7 +138,7 @@ async function workOutPlannedRefs(ctx) {
   if (!ctx.config?.images) return {};
   try {
     return await plannedImageRefs({
-      config: ctx.config, configPath: ctx.configPath ?? ctx.options.configPath, services: ctx.catalog,
+      config: ctx.config, configPath: ctx.configPath, services: ctx.catalog,
       outputs: ctx.outputs, exec: ctx.exec, env: ctx.env ?? process.env, release: ctx.options.release ?? null,
       imageRegistry: ctx.options.imageRegistry ?? null,
     });
