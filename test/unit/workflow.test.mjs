@@ -1,6 +1,9 @@
 // Lint of the CI workflow: job order, the approval gate, least-privilege permissions, OIDC-only AWS access,
 // artifacts. Parses the YAML; every assertion is about the file as committed.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { parse } from 'yaml';
 import { timelinePathFor } from '../../runner/report/index.mjs';
 
@@ -107,6 +110,38 @@ describe('AWS credentials', () => {
     expect(TEXT).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|aws-access-key-id|aws-secret-access-key/i);
     expect(TEXT).not.toMatch(/secrets\.AWS/i);
     expect(TEXT).not.toMatch(/AKIA[0-9A-Z]{16}/);
+  });
+});
+
+describe('the Terraform Cloud token follows the stack\'s host', () => {
+  const tokenStep = (id) => steps(id).findIndex((s) => /TF_TOKEN_/.test(s.run ?? ''));
+  const firstTerraform = (id) => steps(id).findIndex((s) => /\bterraform\b.*\b(init|plan|apply|output)\b/.test(s.run ?? ''));
+
+  test('plan, deploy and rollout set it (one step, the same in each) before their first terraform command; no job hard-codes a host', () => {
+    for (const id of ['plan', 'deploy', 'rollout']) {
+      expect({ id, before: tokenStep(id) >= 0 && tokenStep(id) < firstTerraform(id) }).toEqual({ id, before: true });
+      expect(steps(id)[tokenStep(id)]).toEqual(steps('plan')[tokenStep('plan')]);
+      expect(JOBS[id].env ?? {}).toEqual({});
+    }
+    expect(TEXT).not.toMatch(/TF_TOKEN_app_terraform_io:/);
+  });
+
+  /** run the step's script as Actions would, in a directory holding a synthesized stack */
+  function runTokenStep(cloud, token) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tf-token-'));
+    mkdirSync(path.join(dir, 'cdktf.out/stacks/foundation'), { recursive: true });
+    writeFileSync(path.join(dir, 'cdktf.out/stacks/foundation/cdk.tf.json'), JSON.stringify({ terraform: cloud ? { cloud } : { backend: { local: {} } } }));
+    const envFile = path.join(dir, 'github_env');
+    writeFileSync(envFile, '');
+    const res = spawnSync('bash', ['-eo', 'pipefail', '-c', steps('plan')[tokenStep('plan')].run], { cwd: dir, env: { ...process.env, GITHUB_ENV: envFile, TF_API_TOKEN: token }, encoding: 'utf8' });
+    expect(res.status).toBe(0);
+    return readFileSync(envFile, 'utf8');
+  }
+
+  test('the variable name is the host\'s (dots _, hyphens __), the default host without one; nothing without a token', () => {
+    expect(runTokenStep({ hostname: 'tfe.my-corp.example', organization: 'acme' }, 't0ken')).toBe('TF_TOKEN_tfe_my__corp_example=t0ken\n');
+    expect(runTokenStep({ organization: 'acme' }, 't0ken')).toBe('TF_TOKEN_app_terraform_io=t0ken\n');
+    expect(runTokenStep({ organization: 'acme' }, '')).toBe('');
   });
 });
 
