@@ -90,8 +90,9 @@ export async function main(argv) {
   try {
     const cwd = process.cwd();
     // the runner's one reader of its inputs: the same validation and messages as `rollout.mjs --config` and
-    // `--outputs`, and the same guard (another environment's outputs, a catalog not deployed yet: exit 2)
-    const { loaded, config, outputs } = await readRunInputs(o, { cwd, env: process.env, exec: zxExec() });
+    // `--outputs`, and the same environment guard (another environment's outputs: exit 2). The catalog is not
+    // compared: building images changes no service (as `status` and `history`)
+    const { loaded, config, outputs } = await readRunInputs(o, { cwd, env: process.env, exec: zxExec() }, { catalog: false });
     const configFile = loaded.path;
     const aws = createAwsClients({ region: outputs.region ?? config.region });
     const result = await runImages({
