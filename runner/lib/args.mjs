@@ -1,5 +1,6 @@
 // Command-line flags of runner/rollout.mjs, declared once in the tables below (runner/lib/cli-options.mjs makes
 // the parser and the --help text from them). Pure: parseArgs never touches the file system or AWS.
+import { readFileSync } from 'node:fs';
 import configLib from '../../lib/config/index.cjs';
 import { InputError } from './errors.mjs';
 import { defineCommand, seconds, positiveInt } from './cli-options.mjs';
@@ -44,6 +45,7 @@ export const DEFAULT_STACK_DIR = 'cdktf.out/stacks/foundation';
  * @property {number|null} imageConcurrency
  * @property {boolean} breakLock take over a stale environment lock (runner/ledger/lock.mjs)
  * @property {boolean} help
+ * @property {boolean} version
  */
 
 /** @typedef {import('./cli-options.mjs').Flag<Options>} RunnerFlag */
@@ -179,8 +181,15 @@ const OUTPUT = [
     'Markdown summary, written by runner/report (with or without --report); when',
     '$GITHUB_STEP_SUMMARY is set the summary is also appended there. With --report the',
     'SVG timeline is written beside the report.'] },
+  { flag: '--version', key: 'version', default: false, help: ['print the runner\'s version and the Node.js it runs on'] },
   ...helpFlag(),
 ];
+
+/** `staging-rollout <version> (node <version>)`: the version is package.json's, read where the runner is. */
+export function versionLine() {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return `${pkg.name} ${pkg.version} (node ${process.version})`;
+}
 
 const COMMAND = defineCommand({
   head: `Usage: npx zx runner/rollout.mjs [flags]

@@ -83,12 +83,16 @@ export async function loadOutputs({ file, stackDir, cwd, exec }) {
   const source = `terraform -chdir=${stackDir} output -json`;
   let res;
   try {
-    res = await exec('terraform', [`-chdir=${dir}`, 'output', '-json'], { cwd });
+    // -no-color: the cause is quoted in the message, without escape codes
+    res = await exec('terraform', [`-chdir=${dir}`, 'output', '-no-color', '-json'], { cwd });
   } catch (e) {
     throw new InputError(`${source}: could not run terraform (${/** @type {Error} */ (e).message}); install Terraform or pass --outputs FILE`);
   }
   if (res.exitCode !== 0) {
-    throw new InputError(`${source} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n').slice(-3).join(' ') || 'no message'}; pass --outputs FILE instead`);
+    // terraform's whole message (it names the cause first: "Backend initialization required", a missing state),
+    // its lines joined, bounded
+    const why = res.stderr.replace(/\u001b\[[0-9;]*m/g, '').split('\n').map((l) => l.replace(/^[│╷╵]\s?/, '').trim()).filter(Boolean).join(' ');
+    throw new InputError(`${source} failed (exit ${res.exitCode}): ${why.length > 600 ? `${why.slice(0, 600)}...` : why || 'no message'}; pass --outputs FILE instead`);
   }
   let parsed;
   try {

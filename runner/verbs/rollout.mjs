@@ -1,7 +1,7 @@
 // `rollout` (flags alone, `npx zx runner/rollout.mjs --release TAG`): the release put in place step by step
 // (runner/lib/plan.mjs buildPlan), recorded in the release ledger unless it is a dry run. Its flags: runner/lib/args.mjs
 // (ROLLOUT flags); the change itself (lock, ledger, executor, outputs) is runner/verbs/change.mjs, as for rollback.
-import { parseArgs, HELP, validateRelease } from '../lib/args.mjs';
+import { parseArgs, HELP, validateRelease, versionLine } from '../lib/args.mjs';
 import { EXIT, InputError } from '../lib/errors.mjs';
 import { buildPlan, selectSteps, formatPlan } from '../lib/plan.mjs';
 import { detectCapabilities } from '../lib/emulator.mjs';
@@ -27,8 +27,8 @@ export async function run(argv, deps) {
   let options = null;
   return refusingBadInput(io, () => options, async () => {
     options = parseArgs(argv);
-    if (options.help) {
-      write(HELP);
+    if (options.help || options.version) {
+      write(options.help ? HELP : versionLine());
       return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
     }
     const o = options;

@@ -109,6 +109,13 @@ describe('bad input: exit 2, a precise message, no AWS call', () => {
 });
 
 describe('defaults and help', () => {
+  test('--version: the runner\'s version (package.json) and its Node.js, exit 0, nothing read or called', async () => {
+    const res = await run(['--version']);
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect({ code: res.exitCode, out: res.out }).toEqual({ code: 0, out: `staging-rollout ${pkg.version} (node ${process.version})` });
+    expect(res.createAws).not.toHaveBeenCalled();
+  });
+
   test('--help documents every flag and exit code, and exits 0 without reading anything', async () => {
     const res = await run(['--help']);
     expect(res.exitCode).toBe(0);
@@ -129,7 +136,7 @@ describe('defaults and help', () => {
     });
     const res = await run(['--stack-dir', stackDir, '--dry-run', '--no-emulator'], { exec });
     expect(res.exitCode).toBe(0);
-    expect(exec).toHaveBeenCalledWith('terraform', [`-chdir=${stackDir}`, 'output', '-json'], expect.anything());
+    expect(exec).toHaveBeenCalledWith('terraform', [`-chdir=${stackDir}`, 'output', '-no-color', '-json'], expect.anything());
     expect(exec).toHaveBeenCalledWith('git', ['rev-parse', '--short=12', 'HEAD'], expect.anything());
     expect(res.plan.release).toBe('0123456789ab');
   });
@@ -137,10 +144,14 @@ describe('defaults and help', () => {
   test('terraform output failing is bad input naming the command and the way out', async () => {
     const stackDir = path.join(tmp, 'stack2');
     mkdirSync(stackDir, { recursive: true });
-    const exec = async () => ({ stdout: '', stderr: 'Error: Backend initialization required, please run "terraform init"', exitCode: 1 });
+    // terraform's own shape of the message: a box of lines, colour codes even with -no-color from some wrappers
+    const stderr = ['\u001b[31m╷\u001b[0m', '\u001b[31m│\u001b[0m \u001b[1m\u001b[31mError: \u001b[0m\u001b[0m\u001b[1mBackend initialization required, please run "terraform init"\u001b[0m',
+      '│ ', '│ Reason: Initial configuration of the requested backend "s3"', '│ ', '│ The "backend" is the interface that Terraform uses to store state,', '╵', ''].join('\n');
+    const exec = async () => ({ stdout: '', stderr, exitCode: 1 });
     const res = await run(['--stack-dir', stackDir, '--release', 'r'], { exec });
     expect(res.exitCode).toBe(2);
-    expect(res.err).toMatch(/terraform -chdir=.*stack2 output -json failed \(exit 1\): Error: Backend initialization required.*; pass --outputs FILE instead/);
+    expect(res.err).toMatch(/terraform -chdir=.*stack2 output -json failed \(exit 1\): Error: Backend initialization required, please run "terraform init" Reason: Initial configuration of the requested backend "s3" The "backend" is .*; pass --outputs FILE instead/);
+    expect(res.err).not.toMatch(/\u001b|│|╷/);
   });
 
   test('a missing stack dir says how to get outputs', async () => {
