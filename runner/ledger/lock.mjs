@@ -255,7 +255,12 @@ export async function takeLock(ctx, who, writeErr) {
       writeErr(`error: ${e.message}`);
       return { lock: null, exitCode: EXIT.LOCKED, message: e.message };
     }
-    if (e instanceof InterruptedError) return { lock: null, exitCode: EXIT.INTERRUPTED, message: 'interrupted while taking the environment lock' };
+    // Ctrl-C while the lock is being taken (the SDK's abort, or ours): nothing was changed; exit 130, not a failure
+    if (e instanceof InterruptedError || ctx.signal?.aborted || /** @type {Error} */ (e)?.name === 'AbortError') {
+      const message = 'interrupted (Ctrl-C) while taking the environment lock; nothing was changed';
+      writeErr(`error: ${message}`);
+      return { lock: null, exitCode: EXIT.INTERRUPTED, message };
+    }
     const message = `${/** @type {Error} */ (e).message}; nothing was changed`;
     writeErr(`error: ${message}`);
     return { lock: null, exitCode: EXIT.FAILED, message };

@@ -9,6 +9,7 @@ import { configFileFrom } from './args.mjs';
 import { loadRunnerConfig } from './config.mjs';
 import { loadOutputs } from './outputs.mjs';
 import { compareDeployed } from './deployed.mjs';
+import { EXIT } from './errors.mjs';
 
 /**
  * The injected side effects, each defaulting to the real one, and what every run starts with: a call counter,
@@ -100,13 +101,14 @@ export async function writeOutputs(report, options, io) {
 
 /**
  * The report of a run refused before its plan ran, nothing changed: what --report holds then. `step` is `input`
- * for bad input (exit 2) and `lock` when another command holds the environment's lock (exit 3).
+ * for bad input (exit 2) and `lock` when another command holds the environment's lock (exit 3) or Ctrl-C came
+ * while it was being taken (exit 130, status interrupted).
  * @param {{ release: string, environment: string, message: string, startedAt: number, finishedAt: number, awsCalls: number, step?: 'input'|'lock', exitCode?: number }} r
  * @returns {import('./execute.mjs').Report}
  */
 export function refusalReport(r) {
   return {
-    schemaVersion: 1, release: r.release, environment: r.environment, status: 'failed', exitCode: r.exitCode ?? 2,
+    schemaVersion: 1, release: r.release, environment: r.environment, status: r.exitCode === EXIT.INTERRUPTED ? 'interrupted' : 'failed', exitCode: r.exitCode ?? 2,
     failure: { step: r.step ?? 'input', message: r.message }, startedAt: new Date(r.startedAt).toISOString(),
     finishedAt: new Date(r.finishedAt).toISOString(), durationMs: r.finishedAt - r.startedAt, awsCalls: r.awsCalls, images: {}, steps: [],
   };

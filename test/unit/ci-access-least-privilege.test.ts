@@ -358,8 +358,8 @@ describe('the deploy role keeps off another environment\'s resources (the Enviro
   test.each(['aws:ResourceTag/Environment', 'aws:RequestTag/Environment'] as const)('%s: another environment explicitly denied; this one, or no tag, allowed', async (key) => {
     const results = await run([...cases(other, key), ...cases(cfg.config.environment, key), ...cases(null, key)]);
     const n = cases(null, key).length;
-    expect(results.slice(0, n)).toEqual(results.slice(0, n).map((r) => r.replace(/ \S+$/, ' ExplicitlyDenied')));
-    expect(results.slice(n)).toEqual(results.slice(n).map((r) => r.replace(/ \S+$/, ' Allowed')));
+    expect(results.slice(0, n)).toEqual(results.slice(0, n).map((r: string) => r.replace(/ \S+$/, ' ExplicitlyDenied')));
+    expect(results.slice(n)).toEqual(results.slice(n).map((r: string) => r.replace(/ \S+$/, ' Allowed')));
   });
 
   test('the guard is what denies: without its two statements another environment\'s subnet is deleted', async () => {
