@@ -130,8 +130,8 @@ if (!env) {
     });
 
     test('a killed runner: its lock refuses the next rollout; stale, it is taken over only with --break-lock, recorded in the ledger', async () => {
-      // the victim stops in its first tier: UpdateService answered only after 60 s, long after the SIGKILL
-      proxy.setRules([{ name: 'hang', service: 'ecs', operation: 'UpdateService', fault: { kind: 'delay', ms: 60_000 } }]);
+      // the victim stops in its first tier: UpdateService answered only after 15 s, long after the SIGKILL
+      proxy.setRules([{ name: 'hang', service: 'ecs', operation: 'UpdateService', fault: { kind: 'delay', ms: 15_000 } }]);
       const victimRelease = newRelease('killed');
       const since = proxy.calls.length;
       const victim = runner(rolloutArgs(victimRelease), 'carol');
