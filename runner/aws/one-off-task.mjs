@@ -53,6 +53,8 @@ const LOG_PAGES_PER_READ = 10;
  *   runner/aws/send.mjs `mutate`); `applied` words the entry once the task exists
  * @property {(taskArn: string) => void} [onStarted] right after RunTask
  * @property {(task: EcsTask) => void} [onStatus] after each DescribeTasks
+ * @property {(waitedMs: number, task: EcsTask | undefined) => void} [onWaiting] at least every HEARTBEAT_MS of the
+ *   wait for STOPPED (runner/aws/poll.mjs), with the task as last described
  */
 
 /**
@@ -156,6 +158,7 @@ export async function runOneOffTask(ctx, spec) {
   try {
     task = await poll({
       clock: ctx.clock, signal: ctx.signal, intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs,
+      ...(spec.onWaiting ? { heartbeat: (/** @type {number} */ w) => spec.onWaiting?.(w, last) } : {}),
       onTimeout: () => { throw new OneOffTaskError('timeout', { taskArn, lastStatus: last?.lastStatus, logLines: log?.lines() }); },
     }, async () => {
       const d = await describeTasks(ctx, ctx.aws.ecs, spec.cluster, [taskArn]);

@@ -93,6 +93,7 @@ export async function run(ctx) {
           ctx.log.progress(`[migration] ${fmtMs(ctx.clock.now() - start)} task ${lastStatus}`);
         }
       },
+      onWaiting: (waited, task) => ctx.log.progress(`[migration] still waiting (${fmtMs(waited)} of ${fmtMs(timeoutMs)}) for task ${running ? taskId(running) : ''} to stop: ${task?.lastStatus ?? 'not described yet'}`.replace('task  to', 'the task to')),
     });
   } catch (e) {
     if (e instanceof InterruptedError && running) half.what = `migration task ${running} may still be running (last status ${lastStatus || 'unknown'})`;

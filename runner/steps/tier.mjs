@@ -263,6 +263,7 @@ async function waitStable(ctx, list, checks) {
   const emu = ctx.capabilities;
   return poll({
     clock: ctx.clock, signal: ctx.signal, intervalMs: ctx.options.pollIntervalMs, timeoutMs: ctx.options.serviceTimeoutMs,
+    heartbeat: (waited) => ctx.log.progress(`[${ctx.step.id}] still waiting (${fmtMs(waited)} of ${fmtMs(ctx.options.serviceTimeoutMs)}) for ${[...pending.values()].map((t) => `${t.name}: ${t.lastLine || 'no answer yet'}`).join('; ')}`),
     onTimeout: () => {
       const t = /** @type {Tracked} */ ([...pending.values()][0]);
       return fail(ctx, t, `not stable after ${fmtMs(ctx.options.serviceTimeoutMs)} (${t.lastLine})`, pending);
@@ -376,6 +377,7 @@ async function efsGate(ctx, fileSystemId, services) {
   let line = '';
   return poll({
     clock: ctx.clock, signal: ctx.signal, intervalMs: ctx.options.pollIntervalMs, timeoutMs: ctx.options.serviceTimeoutMs,
+    heartbeat: (waited) => ctx.log.progress(`[${ctx.step.id}] still waiting (${fmtMs(waited)} of ${fmtMs(ctx.options.serviceTimeoutMs)}) for /data: ${line || 'no mount targets yet'}; ${services.join(', ')} wait for it`),
     onTimeout: () => {
       throw new StepFailure(`EFS ${fileSystemId} mount targets not available after ${fmtMs(ctx.options.serviceTimeoutMs)} (${line}); ${services.join(', ')} not started`, { service: services[0] });
     },

@@ -183,6 +183,18 @@ describe('log tail: bounded and redacted', () => {
 });
 
 describe('poll', () => {
+  test('a long wait is never silent: the heartbeat is said every HEARTBEAT_MS (30 s) with the time waited, not after a success', async () => {
+    const clock = fakeClock(0);
+    const beats = [];
+    const v = await poll({ clock, intervalMs: 10_000, timeoutMs: 100_000, onTimeout: () => 'late', heartbeat: (w) => beats.push(w) }, async () => undefined);
+    expect(v).toBe('late');
+    expect(beats).toEqual([30_000, 60_000, 90_000]);
+    const quick = [];
+    let n = 0;
+    await poll({ clock, intervalMs: 10_000, timeoutMs: 100_000, onTimeout: () => 'late', heartbeat: (w) => quick.push(w) }, async () => (++n === 3 ? 'done' : undefined));
+    expect(quick).toEqual([]);
+  });
+
   test('returns the first value; sleeps the interval between probes on the injected clock', async () => {
     const clock = fakeClock(0);
     let n = 0;

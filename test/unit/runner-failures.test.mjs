@@ -168,6 +168,10 @@ describe('tier failures', () => {
     const res = await rollout(fake, ['--no-emulator', '--service-timeout', '60', '--poll-interval', '5'], { clock });
     expectStoppedAfter(res, fake.world, 'tier:app');
     expect(res.report.failure.message).toMatch(/^frontend \(staging-frontend\): not stable after 60\.0 s \(running 0\/1, IN_PROGRESS, 2 deployments\)/);
+    // never silent for 30 s: a line says what is awaited and for how long, though nothing changed
+    const beats = res.out.split('\n').filter((l) => l.includes('[tier:app] still waiting'));
+    expect(beats.length).toBeGreaterThanOrEqual(1);
+    expect(beats[0]).toMatch(/\[tier:app\] still waiting \(30\.0 s of 60\.0 s\) for .*frontend: running 0\/1, IN_PROGRESS, 2 deployments/);
     // polls were batched: one DescribeServices per poll for the whole wave
     const polls = ops(fake.world, 'DescribeServices').filter((c) => c.step === 'tier:app');
     expect(polls.length).toBeGreaterThanOrEqual(12);
