@@ -43,6 +43,35 @@ function withoutComments(v) {
 }
 
 /**
+ * A service entry that only changes settings (no tier: an override, typically in an `extends` overlay) under a name
+ * one or two letters away from a service that exists: a misspelt override, which would otherwise read as a new
+ * service missing its tier. @param {unknown} raw @returns {{ name: string, like: string } | null}
+ */
+function misspeltService(raw) {
+  const services = raw && typeof raw === 'object' ? /** @type {any} */ (raw).services : null;
+  if (!services || typeof services !== 'object' || Array.isArray(services)) return null;
+  const entries = Object.entries(services).filter(([k]) => !k.startsWith('$'));
+  const complete = entries.filter(([, v]) => v && typeof v === 'object' && 'tier' in v).map(([k]) => k);
+  for (const [name, v] of entries) {
+    if (!v || typeof v !== 'object' || 'tier' in v) continue;
+    const like = complete.map((c) => ({ c, d: editDistance(name, c) })).filter((x) => x.d <= 2).sort((a, b) => a.d - b.d)[0];
+    if (like) return { name, like: like.c };
+  }
+  return null;
+}
+
+/** Levenshtein distance. @param {string} a @param {string} b */
+function editDistance(a, b) {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
  * Validate an environment config and apply every default; services in catalog order, "disabled" spread to
  * dependents.
  * @param {unknown} raw parsed JSON
@@ -51,6 +80,11 @@ function withoutComments(v) {
  */
 function normalizeConfig(raw, opts = {}) {
   const source = opts.source || 'config';
+  const misspelt = misspeltService(raw);
+  if (misspelt) {
+    throw new ConfigError(`${source}: services.${misspelt.name}: unknown service: it is not in the catalog, and a new service needs tier, kind and image; did you mean "${misspelt.like}"?`,
+      { source, path: `services.${misspelt.name}` });
+  }
   const parsed = ConfigSchema.safeParse(withoutComments(raw));
   if (!parsed.success) throw configErrorOf(parsed.error, source);
   const config = parsed.data;

@@ -175,6 +175,8 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['retention', (r) => { r.logs.retentionDays = 10; }, 'logs.retentionDays: must be a CloudWatch Logs retention'],
     ['health check timeout', (r) => { r.loadBalancer.healthCheck.timeoutSeconds = 5; }, 'loadBalancer.healthCheck.timeoutSeconds: must be less than intervalSeconds (5), got 5'],
     ['certificate', (r) => { r.loadBalancer.certificateArn = 'my-cert'; }, 'loadBalancer.certificateArn: must be an ACM certificate ARN or null'],
+    ['a misspelt service override (as from an extends overlay)', (r) => { r.services['notificaton-service'] = { desiredCount: 2 }; },
+      'services.notificaton-service: unknown service: it is not in the catalog, and a new service needs tier, kind and image; did you mean "notification-service"?'],
     ['public plain HTTP not accepted', (r) => { delete r.loadBalancer.allowPublicHttp; },
       'loadBalancer.certificateArn: is null while allowedIngressCidrs contains 0.0.0.0/0: the ALB would serve plain HTTP to the whole internet; set certificateArn (an ACM certificate ARN, HTTPS), or narrow allowedIngressCidrs, or accept it with loadBalancer.allowPublicHttp: true'],
     ['public plain HTTP, opt-in not a boolean', (r) => { r.loadBalancer.allowPublicHttp = 'yes'; }, 'loadBalancer.allowPublicHttp: must be true or false, got "yes"'],
