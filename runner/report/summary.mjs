@@ -108,15 +108,18 @@ export function renderSummary(input) {
 
   const checks = steps.flatMap((s) => (s.checks ?? []).map((c) => ({ step: s.id, ...c })));
   if (checks.length) {
-    out.push('', '### Smoke checks', '');
-    out.push(table(['Check', 'Status', 'Duration', 'Evidence / reason'], checks.map((c) => [
-      code(c.name), statusLabel(c.status), duration(durationOf(c)),
+    // every step's checks (image pushes, rollouts, the /data gate, the smoke suite), each under its step; the
+    // smoke step's own are counted apart, so "smoke passed" never counts what another step proved
+    out.push('', '### Checks', '');
+    out.push(table(['Step', 'Check', 'Status', 'Duration', 'Evidence / reason'], checks.map((c) => [
+      code(c.step), code(c.name), statusLabel(c.status), duration(durationOf(c)),
       [c.reason ? cell(c.reason) : null, c.evidence ? cell(c.evidence) : null].filter(Boolean).join('<br>') || '–',
     ])));
-    const skipped = checks.filter((c) => c.status === 'skipped').length;
-    const failed = checks.filter((c) => c.status === 'failed').length;
-    const passed = checks.filter((c) => c.status === 'passed').length;
-    out.push('', `Smoke checks **${passed}** passed · **${failed}** failed · **${skipped}** skipped. A skipped check proved nothing; its reason says why it could not be checked.`);
+    const count = (/** @type {typeof checks} */ list) => ['passed', 'failed', 'skipped'].map((st) => list.filter((c) => c.status === st).length);
+    const [passed, failed, skipped] = count(checks);
+    const smoke = checks.filter((c) => c.step === 'smoke');
+    const [sp, sf, ss] = count(smoke);
+    out.push('', `Checks **${passed}** passed · **${failed}** failed · **${skipped}** skipped${smoke.length && smoke.length !== checks.length ? `; of them the smoke step's: **${sp}** passed · **${sf}** failed · **${ss}** skipped` : ''}. A skipped check proved nothing; its reason says why it could not be checked.`);
   }
   const notApplicable = steps.flatMap((s) => s.notApplicable ?? []);
   if (notApplicable.length) {

@@ -59,7 +59,9 @@ describe('reports of a data-plane run', () => {
     expect(md).toContain('### Not provable locally');
     for (const name of Object.keys(gaps.dataplane.notProvable)) expect(md.split(`\`${name}\``).length - 1).toBe(1);
     expect(md).toMatch(/Not applicable \(a policy, not a check\): `image:api:staging-latest`/);
-    expect(md).toMatch(/Smoke checks \*\*2\*\* passed · \*\*0\*\* failed · \*\*0\*\* skipped/);
+    // the image push is the images step's check, not a smoke check: counted apart
+    expect(md).toMatch(/Checks \*\*2\*\* passed · \*\*0\*\* failed · \*\*0\*\* skipped; of them the smoke step's: \*\*1\*\* passed · \*\*0\*\* failed · \*\*0\*\* skipped/);
+    expect(md).toContain('| `images` | `image:api` | ✅ passed |');
   });
 
   test('the console summary lists them under "not provable locally", apart from skipped checks', () => {

@@ -124,12 +124,12 @@ describe('renderSummary', () => {
   test('smoke checks with evidence and reasons; skipped is never shown as passed', () => {
     const md = renderSummary(passedReport());
     expect(md.split('\n')[0]).toMatch(/^## ✅ Staging rollout PASSED/);
-    const checks = tableAfter(md, '### Smoke checks').slice(1).map(cells);
+    const checks = tableAfter(md, '### Checks').slice(1).map(cells);
     expect(checks).toEqual([
-      ['`api-health`', '✅ passed', '40 ms', 'GET http://alb/health -&gt; HTTP 200'],
-      ['`target-groups`', '⏭️ skipped', '0 ms', 'not checkable here: emulator: no task registers'],
+      ['`smoke`', '`api-health`', '✅ passed', '40 ms', 'GET http://alb/health -&gt; HTTP 200'],
+      ['`smoke`', '`target-groups`', '⏭️ skipped', '0 ms', 'not checkable here: emulator: no task registers'],
     ]);
-    expect(md).toContain('Smoke checks **1** passed · **0** failed · **1** skipped.');
+    expect(md).toContain('Checks **1** passed · **0** failed · **1** skipped.');
     expect(md).not.toMatch(/> ❌/);
   });
 
