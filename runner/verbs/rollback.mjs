@@ -99,7 +99,7 @@ export async function run(argv, deps = {}) {
           return { exitCode: EXIT.OK };
         }
         const plan = buildRollbackPlan({ outputs, config, current, target, source });
-        log.info(formatPlan(plan));
+        if (!o.dryRun) log.info(formatPlan(plan)); // a dry run prints it once, at the end, with what it found out
         log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${o.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
         /** @type {LedgerEntry|null} */
         const entry = o.dryRun ? null : {

@@ -50,8 +50,11 @@ export async function run(argv, deps) {
 
     // input is valid: from here on AWS may be called
     const log = createLogger({ write, clock, startedAt });
-    log.info(formatPlan(plan));
-    for (const n of countNotes) log.info(n);
+    // a dry run prints its plan once, at the end, with what it found out (runChange)
+    if (!o.dryRun) {
+      log.info(formatPlan(plan));
+      for (const n of countNotes) log.info(n);
+    }
     log.info(`mode: ${capabilities.emulator ? 'EMULATOR' : 'AWS'} (${capabilities.source})${o.dryRun ? '; DRY RUN: nothing will be changed' : ''}`);
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter, retry: { maxAttempts: o.awsMaxAttempts } });
     return runChange({

@@ -127,6 +127,10 @@ describe('rollback: order and outcome', () => {
     expect(ledger.writes).toEqual([]);
     expect(res.out).toContain('Rollback plan:');
     expect(res.out).toContain('dry run: would update');
+    // the plan once, with what the dry run found out; no warning repeated
+    expect(res.out.split('Rollback plan:')).toHaveLength(2);
+    const warnings = (res.out + res.err).split('\n').filter((l) => /warn/i.test(l));
+    expect(new Set(warnings).size).toBe(warnings.length);
   });
 
   test('a deployment FAILED mid-way: exit 1, ledger outcome failed; a rerun completes the rest', async () => {

@@ -206,6 +206,7 @@ describe('--dry-run output', () => {
     const res = await run(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator', '--dry-run']);
     expect(res.exitCode).toBe(0);
     expect(res.out.split("the images step's tags cannot be worked out")).toHaveLength(2);
+    expect(res.out.split('Rollout plan:')).toHaveLength(2); // once, at the end, with what the dry run found out
     const plan = res.out.slice(res.out.lastIndexOf('Rollout plan:'));
     expect(plan).not.toMatch(/nothing changed/);
     expect(plan.match(/-> skipped: dry run: 3 service\(s\) would be updated \(api, frontend, admin\)/g)).toHaveLength(1);
