@@ -176,10 +176,12 @@ describe(SUITE, () => {
     const outputsFile = path.join(env.work, 'outputs.json');
     const jsonFile = path.join(env.work, 'dry-run.json');
     // a complete outputs file (the CLI validates it like the runner does): the contract fixture, with this test's
-    // repositories and only the two services whose images it builds
+    // environment (the CLI refuses another environment's outputs), repositories and only the two services whose
+    // images it builds
     const fixture = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'outputs', 'foundation.json'), 'utf8'));
     fs.writeFileSync(outputsFile, JSON.stringify({
       ...fixture,
+      environment: { value: 'it' },
       region: { value: REGION },
       repository_urls: { value: env.repoUris },
       repository_mutable_tags: { value: { api: true, frontend: false } },
@@ -195,6 +197,13 @@ describe(SUITE, () => {
     expect(out.images.api).toMatchObject({ status: 'skipped-exists', digest: first.api.digest });
     expect(out.images.frontend).toMatchObject({ status: 'skipped-exists', digest: first.frontend.digest });
     expect(r.stdout + r.stderr).not.toContain(env.registry.creds.password);
+    // the same with another environment's outputs (the fixture's own, staging): refused before anything is built
+    const other = path.join(env.work, 'outputs-staging.json');
+    fs.writeFileSync(other, JSON.stringify({ ...JSON.parse(fs.readFileSync(outputsFile, 'utf8')), environment: { value: 'staging' } }));
+    const refused = spawnSync(process.execPath, [path.join(ROOT, 'runner', 'images', 'cli.mjs'), '--config', path.join(env.work, 'config', 'it.json'), '--outputs', other, '--dry-run'], {
+      encoding: 'utf8', env: { ...process.env, AWS_ENDPOINT_URL: env.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION },
+    });
+    expect({ status: refused.status, err: refused.stderr }).toEqual({ status: 2, err: expect.stringContaining('is environment "it", but the stack outputs') });
   });
 
   test('a build error fails the step with docker\'s own error output and pushes nothing', async () => {
