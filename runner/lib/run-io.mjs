@@ -115,13 +115,13 @@ export function refusalReport(r) {
 }
 
 /**
- * A refused lock (runner/ledger/lock.mjs takeLock) in the --report file, when one was asked for.
- * @param {{ exitCode: number, message?: string }} held
- * @param {{ report?: string|null }} options
- * @param {{ cwd: string, ident: { release: string, environment: string }, startedAt: number, finishedAt: number, awsCalls: number }} r
+ * A refusal (bad input, the lock held or interrupted while taken) in the --report file, when one was asked for.
+ * @param {ReturnType<typeof runIo>} io
+ * @param {{ report?: string|null } | null} options the parsed flags (null: not parsed yet, no report)
+ * @param {{ message: string, step?: 'input'|'lock', exitCode?: number }} refusal
  */
-export async function writeLockRefusal(held, options, r) {
-  if (!options.report || !held.message) return;
-  const report = refusalReport({ ...r.ident, message: held.message, step: 'lock', exitCode: held.exitCode, startedAt: r.startedAt, finishedAt: r.finishedAt, awsCalls: r.awsCalls });
-  await writeJson(path.resolve(r.cwd, options.report), report).catch(() => {});
+export async function writeRefusal(io, options, refusal) {
+  if (!options?.report) return;
+  const report = refusalReport({ ...io.ident, ...refusal, startedAt: io.startedAt, finishedAt: io.clock.now(), awsCalls: io.counter.total });
+  await writeJson(path.resolve(io.cwd, options.report), report).catch(() => {});
 }

@@ -3,11 +3,10 @@
 // (its `prepare`), the ledger's in-progress entry, the plan run by the one executor (runner/lib/execute.mjs), the
 // outcome recorded (also after a failure or Ctrl-C), retention, the lock released (also on every early exit), then
 // the summary and the report's outputs. And the one answer to bad input: exit 2, the message, --report.
-import path from 'node:path';
 import { InputError, EXIT } from '../lib/errors.mjs';
 import { execute, formatSummary } from '../lib/execute.mjs';
 import { formatPlan } from '../lib/plan.mjs';
-import { dryRunNotes, writeOutputs, writeJson, writeLockRefusal, refusalReport } from '../lib/run-io.mjs';
+import { dryRunNotes, writeOutputs, writeRefusal } from '../lib/run-io.mjs';
 import { STEPS } from '../steps/index.mjs';
 import { writeArtifacts } from '../report/index.mjs';
 import { takeLock } from '../ledger/lock.mjs';
@@ -56,7 +55,7 @@ export async function runChange({ io, deps, command, options, inputs, aws, log, 
   const held = options.dryRun ? null
     : await takeLock({ ...ledger, signal, clock, ...deps.lock }, { command, release: lockRelease, environment: outputs.environment, env, breakLock: options.breakLock }, writeErr);
   if (held && !held.lock) {
-    await writeLockRefusal(held, options, { cwd, ident, startedAt, finishedAt: clock.now(), awsCalls: counter.total });
+    await writeRefusal(io, options, { message: held.message, step: 'lock', exitCode: held.exitCode });
     return { exitCode: held.exitCode, report: null, plan: null, awsCalls: counter.total };
   }
   const lock = held?.lock ?? null;
@@ -119,11 +118,7 @@ export async function refusingBadInput(io, optionsOf, body) {
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     io.writeErr(`error: ${e.message}`);
-    const reportFile = optionsOf()?.report;
-    if (reportFile) {
-      const report = refusalReport({ ...io.ident, message: e.message, startedAt: io.startedAt, finishedAt: io.clock.now(), awsCalls: io.counter.total });
-      await writeJson(path.resolve(io.cwd, reportFile), report).catch(() => {});
-    }
+    await writeRefusal(io, optionsOf(), { message: e.message });
     return { exitCode: EXIT.BAD_INPUT, report: null, plan: null, awsCalls: io.counter.total };
   }
 }
