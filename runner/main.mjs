@@ -1,8 +1,8 @@
 // The runner's entry logic with every side effect injectable (runner/rollout.mjs wires the real ones): the first
-// argument names a verb of runner/verbs; flags alone run a rollout (runner/verbs/rollout.mjs).
+// argument names a verb of the registry (runner/verbs/index.mjs); flags alone run `rollout`.
+import configLib from '../lib/config/index.cjs';
 import { EXIT } from './lib/errors.mjs';
-import { VERBS } from './verbs/index.mjs';
-import * as rollout from './verbs/rollout.mjs';
+import { VERBS, verbNamed } from './verbs/index.mjs';
 
 /**
  * @typedef {object} MainDeps
@@ -21,22 +21,24 @@ import * as rollout from './verbs/rollout.mjs';
  */
 
 /**
- * `<verb> [flags]` runs a verb of runner/verbs (status, history, rollback); flags alone run a rollout.
+ * `<verb> [flags]` runs a verb of the registry; flags alone (or none) run `rollout`.
  * @param {string[]} argv
  * @param {MainDeps} [deps]
  * @returns {Promise<{ exitCode: number, report: import('./lib/execute.mjs').Report|null, plan: import('./lib/plan.mjs').Plan|null, awsCalls: number, verbReport?: object|null }>}
  */
 export async function main(argv, deps = {}) {
-  if (argv.length && !argv[0].startsWith('-')) {
-    const name = argv[0];
-    const verb = Object.hasOwn(VERBS, name) ? VERBS[/** @type {keyof typeof VERBS} */ (name)] : null;
-    if (!verb) {
-      (deps.writeErr ?? ((/** @type {string} */ l) => process.stderr.write(`${l}\n`)))(
-        `error: unknown command "${name}" (commands: ${Object.keys(VERBS).join(', ')}; flags alone run a rollout, see --help)`);
-      return { exitCode: EXIT.BAD_INPUT, report: null, plan: null, awsCalls: 0 };
-    }
-    const res = await verb.run(argv.slice(1), deps);
-    return { exitCode: res.exitCode, report: null, plan: null, awsCalls: res.awsCalls ?? 0, verbReport: res.report ?? null };
+  const named = argv.length > 0 && !argv[0].startsWith('-');
+  const name = named ? argv[0] : 'rollout';
+  const entry = verbNamed(name);
+  if (!entry) {
+    const like = configLib.closestName(name, Object.keys(VERBS));
+    (deps.writeErr ?? ((/** @type {string} */ l) => process.stderr.write(`${l}\n`)))(
+      `error: unknown command "${name}"${like ? ` (did you mean "${like}"?)` : ''} (commands: ${Object.keys(VERBS).join(', ')}; flags alone run a rollout, see --help)`);
+    return { exitCode: EXIT.BAD_INPUT, report: null, plan: null, awsCalls: 0 };
   }
-  return rollout.run(argv, deps);
+  const verb = await entry.load();
+  const res = await verb.run(named ? argv.slice(1) : argv, deps);
+  // a rollout answers with its run report and plan; the other verbs with their own report (verbReport)
+  if (name === 'rollout') return /** @type {any} */ (res);
+  return { exitCode: res.exitCode, report: null, plan: null, awsCalls: res.awsCalls ?? 0, verbReport: res.report ?? null };
 }

@@ -54,10 +54,19 @@ function misspeltService(raw) {
   const complete = entries.filter(([, v]) => v && typeof v === 'object' && 'tier' in v).map(([k]) => k);
   for (const [name, v] of entries) {
     if (!v || typeof v !== 'object' || 'tier' in v) continue;
-    const like = complete.map((c) => ({ c, d: editDistance(name, c) })).filter((x) => x.d <= 2).sort((a, b) => a.d - b.d)[0];
-    if (like) return { name, like: like.c };
+    const like = closestName(name, complete);
+    if (like) return { name, like };
   }
   return null;
+}
+
+/**
+ * The candidate one or two edits away from `name` (the nearest first), for a "did you mean" in a message.
+ * @param {string} name @param {readonly string[]} candidates @returns {string|null}
+ */
+function closestName(name, candidates) {
+  const near = candidates.map((c) => ({ c, d: editDistance(name, c) })).filter((x) => x.d <= 2).sort((a, b) => a.d - b.d)[0];
+  return near ? near.c : null;
 }
 
 /** Levenshtein distance. @param {string} a @param {string} b */
@@ -147,7 +156,7 @@ function parseOutputs(plain, source) {
 
 module.exports = {
   ConfigError, ConfigSchema, SmokeSchema, OutputsSchema, ServiceCatalogEntrySchema, CHECK_DEFAULTS,
-  normalizeConfig, loadConfigFile, normalizeSmoke, PROJECT_ROOT, localStatePath, stateLocation, checkStateConflicts, parseOutputs, showOutputValue, topologicalOrder, resolveCatalog, waveLevels, mergeOverlay,
+  normalizeConfig, loadConfigFile, normalizeSmoke, PROJECT_ROOT, localStatePath, stateLocation, checkStateConflicts, parseOutputs, showOutputValue, topologicalOrder, resolveCatalog, waveLevels, mergeOverlay, closestName,
   DEFAULT_CONFIG_PATH: f.DEFAULT_CONFIG_PATH, IMAGE_TAG_PATTERN: f.IMAGE_TAG_PATTERN, IMAGE_TAG_HINT: f.IMAGE_TAG_HINT,
   IMAGE_TAG_GRAMMAR: f.IMAGE_TAG_GRAMMAR,
   REGISTRY_ADDRESS_PATTERN: f.REGISTRY_ADDRESS_PATTERN,

@@ -7,15 +7,11 @@ import { toCommandRunner } from './exec.mjs';
 import { ecrCredentials } from './ecr-auth.mjs';
 import { publishImages } from './publish.mjs';
 import { neededImages, resolveTags, resolveTargets } from './targets.mjs';
-import { validateImageTag } from '../lib/args.mjs';
+import { validateImageTag, IMAGE_ENV } from '../lib/args.mjs';
 
 /** Environment variables the image step reads (all optional). */
-export const ENV = Object.freeze({
-  registry: 'STAGING_ROLLOUT_IMAGE_REGISTRY',
-  convenienceTag: 'STAGING_ROLLOUT_CONVENIENCE_TAG',
-  concurrency: 'STAGING_ROLLOUT_IMAGE_CONCURRENCY',
-  dockerConfig: 'STAGING_ROLLOUT_DOCKER_CONFIG',
-});
+/** The environment variables it reads (their home: runner/lib/args.mjs, whose flags' help names them). */
+export const ENV = IMAGE_ENV;
 
 /**
  * @typedef {object} ImageOptions

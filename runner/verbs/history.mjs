@@ -7,13 +7,14 @@ import { EXIT } from '../lib/errors.mjs';
 import { fmtMs } from '../lib/runtime.mjs';
 import { readLedger, ledgerPath } from '../ledger/index.mjs';
 import { runVerb, table } from './setup.mjs';
+import { usage } from './index.mjs';
 
 /** @typedef {{ outputs: string|null, stackDir: string, config: string|null, json: boolean, last: number, help: boolean }} HistoryOptions */
 
 export const DEFAULT_LAST = 10;
 
 const COMMAND = defineCommand(/** @type {import('../lib/cli-options.mjs').CommandSpec<HistoryOptions>} */ ({
-  head: `Usage: npx zx runner/rollout.mjs history [flags]
+  head: `${usage('history')}
 
 The last rollouts and rollbacks recorded in the release ledger (SSM Parameter Store /<namePrefix>/releases),
 newest first.`,

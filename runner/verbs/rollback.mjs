@@ -6,7 +6,11 @@
 // gone from ECR. Writes its own ledger entry (kind 'rollback'): in progress at the start, the outcome at the end;
 // a dry run writes none.
 import { defineCommand } from '../lib/cli-options.mjs';
-import { ROLLBACK_FLAGS, defaultOptions } from '../lib/args.mjs';
+import {
+  stackInputFlags, dryRunFlag, emulatorFlags, waitFlags, changeFlags, reportFlags, helpFlag, validateImageTag,
+} from '../lib/args.mjs';
+import { defaultOptions } from './rollout.mjs';
+import { usage } from './index.mjs';
 import { InputError, EXIT } from '../lib/errors.mjs';
 import { buildRollbackPlan, formatPlan, skippedServiceReasons } from '../lib/plan.mjs';
 import { detectCapabilities } from '../lib/emulator.mjs';
@@ -32,17 +36,29 @@ import { runChange, refusingBadInput } from './change.mjs';
  * @typedef {import('../main.mjs').MainDeps & { ledger?: Ledger }} RollbackDeps
  */
 
+/** @typedef {import('../lib/args.mjs').Options & { to: string|null, ignoreDrift: boolean }} RollbackOptions the rollout's options (the tier steps read them), --to, --ignore-drift */
+/** @typedef {import('../lib/cli-options.mjs').Flag<RollbackOptions>} RollbackFlag */
+
 const COMMAND = defineCommand({
-  head: `Usage: npx zx runner/rollout.mjs rollback [--to RELEASE] [flags]
+  head: `${usage('rollback', '[--to RELEASE] [flags]')}
 
 Points every service back at the task-definition revisions of an earlier successful release recorded in the
 release ledger, in reverse tier order (workers before the app tier; within a tier, dependents first), with
 the rollout's waits, gates and timeouts. Never runs a migration: the schema stays as it is.`,
   column: 23,
   sections: [
-    { title: 'Inputs', flags: ROLLBACK_FLAGS.inputs },
-    { title: 'Behaviour', flags: ROLLBACK_FLAGS.behaviour },
-    { title: 'Output', flags: ROLLBACK_FLAGS.output },
+    { title: 'Inputs', flags: /** @type {RollbackFlag[]} */ ([
+      ...stackInputFlags(),
+      { flag: '--to', value: 'RELEASE', key: 'to', parse: validateImageTag, help: [
+        'roll back to the newest successful ledger entry of this release (default: the last',
+        'successful release before the one that runs now)'] },
+      { flag: '--ignore-drift', key: 'ignoreDrift', default: false, help: [
+        'go on when what runs (DescribeServices) differs from the ledger\'s current entry',
+        '(default: refused, both named)'] },
+      ...dryRunFlag(['print the rollback plan (target release, services and revisions) and change nothing']),
+    ]) },
+    { title: 'Behaviour', flags: [...emulatorFlags(), ...waitFlags(), ...changeFlags()] },
+    { title: 'Output', flags: [...reportFlags(), ...helpFlag()] },
   ],
   tail: `Exit codes
   0    every service is back on the target release and stable
@@ -64,12 +80,12 @@ export const HELP = COMMAND.help;
 export async function run(argv, deps = {}) {
   const io = runIo(deps);
   const { cwd, env, exec, clock, write, signal, counter, startedAt, ident } = io;
-  /** @type {import('../lib/args.mjs').RollbackOptions|null} */
+  /** @type {RollbackOptions|null} */
   let options = null;
   return refusingBadInput(io, () => options, async () => {
     options = COMMAND.parse(argv);
     if (options.help) {
-      write(HELP);
+      write(HELP.replace(/\n$/, ''));
       return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
     }
     const o = options;

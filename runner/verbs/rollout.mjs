@@ -1,7 +1,14 @@
 // `rollout` (flags alone, `npx zx runner/rollout.mjs --release TAG`): the release put in place step by step
-// (runner/lib/plan.mjs buildPlan), recorded in the release ledger unless it is a dry run. Its flags: runner/lib/args.mjs
-// (ROLLOUT flags); the change itself (lock, ledger, executor, outputs) is runner/verbs/change.mjs, as for rollback.
-import { parseArgs, HELP, validateRelease, versionLine } from '../lib/args.mjs';
+// (runner/lib/plan.mjs buildPlan), recorded in the release ledger unless it is a dry run. Its own flags are below,
+// the ones it shares with other verbs in runner/lib/args.mjs; the change itself (lock, ledger, executor, outputs)
+// is runner/verbs/change.mjs, as for rollback.
+import {
+  stackInputFlags, releaseFlag, imageFlags, dryRunFlag, emulatorFlags, waitFlags, changeFlags, reportFlags, helpFlag,
+  validateImageTag, versionLine,
+} from '../lib/args.mjs';
+import { defineCommand, seconds } from '../lib/cli-options.mjs';
+import { DEFAULT_SECRETS_TIMEOUT_MS } from '../steps/preflight.mjs';
+import { commandsHelp, ENTRY } from './index.mjs';
 import { EXIT, InputError } from '../lib/errors.mjs';
 import { buildPlan, selectSteps, formatPlan } from '../lib/plan.mjs';
 import { detectCapabilities } from '../lib/emulator.mjs';
@@ -13,7 +20,108 @@ import { STEPS } from '../steps/index.mjs';
 import { startEntry, finishedRollout } from '../ledger/record.mjs';
 import { runChange, refusingBadInput } from './change.mjs';
 
-export { HELP };
+/** @typedef {import('../lib/args.mjs').Options} Options */
+/** @typedef {import('../lib/cli-options.mjs').Flag<Options>} RolloutFlag */
+
+/** @type {RolloutFlag[]} */
+const SELECTION = [
+  { flag: '--only', value: 'STEP', key: 'only', default: [], help: ['run only this step (repeatable)'], apply: (o, raw) => { o.only.push(raw); } },
+  { flag: '--from', value: 'STEP', key: 'from', help: ['start at this step, skip the ones before it'],
+    apply: (o, raw) => {
+      if (o.from !== null) throw new InputError(`--from given twice ("${o.from}" and "${raw}")`);
+      o.from = raw;
+    } },
+  { flag: '--skip', value: 'STEP[=REASON]', key: 'skip', default: [], apply: addSkip, help: [
+    'skip this step (repeatable); the optional REASON (after "=") becomes the step\'s',
+    'reason in the report instead of "skipped with --skip",',
+    'e.g. --skip "images=Docker is not available on this runner"'] },
+  ...dryRunFlag([
+    'print the ordered plan (steps, waves, gates, task definitions, what would change,',
+    'using read-only AWS calls where possible) and change nothing']),
+];
+
+/** @type {RolloutFlag[]} */
+const TIMEOUTS = [
+  { flag: '--migration-timeout', value: 'SEC', key: 'migrationTimeoutMs', parse: seconds, help: [
+    'time the migration task may take (default: config migration.timeoutSeconds)'] },
+  { flag: '--secrets-timeout', value: 'SEC', key: 'secretsTimeoutMs', default: DEFAULT_SECRETS_TIMEOUT_MS, parse: seconds, help: [
+    `time the preflight waits for the database host to publish its credentials (default ${DEFAULT_SECRETS_TIMEOUT_MS / 1000})`] },
+];
+
+const COMMAND = defineCommand({
+  head: `Usage: ${ENTRY} [rollout] [flags]
+       ${ENTRY} <command> [flags]
+
+Brings a release online on the ECS staging stack in a fixed order:
+  preflight -> images -> task-definitions -> migration -> tier:<tier> (config order) -> smoke
+
+${commandsHelp()}`,
+  column: 23,
+  sections: [
+    { title: 'Inputs', flags: [
+      ...stackInputFlags(),
+      ...releaseFlag([
+        'release (image tag) to roll out (default: git rev-parse --short=12 HEAD; the images',
+        'step then tags each image with the git commit of its own build context)']),
+    ] },
+    { title: 'Images step', flags: imageFlags() },
+    { title: 'Step selection (step ids: preflight, images, task-definitions, migration, tier:<tier>..., smoke)', flags: SELECTION },
+    { title: 'Behaviour', flags: [...emulatorFlags(), ...waitFlags(), ...TIMEOUTS, ...changeFlags()] },
+    { title: 'Output', flags: [
+      ...reportFlags(),
+      { flag: '--version', key: 'version', default: false, help: ['print the runner\'s version and the Node.js it runs on'] },
+      ...helpFlag(),
+    ] },
+  ],
+  tail: `Exit codes
+  0    every selected step passed or was skipped with a reason
+  1    a step failed (later steps were not started); with --dry-run: the current state of a step could not
+       be read ("dry run: could not read the current state of <step>: ...")
+  2    bad input or configuration (outputs, config, flags, catalog); nothing was changed in AWS
+  3    the environment is locked by another command (named); nothing was changed
+  130  interrupted (Ctrl-C); the report says what was left half-done`,
+  initial: () => ({ skipReasons: {} }), // filled by --skip
+});
+
+export const HELP = COMMAND.help;
+
+/** Every option at its default: what the steps read when a verb sets none of the rollout's own flags (rollback). @returns {Options} */
+export function defaultOptions() {
+  return COMMAND.defaults();
+}
+
+/**
+ * The rollout's flags, checked together.
+ * @param {string[]} argv the arguments after the script name (and `rollout`)
+ * @returns {Options} throws InputError naming the flag
+ */
+export function parseArgs(argv) {
+  const o = COMMAND.parse(argv);
+  if (o.from !== null && o.only.length) throw new InputError('--from and --only cannot be combined');
+  return o;
+}
+
+/** @param {string} release */
+export function validateRelease(release) {
+  return validateImageTag(release, '--release');
+}
+
+/**
+ * --skip STEP[=REASON]: step ids contain ':' but never '=': everything after the first '=' is the reason.
+ * @param {Options} o @param {string} value
+ */
+function addSkip(o, value) {
+  const k = value.indexOf('=');
+  const id = k < 0 ? value : value.slice(0, k);
+  if (!id) throw new InputError(`--skip ${value}: the step id before "=" is missing`);
+  if (k >= 0) {
+    const reason = value.slice(k + 1).replace(/\s+/g, ' ').trim();
+    if (!reason) throw new InputError(`--skip ${value}: the reason after "=" is empty (use --skip ${id} for the default reason)`);
+    o.skipReasons[id] = reason;
+  }
+  o.skip.push(id);
+}
+
 
 /**
  * @param {string[]} argv the flags
@@ -28,7 +136,7 @@ export async function run(argv, deps) {
   return refusingBadInput(io, () => options, async () => {
     options = parseArgs(argv);
     if (options.help || options.version) {
-      write(options.help ? HELP : versionLine());
+      write(options.help ? HELP.replace(/\n$/, '') : versionLine());
       return { exitCode: EXIT.OK, report: null, plan: null, awsCalls: 0 };
     }
     const o = options;

@@ -21,6 +21,7 @@ import { RELEASE_TAG_KEY } from '../steps/task-definitions.mjs';
 import { readLedger, lastSuccessful, ledgerPath } from '../ledger/index.mjs';
 import { readLock, describeHolder, isStale } from '../ledger/lock.mjs';
 import { runVerb, table } from './setup.mjs';
+import { usage } from './index.mjs';
 
 /**
  * @typedef {{ outputs: string|null, stackDir: string, config: string|null, json: boolean, emulator: boolean|null, help: boolean }} StatusOptions
@@ -67,7 +68,7 @@ import { runVerb, table } from './setup.mjs';
  */
 
 const COMMAND = defineCommand(/** @type {import('../lib/cli-options.mjs').CommandSpec<StatusOptions>} */ ({
-  head: `Usage: npx zx runner/rollout.mjs status [flags]
+  head: `${usage('status')}
 
 What runs where now: per service in tier order the release, task-definition revision, running/desired, rollout
 state, target health and since when; the last successful release from the ledger and every service that does

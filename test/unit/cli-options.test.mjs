@@ -1,11 +1,12 @@
 // The one flag table per command (runner/lib/cli-options.mjs): parser and --help from the same declaration,
-// bad flags as InputError naming the flag; the runner's --help text pinned to the committed copy.
-import { readFileSync } from 'node:fs';
+// bad flags as InputError naming the flag; every verb of the registry has its generated --help, and the
+// runner's help lists every verb.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { defineCommand, seconds, positiveInt } from '../../runner/lib/cli-options.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
-import { HELP } from '../../runner/lib/args.mjs';
+import { VERBS, ENTRY } from '../../runner/verbs/index.mjs';
+import { main } from '../../runner/main.mjs';
 import { ROOT } from '../support/fake-aws.mjs';
 
 const cmd = defineCommand({
@@ -73,8 +74,41 @@ describe('defineCommand', () => {
   });
 });
 
-test('the runner --help text is unchanged (test/fixtures/help/rollout.txt)', () => {
-  expect(HELP).toBe(readFileSync(path.join(ROOT, 'test/fixtures/help/rollout.txt'), 'utf8').replace(/\n$/, ''));
+describe('every verb of the registry: generated --help, a bad flag exits 2 naming it, nothing called', () => {
+  /** main() with its output captured and no AWS: any AWS client asked for fails the test */
+  const cli = async (argv) => {
+    const out = [];
+    const err = [];
+    const res = await main(argv, {
+      write: (l) => out.push(l), writeErr: (l) => err.push(l),
+      createAws: () => { throw new Error('--help and bad flags must not create AWS clients'); },
+    });
+    return { ...res, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  test.each(Object.keys(VERBS))('%s', async (name) => {
+    const verb = await VERBS[name].load();
+    expect(verb.HELP.split('\n')[0]).toEqual(name === 'rollout' ? `Usage: ${ENTRY} [rollout] [flags]` : expect.stringMatching(new RegExp(`^Usage: ${ENTRY} ${name}( |$)`)));
+    expect(verb.HELP).toMatch(/\n {2}--help, -h +this text\n/);
+    expect(verb.HELP).toMatch(/\nExit codes\n {2}0 /);
+    const help = await cli([name, '--help']);
+    expect({ exit: help.exitCode, out: `${help.out}\n`, err: help.err, calls: help.awsCalls }).toEqual({ exit: 0, out: verb.HELP, err: '', calls: 0 });
+    const bad = await cli([name, '--no-such-flag']);
+    expect({ exit: bad.exitCode, calls: bad.awsCalls }).toEqual({ exit: 2, calls: 0 });
+    expect(bad.err).toMatch(/unknown flag --no-such-flag \(see --help\)/);
+  });
+
+  test('the runner\'s help lists every verb with its summary; flags alone are the rollout', async () => {
+    const rollout = await VERBS.rollout.load();
+    for (const [name, v] of Object.entries(VERBS)) expect(rollout.HELP).toMatch(new RegExp(`\\n {2}${name} +${v.summary.replace(/[()]/g, '\\$&')}\\n`));
+    expect((await cli(['--help'])).out).toBe(rollout.HELP.replace(/\n$/, ''));
+  });
+
+  test('a misspelt verb: exit 2, the nearest verb named, no AWS call', async () => {
+    const r = await cli(['statsu']);
+    expect({ exit: r.exitCode, calls: r.awsCalls }).toEqual({ exit: 2, calls: 0 });
+    expect(r.err).toMatch(/^error: unknown command "statsu" \(did you mean "status"\?\) \(commands: rollout, status, /);
+  });
 });
 
 describe('scripts: --help prints the help and starts nothing; a bad flag exits 2 naming it', () => {

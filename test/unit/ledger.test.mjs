@@ -1,6 +1,7 @@
 // The release ledger (runner/ledger) against the scripted AWS world: what a rollout writes when (in progress, then
 // the outcome, also on failure and Ctrl-C, nothing on a dry run), a write that fails, the 4 KB limit, reading
 // newest first across pages, lastSuccessful, and the history verb.
+import { VERBS } from '../../runner/verbs/index.mjs';
 import { fakeWorld, awsError, fakeClock, ROOT, OUTPUTS_FILE } from '../support/fake-aws.mjs';
 import { rollout, WEB, WORKERS, ecsName, ops } from '../support/rollout.mjs';
 import { main } from '../../runner/main.mjs';
@@ -266,7 +267,7 @@ describe('history', () => {
   test('an unknown verb is bad input; rollback with an empty ledger is a refusal; history has its own help', async () => {
     const fake = fakeWorld();
     const res = await verb(fake, ['deploy']);
-    expect({ exit: res.exitCode, err: res.err }).toEqual({ exit: 2, err: 'error: unknown command "deploy" (commands: status, history, rollback; flags alone run a rollout, see --help)' });
+    expect({ exit: res.exitCode, err: res.err }).toEqual({ exit: 2, err: `error: unknown command "deploy" (commands: ${Object.keys(VERBS).join(', ')}; flags alone run a rollout, see --help)` });
     const rb = await verb(fake, ['rollback', '--outputs', OUTPUTS_FILE]);
     expect({ exit: rb.exitCode, err: rb.err }).toEqual({ exit: 2, err: 'error: rollback refused: the release ledger has no entry that put a release in place; nothing to roll back to' });
     const help = await verb(fake, ['history', '--help']);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildPlan, buildRollbackPlan, selectSteps, formatPlan, MIGRATION_KEY, SCHEMA_UNCHANGED } from '../../runner/lib/plan.mjs';
-import { parseArgs, validateRelease } from '../../runner/lib/args.mjs';
+import { parseArgs, validateRelease } from '../../runner/verbs/rollout.mjs';
 import { unwrapOutputs, normalizeOutputs } from '../../runner/lib/outputs.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
 import configLib from '../../lib/config/index.cjs';
