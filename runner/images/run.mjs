@@ -1,4 +1,4 @@
-// The image step end to end, independent of how it is invoked (runner step or runner/images/cli.mjs):
+// The image step end to end, independent of how it is invoked (runner step or the `images` verb, runner/verbs/images.mjs):
 // settings -> needed images -> contexts and destinations checked -> release tags -> ECR credentials ->
 // publishImages (check, build, push, digest, convenience tag).
 import os from 'node:os';

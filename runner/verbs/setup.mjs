@@ -1,6 +1,7 @@
 // What every verb does before its own work, in one place: read its flags (--help, bad flags exit 2), read the
 // config and the stack outputs exactly as a rollout does, create the AWS clients (deps.createAws, else
-// runner/aws/clients.mjs) with a call counter, and map errors to exit codes: InputError 2, anything else 1.
+// runner/aws/clients.mjs) with a call counter, and map errors to exit codes: InputError 2, Ctrl-C (deps.signal
+// aborted) 130, anything else 1.
 import { readFlags } from '../lib/cli-options.mjs';
 import { InputError, EXIT } from '../lib/errors.mjs';
 import { createAwsClients } from '../aws/clients.mjs';
@@ -9,6 +10,9 @@ import { runIo, readRunInputs } from '../lib/run-io.mjs';
 /**
  * @typedef {object} VerbContext
  * @property {import('../lib/config.mjs').RunnerConfig} config
+ * @property {string} configPath the config file read (relative paths in it are relative to it)
+ * @property {string} cwd
+ * @property {import('../lib/types.mjs').Exec} exec
  * @property {import('../lib/outputs.mjs').Outputs} outputs
  * @property {string} source where the outputs came from, for messages
  * @property {import('../aws/clients.mjs').AwsClients} aws
@@ -35,14 +39,18 @@ export async function runVerb(command, argv, deps, body) {
   if ('exitCode' in flags) return { exitCode: flags.exitCode, report: null, awsCalls: 0 };
   const { options } = flags;
   try {
-    const { config, outputs, source } = await readRunInputs(options, { cwd, env, exec }, { catalog: false });
+    const { config, outputs, source, loaded } = await readRunInputs(options, { cwd, env, exec }, { catalog: false });
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter });
     const res = await body(options, {
-      config, outputs, source, aws, counter, env, signal, clock,
+      config, configPath: loaded.path, cwd, exec, outputs, source, aws, counter, env, signal, clock,
       write, writeErr, log: { warn: (m) => writeErr(`warning: ${m}`) },
     });
     return { ...res, awsCalls: counter.total };
   } catch (e) {
+    if (signal.aborted) {
+      writeErr('interrupted');
+      return { exitCode: EXIT.INTERRUPTED, report: null, awsCalls: counter.total };
+    }
     writeErr(`error: ${/** @type {Error} */ (e).message}`);
     return { exitCode: e instanceof InputError ? EXIT.BAD_INPUT : EXIT.FAILED, report: null, awsCalls: counter.total };
   }

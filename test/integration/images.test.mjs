@@ -187,7 +187,7 @@ describe(SUITE, () => {
       repository_mutable_tags: { value: { api: true, frontend: false } },
       service_catalog: { value: { api: fixture.service_catalog.value.api, frontend: fixture.service_catalog.value.frontend } },
     }));
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'runner', 'images', 'cli.mjs'), '--config', path.join(env.work, 'config', 'it.json'), '--outputs', outputsFile, '--dry-run', '--convenience-tag', 'it-latest', '--json', jsonFile], {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'runner', 'rollout.mjs'), 'images', '--config', path.join(env.work, 'config', 'it.json'), '--outputs', outputsFile, '--dry-run', '--convenience-tag', 'it-latest', '--report', jsonFile], {
       encoding: 'utf8',
       env: { ...process.env, AWS_ENDPOINT_URL: env.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION, STAGING_ROLLOUT_IMAGE_REGISTRY: env.registry.address },
     });
@@ -200,7 +200,7 @@ describe(SUITE, () => {
     // the same with another environment's outputs (the fixture's own, staging): refused before anything is built
     const other = path.join(env.work, 'outputs-staging.json');
     fs.writeFileSync(other, JSON.stringify({ ...JSON.parse(fs.readFileSync(outputsFile, 'utf8')), environment: { value: 'staging' } }));
-    const refused = spawnSync(process.execPath, [path.join(ROOT, 'runner', 'images', 'cli.mjs'), '--config', path.join(env.work, 'config', 'it.json'), '--outputs', other, '--dry-run'], {
+    const refused = spawnSync(process.execPath, [path.join(ROOT, 'runner', 'rollout.mjs'), 'images', '--config', path.join(env.work, 'config', 'it.json'), '--outputs', other, '--dry-run'], {
       encoding: 'utf8', env: { ...process.env, AWS_ENDPOINT_URL: env.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: REGION },
     });
     expect({ status: refused.status, err: refused.stderr }).toEqual({ status: 2, err: expect.stringContaining('is environment "it", but the stack outputs') });

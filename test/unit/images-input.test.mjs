@@ -11,7 +11,8 @@ import { parseRegistryAddress, splitRepositoryUrl, createRegistryClient } from '
 import { neededImages } from '../../runner/images/targets.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
 import { plannedImageRefs } from '../../runner/images/run.mjs';
-import { parseCliArgs, main as cliMain } from '../../runner/images/cli.mjs';
+import { parseArgs as parseCliArgs } from '../../runner/verbs/images.mjs';
+import { main as runnerMain } from '../../runner/main.mjs';
 import { PASSWORD, ECR_HOST, sha, tempDir, makeWorkspace, service, outputs, fakeRegistry, fakeExec, ecrMock, makeCtx, visibleText } from '../support/images.mjs';
 
 describe('images step: bad input and failures', () => {
@@ -260,37 +261,40 @@ describe('images step: tags and registry address', () => {
   });
 });
 
-describe('standalone CLI', () => {
+describe('the images verb (npx zx runner/rollout.mjs images)', () => {
+  /** the runner's front door with output captured; any AWS client asked for fails the test */
+  const cliMain = async (argv) => {
+    const err = [];
+    const res = await runnerMain(['images', ...argv], {
+      write: () => {}, writeErr: (l) => err.push(l),
+      createAws: () => { throw new Error('no AWS client may be created for bad input'); },
+    });
+    return { exit: res.exitCode, calls: res.awsCalls, err: err.join('\n') };
+  };
+
   test('flags parse into the step options; --no-convenience-tag means none', () => {
     expect(parseCliArgs(['--outputs', 'o.json', '--release=r9', '--image-registry', 'http://127.0.0.1:5000', '--no-convenience-tag', '--image-concurrency', '3', '--dry-run'])).toMatchObject({
       outputs: 'o.json', release: 'r9', imageRegistry: 'http://127.0.0.1:5000', convenienceTag: false, imageConcurrency: 3, dryRun: true,
     });
     expect(() => parseCliArgs(['--release'])).toThrow('--release needs a value');
+    expect(() => parseCliArgs(['--release', 'no/slash'])).toThrow('--release: "no/slash" is not a valid image tag');
     expect(() => parseCliArgs(['--bogus'])).toThrow('unknown flag --bogus (see --help)');
   });
 
   test('bad input exits 2 with the reason on stderr', async () => {
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      expect(await cliMain(['--bogus'])).toBe(2);
-      expect(await cliMain(['--outputs', '/nonexistent/outputs.json', '--config', 'config/staging.json'])).toBe(2);
-      expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('--outputs /nonexistent/outputs.json: cannot read (no such file)');
-    } finally {
-      err.mockRestore();
-    }
+    expect(await cliMain(['--bogus'])).toMatchObject({ exit: 2, calls: 0 });
+    const missing = await cliMain(['--outputs', '/nonexistent/outputs.json', '--config', 'config/staging.json']);
+    expect(missing).toMatchObject({ exit: 2, calls: 0 });
+    expect(missing.err).toContain('--outputs /nonexistent/outputs.json: cannot read (no such file)');
   });
 
   test('another environment\'s outputs: exit 2 before any build or AWS call (the runner\'s guard)', async () => {
     const dir = tempDir('images-cli-');
     const qa = path.join(dir, 'qa.json');
     fs.writeFileSync(qa, JSON.stringify({ extends: path.resolve('config/staging.json'), environment: 'qa' }));
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      expect(await cliMain(['--config', qa, '--outputs', 'test/fixtures/outputs/foundation.json', '--dry-run'])).toBe(2);
-      expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('is environment "qa", but the stack outputs');
-    } finally {
-      err.mockRestore();
-    }
+    const r = await cliMain(['--config', qa, '--outputs', 'test/fixtures/outputs/foundation.json', '--dry-run']);
+    expect(r).toMatchObject({ exit: 2, calls: 0 });
+    expect(r.err).toContain('is environment "qa", but the stack outputs');
   });
 });
 
