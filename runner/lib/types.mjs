@@ -106,8 +106,10 @@
  * @typedef {object} StepContext
  * @property {import('./outputs.mjs').Outputs} outputs
  * @property {import('./catalog.mjs').Service[]} catalog
- * @property {string} release
- * @property {import('./args.mjs').Options & { configPath: string }} options
+ * @property {string} release the release the run puts in place (--release, else the git commit of HEAD)
+ * @property {string|null} imageTag the tag every image is given: the explicit --release; null: each image the git
+ *   commit of its own build context (runner/images/targets.mjs resolveTags)
+ * @property {import('./args.mjs').Options} options the parsed flags
  * @property {import('./config.mjs').RunnerConfig} config the config the runner loaded (steps never re-read it)
  * @property {string} configPath absolute path of the config file; relative paths in it resolve against its directory
  * @property {import('../../lib/config/index.cjs').SmokeSettings} smoke the config's smoke settings, validated at startup

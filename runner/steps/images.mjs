@@ -21,8 +21,8 @@ export function checkInputs({ config, configPath, catalog, outputs, options, env
 
 /**
  * Reads from the context: the config the runner loaded (`config`; image contexts resolve against the directory of
- * `configPath`), `catalog`, `outputs`, and the options release (explicit --release only; when null each image is
- * tagged with its context's git commit), dryRun, imageRegistry, convenienceTag (string, or false for none) and
+ * `configPath`), `catalog`, `outputs`, `imageTag` (explicit --release only; when null each image is
+ * tagged with its context's git commit), and the options dryRun, imageRegistry, convenienceTag (string, or false for none) and
  * imageConcurrency; the environment variables of runner/images/run.mjs ENV work without flags.
  * @param {import('../lib/types.mjs').StepContext} ctx
  * @returns {Promise<import('../lib/types.mjs').StepResult>}
@@ -37,7 +37,7 @@ export async function run(ctx) {
       services: ctx.catalog,
       outputs: ctx.outputs,
       options: {
-        release: options.release,
+        release: ctx.imageTag,
         dryRun: options.dryRun,
         imageRegistry: options.imageRegistry,
         convenienceTag: options.convenienceTag,

@@ -139,7 +139,7 @@ async function workOutPlannedRefs(ctx) {
   try {
     return await plannedImageRefs({
       config: ctx.config, configPath: ctx.configPath, services: ctx.catalog,
-      outputs: ctx.outputs, exec: ctx.exec, env: ctx.env ?? process.env, release: ctx.options.release ?? null,
+      outputs: ctx.outputs, exec: ctx.exec, env: ctx.env ?? process.env, release: ctx.imageTag,
       imageRegistry: ctx.options.imageRegistry ?? null,
     });
   } catch (e) {

@@ -79,7 +79,7 @@ export async function runChange({ io, deps, command, options, inputs, aws, log, 
     const report = await execute({
       plan,
       ctx: {
-        outputs, catalog: plan.services, release, options: opts, config, configPath: loaded.path, smoke: loaded.smoke, env, aws, exec, log,
+        outputs, catalog: plan.services, release, imageTag: opts.release ?? null, options: opts, config, configPath: loaded.path, smoke: loaded.smoke, env, aws, exec, log,
         clock, signal, capabilities, releaseStartedAt, state,
       },
       steps: deps.steps ?? STEPS,
