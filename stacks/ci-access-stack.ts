@@ -7,7 +7,7 @@
 //   tfc roles      (optional) Terraform Cloud: plan role (read-only) trust ...:workspace:<ws>:run_phase:plan,
 //                  apply role (deploy) trust organization:<org>:project:*:workspace:<ws>:run_phase:apply
 // Each role's permissions are managed policies that fit IAM's size limits (policy.ts splitPolicy). It also holds
-// the permissions boundary of the foundation's roles (ci-access/boundary.ts).
+// the permissions boundary of the foundation's roles (stacks/boundary.ts).
 import { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -23,10 +23,10 @@ import type { EnvironmentConfig } from './config';
 import { workflowEnvironments } from './ci-access/workflow-environments';
 import { configureBackend, stackBackend } from './backend';
 import { CI_PATH, ResourceNames } from './names';
-import { ArnEnv, ATTACHED_POLICIES_MAX, MANAGED_POLICY_MAX_CHARS, PolicyDocument, referenceLengths, splitPolicy } from './ci-access/policy';
+import { ArnEnv, ATTACHED_POLICIES_MAX, MANAGED_POLICY_MAX_CHARS, PolicyDocument, referenceLengths, splitPolicy } from './policy';
 import { rolloutPolicy } from './ci-access/rollout-policy';
 import { deployPolicy, planPolicy } from './ci-access/foundation-policies';
-import { boundaryPolicy, foundationRoleActions } from './ci-access/boundary';
+import { boundaryPolicy, foundationRoleActions } from './boundary';
 import { stateRead, stateWrite } from './ci-access/state-access';
 import { PropsError } from './util';
 
@@ -96,7 +96,7 @@ export class CiAccessStack extends TerraformStack {
       'The rollout runner: releases, status, history, rollback');
     new TerraformOutput(this, 'github_oidc_provider_arn', { value: github, description: 'IAM OIDC provider of GitHub Actions the roles trust' });
 
-    // the permissions boundary every foundation role carries (ci-access/boundary.ts), from foundation's role policies
+    // the permissions boundary every foundation role carries (stacks/boundary.ts), from foundation's role policies
     const boundary = new IamPolicy(this, 'foundation-boundary', {
       name: names.ciBoundaryPolicy,
       path: CI_PATH,
@@ -135,7 +135,7 @@ export class CiAccessStack extends TerraformStack {
     if (chunks.length > ATTACHED_POLICIES_MAX) {
       throw new ConfigError(
         `${this.source}: ci: the ${key} role's permissions need ${chunks.length} managed policies of at most ${MANAGED_POLICY_MAX_CHARS} characters, ` +
-          `over the ${ATTACHED_POLICIES_MAX} IAM attaches to one role by default; split the environment, or raise the account's quota and ATTACHED_POLICIES_MAX (stacks/ci-access/policy.ts)`,
+          `over the ${ATTACHED_POLICIES_MAX} IAM attaches to one role by default; split the environment, or raise the account's quota and ATTACHED_POLICIES_MAX (stacks/policy.ts)`,
         { source: this.source, path: 'ci' },
       );
     }

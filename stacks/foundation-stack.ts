@@ -25,7 +25,7 @@ import { Services } from './services';
 import { StateOwner } from './state-owner';
 import { PropsError, StackEnv, unique } from './util';
 import { configureBackend } from './backend';
-import { boundaryPolicyArn, PermissionsBoundary } from './ci-access/boundary';
+import { boundaryPolicyArn, PermissionsBoundary } from './boundary';
 import { ResourceNames } from './names';
 
 export const STACK_ID = 'foundation';

@@ -3,8 +3,8 @@
 // data's access levels). The deploy role is limited by name wherever the foundation's names are known in
 // advance (stacks/names.ts); what stays broad is listed in DEPLOY_BROAD with its reason (docs/ci.md shows it).
 import type { ResourceNames } from '../names';
-import { allow, arn, ArnEnv, policy, PolicyDocument, Statement } from './policy';
-import { boundedRoleStatements } from './boundary';
+import { allow, arn, ArnEnv, policy, PolicyDocument, Statement } from '../policy';
+import { boundedRoleStatements } from '../boundary';
 import { CI_PATH } from '../names';
 
 export interface FoundationPolicyProps {

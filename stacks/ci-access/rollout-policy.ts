@@ -5,7 +5,7 @@
 // check this policy against the runner's recorded calls with a real IAM simulator.
 import { SECRET_KEYS } from '../../lib/config/index.cjs';
 import type { ResourceNames } from '../names';
-import { allow, arn, ArnEnv, ConditionBlock, policy, PolicyDocument, Statement } from './policy';
+import { allow, arn, ArnEnv, ConditionBlock, policy, PolicyDocument, Statement } from '../policy';
 
 /** One action the rollout role holds on "*", and why it cannot be narrowed. */
 export interface BroadAction {

@@ -2,7 +2,7 @@
 // `foundation` stack uses: lib/config/schema.cjs completeBackend gives bucket, key, lock settings). A `local` or
 // `cloud` backend needs no AWS permission for state (a Terraform Cloud token reads cloud state).
 import type { BackendConfig } from '../config';
-import { allow, arn, ArnEnv, Statement } from './policy';
+import { allow, arn, ArnEnv, Statement } from '../policy';
 
 export interface StateAccessProps {
   readonly env: ArnEnv;

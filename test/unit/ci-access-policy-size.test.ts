@@ -10,7 +10,7 @@ import { parseConfig } from '../../stacks/config';
 import { ResourceNames } from '../../stacks/names';
 import { rolloutPolicy } from '../../stacks/ci-access/rollout-policy';
 import { stateRead } from '../../stacks/ci-access/state-access';
-import { allow, ATTACHED_POLICIES_MAX, MANAGED_POLICY_MAX_CHARS, policy, splitPolicy, worstCaseSize } from '../../stacks/ci-access/policy';
+import { allow, ATTACHED_POLICIES_MAX, MANAGED_POLICY_MAX_CHARS, policy, splitPolicy, worstCaseSize } from '../../stacks/policy';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const proof = require('../support/iam-proof.cjs');
 

@@ -11,7 +11,7 @@ import { IConstruct } from 'constructs';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { allow, arn, ArnEnv, policy, PolicyDocument } from './policy';
-import { CI_PATH, ResourceNames } from '../names';
+import { CI_PATH, ResourceNames } from './names';
 
 /** ARN of the boundary policy, from the config's names (both stacks build it; no reference between them). */
 export function boundaryPolicyArn(env: ArnEnv, names: ResourceNames): string {
