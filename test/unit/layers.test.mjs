@@ -58,3 +58,21 @@ describe('runner/lib is the floor: its modules import nothing above it', () => {
     }
   });
 });
+
+describe('the foundation stack imports nothing of the ci-access stack', () => {
+  // what both stacks use (the permissions boundary, the policy-document helpers) lives in stacks/; only the
+  // ci-access stack reaches into stacks/ci-access/
+  const STACKS = path.join(ROOT, 'stacks');
+  const own = readdirSync(STACKS).filter((f) => f.endsWith('.ts') && f !== 'ci-access-stack.ts');
+
+  test.each(own)('stacks/%s', (name) => {
+    const file = path.join(STACKS, name);
+    const bad = importsOf(readFileSync(file, 'utf8')).filter((s) => s.startsWith('.') && path.resolve(STACKS, s).startsWith(path.join(STACKS, 'ci-access') + path.sep));
+    expect({ file: name, importsCiAccess: bad }).toEqual({ file: name, importsCiAccess: [] });
+  });
+
+  test('the check would catch one, and it reads the stacks', () => {
+    expect(path.resolve(STACKS, './ci-access/boundary').startsWith(path.join(STACKS, 'ci-access') + path.sep)).toBe(true);
+    expect(own).toEqual(expect.arrayContaining(['foundation-stack.ts', 'boundary.ts', 'policy.ts']));
+  });
+});
