@@ -187,7 +187,7 @@ function fillService(s) {
   return {
     name: s.name, status: s.status, reason: s.reason ?? null, startedAt: s.startedAt ?? null, finishedAt: s.finishedAt ?? null,
     durationMs: s.durationMs ?? null, taskDefinitionArn: s.taskDefinitionArn ?? null, running: s.running ?? null,
-    desired: s.desired ?? null, rolloutState: s.rolloutState ?? null,
+    desired: s.desired ?? null, rolloutState: s.rolloutState ?? null, ...(s.changes?.length ? { changes: s.changes } : {}),
   };
 }
 

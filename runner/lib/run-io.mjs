@@ -66,7 +66,10 @@ export function dryRunNotes(report) {
   const notes = {};
   for (const s of report.steps) {
     notes[s.id] = [`-> ${s.status}${s.reason ? `: ${s.reason.split('\n')[0]}` : ''}`];
-    for (const v of s.services) if (v.reason) notes[s.id].push(`   ${v.name}: ${v.reason}`);
+    for (const v of s.services) {
+      if (v.reason) notes[s.id].push(`   ${v.name}: ${v.reason}`);
+      for (const c of v.changes ?? []) notes[s.id].push(`     ${c}`);
+    }
   }
   return notes;
 }

@@ -47,6 +47,8 @@
  * @property {Record<string, ImageState>} [images]
  * @property {Record<string, TaskDefinitionState>} [taskDefinitions]
  * @property {TaskDefinitionState} [migrationTaskDefinition]
+ * @property {Record<string, { desired: import('@aws-sdk/client-ecs').RegisterTaskDefinitionCommandInput, container: string }>} [releaseRevisions]
+ *   service -> what its release revision holds (the task-definitions step), for a dry run's per-service changes
  * @property {{ taskArn: string, reused: boolean }} [migration]
  * @property {boolean} [efsReady]
  * @property {HalfDone[]} halfDone what a failure or an interruption leaves behind (runner/aws/send.mjs `mutate`)
@@ -89,6 +91,8 @@
  * @property {number|null} [running]
  * @property {number|null} [desired]
  * @property {string|null} [rolloutState]
+ * @property {string[]} [changes] a dry run: what the release revision changes against the running one, one line
+ *   per field (runner/lib/td-diff.mjs; names only, never a value)
  */
 
 /**

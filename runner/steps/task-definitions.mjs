@@ -58,6 +58,36 @@ export async function run(ctx) {
  */
 
 /**
+ * @typedef {object} Wanted what the release revision of one family is to hold
+ * @property {import('../lib/plan.mjs').FamilyPlan} f
+ * @property {string} image the image reference it pins (by digest where known)
+ * @property {import('@aws-sdk/client-ecs').DescribeTaskDefinitionCommandOutput} latest the family's latest revision
+ * @property {RegisterInput} desired the latest revision's registrable fields with the release image
+ */
+
+/**
+ * The release revision each family is to have, worked out with read-only calls (DescribeTaskDefinition, and
+ * DescribeImages for the digests): what the step registers or reuses, and what `diff` compares with what runs.
+ * @param {import('../lib/types.mjs').StepContext} ctx
+ * @param {import('../lib/plan.mjs').FamilyPlan[]} families
+ * @returns {Promise<Wanted[]>}
+ */
+export async function desiredRevisions(ctx, families) {
+  const imageRefs = /** @type {Record<string, string>} */ ({});
+  const keys = [...new Set(families.map((f) => f.image))];
+  const planned = keys.some((k) => !ctx.state.images?.[k]?.digest && !ctx.state.images?.[k]?.uri) ? await plannedRefs(ctx) : {};
+  for (const key of keys) imageRefs[key] = await imageRef(ctx, key, planned[key]);
+  /** @type {Wanted[]} */
+  const out = [];
+  for (const f of families) {
+    const image = imageRefs[f.image];
+    const latest = await describe(ctx, f.family);
+    out.push({ f, image, latest, desired: desiredRevision(latest.taskDefinition, f, image) });
+  }
+  return out;
+}
+
+/**
  * Find (and with register: true, create) the release revision of each family; records them in ctx.state.
  * @param {import('../lib/types.mjs').StepContext} ctx
  * @param {import('../lib/plan.mjs').FamilyPlan[]} families
@@ -65,18 +95,13 @@ export async function run(ctx) {
  * @returns {Promise<Resolved[]>}
  */
 export async function resolveTaskDefinitions(ctx, families, { register }) {
-  const imageRefs = /** @type {Record<string, string>} */ ({});
-  const keys = [...new Set(families.map((f) => f.image))];
-  const planned = keys.some((k) => !ctx.state.images?.[k]?.digest && !ctx.state.images?.[k]?.uri) ? await plannedRefs(ctx) : {};
-  for (const key of keys) imageRefs[key] = await imageRef(ctx, key, planned[key]);
+  const wanted = await desiredRevisions(ctx, families);
   ctx.state.taskDefinitions ??= {};
   /** @type {Resolved[]} */
   const out = [];
   // one family at a time: RegisterTaskDefinition has a low rate limit
-  for (const f of families) {
-    const image = imageRefs[f.image];
-    const latest = await describe(ctx, f.family);
-    const desired = desiredRevision(latest.taskDefinition, f, image);
+  for (const { f, image, latest, desired } of wanted) {
+    if (f.service !== MIGRATION_KEY) (ctx.state.releaseRevisions ??= {})[f.service] = { desired, container: f.container };
     let td = identical(latest.taskDefinition, desired) ? latest.taskDefinition : await findOlderIdentical(ctx, f.family, latest.taskDefinition, desired);
     let registered = false;
     if (!td && register) {

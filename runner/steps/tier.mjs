@@ -7,7 +7,8 @@
 // the step with the service's last events and stopped-task reasons. Each UpdateService is in the half-done list
 // from before it is sent (runner/aws/send.mjs `mutate`) until the service is stable; an AWS error while waiting
 // fails the step naming the operation and the services switched and left deploying.
-import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { UpdateServiceCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { taskDefinitionChanges, formatChanges } from '../lib/td-diff.mjs';
 import { DescribeMountTargetsCommand } from '@aws-sdk/client-efs';
 import { StepFailure, InterruptedError, operationOf } from '../lib/errors.mjs';
 import { fmtMs } from '../lib/runtime.mjs';
@@ -106,6 +107,9 @@ export async function run(ctx) {
       for (const t of toUpdate) {
         Object.assign(t.result, { status: 'skipped', reason: `dry run: would update ${t.ecsName} from ${shortTd(svc0(t))} to ${t.target ? shortTd(t.target) : 'the release revision (not registered yet)'}, desired ${t.last?.desiredCount ?? '?'} -> ${t.desired}` });
         notes.push(`wave ${wave.index + 1}: ${t.result.reason}`);
+        // what the new revision changes against the running one, as `diff` shows it (names only, no values)
+        const changes = await dryRunChanges(ctx, t.name, svc0(t));
+        if (changes.length) t.result.changes = changes;
       }
       for (const t of tracked.filter((x) => x.result.status === 'unchanged')) notes.push(`wave ${wave.index + 1}: ${t.name} ${t.result.reason}`);
       continue;
@@ -154,6 +158,22 @@ export async function run(ctx) {
     return { status: 'skipped', reason, services: all, checks, details: { notes } };
   }
   return { status: 'passed', services: ordered(results, step), checks };
+}
+
+
+/**
+ * A dry run's changes of one service's release revision against the revision it runs (runner/lib/td-diff.mjs),
+ * one line each; none when the task-definitions step did not work the release revision out.
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {string} name @param {string|undefined} runningArn
+ * @returns {Promise<string[]>}
+ */
+async function dryRunChanges(ctx, name, runningArn) {
+  const want = ctx.state.releaseRevisions?.[name];
+  if (!want || !runningArn) return [];
+  const { taskDefinition } = await send(ctx, ctx.aws.ecs, new DescribeTaskDefinitionCommand({ taskDefinition: runningArn }));
+  if (!taskDefinition) return [];
+  const changes = taskDefinitionChanges(taskDefinition, want.desired, want.container);
+  return changes.length ? formatChanges(changes, '') : ['no field of the task definition changes'];
 }
 
 /**

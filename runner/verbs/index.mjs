@@ -19,6 +19,7 @@ export const VERBS = Object.freeze({
   status: { summary: 'what runs now, per service, against the ledger\'s current release', load: () => import('./status.mjs') },
   history: { summary: 'the last rollouts and rollbacks of the release ledger', load: () => import('./history.mjs') },
   images: { summary: 'build and push the release\'s images (the rollout\'s images step on its own)', load: () => import('./images.mjs') },
+  diff: { summary: 'what a rollout of a release would change, per service, against what runs', load: () => import('./diff.mjs') },
   rollback: { summary: 'back to an earlier successful release of the ledger', load: () => import('./rollback.mjs') },
 });
 

@@ -179,8 +179,11 @@ export async function run(argv, deps) {
   });
 }
 
-/** @param {import('../lib/types.mjs').Exec} exec @param {string} cwd */
-async function gitRelease(exec, cwd) {
+/**
+ * The release when no --release is given: the short commit of HEAD (InputError when git cannot say).
+ * @param {import('../lib/types.mjs').Exec} exec @param {string} cwd
+ */
+export async function gitRelease(exec, cwd) {
   let res;
   try {
     res = await exec('git', ['rev-parse', '--short=12', 'HEAD'], { cwd });

@@ -31,15 +31,17 @@ import { runIo, readRunInputs } from '../lib/run-io.mjs';
  * @param {string[]} argv
  * @param {import('../main.mjs').MainDeps} deps
  * @param {(options: T, ctx: VerbContext) => Promise<{ exitCode: number, report: object|null }>} body
+ * @param {{ catalog?: boolean }} [check] catalog: compare the config's catalog with the deployed one and use the
+ *   config's desired counts, as a rollout does (default false: a verb that changes no service)
  * @returns {Promise<import('./index.mjs').VerbResult>}
  */
-export async function runVerb(command, argv, deps, body) {
+export async function runVerb(command, argv, deps, body, check = {}) {
   const { cwd, env, exec, write, writeErr, signal, counter, clock } = runIo(deps);
   const flags = readFlags(command, argv, { prefix: 'error: ', stdout: (s) => write(s.replace(/\n$/, '')), stderr: (s) => writeErr(s.replace(/\n$/, '')) });
   if ('exitCode' in flags) return { exitCode: flags.exitCode, report: null, awsCalls: 0 };
   const { options } = flags;
   try {
-    const { config, outputs, source, loaded } = await readRunInputs(options, { cwd, env, exec }, { catalog: false });
+    const { config, outputs, source, loaded } = await readRunInputs(options, { cwd, env, exec }, { catalog: check.catalog ?? false });
     const aws = deps.createAws ? deps.createAws(counter, outputs.region) : createAwsClients({ region: outputs.region, counter });
     const res = await body(options, {
       config, configPath: loaded.path, cwd, exec, outputs, source, aws, counter, env, signal, clock,

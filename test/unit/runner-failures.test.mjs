@@ -254,6 +254,21 @@ describe('interruption and dry run', () => {
     expect(fake.world.calls.every((c) => /^(Describe|List|Get)/.test(c.op))).toBe(true);
   });
 
+  test('--dry-run shows per service what its new revision changes, as diff does: a new image, only where it is used', async () => {
+    const fake = fakeWorld();
+    await rollout(fake, ['--no-emulator']);
+    fake.world.images.frontend = `sha256:${'e'.repeat(64)}`;
+    fake.world.calls = [];
+    const res = await rollout(fake, ['--dry-run', '--no-emulator', '--release', 'rel2']);
+    expect(res.exitCode).toBe(0);
+    expect(res.out).toMatch(/frontend: dry run: would update staging-frontend from staging-frontend:2 to the release revision \(not registered yet\)/);
+    expect(res.out).toMatch(/desired 1 -> 1\n {10}image {2}\S+@sha256:b{64} -> \S+@sha256:e{64}\n/);
+    const app = stepOf(res.report, 'tier:app').services;
+    expect(app.filter((v) => v.changes).map((v) => [v.name, v.changes.length])).toEqual([['frontend', 1]]);
+    expect(stepOf(res.report, 'tier:workers').services.filter((v) => v.changes)).toEqual([]);
+    expect(fake.world.calls.every((c) => /^(Describe|List|Get)/.test(c.op))).toBe(true);
+  });
+
   test('--only tier:app after a rollout looks up the release revisions without registering', async () => {
     const fake = fakeWorld();
     await rollout(fake, ['--no-emulator']);
