@@ -227,6 +227,21 @@ if (problems.length) {
       expect(mig.reason ?? '').toMatch(/already/);
     });
 
+    test('diff: nothing for the release that runs; for the 500 release, the api image in exactly the services that use it', async () => {
+      if (!withDocker) return;
+      const local = path.join(ROOT, 'config', 'local.json');
+      const same = await runner(['diff', '--outputs', outputs, '--config', local, '--release', gitRelease(), '--json']);
+      expect({ code: same.code, tail: same.code === 0 ? '' : same.out.slice(-3000) }).toEqual({ code: 0, tail: '' });
+      const variant = appVariant('health-500', scratch).config;
+      const other = await runner(['diff', '--outputs', outputs, '--config', variant, '--release', 'api-500', '--json']);
+      expect({ code: other.code, tail: other.code === 1 ? '' : other.out.slice(-3000) }).toEqual({ code: 1, tail: '' });
+      const report = JSON.parse(other.out.slice(other.out.indexOf('{\n')));
+      const o = JSON.parse(fs.readFileSync(outputs, 'utf8'));
+      const usesApi = Object.values(o.service_catalog.value).filter((e) => e.enabled && e.image === 'api').map((e) => e.name).sort();
+      expect(report.services.filter((x) => x.status === 'changed').map((x) => x.name).sort()).toEqual(usesApi);
+      for (const x of report.services.filter((y) => y.status === 'changed')) expect([x.name, x.changes.map((c) => c.field), x.desiredCount]).toEqual([x.name, ['image'], null]);
+    });
+
     test('Ctrl-C stops everything it started: emulator, registry, containers, network, local ALB', async () => {
       if (!withDocker) return;
       stopped = await kept.stop();
