@@ -16,16 +16,18 @@ export function secretUsers(key) {
 /** Enabled services of the app tier (the web services) and of the workers tier, in the outputs' catalog order. */
 export const WEB = inCatalogOrder(enabledServices('app').map((s) => s.name));
 export const WORKERS = inCatalogOrder(enabledServices('workers').map((s) => s.name));
+/** Task-definition families a release registers: one per enabled service, plus the migration's. */
+export const FAMILIES = Object.values(OUTPUTS.service_catalog).filter((s) => s.enabled).length + 1;
 export const ecsName = (n) => OUTPUTS.service_catalog[n].ecs_service_name;
 
 /** Run the runner in-process against the fake world. */
-export async function rollout(fake, args = [], { clock = fakeClock(), signal, env = { ...CONFIG_ENV }, modules = {} } = {}) {
+export async function rollout(fake, args = [], { clock = fakeClock(), signal, env = {}, modules = {} } = {}) {
   const out = [];
   const err = [];
   const res = await main(
     ['--outputs', OUTPUTS_FILE, '--release', 'rel1', '--poll-interval', '1', ...args],
     {
-      cwd: ROOT, env, clock, signal,
+      cwd: ROOT, env: { ...CONFIG_ENV, ...env }, clock, signal,
       createAws: () => fake.clients,
       write: (l) => out.push(l), writeErr: (l) => err.push(l),
       exec: async () => { throw new Error('no shell in unit tests'); },

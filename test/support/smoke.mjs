@@ -90,7 +90,8 @@ export function setup({ raw = RAW, smoke = {}, emulator = false, since = RELEASE
   return { ctx, get sctx() { return createSmokeContext(ctx); }, mocks, outputs };
 }
 
-export const WORKERS = ['anisette', 'tracker-fetcher-2', 'unified-geofence', 'notification-service', 'materialized-view-service'];
+/** The enabled services of the workers tier of the config under test (the `workers` check's services). */
+export const WORKERS = configLib.normalizeConfig(RAW, { source: 'test' }).services.filter((s) => s.enabled && s.tier === 'workers').map((s) => s.name);
 
 /** An ECS service as DescribeServices returns it for catalog service `name`. */
 export function ecsService(name, { running = 1, desired = 1, createdAt = RELEASE_START } = {}) {

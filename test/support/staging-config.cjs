@@ -34,6 +34,11 @@ function stagingRaw() {
   return structuredClone(loaded.raw);
 }
 
+/** The shipped config/staging.json's raw JSON, for what is generated from it and committed (docs/app-contract.md). */
+function shippedRaw() {
+  return JSON.parse(fs.readFileSync(SHIPPED_CONFIG_FILE, 'utf8'));
+}
+
 /** The config through lib/config's normaliser: `{ config, services }` (a fresh copy each call). */
 function stagingConfig() {
   return configLib.normalizeConfig(stagingRaw(), { source: CONFIG_SOURCE });
@@ -82,5 +87,5 @@ function outputsPlain() {
 
 module.exports = {
   REPO, SHIPPED_CONFIG_FILE, CONFIG_FILE, CONFIG_SOURCE, IS_SHIPPED, CONFIG_ENV,
-  stagingRaw, stagingConfig, enabledServices, outputsFile, outputsPlain,
+  stagingRaw, shippedRaw, stagingConfig, enabledServices, outputsFile, outputsPlain,
 };

@@ -16,12 +16,12 @@ const file = (name, content) => {
   return p;
 };
 
-async function run(argv, { exec, env = { ...CONFIG_ENV }, fake = fakeWorld(), writeArtifacts = async () => ({}) } = {}) {
+async function run(argv, { exec, env = {}, fake = fakeWorld(), writeArtifacts = async () => ({}) } = {}) {
   const out = [];
   const err = [];
   const createAws = jest.fn(() => fake.clients);
   const res = await main(argv, {
-    cwd: ROOT, env, clock: fakeClock(), createAws, write: (l) => out.push(l), writeErr: (l) => err.push(l),
+    cwd: ROOT, env: { ...CONFIG_ENV, ...env }, clock: fakeClock(), createAws, write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: exec ?? (async () => { throw new Error('exec not expected'); }),
     steps: fake.steps({ images: null, smoke: null }), writeArtifacts,
   });
@@ -130,7 +130,7 @@ describe('defaults and help', () => {
   test('without --outputs/--release: terraform output -json in the stack dir and git rev-parse', async () => {
     const stackDir = path.join(tmp, 'stack');
     mkdirSync(stackDir, { recursive: true });
-    const tf = readFileSync(path.join(ROOT, OUTPUTS_FILE), 'utf8');
+    const tf = readFileSync(path.resolve(ROOT, OUTPUTS_FILE), 'utf8');
     const exec = jest.fn(async (cmd, args) => {
       if (cmd === 'terraform') return { stdout: tf, stderr: '', exitCode: 0 };
       if (cmd === 'git') return { stdout: '0123456789ab\n', stderr: '', exitCode: 0 };
@@ -190,7 +190,7 @@ describe('report and artifacts', () => {
         if (c.status === 'skipped') expect(c.reason).toEqual(expect.any(String));
       }
     }
-    expect(writeArtifacts).toHaveBeenCalledWith(report, { reportPath, summaryPath: '/tmp/gh-summary.md', env: { GITHUB_STEP_SUMMARY: '/tmp/gh-summary.md' } });
+    expect(writeArtifacts).toHaveBeenCalledWith(report, { reportPath, summaryPath: '/tmp/gh-summary.md', env: { ...CONFIG_ENV, GITHUB_STEP_SUMMARY: '/tmp/gh-summary.md' } });
   });
 
   test('no secret value reaches the output or the report', async () => {

@@ -4,7 +4,7 @@ import { main } from '../../runner/main.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
 import { fakeWorld, fakeClock, ROOT, OUTPUTS_FILE, OUTPUTS } from '../support/fake-aws.mjs';
 import { CONFIG_ENV } from '../support/staging-config.cjs';
-import { STEP_IDS, WEB, WORKERS, ecsName, rollout, ops, stepOf, expectStoppedAfter } from '../support/rollout.mjs';
+import { STEP_IDS, WEB, WORKERS, FAMILIES, ecsName, rollout, ops, stepOf, expectStoppedAfter } from '../support/rollout.mjs';
 
 describe('a full rollout', () => {
   test('registers pinned revisions, migrates, updates tiers in order with gates, and reports', async () => {
@@ -19,7 +19,7 @@ describe('a full rollout', () => {
 
     // task definitions: one new revision per family, image pinned by digest
     const regs = ops(world, 'RegisterTaskDefinition');
-    expect(regs).toHaveLength(Object.values(OUTPUTS.service_catalog).filter((s) => s.enabled).length + 1); // + the migration
+    expect(regs).toHaveLength(FAMILIES);
     for (const c of regs) {
       const fam = c.input.family;
       const svc = Object.values(OUTPUTS.service_catalog).find((s) => s.task_family === fam);
@@ -191,7 +191,7 @@ describe('throttling', () => {
     const res = await rollout(fake, ['--no-emulator']);
     expect(res.exitCode).toBe(0);
     expect(res.out.match(/throttled \(ThrottlingException\)/g)).toHaveLength(13);
-    expect(ops(fake.world, 'RegisterTaskDefinition')).toHaveLength(9 + 4);
+    expect(ops(fake.world, 'RegisterTaskDefinition')).toHaveLength(FAMILIES + 4); // + the 4 throttled attempts
   });
 
   test('throttling that does not stop fails the step with the error, and nothing later runs', async () => {
@@ -225,7 +225,7 @@ describe('emulator mode', () => {
     }
     // no running count or rollout state is claimed for services whose containers never ran
     const tierServices = res.report.steps.filter((x) => x.id.startsWith('tier:')).flatMap((x) => x.services);
-    expect(tierServices).toHaveLength(8);
+    expect(tierServices).toHaveLength(FAMILIES - 1); // every enabled service
     for (const s of tierServices) expect(s).toMatchObject({ status: 'passed', running: null, rolloutState: null, desired: 1 });
     expect(checks.find((c) => c.name === 'migration-exit-code')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator:/) });
     expect(checks.filter((c) => c.status === 'passed').map((c) => c.name)).toEqual(['efs-mount-targets']);
@@ -265,7 +265,7 @@ describe('emulator mode', () => {
     const res = await rollout(fake, ['--emulator']);
     expect(res.exitCode).toBe(0);
     const registered = ops(fake.world, 'RegisterTaskDefinition');
-    expect(registered).toHaveLength(9);
+    expect(registered).toHaveLength(FAMILIES);
     for (const r of registered) {
       expect(r.input.containerDefinitions).toHaveLength(1);
       expect(r.input.containerDefinitions[0].memoryReservation).toBe(384);

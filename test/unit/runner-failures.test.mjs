@@ -1,7 +1,7 @@
 // Failures of a rollout against scripted AWS: every failure mode of the migration and the tiers, timeouts,
 // interruption and dry run. Each failure test asserts that no later step called AWS and later steps are `not-run`.
 import { fakeWorld, fakeClock, stepsThatCalled, OUTPUTS } from '../support/fake-aws.mjs';
-import { WEB, WORKERS, ecsName, rollout, ops, stepOf, expectStoppedAfter } from '../support/rollout.mjs';
+import { WEB, WORKERS, FAMILIES, ecsName, rollout, ops, stepOf, expectStoppedAfter } from '../support/rollout.mjs';
 
 describe('migration failures stop the rollout before any service is touched', () => {
   test('exit code 1: fails with the exit code and the last log lines', async () => {
@@ -239,7 +239,7 @@ describe('interruption and dry run', () => {
     expect(res.exitCode).toBe(0);
     for (const op of ['RegisterTaskDefinition', 'RunTask', 'UpdateService']) expect(ops(fake.world, op)).toHaveLength(0);
     expect(res.out).toContain('DRY RUN: nothing will be changed');
-    expect(res.out).toMatch(/staging-api: register a new revision|-> skipped: dry run: 9 revision\(s\) would be registered, 0 reused/);
+    expect(res.out).toContain(`-> skipped: dry run: ${FAMILIES} revision(s) would be registered, 0 reused`);
     expect(res.out).toMatch(/api: dry run: would update staging-api from staging-api:1 to the release revision \(not registered yet\), desired 0 -> 1/);
     expect(res.out).toMatch(/-> skipped: dry run: the migration would run once its task definition is registered/);
   });
@@ -277,7 +277,7 @@ describe('interruption and dry run', () => {
     expect(res.report.failure.message).toMatch(/^dry run: could not read the current state of tier:app: ECS service staging-frontend not found in cluster/);
     expect(stepOf(res.report, 'tier:app').status).toBe('failed');
     // a dry run goes on reading: the workers tier still says what would change
-    expect(stepOf(res.report, 'tier:workers')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^dry run: 5 service\(s\) would be updated \(anisette, /) });
+    expect(stepOf(res.report, 'tier:workers')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(new RegExp(`^dry run: ${WORKERS.length} service\\(s\\) would be updated \\(`)) });
     expect(res.out).toMatch(/FAILED \(exit 1\)/);
     for (const op of ['RegisterTaskDefinition', 'RunTask', 'UpdateService']) expect(ops(fake.world, op)).toHaveLength(0);
   });

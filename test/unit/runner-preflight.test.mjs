@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fakeWorld, fakeClock, OUTPUTS } from '../support/fake-aws.mjs';
 import { rollout, ops, stepOf, expectStoppedAfter, STEP_IDS, secretUsers } from '../support/rollout.mjs';
-import { stagingConfig } from '../support/staging-config.cjs';
+import { stagingConfig, CONFIG_FILE } from '../support/staging-config.cjs';
 
 const ARN = OUTPUTS.secret_arns;
 const READ_ONLY = /^(Describe|List|Get)/;
@@ -27,7 +27,7 @@ function httpsOutputs() {
 /** A config with cache.auth "iam": Terraform writes the cache secret (with "password" the database host does). */
 function iamCacheConfig() {
   const file = path.join(tmp, 'iam-cache.json');
-  writeFileSync(file, JSON.stringify({ extends: path.resolve('config/staging.json'), cache: { auth: 'iam' } }));
+  writeFileSync(file, JSON.stringify({ extends: CONFIG_FILE, cache: { auth: 'iam' } }));
   return file;
 }
 

@@ -13,6 +13,7 @@ import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs
 import { missingCapability } from '../../runner/smoke/capabilities.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
 import { fakeWorld, fakeClock, ROOT, OUTPUTS, OUTPUTS_FILE } from '../support/fake-aws.mjs';
+import { FAMILIES } from '../support/rollout.mjs';
 import { stagingRaw, CONFIG_FILE, CONFIG_ENV } from '../support/staging-config.cjs';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'runner-wiring-'));
@@ -21,15 +22,14 @@ const STAGING = stagingRaw();
 const IMAGE_KEYS = Object.keys(STAGING.images);
 /** ECR repository name of an image key: the path of its repository URL */
 const repositoryName = (k) => OUTPUTS.repository_urls[k].slice(OUTPUTS.repository_urls[k].indexOf('/') + 1);
-const FAMILIES = Object.values(OUTPUTS.service_catalog).filter((s) => s.enabled).length + 1; // + the migration's
 const DIGEST = (c) => `sha256:${c.repeat(64)}`;
 
-async function rollout(args, { fake = fakeWorld(), env = { ...CONFIG_ENV }, exec, modules = {}, writeArtifacts = async () => ({}) } = {}) {
+async function rollout(args, { fake = fakeWorld(), env = {}, exec, modules = {}, writeArtifacts = async () => ({}) } = {}) {
   const out = [];
   const err = [];
   const createAws = jest.fn(() => fake.clients);
   const res = await main(['--outputs', OUTPUTS_FILE, '--poll-interval', '1', ...args], {
-    cwd: ROOT, env, clock: fakeClock(), createAws,
+    cwd: ROOT, env: { ...CONFIG_ENV, ...env }, clock: fakeClock(), createAws,
     write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: exec ?? (async () => { throw new Error('no shell in unit tests'); }),
     steps: fake.steps({ images: null, smoke: null, ...modules }),
@@ -73,9 +73,9 @@ describe('step context (items 2, 3 and the one config loader)', () => {
     const images = { run: async (ctx) => { seen = ctx; return { status: 'skipped', reason: 'test' }; } };
     const res = await rollout(['--release', 'r1', '--no-emulator', '--only', 'images'], { modules: { images }, env: { MARKER: 'x' } });
     expect(res.exitCode).toBe(0);
-    expect(seen.configPath).toBe(path.join(ROOT, 'config/staging.json'));
+    expect(seen.configPath).toBe(CONFIG_FILE); // the runner's default, config/staging.json, unless $STAGING_ROLLOUT_CONFIG names the config under test
     expect(seen.config.migration.command).toEqual(STAGING.migration.command);
-    expect(seen.env).toEqual({ MARKER: 'x' });
+    expect(seen.env).toEqual({ ...CONFIG_ENV, MARKER: 'x' });
     expect(new Date(seen.releaseStartedAt).toISOString()).toBe(seen.releaseStartedAt);
     expect(Date.parse(seen.releaseStartedAt)).toBe(Date.parse(res.report.startedAt));
     expect(seen.options.release).toBe('r1');
