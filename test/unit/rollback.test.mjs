@@ -4,7 +4,7 @@ import { jest } from '@jest/globals';
 import { run, pickTarget } from '../../runner/verbs/rollback.mjs';
 import { SCHEMA_UNCHANGED } from '../../runner/lib/plan.mjs';
 import { fakeWorld, fakeClock, awsError, ROOT, OUTPUTS_FILE, OUTPUTS } from '../support/fake-aws.mjs';
-import { CONFIG_ENV } from '../support/staging-config.cjs';
+import { CONFIG_ENV, stagingRaw } from '../support/staging-config.cjs';
 import { ops, stepOf, ecsName, WEB, WORKERS, inCatalogOrder } from '../support/rollout.mjs';
 
 jest.setTimeout(20_000);
@@ -315,9 +315,8 @@ describe('rollback: choosing the target (pickTarget)', () => {
 
 describe('rollback: modeled real-AWS critical path (scripts/bench/model.mjs)', () => {
   test('no migration, workers first with reverse waves (the fetcher then anisette), then the app tier', async () => {
-    const { readFileSync } = await import('node:fs');
     const { modelCriticalPath } = await import('../../scripts/bench/model.mjs');
-    const staging = JSON.parse(readFileSync(new URL('../../config/staging.json', import.meta.url), 'utf8'));
+    const staging = stagingRaw();
     const m = modelCriticalPath(staging, { runnerPollSeconds: 1, taskStartSeconds: 40, migrationRunSeconds: 20 });
     expect(m.rollback.tiers).toEqual([{ tier: 'workers', seconds: 80, waves: [40, 40] }, { tier: 'app', seconds: 55, waves: [55] }]);
     expect(m.rollback.seconds).toBe(80 + 55);
