@@ -12,6 +12,7 @@ import { neededImages } from '../../runner/images/targets.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
 import { plannedImageRefs } from '../../runner/images/run.mjs';
 import { parseCliArgs, main as cliMain } from '../../runner/images/cli.mjs';
+import { CONFIG_FILE, outputsFile } from '../support/staging-config.cjs';
 import { PASSWORD, ECR_HOST, sha, tempDir, makeWorkspace, service, outputs, fakeRegistry, fakeExec, ecrMock, makeCtx, visibleText } from '../support/images.mjs';
 
 describe('images step: bad input and failures', () => {
@@ -273,7 +274,7 @@ describe('standalone CLI', () => {
     const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       expect(await cliMain(['--bogus'])).toBe(2);
-      expect(await cliMain(['--outputs', '/nonexistent/outputs.json', '--config', 'config/staging.json'])).toBe(2);
+      expect(await cliMain(['--outputs', '/nonexistent/outputs.json', '--config', CONFIG_FILE])).toBe(2);
       expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('--outputs /nonexistent/outputs.json: cannot read (no such file)');
     } finally {
       err.mockRestore();
@@ -283,10 +284,10 @@ describe('standalone CLI', () => {
   test('another environment\'s outputs: exit 2 before any build or AWS call (the runner\'s guard)', async () => {
     const dir = tempDir('images-cli-');
     const qa = path.join(dir, 'qa.json');
-    fs.writeFileSync(qa, JSON.stringify({ extends: path.resolve('config/staging.json'), environment: 'qa' }));
+    fs.writeFileSync(qa, JSON.stringify({ extends: CONFIG_FILE, environment: 'qa' }));
     const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      expect(await cliMain(['--config', qa, '--outputs', 'test/fixtures/outputs/foundation.json', '--dry-run'])).toBe(2);
+      expect(await cliMain(['--config', qa, '--outputs', outputsFile(), '--dry-run'])).toBe(2);
       expect(err.mock.calls.map((c) => String(c[0])).join('')).toContain('is environment "qa", but the stack outputs');
     } finally {
       err.mockRestore();
