@@ -51,10 +51,24 @@ function enabledServices(tier) {
 
 const SHIPPED_OUTPUTS_DIR = path.join(REPO, 'test', 'fixtures', 'outputs');
 
+/**
+ * What the generated outputs depend on: the config's content and every source of the stack and the generator
+ * (main.ts, stacks/, lib/config/, scripts/outputs-fixtures.mjs, scripts/lib/foundation/synth.mjs), so that a
+ * changed stack is never read from the cache.
+ */
+function outputsKey() {
+  const hash = crypto.createHash('sha256').update(JSON.stringify(loaded.raw));
+  const sources = (/** @type {string} */ dir) => fs.readdirSync(path.join(REPO, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /\.(ts|cjs|mjs|json)$/.test(e.name)).map((e) => path.join(e.parentPath, e.name));
+  const files = [...sources('stacks'), ...sources('lib/config'), ...['main.ts', 'scripts/outputs-fixtures.mjs', 'scripts/lib/foundation/synth.mjs'].map((f) => path.join(REPO, f))].sort();
+  for (const f of files) hash.update(f).update(fs.readFileSync(f));
+  return hash.digest('hex').slice(0, 16);
+}
+
 /** The directory holding foundation.json and foundation.plain.json for the config under test. */
 function outputsDir() {
   if (IS_SHIPPED) return SHIPPED_OUTPUTS_DIR;
-  const key = crypto.createHash('sha256').update(JSON.stringify(loaded.raw)).digest('hex').slice(0, 16);
+  const key = outputsKey();
   const dir = path.join(os.tmpdir(), 'staging-rollout-test-outputs', key);
   if (fs.existsSync(path.join(dir, 'foundation.plain.json'))) return dir;
   // generated once per config content; concurrent workers each write a temp dir and the first rename wins
