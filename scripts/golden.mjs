@@ -36,7 +36,8 @@ export const CASES = [
 
 /** Sorted keys, no "//" metadata, the local state path relative to the repository. @param {any} v @param {string} stackDir */
 export function normalize(v, stackDir) {
-  const walk = (/** @type {any} */ x, /** @type {string[]} */ at) => {
+  /** @type {(x: any, at: string[]) => any} */
+  const walk = (x, at) => {
     if (Array.isArray(x)) return x.map((y, i) => walk(y, [...at, String(i)]));
     if (x === null || typeof x !== 'object') return x;
     /** @type {Record<string, any>} */

@@ -7,14 +7,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STEPS } from '../../runner/steps/index.mjs';
+import { outputsFile } from './staging-config.cjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const OUTPUTS_FILE = 'test/fixtures/outputs/foundation.json';
+// the outputs of the config under test (test/support/staging-config.cjs): `terraform output -json` form, and its values
+export const OUTPUTS_FILE = outputsFile('foundation.json');
 export const OUTPUTS = Object.fromEntries(
-  Object.entries(JSON.parse(readFileSync(path.join(ROOT, OUTPUTS_FILE), 'utf8'))).map(([k, v]) => [k, v.value]),
+  Object.entries(JSON.parse(readFileSync(path.resolve(ROOT, OUTPUTS_FILE), 'utf8'))).map(([k, v]) => [k, v.value]),
 );
-const ACCOUNT = '123456789012';
-const REGION = 'us-east-1';
+const ACCOUNT = OUTPUTS.cluster_arn.split(':')[4];
+const REGION = OUTPUTS.region;
+/** ECR repository name -> image key, from the outputs' repository URLs (host/name) */
+const IMAGE_OF_REPOSITORY = Object.fromEntries(Object.entries(OUTPUTS.repository_urls).map(([k, url]) => [url.slice(url.indexOf('/') + 1), k]));
 
 /** A virtual clock: sleep advances time at once. */
 export function fakeClock(start = Date.UTC(2026, 0, 1)) {
@@ -133,7 +137,7 @@ export function fakeWorld(opts = {}) {
   const on = (_client, op, fn) => handlers.set(op, fn);
 
   on('ecr', 'DescribeImages', (input) => {
-    const key = input.repositoryName.replace(/^staging-/, '');
+    const key = IMAGE_OF_REPOSITORY[input.repositoryName];
     return { imageDetails: [{ imageDigest: world.images[key], imageTags: [input.imageIds[0].imageTag] }] };
   });
   // --- rollback (test/unit/rollback.test.mjs): DescribeImages by digest; world.goneDigests: digests deleted from ECR ---

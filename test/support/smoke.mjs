@@ -1,19 +1,19 @@
 // Shared setup of the smoke suite's unit tests: the runner's parsed outputs and catalog for a config (through the
 // runner's own readers), smoke settings through the one normaliser (lib/config), the runner's Capabilities, and
 // scripted AWS clients (aws-sdk-client-mock) for the AWS-side checks.
-import { readFileSync } from 'node:fs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ECSClient, DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import configLib from '../../lib/config/index.cjs';
+import { stagingRaw, outputsPlain } from './staging-config.cjs';
 import { normalizeOutputs } from '../../runner/lib/outputs.mjs';
 import { detectCapabilities } from '../../runner/lib/emulator.mjs';
 import { createSmokeContext } from '../../runner/smoke/index.mjs';
 
-export const RAW = JSON.parse(readFileSync(new URL('../../config/staging.json', import.meta.url), 'utf8'));
-const FOUNDATION = JSON.parse(readFileSync(new URL('../fixtures/outputs/foundation.plain.json', import.meta.url), 'utf8'));
+export const RAW = stagingRaw();
+const FOUNDATION = outputsPlain();
 export const RELEASE_START = new Date('2026-11-25T10:00:00Z');
 export const creds = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 export const quick = { timeoutSeconds: 2, attempts: 3, retryDelaySeconds: 0.01 };
@@ -90,7 +90,8 @@ export function setup({ raw = RAW, smoke = {}, emulator = false, since = RELEASE
   return { ctx, get sctx() { return createSmokeContext(ctx); }, mocks, outputs };
 }
 
-export const WORKERS = ['anisette', 'tracker-fetcher-2', 'unified-geofence', 'notification-service', 'materialized-view-service'];
+/** The enabled services of the workers tier of the config under test (the `workers` check's services). */
+export const WORKERS = configLib.normalizeConfig(RAW, { source: 'test' }).services.filter((s) => s.enabled && s.tier === 'workers').map((s) => s.name);
 
 /** An ECS service as DescribeServices returns it for catalog service `name`. */
 export function ecsService(name, { running = 1, desired = 1, createdAt = RELEASE_START } = {}) {

@@ -1,14 +1,16 @@
 // Shared by the stack-*.test.ts and security-*.test.ts files: synthesize the foundation stack in-process from
-// config/staging.json (optionally edited) and query the synthesized Terraform JSON.
+// the config under test (test/support/staging-config.cjs: config/staging.json unless $STAGING_ROLLOUT_CONFIG),
+// optionally edited, and query the synthesized Terraform JSON.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdktf';
 import { buildApp } from '../../main';
 import { parseConfig } from '../../stacks/config';
+import { stagingRaw, CONFIG_SOURCE } from './staging-config.cjs';
 
 export const REPO = path.resolve(__dirname, '..', '..');
-export const STAGING = JSON.parse(fs.readFileSync(path.join(REPO, 'config', 'staging.json'), 'utf8'));
+export const STAGING = stagingRaw();
 
 export type Block = Record<string, any>;
 
@@ -57,7 +59,7 @@ export class Synth {
   }
 }
 
-/** Deep copy of config/staging.json changed by `edit`. */
+/** Deep copy of the config under test changed by `edit`. */
 export function stagingWith(edit: (raw: any) => void = () => undefined): any {
   const raw = JSON.parse(JSON.stringify(STAGING));
   edit(raw);
@@ -65,7 +67,7 @@ export function stagingWith(edit: (raw: any) => void = () => undefined): any {
 }
 
 /** Synthesize the foundation stack (no disk writes) for a config. */
-export function synth(raw: unknown = STAGING, source = 'config/staging.json'): Synth {
+export function synth(raw: unknown = STAGING, source = CONFIG_SOURCE): Synth {
   const outdir = path.join(os.tmpdir(), 'staging-rollout-stack-tests'); // App() creates it; Testing.synth writes nothing
   fs.mkdirSync(outdir, { recursive: true });
   const { stack } = buildApp(parseConfig(raw, source), { outdir });

@@ -13,6 +13,7 @@ import { toCommandRunner } from '../../runner/images/exec.mjs';
 import { plannedImageRefs } from '../../runner/images/run.mjs';
 import { parseArgs as parseCliArgs } from '../../runner/verbs/images.mjs';
 import { main as runnerMain } from '../../runner/main.mjs';
+import { CONFIG_FILE, outputsFile } from '../support/staging-config.cjs';
 import { PASSWORD, ECR_HOST, sha, tempDir, makeWorkspace, service, outputs, fakeRegistry, fakeExec, ecrMock, makeCtx, visibleText } from '../support/images.mjs';
 
 describe('images step: bad input and failures', () => {
@@ -283,7 +284,7 @@ describe('the images verb (npx zx runner/rollout.mjs images)', () => {
 
   test('bad input exits 2 with the reason on stderr', async () => {
     expect(await cliMain(['--bogus'])).toMatchObject({ exit: 2, calls: 0 });
-    const missing = await cliMain(['--outputs', '/nonexistent/outputs.json', '--config', 'config/staging.json']);
+    const missing = await cliMain(['--outputs', '/nonexistent/outputs.json', '--config', CONFIG_FILE]);
     expect(missing).toMatchObject({ exit: 2, calls: 0 });
     expect(missing.err).toContain('--outputs /nonexistent/outputs.json: cannot read (no such file)');
   });
@@ -291,8 +292,8 @@ describe('the images verb (npx zx runner/rollout.mjs images)', () => {
   test('another environment\'s outputs: exit 2 before any build or AWS call (the runner\'s guard)', async () => {
     const dir = tempDir('images-cli-');
     const qa = path.join(dir, 'qa.json');
-    fs.writeFileSync(qa, JSON.stringify({ extends: path.resolve('config/staging.json'), environment: 'qa' }));
-    const r = await cliMain(['--config', qa, '--outputs', 'test/fixtures/outputs/foundation.json', '--dry-run']);
+    fs.writeFileSync(qa, JSON.stringify({ extends: CONFIG_FILE, environment: 'qa' }));
+    const r = await cliMain(['--config', qa, '--outputs', outputsFile(), '--dry-run']);
     expect(r).toMatchObject({ exit: 2, calls: 0 });
     expect(r.err).toContain('is environment "qa", but the stack outputs');
   });

@@ -3,6 +3,7 @@
 // newest first across pages, lastSuccessful, and the history verb.
 import { VERBS } from '../../runner/verbs/index.mjs';
 import { fakeWorld, awsError, fakeClock, ROOT, OUTPUTS_FILE } from '../support/fake-aws.mjs';
+import { CONFIG_ENV } from '../support/staging-config.cjs';
 import { rollout, WEB, WORKERS, ecsName, ops } from '../support/rollout.mjs';
 import { main } from '../../runner/main.mjs';
 import {
@@ -22,7 +23,7 @@ async function verb(fake, argv) {
   const out = [];
   const err = [];
   const res = await main(argv, {
-    cwd: ROOT, env: {}, clock: fakeClock(), createAws: () => fake.clients, write: (l) => out.push(l), writeErr: (l) => err.push(l),
+    cwd: ROOT, env: { ...CONFIG_ENV }, clock: fakeClock(), createAws: () => fake.clients, write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: async () => { throw new Error('no shell in unit tests'); },
   });
   return { ...res, out: out.join('\n'), err: err.join('\n') };

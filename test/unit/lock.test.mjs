@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fakeWorld, fakeClock, OUTPUTS_FILE, ROOT } from '../support/fake-aws.mjs';
+import { CONFIG_ENV } from '../support/staging-config.cjs';
 import { rollout, ops } from '../support/rollout.mjs';
 import { main } from '../../runner/main.mjs';
 import { acquireLock, readLock, isStale, LockHeldError, LEASE_MS } from '../../runner/ledger/lock.mjs';
@@ -45,7 +46,7 @@ describe('the environment lock', () => {
     const err = [];
     const reportPath = path.join(mkdtempSync(path.join(tmpdir(), 'lock-report-')), 'report.json');
     const res = await main(['rollback', '--outputs', OUTPUTS_FILE, '--report', reportPath], {
-      cwd: ROOT, env: {}, clock: fakeClock(), createAws: () => fake.clients, write: () => {}, writeErr: (l) => err.push(l),
+      cwd: ROOT, env: { ...CONFIG_ENV }, clock: fakeClock(), createAws: () => fake.clients, write: () => {}, writeErr: (l) => err.push(l),
       exec: async () => { throw new Error('no shell'); },
     });
     expect(res.exitCode).toBe(EXIT.LOCKED);

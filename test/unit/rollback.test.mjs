@@ -4,7 +4,8 @@ import { jest } from '@jest/globals';
 import { run, pickTarget } from '../../runner/verbs/rollback.mjs';
 import { SCHEMA_UNCHANGED } from '../../runner/lib/plan.mjs';
 import { fakeWorld, fakeClock, awsError, ROOT, OUTPUTS_FILE, OUTPUTS } from '../support/fake-aws.mjs';
-import { ops, stepOf, ecsName, WEB, WORKERS } from '../support/rollout.mjs';
+import { CONFIG_ENV, stagingRaw } from '../support/staging-config.cjs';
+import { ops, stepOf, ecsName, WEB, WORKERS, inCatalogOrder } from '../support/rollout.mjs';
 
 jest.setTimeout(20_000);
 
@@ -72,7 +73,7 @@ async function rollback(fake, ledger, args = [], { clock = fakeClock(), signal }
   const out = [];
   const err = [];
   const res = await run(['--outputs', OUTPUTS_FILE, '--poll-interval', '1', ...args], {
-    cwd: ROOT, env: {}, clock, ledger, signal,
+    cwd: ROOT, env: { ...CONFIG_ENV }, clock, ledger, signal,
     createAws: () => fake.clients,
     write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: async () => { throw new Error('no shell in unit tests'); },
@@ -277,7 +278,8 @@ describe('rollback: refusals (exit 2, nothing changed)', () => {
     const res = await rollback(fake, ledger);
     expect(res.exitCode).toBe(2);
     expect(res.report.failure.message).toMatch(/^InputError: rollback refused: release r1 \(ledger entry 20251201T000000000Z-rollout-r1\) cannot be restored; nothing was changed\n/);
-    expect(res.report.failure.message).toContain(`api, tracker-fetcher-2, unified-geofence, notification-service, materialized-view-service: image ${OUTPUTS.repository_urls.api}@${DIGEST.r1} is gone from ECR`);
+    const onApi = inCatalogOrder(Object.values(OUTPUTS.service_catalog).filter((s) => s.enabled && s.image === 'api').map((s) => s.name));
+    expect(res.report.failure.message).toContain(`${onApi.join(', ')}: image ${OUTPUTS.repository_urls.api}@${DIGEST.r1} is gone from ECR`);
     expect(mutations(world)).toEqual([]);
   });
 });
@@ -313,9 +315,8 @@ describe('rollback: choosing the target (pickTarget)', () => {
 
 describe('rollback: modeled real-AWS critical path (scripts/bench/model.mjs)', () => {
   test('no migration, workers first with reverse waves (the fetcher then anisette), then the app tier', async () => {
-    const { readFileSync } = await import('node:fs');
     const { modelCriticalPath } = await import('../../scripts/bench/model.mjs');
-    const staging = JSON.parse(readFileSync(new URL('../../config/staging.json', import.meta.url), 'utf8'));
+    const staging = stagingRaw();
     const m = modelCriticalPath(staging, { runnerPollSeconds: 1, taskStartSeconds: 40, migrationRunSeconds: 20 });
     expect(m.rollback.tiers).toEqual([{ tier: 'workers', seconds: 80, waves: [40, 40] }, { tier: 'app', seconds: 55, waves: [55] }]);
     expect(m.rollback.seconds).toBe(80 + 55);

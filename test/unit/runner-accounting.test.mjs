@@ -3,9 +3,11 @@
 // case asserts the exit code, the report's `failure` (step, service, operation, message), its half-done list,
 // that no later step made a mutating call, and then a rerun with the fault removed: no duplicate migration, no
 // needless registration.
-import { fakeWorld, stepsThatCalled, serverError, awsError } from '../support/fake-aws.mjs';
+import { fakeWorld, stepsThatCalled, serverError, awsError, OUTPUTS } from '../support/fake-aws.mjs';
 import { WEB, ecsName, rollout, ops, stepOf, STEP_IDS, expectStoppedAfter } from '../support/rollout.mjs';
 
+/** task-definition family of a catalog service */
+const family = (n) => OUTPUTS.service_catalog[n].task_family;
 const MUTATING = ['RegisterTaskDefinition', 'RunTask', 'StopTask', 'UpdateService'];
 
 /** No step after `step` made a mutating call; none was made after the call at index `from` either. */
@@ -68,12 +70,13 @@ describe('Ctrl-C while a mutating call is in flight: the call finishes and the c
     expectStoppedAfter(res, fake.world, 'tier:app');
     expect(res.report.failure).toMatchObject({ step: 'tier:app', service: 'api', operation: 'UpdateService' });
     expect(res.report.failure.message).toContain('may have been updated (no verdict from AWS; left as they are): api: ServiceUnavailable: injected server error');
-    expect(res.report.failure.message).toContain('updated (left deploying to the release, not waited for): frontend (-> staging-frontend:2), admin (-> staging-admin:2)');
+    const others = WEB.filter((n) => n !== 'api');
+    expect(res.report.failure.message).toContain(`updated (left deploying to the release, not waited for): ${others.map((n) => `${n} (-> ${family(n)}:2)`).join(', ')}`);
     expect(res.report.failure.halfDone).toContainEqual({
       step: 'tier:app', service: 'api', operation: 'UpdateService', state: 'may-have-changed',
-      what: 'staging-api may have been updated to staging-api:2 (UpdateService failed with ServiceUnavailable: injected server error; AWS may have applied it)',
+      what: `${api} may have been updated to ${family('api')}:2 (UpdateService failed with ServiceUnavailable: injected server error; AWS may have applied it)`,
     });
-    expect(res.report.failure.halfDone.filter((h) => h.state === 'changed').map((h) => h.service).sort()).toEqual(['admin', 'frontend']);
+    expect(res.report.failure.halfDone.filter((h) => h.state === 'changed').map((h) => h.service).sort()).toEqual([...others].sort());
     expectNoLaterChange(fake.world, 'tier:app');
     await expectCleanRerun(fake);
   });
@@ -129,15 +132,15 @@ describe('Ctrl-C while a mutating call is in flight: the call finishes and the c
 describe('an AWS error for good during a wait keeps what was changed', () => {
   test('DescribeServices 503 after the app tier updates: operation, services left deploying, half-done list', async () => {
     const fake = fakeWorld();
-    fake.world.faults.set('DescribeServices', (_input, world) => (world.step === 'tier:app' && ops(world, 'UpdateService').length >= 3 ? serverError() : undefined));
+    fake.world.faults.set('DescribeServices', (_input, world) => (world.step === 'tier:app' && ops(world, 'UpdateService').length >= WEB.length ? serverError() : undefined));
     const res = await rollout(fake, ['--no-emulator']);
     expectStoppedAfter(res, fake.world, 'tier:app');
     const { failure } = res.report;
     expect(failure).toMatchObject({ step: 'tier:app', operation: 'DescribeServices' });
-    expect(failure.service).toBeUndefined(); // one batched call about three services
+    expect(failure.service).toBeUndefined(); // one batched call about the wave's services
     expect(failure.message).toBe([
       'DescribeServices failed while waiting for the wave to become stable: ServiceUnavailable: injected server error',
-      'switched to the release and left deploying (not waited for): api (-> staging-api:2), frontend (-> staging-frontend:2), admin (-> staging-admin:2)',
+      `switched to the release and left deploying (not waited for): ${WEB.map((n) => `${n} (-> ${family(n)}:2)`).join(', ')}`,
     ].join('\n'));
     const app = stepOf(res.report, 'tier:app');
     expect(app.services.map((s) => [s.name, s.status])).toEqual(WEB.map((n) => [n, 'failed']));

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { jest } from '@jest/globals';
 import { main } from '../../runner/main.mjs';
 import { fakeWorld, fakeClock, ROOT, OUTPUTS, OUTPUTS_FILE } from '../support/fake-aws.mjs';
+import { CONFIG_ENV, stagingRaw } from '../support/staging-config.cjs';
+import { WEB, WORKERS } from '../support/rollout.mjs';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'runner-cli-'));
 const file = (name, content) => {
@@ -19,7 +21,7 @@ async function run(argv, { exec, env = {}, fake = fakeWorld(), writeArtifacts = 
   const err = [];
   const createAws = jest.fn(() => fake.clients);
   const res = await main(argv, {
-    cwd: ROOT, env, clock: fakeClock(), createAws, write: (l) => out.push(l), writeErr: (l) => err.push(l),
+    cwd: ROOT, env: { ...CONFIG_ENV, ...env }, clock: fakeClock(), createAws, write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: exec ?? (async () => { throw new Error('exec not expected'); }),
     steps: fake.steps({ images: null, smoke: null }), writeArtifacts,
   });
@@ -62,7 +64,7 @@ describe('bad input: exit 2, a precise message, no AWS call', () => {
     const err = [];
     const reportPath = path.join(tmp, 'bad-context', 'report.json');
     const res = await main(['--outputs', OUTPUTS_FILE, '--release', 'r1', '--no-emulator', '--report', reportPath], {
-      cwd: ROOT, env: {}, clock: fakeClock(), createAws, write: () => {}, writeErr: (l) => err.push(l),
+      cwd: ROOT, env: { ...CONFIG_ENV }, clock: fakeClock(), createAws, write: () => {}, writeErr: (l) => err.push(l),
       exec: async () => { throw new Error('exec not expected'); }, steps: fake.steps({ smoke: null }), writeArtifacts: async () => ({}),
     });
     expect(res.exitCode).toBe(2);
@@ -90,7 +92,7 @@ describe('bad input: exit 2, a precise message, no AWS call', () => {
   });
 
   test('an invalid config names the file and JSON path', async () => {
-    const raw = JSON.parse(readFileSync(path.join(ROOT, 'config/staging.json'), 'utf8'));
+    const raw = stagingRaw();
     raw.migration.timeoutSeconds = 'soon';
     const p = file('bad-config.json', raw);
     const res = await run(['--outputs', OUTPUTS_FILE, '--release', 'r', '--config', p]);
@@ -128,7 +130,7 @@ describe('defaults and help', () => {
   test('without --outputs/--release: terraform output -json in the stack dir and git rev-parse', async () => {
     const stackDir = path.join(tmp, 'stack');
     mkdirSync(stackDir, { recursive: true });
-    const tf = readFileSync(path.join(ROOT, OUTPUTS_FILE), 'utf8');
+    const tf = readFileSync(path.resolve(ROOT, OUTPUTS_FILE), 'utf8');
     const exec = jest.fn(async (cmd, args) => {
       if (cmd === 'terraform') return { stdout: tf, stderr: '', exitCode: 0 };
       if (cmd === 'git') return { stdout: '0123456789ab\n', stderr: '', exitCode: 0 };
@@ -188,7 +190,7 @@ describe('report and artifacts', () => {
         if (c.status === 'skipped') expect(c.reason).toEqual(expect.any(String));
       }
     }
-    expect(writeArtifacts).toHaveBeenCalledWith(report, { reportPath, summaryPath: '/tmp/gh-summary.md', env: { GITHUB_STEP_SUMMARY: '/tmp/gh-summary.md' } });
+    expect(writeArtifacts).toHaveBeenCalledWith(report, { reportPath, summaryPath: '/tmp/gh-summary.md', env: { ...CONFIG_ENV, GITHUB_STEP_SUMMARY: '/tmp/gh-summary.md' } });
   });
 
   test('no secret value reaches the output or the report', async () => {
@@ -209,8 +211,9 @@ describe('--dry-run output', () => {
     expect(res.out.split('Rollout plan:')).toHaveLength(2); // once, at the end, with what the dry run found out
     const plan = res.out.slice(res.out.lastIndexOf('Rollout plan:'));
     expect(plan).not.toMatch(/nothing changed/);
-    expect(plan.match(/-> skipped: dry run: 3 service\(s\) would be updated \(api, frontend, admin\)/g)).toHaveLength(1);
-    expect(plan).toMatch(/-> skipped: dry run: 5 service\(s\) would be updated \(anisette, /);
+    expect(plan.split(`-> skipped: dry run: ${WEB.length} service(s) would be updated (${WEB.join(', ')})`)).toHaveLength(2);
+    const workers = new RegExp(`-> skipped: dry run: ${WORKERS.length} service\\(s\\) would be updated \\(([^)]*)\\)`).exec(plan);
+    expect(workers?.[1].split(', ').sort()).toEqual([...WORKERS].sort()); // in wave order
   });
 
   test('a tier already at the release says nothing would change', async () => {

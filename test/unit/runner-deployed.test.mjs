@@ -12,11 +12,12 @@ import { normalizeOutputs } from '../../runner/lib/outputs.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
 import configLib from '../../lib/config/index.cjs';
 import { fakeWorld, fakeClock, ROOT, OUTPUTS, OUTPUTS_FILE } from '../support/fake-aws.mjs';
+import { CONFIG_ENV, CONFIG_FILE, stagingRaw } from '../support/staging-config.cjs';
 import { rollout, ops } from '../support/rollout.mjs';
 
 jest.setTimeout(20_000);
 
-const STAGING = path.join(ROOT, 'config', 'staging.json');
+const STAGING = CONFIG_FILE;
 const MUTATING = ['UpdateService', 'RegisterTaskDefinition', 'RunTask', 'StopTask', 'CreateService', 'DeleteService', 'PutParameter'];
 const tmp = mkdtempSync(path.join(tmpdir(), 'runner-deployed-'));
 /** a config file extending staging.json with `overlay` */
@@ -25,7 +26,6 @@ const configFile = (name, overlay) => {
   writeFileSync(p, JSON.stringify({ extends: STAGING, ...overlay }));
   return p;
 };
-const stagingRaw = () => JSON.parse(readFileSync(STAGING, 'utf8'));
 const deployedOutputs = () => normalizeOutputs(structuredClone(OUTPUTS), 'outputs.json');
 const cfg = (edit = () => {}) => {
   const raw = stagingRaw();
@@ -38,7 +38,7 @@ async function runMain(argv, fake = fakeWorld()) {
   const err = [];
   const createAws = jest.fn(() => fake.clients);
   const res = await main(argv, {
-    cwd: ROOT, env: {}, clock: fakeClock(), createAws, write: (l) => out.push(l), writeErr: (l) => err.push(l),
+    cwd: ROOT, env: { ...CONFIG_ENV }, clock: fakeClock(), createAws, write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: async () => { throw new Error('no shell in unit tests'); },
     steps: fake.steps({ images: null, smoke: null }), writeArtifacts: async () => ({}),
   });
@@ -55,7 +55,7 @@ describe('compareDeployed (pure)', () => {
   test('another environment: InputError naming both environments and the cluster', () => {
     const call = () => compareDeployed({ config: cfg((r) => { r.environment = 'qa'; }), outputs: deployedOutputs(), configFile: 'config/qa.json', source: 'terraform output' });
     expect(call).toThrow(InputError);
-    expect(call).toThrow(/--config config\/qa\.json is environment "qa", but the stack outputs \(terraform output\) are environment "staging"'s \(cluster staging\)/);
+    expect(call).toThrow(`--config config/qa.json is environment "qa", but the stack outputs (terraform output) are environment "${OUTPUTS.environment}"'s (cluster ${OUTPUTS.cluster_name})`);
   });
 
   test('another environment is refused even where the catalog is not compared (status, history)', () => {

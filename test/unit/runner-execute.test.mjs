@@ -3,7 +3,8 @@
 import { main } from '../../runner/main.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
 import { fakeWorld, fakeClock, ROOT, OUTPUTS_FILE, OUTPUTS } from '../support/fake-aws.mjs';
-import { STEP_IDS, WEB, WORKERS, ecsName, rollout, ops, stepOf, expectStoppedAfter } from '../support/rollout.mjs';
+import { CONFIG_ENV } from '../support/staging-config.cjs';
+import { STEP_IDS, WEB, WORKERS, FAMILIES, ecsName, rollout, ops, stepOf, expectStoppedAfter } from '../support/rollout.mjs';
 
 describe('a full rollout', () => {
   test('registers pinned revisions, migrates, updates tiers in order with gates, and reports', async () => {
@@ -18,7 +19,7 @@ describe('a full rollout', () => {
 
     // task definitions: one new revision per family, image pinned by digest
     const regs = ops(world, 'RegisterTaskDefinition');
-    expect(regs).toHaveLength(9);
+    expect(regs).toHaveLength(FAMILIES);
     for (const c of regs) {
       const fam = c.input.family;
       const svc = Object.values(OUTPUTS.service_catalog).find((s) => s.task_family === fam);
@@ -35,7 +36,7 @@ describe('a full rollout', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0].input).toMatchObject({
       cluster: OUTPUTS.cluster_name, launchType: 'FARGATE', startedBy: 'rollout/rel1',
-      taskDefinition: expect.stringMatching(/task-definition\/staging-migration:2$/),
+      taskDefinition: expect.stringMatching(new RegExp(`task-definition/${OUTPUTS.migration_task_family}:2$`)),
       networkConfiguration: { awsvpcConfiguration: { subnets: OUTPUTS.private_subnet_ids, securityGroups: [OUTPUTS.tasks_security_group_id], assignPublicIp: 'DISABLED' } },
       overrides: { containerOverrides: [{ name: 'migration', command: ['alembic', 'upgrade', 'head'] }] },
     });
@@ -57,7 +58,9 @@ describe('a full rollout', () => {
     expect(efs).toBeGreaterThan(idx('anisette'));
     expect(efs).toBeLessThan(fetcher);
     // other workers start together with anisette, before the fetcher
-    for (const k of ['unified-geofence', 'notification-service', 'materialized-view-service']) expect(idx(k)).toBeLessThan(efs);
+    const independent = WORKERS.filter((n) => OUTPUTS.service_catalog[n].depends_on.length === 0);
+    expect(independent.length).toBeGreaterThan(1);
+    for (const k of independent) expect(idx(k)).toBeLessThan(efs);
     for (const u of updates) expect(u.input).toMatchObject({ cluster: OUTPUTS.cluster_name, desiredCount: 1, forceNewDeployment: false, taskDefinition: expect.stringMatching(/:2$/) });
     // batched describes, at most 10 per call
     for (const d of ops(world, 'DescribeServices')) expect(d.input.services.length).toBeLessThanOrEqual(10);
@@ -65,7 +68,7 @@ describe('a full rollout', () => {
     expect(ops(world, 'DescribeTargetHealth').map((c) => c.input.TargetGroupArn).sort()).toEqual(WEB.map((n) => OUTPUTS.service_catalog[n].target_group_arn).sort());
 
     // report (docs/contract.md section 7)
-    expect(r).toMatchObject({ schemaVersion: 1, release: 'rel1', environment: 'staging', status: 'passed', exitCode: 0, failure: null });
+    expect(r).toMatchObject({ schemaVersion: 1, release: 'rel1', environment: OUTPUTS.environment, status: 'passed', exitCode: 0, failure: null });
     expect(r.steps.map((s) => s.id)).toEqual(STEP_IDS);
     expect(stepOf(r, 'images')).toMatchObject({ status: 'skipped', reason: 'not implemented (no module for step kind "images" in runner/steps/index.mjs)' });
     expect(stepOf(r, 'smoke')).toMatchObject({ status: 'skipped', reason: 'not implemented (no module for step kind "smoke" in runner/steps/index.mjs)' });
@@ -76,8 +79,8 @@ describe('a full rollout', () => {
       expect(s).toMatchObject({ status: 'passed', running: 1, desired: 1, rolloutState: 'COMPLETED', taskDefinitionArn: expect.stringMatching(/:2$/) });
       expect(Date.parse(s.finishedAt)).toBeGreaterThanOrEqual(Date.parse(s.startedAt));
     }
-    expect(app.checks.filter((c) => c.name.endsWith(':targets')).map((c) => c.status)).toEqual(['passed', 'passed', 'passed']);
-    expect(stepOf(r, 'tier:workers').checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'efs-mount-targets', status: 'passed', evidence: '2 mount target(s) of fs-0a1b2c3d available' })]));
+    expect(app.checks.filter((c) => c.name.endsWith(':targets')).map((c) => c.status)).toEqual(WEB.map(() => 'passed'));
+    expect(stepOf(r, 'tier:workers').checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'efs-mount-targets', status: 'passed', evidence: `2 mount target(s) of ${OUTPUTS.efs_file_system_id} available` })]));
     expect(stepOf(r, 'migration').checks).toEqual([
       expect.objectContaining({ name: 'migration-exit-code', status: 'passed' }),
       expect.objectContaining({ name: 'migration-logs', status: 'passed', evidence: '5 log lines streamed' }),
@@ -109,15 +112,16 @@ describe('a full rollout', () => {
     fake.world.calls = [];
     fake.world.images.api = `sha256:${'e'.repeat(64)}`;
     const res = await main(['--outputs', OUTPUTS_FILE, '--release', 'rel2', '--poll-interval', '0', '--no-emulator'], {
-      cwd: ROOT, env: {}, clock: fakeClock(), createAws: () => fake.clients, write: () => {}, writeErr: () => {},
+      cwd: ROOT, env: { ...CONFIG_ENV }, clock: fakeClock(), createAws: () => fake.clients, write: () => {}, writeErr: () => {},
       steps: fake.steps({ images: null, smoke: null }), writeArtifacts: async () => ({}),
     });
     expect(res.exitCode).toBe(0);
     // services on the api image and the migration get a new revision; the others keep theirs (same digest)
     const regs = ops(fake.world, 'RegisterTaskDefinition').map((c) => c.input.family).sort();
-    expect(regs).toEqual(['staging-api', 'staging-materialized-view-service', 'staging-migration', 'staging-notification-service', 'staging-tracker-fetcher-2', 'staging-unified-geofence']);
+    const onApi = Object.values(OUTPUTS.service_catalog).filter((s) => s.enabled && s.image === 'api');
+    expect(regs).toEqual([...onApi.map((s) => s.task_family), OUTPUTS.migration_task_family].sort());
     expect(ops(fake.world, 'RunTask')).toHaveLength(1);
-    expect(ops(fake.world, 'UpdateService').map((c) => c.input.service).sort()).toEqual(regs.filter((f) => f !== 'staging-migration'));
+    expect(ops(fake.world, 'UpdateService').map((c) => c.input.service).sort()).toEqual(onApi.map((s) => s.ecs_service_name).sort());
   });
 
   test('rolling back to an earlier release reuses its identical older revision', async () => {
@@ -187,7 +191,7 @@ describe('throttling', () => {
     const res = await rollout(fake, ['--no-emulator']);
     expect(res.exitCode).toBe(0);
     expect(res.out.match(/throttled \(ThrottlingException\)/g)).toHaveLength(13);
-    expect(ops(fake.world, 'RegisterTaskDefinition')).toHaveLength(9 + 4);
+    expect(ops(fake.world, 'RegisterTaskDefinition')).toHaveLength(FAMILIES + 4); // + the 4 throttled attempts
   });
 
   test('throttling that does not stop fails the step with the error, and nothing later runs', async () => {
@@ -221,7 +225,7 @@ describe('emulator mode', () => {
     }
     // no running count or rollout state is claimed for services whose containers never ran
     const tierServices = res.report.steps.filter((x) => x.id.startsWith('tier:')).flatMap((x) => x.services);
-    expect(tierServices).toHaveLength(8);
+    expect(tierServices).toHaveLength(FAMILIES - 1); // every enabled service
     for (const s of tierServices) expect(s).toMatchObject({ status: 'passed', running: null, rolloutState: null, desired: 1 });
     expect(checks.find((c) => c.name === 'migration-exit-code')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^emulator:/) });
     expect(checks.filter((c) => c.status === 'passed').map((c) => c.name)).toEqual(['efs-mount-targets']);
@@ -261,7 +265,7 @@ describe('emulator mode', () => {
     const res = await rollout(fake, ['--emulator']);
     expect(res.exitCode).toBe(0);
     const registered = ops(fake.world, 'RegisterTaskDefinition');
-    expect(registered).toHaveLength(9);
+    expect(registered).toHaveLength(FAMILIES);
     for (const r of registered) {
       expect(r.input.containerDefinitions).toHaveLength(1);
       expect(r.input.containerDefinitions[0].memoryReservation).toBe(384);

@@ -1,17 +1,18 @@
-// Planning, flags and input validation of the rollout runner: pure, no AWS.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+// Planning, flags and input validation of the rollout runner: pure, no AWS. Expectations follow the config under
+// test and its outputs (test/support/staging-config.cjs); the scenarios name the services they change.
 import { buildPlan, buildRollbackPlan, selectSteps, formatPlan, MIGRATION_KEY, SCHEMA_UNCHANGED } from '../../runner/lib/plan.mjs';
 import { parseArgs, validateRelease } from '../../runner/verbs/rollout.mjs';
 import { unwrapOutputs, normalizeOutputs } from '../../runner/lib/outputs.mjs';
 import { InputError } from '../../runner/lib/errors.mjs';
-import configLib from '../../lib/config/index.cjs';
 import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs';
-import { ROOT, OUTPUTS } from '../support/fake-aws.mjs';
+import { OUTPUTS } from '../support/fake-aws.mjs';
+import { stagingConfig } from '../support/staging-config.cjs';
+import { inCatalogOrder, secretUsers as usersOf } from '../support/rollout.mjs';
 
-const { normalizeConfig } = configLib;
-
-const CONFIG = normalizeConfig(JSON.parse(readFileSync(path.join(ROOT, 'config/staging.json'), 'utf8')), { source: 'config/staging.json' }).config;
+const { config: CONFIG, services: SERVICES } = stagingConfig();
+const TIER_STEPS = CONFIG.tiers.map((t) => `tier:${t}`);
+/** enabled services of a tier, by the config (names) */
+const inTier = (tier, keep = (s) => true) => SERVICES.filter((s) => s.enabled && s.tier === tier && keep(s)).map((s) => s.name);
 const clone = (o) => structuredClone(o);
 const outputs = (mutate = () => {}) => {
   const o = clone(OUTPUTS);
@@ -24,7 +25,7 @@ const step = (p, id) => p.steps.find((s) => s.id === id);
 describe('plan: steps and order', () => {
   test('steps run preflight -> images -> task-definitions -> migration -> tiers in config order -> smoke, each after the previous', () => {
     const p = plan();
-    expect(p.steps.map((s) => s.id)).toEqual(['preflight', 'images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke']);
+    expect(p.steps.map((s) => s.id)).toEqual(['preflight', 'images', 'task-definitions', 'migration', ...TIER_STEPS, 'smoke']);
     p.steps.slice(1).forEach((s, i) => expect(s.dependsOn).toEqual([p.steps[i].id]));
   });
 
@@ -46,17 +47,19 @@ describe('plan: steps and order', () => {
   test('app tier: one wave with all web services in parallel, no gates', () => {
     const waves = step(plan(), 'tier:app').waves;
     expect(waves).toHaveLength(1);
-    expect(waves[0].services.sort()).toEqual(['admin', 'api', 'frontend']);
+    expect(waves[0].services).toEqual(inCatalogOrder(inTier('app')));
+    expect(waves[0].services.length).toBeGreaterThan(1);
     expect(waves[0].gates).toEqual([]);
   });
 
   test('workers tier: anisette starts with the other workers; tracker-fetcher-2 waits for anisette and the EFS mount targets', () => {
     const waves = step(plan(), 'tier:workers').waves;
     expect(waves).toHaveLength(2);
-    expect(waves[0].services).toEqual(expect.arrayContaining(['anisette', 'unified-geofence', 'notification-service', 'materialized-view-service']));
-    expect(waves[0].services).not.toContain('tracker-fetcher-2');
+    expect(waves[0].services).toEqual(inCatalogOrder(inTier('workers', (s) => s.dependsOn.length === 0)));
+    expect(waves[0].services).toContain('anisette');
     expect(waves[0].gates).toEqual([]);
-    expect(waves[1].services).toEqual(['tracker-fetcher-2']);
+    expect(waves[1].services).toEqual(inCatalogOrder(inTier('workers', (s) => s.dependsOn.length > 0)));
+    expect(waves[1].services).toContain('tracker-fetcher-2');
     expect(waves[1].gates).toEqual([
       { kind: 'stable', services: ['anisette'] },
       { kind: 'efs', fileSystemId: OUTPUTS.efs_file_system_id, services: ['tracker-fetcher-2'] },
@@ -72,7 +75,7 @@ describe('plan: steps and order', () => {
   test('a chain of three same-tier dependencies makes three waves', () => {
     const p = plan(outputs((o) => { o.service_catalog['notification-service'].depends_on = ['tracker-fetcher-2']; }));
     expect(step(p, 'tier:workers').waves.map((w) => w.services)).toEqual([
-      ['anisette', 'unified-geofence', 'materialized-view-service'], ['tracker-fetcher-2'], ['notification-service'],
+      inCatalogOrder(inTier('workers', (s) => s.dependsOn.length === 0 && s.name !== 'notification-service')), ['tracker-fetcher-2'], ['notification-service'],
     ]);
   });
 
@@ -80,23 +83,27 @@ describe('plan: steps and order', () => {
     const secrets = step(plan(), 'preflight').secrets;
     const arns = OUTPUTS.secret_arns;
     const users = (key) => secrets.find((n) => n.key === key).usedBy.map((u) => `${u.step} ${u.name}`);
-    expect(secrets.map((n) => [n.key, n.arn])).toEqual([['database', arns.database], ['cache', arns.cache], ['app', arns.app], ['smoke_user', arns.smoke_user]]);
+    const containerKeys = [...new Set([...SERVICES.filter((s) => s.enabled).flatMap((s) => s.secrets), ...CONFIG.migration.secrets])];
+    // every key some container lists, then the smoke login's; each with its ARN from the outputs
+    expect(secrets.map((n) => n.key).slice(0, -1).sort()).toEqual(containerKeys.sort());
+    for (const n of secrets) expect(n.arn).toBe(arns[n.key]);
+    for (const key of containerKeys) expect(secrets.find((n) => n.key === key).usedBy.map((u) => u.name)).toEqual(usersOf(key));
     expect(users('app')).toEqual(expect.arrayContaining(['tier:app api', 'tier:app admin']));
     expect(users('app')).not.toContain('tier:app frontend'); // frontend lists no secret
     expect(users('database')).toContain('migration migration');
     expect(users('smoke_user')).toEqual(['smoke the smoke login check']);
-    expect(formatPlan(plan())).toMatch(/1\. preflight\n {5}secret database: has a current value \(needed by api, admin, /);
+    expect(formatPlan(plan())).toContain(`1. preflight\n     secret ${secrets[0].key}: has a current value (needed by ${usersOf(secrets[0].key).join(', ')})`);
   });
 
   test('a secret a container lists without an ARN in the outputs is bad input', () => {
-    expect(() => plan(outputs((o) => { delete o.secret_arns.app; }))).toThrow(/output secret_arns has no "app" \(needed by api, admin/);
+    expect(() => plan(outputs((o) => { delete o.secret_arns.app; }))).toThrow(`output secret_arns has no "app" (needed by ${usersOf('app').join(', ')})`);
   });
 
   test('formatPlan lists every step, wave, gate and family', () => {
     const text = formatPlan(plan());
     for (const id of ['images', 'task-definitions', 'migration', 'tier:app', 'tier:workers', 'smoke']) expect(text).toContain(id);
-    expect(text).toMatch(/wave 2: tracker-fetcher-2; gates: after anisette stable; EFS fs-0a1b2c3d mount targets available/);
-    expect(text).toContain('staging-migration (migration): container migration <- image api:r1');
+    expect(text).toContain(`wave 2: tracker-fetcher-2; gates: after anisette stable; EFS ${OUTPUTS.efs_file_system_id} mount targets available`);
+    expect(text).toContain(`${OUTPUTS.migration_task_family} (migration): container ${OUTPUTS.migration_container_name} <- image ${CONFIG.migration.image}:r1`);
   });
 });
 
@@ -112,7 +119,7 @@ describe('plan: disabled services and gates', () => {
       { name: 'anisette', reason: 'disabled: disabled in config' },
       { name: 'tracker-fetcher-2', reason: 'disabled: dependency anisette is disabled' },
     ]);
-    expect(w.waves.flatMap((x) => x.services)).toEqual(['unified-geofence', 'notification-service', 'materialized-view-service']);
+    expect(w.waves.flatMap((x) => x.services)).toEqual(inCatalogOrder(inTier('workers', (s) => !['anisette', 'tracker-fetcher-2'].includes(s.name))));
     expect(step(p, 'task-definitions').families.map((f) => f.service)).not.toEqual(expect.arrayContaining(['anisette']));
   });
 
@@ -133,9 +140,9 @@ describe('plan: disabled services and gates', () => {
   });
 
   test('a tier with every service disabled has no waves', () => {
-    const p = plan(outputs((o) => ['api', 'frontend', 'admin'].forEach((n) => disable(n)(o))));
+    const p = plan(outputs((o) => inTier('app').forEach((n) => disable(n)(o))));
     expect(step(p, 'tier:app').waves).toEqual([]);
-    expect(step(p, 'tier:app').skippedServices).toHaveLength(3);
+    expect(step(p, 'tier:app').skippedServices.map((s) => s.name)).toEqual(inCatalogOrder(inTier('app')));
   });
 });
 
@@ -151,7 +158,7 @@ describe('plan: bad catalogs are input errors', () => {
   });
 
   test('an unknown tier names the tier and the config tiers', () => {
-    expect(() => plan(outputs((x) => { x.service_catalog.api.tier = 'edge'; }))).toThrow(/service_catalog\.api\.tier: unknown tier "edge" \(config tiers: app, workers\)/);
+    expect(() => plan(outputs((x) => { x.service_catalog.api.tier = 'edge'; }))).toThrow(`service_catalog.api.tier: unknown tier "edge" (config tiers: ${CONFIG.tiers.join(', ')})`);
   });
 
   test('a dependency on a later tier is rejected', () => {
@@ -200,7 +207,7 @@ describe('outputs', () => {
     const b = normalizeOutputs(unwrapOutputs(clone(OUTPUTS), 'b'), 'b');
     expect(a).toEqual(b);
     expect(a.clusterName).toBe(OUTPUTS.cluster_name);
-    expect(a.catalog.find((s) => s.name === 'tracker-fetcher-2')).toMatchObject({ needsData: true, dependsOn: ['anisette'], ecsServiceName: 'staging-tracker-fetcher-2' });
+    expect(a.catalog.find((s) => s.name === 'tracker-fetcher-2')).toMatchObject({ needsData: true, dependsOn: ['anisette'], ecsServiceName: OUTPUTS.service_catalog['tracker-fetcher-2'].ecs_service_name });
   });
   test('mixed forms are rejected', () => {
     expect(() => unwrapOutputs({ ...tf, cluster_name: 'x' }, 'f.json')).toThrow(/f\.json: mixes terraform-output form .* and plain form \(e\.g\. "cluster_name"\)/);
@@ -333,7 +340,8 @@ describe('rollback plan (buildRollbackPlan)', () => {
   test('reverse waves: dependents first, then what they depend on, gated on the dependents being stable', () => {
     const waves = step(rb(), 'tier:workers').waves;
     expect(waves).toHaveLength(2);
-    expect(waves[0].services).toEqual(['tracker-fetcher-2', 'unified-geofence', 'notification-service', 'materialized-view-service']);
+    // reversed: the services nothing depends on first (the fetcher and the independent workers), anisette last
+    expect(waves[0].services).toEqual(inCatalogOrder(inTier('workers', (s) => s.name !== 'anisette')));
     expect(waves[0].gates).toEqual([{ kind: 'efs', fileSystemId: OUTPUTS.efs_file_system_id, services: ['tracker-fetcher-2'] }]);
     expect(waves[1]).toEqual({ index: 1, services: ['anisette'], gates: [{ kind: 'stable', services: ['tracker-fetcher-2'] }] });
     // the rollout's waves are unchanged

@@ -5,7 +5,8 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fakeWorld, fakeClock, OUTPUTS } from '../support/fake-aws.mjs';
-import { rollout, ops, stepOf, expectStoppedAfter, STEP_IDS } from '../support/rollout.mjs';
+import { rollout, ops, stepOf, expectStoppedAfter, STEP_IDS, secretUsers } from '../support/rollout.mjs';
+import { stagingConfig, CONFIG_FILE } from '../support/staging-config.cjs';
 
 const ARN = OUTPUTS.secret_arns;
 const READ_ONLY = /^(Describe|List|Get)/;
@@ -26,7 +27,7 @@ function httpsOutputs() {
 /** A config with cache.auth "iam": Terraform writes the cache secret (with "password" the database host does). */
 function iamCacheConfig() {
   const file = path.join(tmp, 'iam-cache.json');
-  writeFileSync(file, JSON.stringify({ extends: path.resolve('config/staging.json'), cache: { auth: 'iam' } }));
+  writeFileSync(file, JSON.stringify({ extends: CONFIG_FILE, cache: { auth: 'iam' } }));
   return file;
 }
 
@@ -37,11 +38,15 @@ describe('secrets preflight', () => {
     expect(res.exitCode).toBe(0);
     expect(res.report.steps.map((s) => s.id)).toEqual(STEP_IDS);
     expect(stepOf(res.report, 'preflight')).toMatchObject({ status: 'passed', reason: null });
-    // services and migration list database, cache, app; the login check is not sent over plain http: no smoke user
-    expect(describes(fake.world).map((c) => c.input.SecretId)).toEqual([ARN.database, ARN.cache, ARN.app]);
-    expect(fake.world.calls.slice(0, 3).every((c) => c.step === 'preflight')).toBe(true);
+    // the keys the services and the migration list; the login check is not sent over plain http: no smoke user
+    const { config, services } = stagingConfig();
+    const needed = [...new Set([...services.filter((s) => s.enabled).flatMap((s) => s.secrets), ...config.migration.secrets])];
+    const described = describes(fake.world).map((c) => c.input.SecretId);
+    expect([...described].sort()).toEqual(needed.map((k) => ARN[k]).sort());
+    expect(fake.world.calls.slice(0, needed.length).every((c) => c.step === 'preflight')).toBe(true);
     expect(ops(fake.world, 'GetSecretValue')).toHaveLength(0);
-    expect(res.out).toContain('[preflight] 3 secrets have a current value: database, cache, app');
+    const keyOf = (arn) => Object.keys(ARN).find((k) => ARN[k] === arn);
+    expect(res.out).toContain(`[preflight] ${needed.length} secrets have a current value: ${described.map(keyOf).join(', ')}`);
   });
 
   test('the smoke user is checked when the login check will send credentials (https, real AWS), not on the emulator', async () => {
@@ -101,7 +106,7 @@ describe('secrets preflight', () => {
     const res = await rollout(fake, ['--no-emulator']);
     expectStoppedAfter(res, fake.world, 'preflight');
     const msg = res.report.failure.message;
-    expect(msg).toMatch(/^secret app \(staging\/app\) has no current value: an operator sets it, Terraform never does; needed by api, admin, /);
+    expect(msg).toMatch(new RegExp(`^secret app \\(${OUTPUTS.environment}/app\\) has no current value: an operator sets it, Terraform never does; needed by ${secretUsers('app').join(', ')}\\.`));
     expect(msg).toContain('aws secretsmanager put-secret-value --region us-east-1 --secret-id staging/app --secret-string file://app.json && rm app.json');
     expect(msg).toContain('umask 077');
     expect(msg).toContain('secret database has no current value yet either');

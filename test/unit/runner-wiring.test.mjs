@@ -13,11 +13,15 @@ import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs
 import { missingCapability } from '../../runner/smoke/capabilities.mjs';
 import { toCommandRunner } from '../../runner/images/exec.mjs';
 import { fakeWorld, fakeClock, ROOT, OUTPUTS, OUTPUTS_FILE } from '../support/fake-aws.mjs';
+import { FAMILIES } from '../support/rollout.mjs';
+import { stagingRaw, CONFIG_FILE, CONFIG_ENV } from '../support/staging-config.cjs';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'runner-wiring-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const STAGING = JSON.parse(readFileSync(path.join(ROOT, 'config/staging.json'), 'utf8'));
-const IMAGE_KEYS = ['api', 'frontend', 'admin', 'anisette'];
+const STAGING = stagingRaw();
+const IMAGE_KEYS = Object.keys(STAGING.images);
+/** ECR repository name of an image key: the path of its repository URL */
+const repositoryName = (k) => OUTPUTS.repository_urls[k].slice(OUTPUTS.repository_urls[k].indexOf('/') + 1);
 const DIGEST = (c) => `sha256:${c.repeat(64)}`;
 
 async function rollout(args, { fake = fakeWorld(), env = {}, exec, modules = {}, writeArtifacts = async () => ({}) } = {}) {
@@ -25,7 +29,7 @@ async function rollout(args, { fake = fakeWorld(), env = {}, exec, modules = {},
   const err = [];
   const createAws = jest.fn(() => fake.clients);
   const res = await main(['--outputs', OUTPUTS_FILE, '--poll-interval', '1', ...args], {
-    cwd: ROOT, env, clock: fakeClock(), createAws,
+    cwd: ROOT, env: { ...CONFIG_ENV, ...env }, clock: fakeClock(), createAws,
     write: (l) => out.push(l), writeErr: (l) => err.push(l),
     exec: exec ?? (async () => { throw new Error('no shell in unit tests'); }),
     steps: fake.steps({ images: null, smoke: null, ...modules }),
@@ -69,9 +73,9 @@ describe('step context (items 2, 3 and the one config loader)', () => {
     const images = { run: async (ctx) => { seen = ctx; return { status: 'skipped', reason: 'test' }; } };
     const res = await rollout(['--release', 'r1', '--no-emulator', '--only', 'images'], { modules: { images }, env: { MARKER: 'x' } });
     expect(res.exitCode).toBe(0);
-    expect(seen.configPath).toBe(path.join(ROOT, 'config/staging.json'));
+    expect(seen.configPath).toBe(CONFIG_FILE); // the runner's default, config/staging.json, unless $STAGING_ROLLOUT_CONFIG names the config under test
     expect(seen.config.migration.command).toEqual(STAGING.migration.command);
-    expect(seen.env).toEqual({ MARKER: 'x' });
+    expect(seen.env).toEqual({ ...CONFIG_ENV, MARKER: 'x' });
     expect(new Date(seen.releaseStartedAt).toISOString()).toBe(seen.releaseStartedAt);
     expect(Date.parse(seen.releaseStartedAt)).toBe(Date.parse(res.report.startedAt));
     expect(seen.options.release).toBe('r1');
@@ -81,7 +85,7 @@ describe('step context (items 2, 3 and the one config loader)', () => {
     const dir = path.join(tmp, 'overlay');
     mkdirSync(dir, { recursive: true });
     const overlay = path.join(dir, 'qa.json');
-    writeFileSync(overlay, JSON.stringify({ extends: path.relative(dir, path.join(ROOT, 'config/staging.json')), migration: { timeoutSeconds: 60 }, images: { admin: { context: './admin-src' } } }));
+    writeFileSync(overlay, JSON.stringify({ extends: path.relative(dir, CONFIG_FILE), migration: { timeoutSeconds: 60 }, images: { admin: { context: './admin-src' } } }));
     let seen;
     const images = { run: async (ctx) => { seen = ctx; return { status: 'skipped', reason: 'test' }; } };
     const res = await rollout(['--release', 'r1', '--no-emulator', '--only', 'images', '--config', overlay], { modules: { images } });
@@ -90,7 +94,7 @@ describe('step context (items 2, 3 and the one config loader)', () => {
     expect(seen.configPath).toBe(overlay);
     const base = path.dirname(overlay);
     expect(path.resolve(base, seen.config.images.admin.context)).toBe(path.join(dir, 'admin-src'));
-    expect(path.resolve(base, seen.config.images.api.context)).toBe(path.resolve(ROOT, 'config', STAGING.images.api.context));
+    expect(path.resolve(base, seen.config.images.api.context)).toBe(path.resolve(path.dirname(CONFIG_FILE), STAGING.images.api.context));
   });
 
   test('invalid smoke settings exit 2 before any AWS client exists (item 6)', async () => {
@@ -177,7 +181,7 @@ describe('task definitions pin what the images step produced (item 9)', () => {
     const res = await rollout(['--release', 'r1', '--no-emulator', '--image-registry', 'localhost:5000'], { modules: { images } });
     expect(res.exitCode).toBe(0);
     const byFamily = familyImage(res.fake);
-    expect(Object.keys(byFamily)).toHaveLength(9);
+    expect(Object.keys(byFamily)).toHaveLength(FAMILIES);
     for (const [family, image] of Object.entries(byFamily)) {
       const k = keyOfFamily(family);
       expect(image).toBe(`localhost:5000/staging-${k}@${DIGEST('abcd'[IMAGE_KEYS.indexOf(k)])}`);
@@ -196,7 +200,7 @@ describe('task definitions pin what the images step produced (item 9)', () => {
       images[k] = { context: `./contexts/${k}` };
     });
     const cfg = path.join(tmp, 'ctx-config.json');
-    writeFileSync(cfg, JSON.stringify({ extends: path.relative(tmp, path.join(ROOT, 'config/staging.json')), images }));
+    writeFileSync(cfg, JSON.stringify({ extends: path.relative(tmp, CONFIG_FILE), images }));
     const execCalls = [];
     const exec = async (cmd, args) => {
       execCalls.push([cmd, ...args]);
@@ -211,7 +215,7 @@ describe('task definitions pin what the images step produced (item 9)', () => {
     expect(res.exitCode).toBe(0);
     expect(res.report.release).toBe('feedfacefeed');
     const described = ops(fake, 'DescribeImages').map((c) => [c.input.repositoryName, c.input.imageIds[0].imageTag]);
-    expect(described.sort()).toEqual(IMAGE_KEYS.map((k, i) => [`staging-${k}`, '0123'[i].repeat(12)]).sort());
+    expect(described.sort()).toEqual(IMAGE_KEYS.map((k, i) => [repositoryName(k), '0123'[i].repeat(12)]).sort());
     for (const [family, image] of Object.entries(familyImage(fake))) {
       const k = keyOfFamily(family);
       expect(image).toBe(`${OUTPUTS.repository_urls[k]}@${fake.world.images[k]}`);

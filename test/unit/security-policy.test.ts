@@ -1,6 +1,6 @@
 // Security policy over the synthesized Terraform JSON of the staging foundation: ingress, rule descriptions,
 // encryption, IMDSv2, immutable tags, retention, no secret literals, least-privilege IAM.
-import { Block, Synth, stagingWith, synth } from '../support/stack';
+import { Block, Synth, enabledServices, stagingWith, synth } from '../support/stack';
 
 /** Actions AWS offers no resource-level permission for: the only ones that may be allowed on "*". */
 const STAR_RESOURCE_ALLOWED = new Set([
@@ -292,7 +292,7 @@ describe('IAM least privilege', () => {
     expect(st.PullOwnRepositories.resources.sort()).toEqual(s.resources('aws_ecr_repository').map(([n]) => `\${aws_ecr_repository.${n}.arn}`).sort());
     // service log groups + migration, not the flow log or exec groups
     const serviceGroups = s.resources('aws_cloudwatch_log_group').filter(([, g]) => /^\/ecs\/staging\/(?!exec$)/.test(g.name));
-    expect(serviceGroups).toHaveLength(9); // 8 enabled services + migration
+    expect(serviceGroups).toHaveLength(enabledServices().length + 1); // the enabled services + migration
     expect(st.WriteOwnLogGroups.resources.sort()).toEqual(serviceGroups.map(([n]) => `\${aws_cloudwatch_log_group.${n}.arn}:*`).sort());
     // only secrets some container gets (smoke_user is for the runner, not for tasks)
     const names = st.ReadOwnSecrets.resources.map((r: string) => s.byRef(r).name).sort();
@@ -302,14 +302,16 @@ describe('IAM least privilege', () => {
 
   test('task roles: EFS only for services with a data mount, through the access point; Valkey only with the cache secret', () => {
     const roles = s.resources('aws_iam_role').filter(([, r]) => /^staging-task-(?!execution$)/.test(r.name));
-    expect(roles).toHaveLength(9); // 8 enabled services + migration
+    expect(roles).toHaveLength(enabledServices().length + 1); // the enabled services + migration
     const statementsOf = (roleName: string): Block[] => {
       const [n] = roles.find(([, r]) => r.name === roleName)!;
       const p = s.bodies('aws_iam_role_policy').find((x) => x.role === `\${aws_iam_role.${n}.id}`);
       return p ? s.policyStatements(p.policy) : [];
     };
     const efsRoles = roles.filter(([, r]) => statementsOf(r.name).some((st) => st.sid === 'DataThroughAccessPoint')).map(([, r]) => r.name);
-    expect(efsRoles).toEqual(['staging-task-tracker-fetcher-2']);
+    const withData = enabledServices().filter((x) => x.mounts.some((m) => m.volume === 'data')).map((x) => `staging-task-${x.name}`);
+    expect(withData).toContain('staging-task-tracker-fetcher-2');
+    expect(efsRoles.sort()).toEqual(withData.sort());
     const efs = statementsOf('staging-task-tracker-fetcher-2').find((st) => st.sid === 'DataThroughAccessPoint')!;
     expect(efs.actions).toEqual(['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite']);
     expect(efs.condition[0]).toMatchObject({ test: 'StringEquals', variable: 'elasticfilesystem:AccessPointArn', values: [expect.stringMatching(/aws_efs_access_point/)] });
@@ -325,7 +327,9 @@ describe('IAM least privilege', () => {
       return p ? iam.policyStatements(p.policy) : [];
     };
     const cacheRoles = roles.filter(([, r]) => statementsOf(r.name).some((st) => st.sid === 'ValkeyIamAuth')).map(([, r]) => r.name).sort();
-    expect(cacheRoles).toEqual(['staging-task-api', 'staging-task-notification-service', 'staging-task-tracker-fetcher-2', 'staging-task-unified-geofence']);
+    const withCache = enabledServices().filter((x) => x.secrets.includes('cache')).map((x) => `staging-task-${x.name}`);
+    expect(withCache).toContain('staging-task-api');
+    expect(cacheRoles).toEqual(withCache.sort());
     const connect = statementsOf('staging-task-api').find((st) => st.sid === 'ValkeyIamAuth')!;
     expect(connect.actions).toEqual(['elasticache:Connect']);
     expect(connect.resources).toEqual([

@@ -1,12 +1,12 @@
 // The `smoke` config section (lib/config's normaliser) and the checks' emulator gaps: defaults, precise errors.
-import { readFileSync } from 'node:fs';
 import configLib from '../../lib/config/index.cjs';
 import { missingCapability } from '../../runner/smoke/capabilities.mjs';
 import { buildChecks } from '../../runner/smoke/index.mjs';
 import { detectCapabilities, EMULATOR_GAPS } from '../../runner/lib/emulator.mjs';
 import { createRedactor, REDACTED } from '../../runner/smoke/redact.mjs';
+import { stagingRaw } from '../support/staging-config.cjs';
 
-const RAW = JSON.parse(readFileSync(new URL('../../config/staging.json', import.meta.url), 'utf8'));
+const RAW = stagingRaw();
 const { normalizeSmoke: normalizeSmokeConfig, ConfigError, CHECK_DEFAULTS } = configLib;
 const GAPS = Object.keys(EMULATOR_GAPS);
 

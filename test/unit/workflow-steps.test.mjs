@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { CONFIG_FILE } from '../support/staging-config.cjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WF = parse(readFileSync(join(ROOT, '.github/workflows/staging-rollout.yml'), 'utf8'));
-const STAGING = resolve(ROOT, 'config/staging.json');
+const STAGING = CONFIG_FILE; // the config under test (test/support/staging-config.cjs)
 
 /** Run one `run:` script as Actions' default bash shell does. */
 function runScript(script, { cwd, env = {} }) {
