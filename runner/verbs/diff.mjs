@@ -114,6 +114,9 @@ export async function run(argv, deps) {
       const desiredCount = svc.desiredCount !== want ? { from: svc.desiredCount ?? 0, to: want } : null;
       return { name: w.f.service, ecsService, status: changes.length || desiredCount ? 'changed' : 'unchanged', running, image: w.image, changes, desiredCount };
     });
+    // tier order (config tiers), then catalog order, as status shows them
+    const rank = new Map(ctx.config.tiers.flatMap((t) => plan.services.filter((x) => x.tier === t)).map((x, i) => [x.name, i]));
+    diffs.sort((x, y) => (rank.get(x.name) ?? 0) - (rank.get(y.name) ?? 0));
     const changed = diffs.filter((d) => d.status !== 'unchanged').length;
     const report = { schemaVersion: 1, release, environment: ctx.outputs.environment, changed, services: diffs };
     if (o.json) ctx.write(JSON.stringify(report, null, 2));
