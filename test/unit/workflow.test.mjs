@@ -174,7 +174,7 @@ describe('hygiene', () => {
     expect(checks.env.NODE_VERSION).toBe(WF.env.NODE_VERSION);
     const job = checks.jobs.test;
     expect(job.steps.map((s) => s.run).filter(Boolean)).toEqual(['npm ci', 'npm test', 'npx cdktf synth']);
-    expect(job.steps.find((s) => s.run === 'npm test').env.TEST_PHASES).toBe('typecheck unit');
+    expect(job.steps.find((s) => s.run === 'npm test').env.TEST_PHASES).toBe('typecheck unit add-a-worker');
     expect(CHECKS).not.toMatch(/id-token|secrets\.|role-to-assume|configure-aws-credentials/);
     // the deploy workflow never runs for a pull request
     expect(Object.keys(WF.on).sort()).toEqual(['push', 'workflow_dispatch']);
