@@ -1,7 +1,7 @@
 // The engine's shared shapes (JSDoc types of its books) and the small helpers its parts use. The engine is
 // composed in engine.mjs from: containers.mjs (a container from a container definition: image, env and secrets,
 // volumes), tasks.mjs (a task's lifecycle), services.mjs (deployments, the circuit breaker, the scheduler),
-// logs.mjs (output to CloudWatch Logs) and docker.mjs (labels, the network, the sweep of leftovers).
+// health.mjs (container health checks), logs.mjs (output to CloudWatch Logs) and docker.mjs (labels, the network, the sweep of leftovers).
 import crypto from 'node:crypto';
 
 /**
@@ -24,6 +24,7 @@ import crypto from 'node:crypto';
  * @property {string | null} reason
  * @property {string} lastStatus
  * @property {boolean} essential
+ * @property {'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN' | null} healthStatus  null: its definition has no healthCheck (health.mjs)
  */
 
 /**

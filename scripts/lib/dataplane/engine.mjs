@@ -17,6 +17,13 @@
 // the task definition's awslogs group, as `<stream prefix>/<container>/<task id>`, and flushed before a task shows
 // STOPPED. Secrets reach `docker create` in an env file (0600, private directory, deleted at once), never argv.
 // Every container, network and volume carries the labels of its run (LABELS), so a start can sweep what a killed
+// run left (sweepLeftovers). Container health checks (a container definition's healthCheck) are run as the ECS
+// agent runs them; DescribeTasks shows healthStatus, and a service task that turns UNHEALTHY is replaced.
+// This file composes the engine and holds its ECS API overlays (the one list of them, below); the parts, one
+// concern each: containers.mjs (a container from a container definition: image, environment and secrets,
+// volumes), tasks.mjs (a task's lifecycle, DescribeTasks' view), services.mjs (deployments, circuit breaker,
+// scheduler, DescribeServices' view), health.mjs (container health checks), logs.mjs (log shipping), docker.mjs
+// (labels, network, sweep); their shared types and helpers in common.mjs.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,10 +1,12 @@
 // ECS services on the local data plane: the scheduler's books (deployments, events), a deployment as ECS's
 // rolling update (minimum healthy 100 %: the new revision's tasks start, the old ones stop once the new are
-// healthy), ELB health checks failing outside the grace period replace a task, and the deployment circuit breaker
-// (failed tasks up to the threshold: FAILED, with rollback to the last completed revision). deploymentView and
-// patchService are the service as DescribeServices shows it.
+// healthy; with a container health check only a HEALTHY task counts), ELB and container health checks failing
+// outside the grace period replace a task (counted failed), and the deployment circuit breaker (failed tasks up
+// to the threshold: FAILED, with rollback to the last completed revision). deploymentView and patchService are
+// the service as DescribeServices shows it.
 import crypto from 'node:crypto';
 import { hex, nowS } from './common.mjs';
+import { healthChecked, taskHealth } from './health.mjs';
 
 /**
  * @typedef {import('./common.mjs').EngineContext} EngineContext @typedef {import('./common.mjs').TaskRec} TaskRec
@@ -84,7 +86,8 @@ export function serviceScheduler(ctx, { newTask, stopTask }) {
   };
   /** @param {ServiceRec} svc @param {TaskRec} t */
   const healthy = (svc, t) => t.lastStatus === 'RUNNING' && t.desiredStatus === 'RUNNING' && t.startedAt !== null
-    && Date.now() - t.startedAt >= stableMs && (!t.target || targetState(svc, t) === 'healthy');
+    && Date.now() - t.startedAt >= stableMs && (!t.target || targetState(svc, t) === 'healthy')
+    && (!healthChecked(t) || taskHealth(t) === 'HEALTHY'); // with a container health check only HEALTHY counts
 
   /** @param {TaskRec} rec */
   function onTaskStopped(rec) {
@@ -145,6 +148,10 @@ export function serviceScheduler(ctx, { newTask, stopTask }) {
         // ELB health checks fail outside the grace period: the scheduler replaces the task
         if (t.target && t.startedAt && Date.now() - t.startedAt > svc.graceMs && targetState(svc, t) === 'unhealthy') {
           stopTask(t, 'ServiceSchedulerInitiated', `Task failed ELB health checks in (target-group ${t.target.tgArn})`);
+        }
+        // as are container health checks (health.mjs): an UNHEALTHY essential container, the task is replaced
+        if (t.startedAt && Date.now() - t.startedAt > svc.graceMs && t.desiredStatus === 'RUNNING' && taskHealth(t) === 'UNHEALTHY') {
+          stopTask(t, 'ServiceSchedulerInitiated', 'Task failed container health checks');
         }
       }
       const running = live.filter((t) => t.desiredStatus === 'RUNNING');

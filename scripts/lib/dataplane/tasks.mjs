@@ -6,6 +6,7 @@
 import { run } from '../proc.mjs';
 import { StartFailure, clusterName, hex, nowS, sleep } from './common.mjs';
 import { shipLogs } from './logs.mjs';
+import { healthArgv, taskHealth, watchHealth } from './health.mjs';
 
 /**
  * @typedef {import('./common.mjs').EngineContext} EngineContext @typedef {import('./common.mjs').TaskRec} TaskRec
@@ -80,7 +81,13 @@ export function taskLifecycle(ctx, { containers, onTaskStopped }) {
       const overrides = /** @type {any} */ (rec.overrides)?.containerOverrides ?? [];
       rec.containers = (td.containerDefinitions ?? []).map((/** @type {any} */ d) => ({
         name: d.name, image: d.image, exitCode: null, reason: null, lastStatus: 'PENDING', essential: d.essential !== false,
+        healthStatus: d.healthCheck ? 'UNKNOWN' : null,
       }));
+      for (const d of td.containerDefinitions ?? []) {
+        if (d.healthCheck) {
+          try { healthArgv(d.healthCheck.command ?? []); } catch (e) { throw new StartFailure(`ResourceInitializationError: container ${d.name}: ${/** @type {Error} */ (e).message}`); }
+        }
+      }
       const mounts = await containers.volumeMounts(td);
       rec.lastStatus = 'PENDING';
       for (const def of td.containerDefinitions ?? []) {
@@ -94,6 +101,7 @@ export function taskLifecycle(ctx, { containers, onTaskStopped }) {
           ? shipLogs({ logs: ctx.aws.logs, log }, dockerId, logOpts['awslogs-group'], `${logOpts['awslogs-stream-prefix'] ?? 'ecs'}/${def.name}/${rec.id}`)
           : Promise.resolve();
         started.push({ dockerId, c, def, shipper });
+        if (def.healthCheck) track(watchHealth(c, dockerId, def.healthCheck, () => !ctx.closed(), log));
       }
       const first = started[0];
       if (first) {
@@ -169,11 +177,11 @@ export function taskLifecycle(ctx, { containers, onTaskStopped }) {
     lastStatus: t.lastStatus, desiredStatus: t.desiredStatus, launchType: 'FARGATE', platformVersion: '1.4.0', cpu: undefined,
     createdAt: nowS(t.createdAt), startedAt: nowS(t.startedAt), stoppingAt: nowS(t.stoppingAt), stoppedAt: nowS(t.stoppedAt),
     ...(t.stopCode && t.desiredStatus === 'STOPPED' ? { stopCode: t.stopCode, stoppedReason: t.stoppedReason } : {}),
-    healthStatus: 'UNKNOWN',
+    healthStatus: taskHealth(t),
     containers: t.containers.map((c) => ({
       name: c.name, image: c.image, lastStatus: c.lastStatus, taskArn: t.arn,
       ...(c.exitCode !== null ? { exitCode: c.exitCode } : {}), ...(c.reason ? { reason: c.reason } : {}),
-      ...(t.ip ? { networkInterfaces: [{ privateIpv4Address: t.ip }] } : {}), healthStatus: 'UNKNOWN',
+      ...(t.ip ? { networkInterfaces: [{ privateIpv4Address: t.ip }] } : {}), healthStatus: c.healthStatus ?? 'UNKNOWN',
     })),
     ...(t.overrides ? { overrides: t.overrides } : {}),
     ...(opts.tags ? { tags: t.tags } : {}),
