@@ -259,9 +259,12 @@ if (!usable) {
       const stopped = await ecs.send(new ListTasksCommand({ cluster: 'dp', serviceName: 'hc', desiredStatus: 'STOPPED' }));
       const d = await ecs.send(new DescribeTasksCommand({ cluster: 'dp', tasks: stopped.taskArns }));
       const failed = (d.tasks ?? []).filter((t) => t.taskDefinitionArn === bad);
-      expect(failed.length).toBeGreaterThanOrEqual(failureThreshold(1));
-      expect(failed.map((t) => [t.stopCode, t.stoppedReason, t.healthStatus, t.containers?.[0]?.healthStatus])).toEqual(
-        failed.map(() => ['ServiceSchedulerInitiated', 'Task failed container health checks', 'UNHEALTHY', 'UNHEALTHY']));
+      const unhealthy = failed.filter((t) => t.stoppedReason === 'Task failed container health checks');
+      expect(unhealthy.length).toBeGreaterThanOrEqual(failureThreshold(1));
+      expect(unhealthy.map((t) => [t.stopCode, t.healthStatus, t.containers?.[0]?.healthStatus])).toEqual(
+        unhealthy.map(() => ['ServiceSchedulerInitiated', 'UNHEALTHY', 'UNHEALTHY']));
+      // a replacement started while the last failed task was stopping is stopped by the rollback, as in ECS
+      expect(failed.filter((t) => !unhealthy.includes(t)).map((t) => /^Scaling activity initiated by \(deployment /.test(t.stoppedReason ?? ''))).not.toContain(false);
       await ecs.send(new UpdateServiceCommand({ cluster: 'dp', service: 'hc', desiredCount: 0 }));
     });
   });
