@@ -66,6 +66,8 @@ interface ContainerSpec {
   name: string;
   image: string;
   command: string[] | null;
+  /** the catalog's container health check (null: none) */
+  healthCheck: Service['healthCheck'];
   port: number | null;
   environment: Record<string, string>;
   secrets: SecretKey[];
@@ -121,6 +123,11 @@ export class Services extends Construct {
         linuxParameters: { initProcessEnabled: true },
       };
       if (spec.command) container.command = spec.command;
+      if (spec.healthCheck) {
+        const h = spec.healthCheck;
+        // exec form (no shell): the catalog's argv as ECS's ["CMD", ...]
+        container.healthCheck = { command: ['CMD', ...h.command], interval: h.intervalSeconds, timeout: h.timeoutSeconds, retries: h.retries, startPeriod: h.startPeriodSeconds };
+      }
       return new EcsTaskDefinition(this, tid, {
         family,
         networkMode: 'awsvpc',
@@ -151,6 +158,7 @@ export class Services extends Construct {
         name: s.name,
         image: props.repositoryUrls[s.image],
         command: s.command,
+        healthCheck: s.healthCheck,
         port: s.port,
         environment: s.environment,
         secrets: s.secrets,
@@ -206,6 +214,7 @@ export class Services extends Construct {
       name: props.migration.containerName,
       image: props.repositoryUrls[props.migration.image],
       command: props.migration.command,
+      healthCheck: null,
       port: null,
       environment: {},
       secrets: props.migration.secrets,

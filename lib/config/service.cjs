@@ -28,6 +28,20 @@ const MountSchema = f.strict({
   readOnly: f.bool().default(false).describe('Mount read-only.'),
 });
 
+// ECS's limits for a container health check (the task definition's healthCheck; docs/app-contract.md)
+const ContainerHealthCheckSchema = f.strict({
+  command: f.stringArray({ nonEmpty: true, unique: false })
+    .describe('Command run inside the container, as an argv array (no shell; the task definition gets ["CMD", ...]); exit code 0 means healthy.'),
+  intervalSeconds: f.int(5, 300).default(30).describe('Seconds between checks (5-300).'),
+  timeoutSeconds: f.int(2, 60).default(5).describe('Seconds a check may take before it counts as failed (2-60, less than intervalSeconds).'),
+  retries: f.int(1, 10).default(3).describe('Failed checks in a row that make the container UNHEALTHY (1-10).'),
+  startPeriodSeconds: f.int(0, 300).default(0).describe('Seconds after the start in which failed checks do not count (0-300).'),
+}).superRefine((h, ctx) => {
+  if (h.timeoutSeconds >= h.intervalSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['timeoutSeconds'], input: h.timeoutSeconds, message: `must be less than intervalSeconds (${h.intervalSeconds}), got ${h.timeoutSeconds}` });
+  }
+}).describe('Container health check (ECS): a task whose container turns UNHEALTHY is replaced by the service scheduler and counted failed; a deployment counts only HEALTHY tasks.');
+
 const ServiceSchema = f.strict({
   tier: f.str().describe('Tier the service starts in (one of `tiers`); the runner starts tiers in order.'),
   kind: f.oneOf(f.KINDS)
@@ -39,6 +53,7 @@ const ServiceSchema = f.strict({
   healthCheckPath: f.str({ pattern: f.URL_PATH, hint: 'an absolute URL path like "/health"' }).nullable().optional()
     .describe('ALB health check path (web services only), like "/health".'),
   routing: RouteSchema.nullable().optional(),
+  healthCheck: ContainerHealthCheckSchema.nullable().optional(),
   command: f.stringArray({ nonEmpty: true, unique: false }).nullable().optional()
     .describe('Container command overriding the image\'s CMD, as an argv array.'),
   dependsOn: f.stringArray().default(() => [])
@@ -119,6 +134,8 @@ function completeService(name, s) {
     healthCheckPath: web ? /** @type {string} */ (s.healthCheckPath) : null,
     routing: web ? /** @type {import("zod").output<typeof RouteSchema>} */ (s.routing) : null,
     command: s.command ?? null,
+    /** @type {import("zod").output<typeof ContainerHealthCheckSchema> | null} */
+    healthCheck: s.healthCheck ?? null,
     dependsOn: s.dependsOn,
     mounts: s.mounts,
     needsData: s.mounts.some((m) => m.volume === 'data'),
@@ -134,7 +151,8 @@ function completeService(name, s) {
 /**
  * @typedef {ReturnType<typeof completeService>} Service a normalised catalog service
  * @typedef {import("zod").output<typeof RouteSchema>} Route
+ * @typedef {import("zod").output<typeof ContainerHealthCheckSchema>} ContainerHealthCheck
  * @typedef {import("zod").input<typeof ServiceSchema>} ServiceInput what a config file may write for a service
  */
 
-module.exports = { ServiceSchema, ServicesSchema, RouteSchema, MountSchema };
+module.exports = { ServiceSchema, ServicesSchema, RouteSchema, MountSchema, ContainerHealthCheckSchema };

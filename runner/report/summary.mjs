@@ -132,7 +132,10 @@ export function renderSummary(input) {
       ...dp.notProvable.map((g) => [code(g.name), cell(g.reason)]),
       ...dp.terraformGaps.map((g) => [code(g.type ?? g.address), cell(`not created on the emulator: ${g.reason}`)]),
     ]));
-    out.push('', 'Every check above ran for real on the local data plane; these are not checks, neither passed nor skipped, and only a real AWS account proves them (`lib/emulator-gaps.json`, `dataplane`).');
+    // a skipped check (e.g. fetcher-anisette with anisette disabled in the config) did not run: never claimed
+    const skipped = checks.filter((c) => c.status === 'skipped').length;
+    const ran = skipped ? `Every check above but the ${skipped} skipped (each with its reason) ran` : 'Every check above ran';
+    out.push('', `${ran} for real on the local data plane; these are not checks, neither passed nor skipped, and only a real AWS account proves them (\`lib/emulator-gaps.json\`, \`dataplane\`).`);
   }
   const gaps = report.emulator?.terraformGaps ?? [];
   if (gaps.length) {

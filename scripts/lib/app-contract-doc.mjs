@@ -93,7 +93,7 @@ export function appContractMarkdown(config, services, source) {
   p();
   const data = `\`${config.storage.dataPath}\` of the shared EFS file system through an access point: files are owned by uid ${config.storage.posixUid}, gid ${config.storage.posixGid} (whatever user the process runs as), new directories 0750`;
   const row = (/** @type {string} */ k, /** @type {string} */ v) => p(`| ${k} | ${v} |`);
-  const container = (/** @type {string} */ name, /** @type {{ kind: string, image: string, command: string[] | null, port: number | null, healthCheckPath: string | null, environment: Record<string, string>, secrets: readonly string[], mounts: Array<{ volume: string, containerPath: string, readOnly: boolean }>, cpu: number, memory: number }} */ c) => {
+  const container = (/** @type {string} */ name, /** @type {{ kind: string, image: string, command: string[] | null, port: number | null, healthCheckPath: string | null, healthCheck?: { command: string[], intervalSeconds: number, timeoutSeconds: number, retries: number, startPeriodSeconds: number } | null, environment: Record<string, string>, secrets: readonly string[], mounts: Array<{ volume: string, containerPath: string, readOnly: boolean }>, cpu: number, memory: number }} */ c) => {
     const k = contract.containerContract({ secrets: c.secrets, port: c.port });
     p(`### ${name}`);
     p();
@@ -103,6 +103,10 @@ export function appContractMarkdown(config, services, source) {
     row('command', argv(c.command));
     row('port', c.port === null ? 'none' : `${c.port} (\`PORT\`)`);
     if (c.healthCheckPath) row('health path', `${code(c.healthCheckPath)} (ALB health check: HTTP ${config.loadBalancer.healthCheck.matcher})`);
+    const h = c.healthCheck;
+    if (h) {
+      row('health check', `${argv(h.command)} in the container exits 0, every ${h.intervalSeconds} s (${h.timeoutSeconds} s each; UNHEALTHY after ${h.retries} failure(s) in a row${h.startPeriodSeconds ? `, not counted in the first ${h.startPeriodSeconds} s` : ''}): an UNHEALTHY task is replaced and counts as failed`);
+    }
     const plain = { ...c.environment, ...k.environment };
     row('environment', Object.keys(plain).length ? Object.keys(plain).sort().map((n) => `${code(n)}=${code(plain[n])}`).join(', ') : 'none');
     row('from secrets', k.secrets.length ? k.secrets.map((s) => code(s.name)).join(', ') : 'none');

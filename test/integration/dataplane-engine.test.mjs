@@ -2,7 +2,8 @@
 // Docker runs the tasks, the fault proxy overlays what moto cannot answer. An SDK client pointed at the proxy
 // sees ECS: a one-off task's real exit code and log lines, TaskFailedToStart for a volume Fargate cannot mount,
 // a service deployment that completes, and one whose tasks exit at start, tripping the circuit breaker, which
-// rolls back to the last completed revision.
+// rolls back to the last completed revision; container health checks (a passing one makes the task HEALTHY, a
+// failing one makes it UNHEALTHY and, in a service, replaced and counted failed).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -213,6 +214,58 @@ if (!usable) {
       const events = (back.events ?? []).map((e) => e.message ?? '');
       expect(events.some((m) => /deployment failed: tasks failed to start/.test(m))).toBe(true);
       expect(events.some((m) => /rolling back to deployment/.test(m))).toBe(true);
+    });
+    test('container health checks: a passing check makes a task HEALTHY; a failing one makes a service task UNHEALTHY, replaced and counted failed, and never counted toward the deployment', async () => {
+      const sleeper = ['/bin/busybox', 'sh', '-c', 'exec /bin/busybox sleep 600'];
+      /** @param {string} family @param {string[]} check */
+      const withCheck = async (family, check) => {
+        const r = await ecs.send(new RegisterTaskDefinitionCommand({
+          family, networkMode: 'awsvpc', requiresCompatibilities: ['FARGATE'], cpu: '256', memory: '512',
+          containerDefinitions: [{
+            name: 'app', image: ecrImage, essential: true, memoryReservation: 512, command: sleeper,
+            linuxParameters: { initProcessEnabled: true },
+            healthCheck: { command: check, interval: 5, timeout: 2, retries: 1, startPeriod: 0 },
+          }],
+        }));
+        return r.taskDefinition?.taskDefinitionArn ?? '';
+      };
+      // a standalone task with a passing check: UNKNOWN at first, then HEALTHY (task and container)
+      const good = await withCheck('dp-hc-ok', ['CMD', '/bin/busybox', 'true']);
+      const one = await runTask(good, sleeper);
+      const first = await until(async () => { const x = await describe1(one); return x?.lastStatus === 'RUNNING' ? x : undefined; }, 30_000, 'the task to run');
+      expect(first.healthStatus).toBe('UNKNOWN');
+      const healthy = await until(async () => { const x = await describe1(one); return x?.healthStatus === 'HEALTHY' ? x : undefined; }, 30_000, 'the task to be HEALTHY');
+      expect(healthy.containers?.[0]?.healthStatus).toBe('HEALTHY');
+
+      // a service deployment whose check fails: each task UNHEALTHY, stopped by the scheduler and counted failed,
+      // so the circuit breaker trips and rolls back to the revision whose check passes, which completes once HEALTHY
+      const bad = await withCheck('dp-hc', ['CMD', '/bin/busybox', 'false']);
+      await ecs.send(new CreateServiceCommand({
+        cluster: 'dp', serviceName: 'hc', taskDefinition: good, desiredCount: 0, launchType: 'FARGATE',
+        networkConfiguration: { awsvpcConfiguration: { subnets, securityGroups: groups, assignPublicIp: 'DISABLED' } },
+      }));
+      await ecs.send(new UpdateServiceCommand({ cluster: 'dp', service: 'hc', taskDefinition: bad, desiredCount: 1 }));
+      const back = await until(async () => {
+        const x = (await ecs.send(new DescribeServicesCommand({ cluster: 'dp', services: ['hc'] }))).services?.[0];
+        return x?.deployments?.length === 1 && x.deployments[0].rolloutState === 'COMPLETED' && x.runningCount === 1
+          && (x.events ?? []).some((e) => /rolling back/.test(e.message ?? '')) ? x : undefined;
+      }, 120_000, 'the breaker to trip on container health checks and the rollback to complete');
+      expect(back.taskDefinition).toBe(good);
+      expect((back.events ?? []).some((e) => /deployment failed: tasks failed to start/.test(e.message ?? ''))).toBe(true);
+      // the rollback completed with a HEALTHY task: only HEALTHY counts
+      const live = await ecs.send(new ListTasksCommand({ cluster: 'dp', serviceName: 'hc' }));
+      const now = await ecs.send(new DescribeTasksCommand({ cluster: 'dp', tasks: live.taskArns }));
+      expect((now.tasks ?? []).map((t) => [t.taskDefinitionArn, t.healthStatus])).toEqual([[good, 'HEALTHY']]);
+      const stopped = await ecs.send(new ListTasksCommand({ cluster: 'dp', serviceName: 'hc', desiredStatus: 'STOPPED' }));
+      const d = await ecs.send(new DescribeTasksCommand({ cluster: 'dp', tasks: stopped.taskArns }));
+      const failed = (d.tasks ?? []).filter((t) => t.taskDefinitionArn === bad);
+      const unhealthy = failed.filter((t) => t.stoppedReason === 'Task failed container health checks');
+      expect(unhealthy.length).toBeGreaterThanOrEqual(failureThreshold(1));
+      expect(unhealthy.map((t) => [t.stopCode, t.healthStatus, t.containers?.[0]?.healthStatus])).toEqual(
+        unhealthy.map(() => ['ServiceSchedulerInitiated', 'UNHEALTHY', 'UNHEALTHY']));
+      // a replacement started while the last failed task was stopping is stopped by the rollback, as in ECS
+      expect(failed.filter((t) => !unhealthy.includes(t)).map((t) => /^Scaling activity initiated by \(deployment /.test(t.stoppedReason ?? ''))).not.toContain(false);
+      await ecs.send(new UpdateServiceCommand({ cluster: 'dp', service: 'hc', desiredCount: 0 }));
     });
   });
 }

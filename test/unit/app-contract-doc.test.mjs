@@ -39,4 +39,12 @@ describe('docs/app-contract.md', () => {
     expect(doc).toContain('files are owned by uid 2000');
     expect(doc).not.toBe(render(RAW));
   });
+
+  test('a service\'s container health check is in its table (none without one)', () => {
+    expect(render(RAW)).not.toContain('| health check |');
+    const raw = JSON.parse(JSON.stringify(RAW));
+    raw.services.api.healthCheck = { command: ['python3', '-m', 'app.healthcheck'], intervalSeconds: 10, startPeriodSeconds: 20 };
+    const api = render(raw).split('### api\n')[1].split('### ')[0];
+    expect(api).toContain('| health check | `["python3","-m","app.healthcheck"]` in the container exits 0, every 10 s (5 s each; UNHEALTHY after 3 failure(s) in a row, not counted in the first 20 s): an UNHEALTHY task is replaced and counts as failed |');
+  });
 });

@@ -3,9 +3,15 @@ import { jest } from '@jest/globals';
 import { ListTasksCommand, DescribeTasksCommand, RunTaskCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import http from 'node:http';
+import { detectCapabilities, dataplaneNote, DATAPLANE_ENV } from '../../runner/lib/emulator.mjs';
+import { verdict } from '../../runner/lib/verdict.mjs';
+import { renderSummary } from '../../runner/report/summary.mjs';
 import { createSmokeContext } from '../../runner/smoke/index.mjs';
 import { run as runSmokeStep } from '../../runner/steps/smoke.mjs';
-import { RELEASE_START, setup, describeAll, capabilitiesLacking } from '../support/smoke.mjs';
+import { RAW, RELEASE_START, setup, describeAll, capabilitiesLacking, outputsFor } from '../support/smoke.mjs';
 
 afterEach(() => jest.restoreAllMocks());
 
@@ -52,6 +58,52 @@ describe('smoke step', () => {
     expect(res.status).toBe('passed');
     expect(res.reason).toBe('passed; 3 checks skipped (not proven): api-health, login, database');
     for (const c of res.checks) expect(typeof c.durationMs).toBe('number');
+  });
+
+  test('the local data plane with anisette disabled (so tracker-fetcher-2 too): every check that runs passes for real; fetcher-anisette is skipped, never claimed', async () => {
+    // the config's rule (lib/config/graph.cjs): a service whose dependsOn names a disabled service is disabled too
+    const raw = structuredClone(RAW); raw.services.anisette.enabled = false;
+    // the local ALB's part: the app's health, login and database endpoints
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const routes = { 'GET /health': '{"status":"ok"}', 'POST /api/auth/login': '{"token":"t"}', 'GET /api/db': '{"db":"ok"}' };
+        const body = routes[`${req.method} ${req.url}`];
+        res.writeHead(body ? 200 : 404);
+        res.end(body ?? 'no route');
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { ctx, mocks } = setup({ raw, smoke: { databaseCheck: 'http', databaseCheckPath: '/api/db', allowPlainHttpLogin: true } });
+      ctx.outputs = outputsFor(raw, { alb_url: `http://127.0.0.1:${server.address().port}`, secret_arns: { smoke_user: 'arn:secret' } });
+      ctx.catalog = ctx.outputs.catalog;
+      ctx.capabilities = detectCapabilities({ emulator: null, env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', [DATAPLANE_ENV]: '1' } });
+      expect(ctx.capabilities).toMatchObject({ emulator: false, dataplane: true });
+      realAwsHappyPath(mocks);
+      mocks.secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'smoke', password: 'pw' }) });
+      const res = await runSmokeStep(ctx);
+      const by = Object.fromEntries(res.checks.map((c) => [c.name, [c.status, c.reason]]));
+      expect(by).toEqual({
+        'api-health': ['passed', null], login: ['passed', null], database: ['passed', null], workers: ['passed', null], logs: ['passed', null], 'target-groups': ['passed', null],
+        'fetcher-anisette': ['skipped', 'service tracker-fetcher-2 is disabled (dependency anisette is disabled)'],
+      });
+      expect(res.status).toBe('passed');
+      expect(res.reason).toBe('passed; 1 check skipped (not proven): fetcher-anisette');
+      // neither disabled service was looked at: no log read of the fetcher, no DescribeServices naming either
+      expect(mocks.logs.calls().map((c) => c.args[0].input.logGroupName)).not.toContain('/ecs/staging/tracker-fetcher-2');
+      const asked = mocks.ecs.commandCalls(DescribeServicesCommand).flatMap((c) => c.args[0].input.services);
+      expect(asked.filter((n) => /anisette|tracker-fetcher/.test(n))).toEqual([]);
+      // the run's verdict and summary say it: not proven, and not "every check ran for real"
+      const report = { status: 'passed', dataplane: dataplaneNote(ctx.capabilities), steps: [{ id: 'smoke', title: 'Smoke', status: res.status, reason: res.reason, checks: res.checks, services: [] }] };
+      expect(verdict(/** @type {any} */ (report))).toBe('PASSED on the local data plane (1 check not proven)');
+      const md = renderSummary(/** @type {any} */ (report));
+      expect(md).toContain('service tracker-fetcher-2 is disabled (dependency anisette is disabled)');
+      expect(md).toContain('Every check above but the 1 skipped (each with its reason) ran for real on the local data plane');
+      expect(md).not.toContain('Every check above ran for real');
+    } finally {
+      await new Promise((r) => { server.closeAllConnections(); server.close(r); });
+    }
   });
 
   test('bad smoke config never reaches the step: the one normaliser (lib/config) rejects it naming the key', () => {

@@ -47,7 +47,7 @@ describe('normalizeConfig on config/staging.json', () => {
   });
 
   test('every service has the full normalised shape', () => {
-    const keys = ['name', 'enabled', 'disabledReason', 'tier', 'kind', 'image', 'port', 'healthCheckPath', 'routing', 'command', 'dependsOn', 'mounts', 'needsData', 'environment', 'secrets', 'cpu', 'memory', 'desiredCount', 'discoveryName'];
+    const keys = ['name', 'enabled', 'disabledReason', 'tier', 'kind', 'image', 'port', 'healthCheckPath', 'routing', 'healthCheck', 'command', 'dependsOn', 'mounts', 'needsData', 'environment', 'secrets', 'cpu', 'memory', 'desiredCount', 'discoveryName'];
     for (const s of services) expect(Object.keys(s).sort()).toEqual([...keys].sort());
   });
 
@@ -172,6 +172,11 @@ describe('bad config is rejected with the file and JSON path', () => {
     ['one AZ', (r) => { r.network.azCount = 1; }, 'network.azCount: must be an integer 2-6, got 1'],
     ['NAT mode', (r) => { r.network.natGateways = 'many'; }, 'network.natGateways: must be one of "single", "perAz", got "many"'],
     ['retention', (r) => { r.logs.retentionDays = 10; }, 'logs.retentionDays: must be a CloudWatch Logs retention'],
+    ['container health check timeout', (r) => { r.services.api.healthCheck = { command: ['true'], intervalSeconds: 10, timeoutSeconds: 10 }; },
+      'services.api.healthCheck.timeoutSeconds: must be less than intervalSeconds (10), got 10'],
+    ['container health check interval below ECS\'s', (r) => { r.services.api.healthCheck = { command: ['true'], intervalSeconds: 2 }; }, 'services.api.healthCheck.intervalSeconds: must be an integer 5-300, got 2'],
+    ['container health check without a command', (r) => { r.services.api.healthCheck = { command: [] }; }, 'services.api.healthCheck.command: must not be empty'],
+    ['container health check, shell string', (r) => { r.services.api.healthCheck = { command: 'curl -f localhost' }; }, 'services.api.healthCheck.command: must be an array of strings'],
     ['health check timeout', (r) => { r.loadBalancer.healthCheck.timeoutSeconds = 5; }, 'loadBalancer.healthCheck.timeoutSeconds: must be less than intervalSeconds (5), got 5'],
     ['certificate', (r) => { r.loadBalancer.certificateArn = 'my-cert'; }, 'loadBalancer.certificateArn: must be an ACM certificate ARN or null'],
     ['a misspelt service override (as from an extends overlay)', (r) => { r.services['notificaton-service'] = { desiredCount: 2 }; },

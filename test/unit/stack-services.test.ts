@@ -181,6 +181,14 @@ describe('services', () => {
     expect(containerOf(bigger.find('aws_ecs_task_definition', 'family', 'staging-api'))).toContain('"memoryReservation" = 2048');
   });
 
+  test('a catalog healthCheck becomes the container\'s ECS healthCheck (exec form, defaults filled); none by default', () => {
+    for (const td of s.bodies('aws_ecs_task_definition')) expect([td.family, containerOf(td).includes('"healthCheck"')]).toEqual([td.family, false]);
+    const checked = synth(stagingWith((r) => { r.services.api.healthCheck = { command: ['python3', '-m', 'app.healthcheck'], intervalSeconds: 10, retries: 2 }; }));
+    expect(containerOf(checked.find('aws_ecs_task_definition', 'family', 'staging-api'))).toContain(
+      '"healthCheck" = {"command" = ["CMD", "python3", "-m", "app.healthcheck"], "interval" = 10, "timeout" = 5, "retries" = 2, "startPeriod" = 0}');
+    expect(containerOf(checked.find('aws_ecs_task_definition', 'family', 'staging-admin'))).not.toContain('"healthCheck"');
+  });
+
   test('fargateSpotForWorkers puts workers (only) on FARGATE_SPOT', () => {
     const spot = synth(stagingWith((r) => { r.cluster.fargateSpotForWorkers = true; }));
     for (const x of enabled) {
