@@ -3,11 +3,12 @@
 import * as status from './status.mjs';
 import * as history from './history.mjs';
 import * as rollback from './rollback.mjs';
+import * as run from './run.mjs';
 
 /**
  * @typedef {{ exitCode: number, report?: object|null, awsCalls?: number }} VerbResult
  * @typedef {{ run: (argv: string[], deps: import('../main.mjs').MainDeps) => Promise<VerbResult> }} Verb
  */
 
-/** @type {Readonly<{ status: Verb, history: Verb, rollback: Verb }>} */
-export const VERBS = Object.freeze({ status, history, rollback });
+/** @type {Readonly<Record<'status'|'history'|'rollback'|'run', Verb>>} */
+export const VERBS = Object.freeze({ status, history, rollback, run });
