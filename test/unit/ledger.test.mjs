@@ -266,7 +266,7 @@ describe('history', () => {
   test('an unknown verb is bad input; rollback with an empty ledger is a refusal; history has its own help', async () => {
     const fake = fakeWorld();
     const res = await verb(fake, ['deploy']);
-    expect({ exit: res.exitCode, err: res.err }).toEqual({ exit: 2, err: 'error: unknown command "deploy" (commands: status, history, rollback, run; flags alone run a rollout, see --help)' });
+    expect({ exit: res.exitCode, err: res.err }).toEqual({ exit: 2, err: 'error: unknown command "deploy" (commands: status, history, rollback, run, exec; flags alone run a rollout, see --help)' });
     const rb = await verb(fake, ['rollback', '--outputs', OUTPUTS_FILE]);
     expect({ exit: rb.exitCode, err: rb.err }).toEqual({ exit: 2, err: 'error: rollback refused: the release ledger has no entry that put a release in place; nothing to roll back to' });
     const help = await verb(fake, ['history', '--help']);
