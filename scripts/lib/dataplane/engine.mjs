@@ -94,6 +94,7 @@ const LOG_FLUSH_MS = 300;
  * @property {number | null} healthyAt     epoch ms when it first counted as healthy (service tasks)
  * @property {Promise<void>} done          resolves once STOPPED
  * @property {boolean} oneOff
+ * @property {boolean} exec                started with enableExecuteCommand (ECS Exec: scripts/lib/dataplane/exec.mjs)
  */
 
 /**
@@ -182,6 +183,7 @@ class StartFailure extends Error {}
  * @param {Record<string, string[]>} [o.networkAliases]  ECS service name -> its Cloud Map names (DNS aliases)
  * @param {LocalAlbLike} [o.alb]
  * @param {Record<string, number>} [o.healthCheckGracePeriodSeconds] ECS service name -> seconds (moto drops it)
+ * @param {string[]} [o.executeCommandServices] ECS service names whose tasks enable ECS Exec (moto drops it)
  * @param {(task: TaskRec) => Promise<void>} [o.onOneOffExit] awaited after a RunTask container exited and before
  *   DescribeTasks shows the task STOPPED
  * @param {number} [o.stableSeconds] a task counts as healthy once it has run this long (and, behind a load
@@ -239,7 +241,7 @@ export async function startEngine(o) {
   // ---- tasks ----------------------------------------------------------------------------------------------
 
   /**
-   * @param {{ arn?: string, clusterArn: string, tdArn: string, startedBy?: string, service?: string | null, deploymentId?: string | null, overrides?: object, group?: string, tags?: { key: string, value: string }[] }} spec
+   * @param {{ arn?: string, clusterArn: string, tdArn: string, startedBy?: string, service?: string | null, deploymentId?: string | null, overrides?: object, group?: string, tags?: { key: string, value: string }[], exec?: boolean }} spec
    * @returns {TaskRec}
    */
   const newTask = (spec) => {
@@ -257,6 +259,7 @@ export async function startEngine(o) {
       containers: [], lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING', createdAt: Date.now(),
       startedAt: null, stoppingAt: null, stoppedAt: null, stopCode: null, stoppedReason: null, ip: null, target: null,
       everHealthy: false, healthyAt: null, done: new Promise((/** @type {(v: void) => void} */ r) => { resolveDone = () => r(); }), oneOff: !spec.service,
+      exec: spec.exec ?? Boolean(spec.service && (o.executeCommandServices ?? []).includes(spec.service)),
     };
     Object.defineProperty(rec, 'finish', { value: resolveDone, enumerable: false });
     tasks.set(arn, rec);
@@ -722,9 +725,9 @@ export async function startEngine(o) {
     lastStatus: t.lastStatus, desiredStatus: t.desiredStatus, launchType: 'FARGATE', platformVersion: '1.4.0', cpu: undefined,
     createdAt: nowS(t.createdAt), startedAt: nowS(t.startedAt), stoppingAt: nowS(t.stoppingAt), stoppedAt: nowS(t.stoppedAt),
     ...(t.stopCode && t.desiredStatus === 'STOPPED' ? { stopCode: t.stopCode, stoppedReason: t.stoppedReason } : {}),
-    healthStatus: 'UNKNOWN',
+    healthStatus: 'UNKNOWN', enableExecuteCommand: t.exec,
     containers: t.containers.map((c) => ({
-      name: c.name, image: c.image, lastStatus: c.lastStatus, taskArn: t.arn,
+      name: c.name, image: c.image, lastStatus: c.lastStatus, taskArn: t.arn, ...(c.dockerId ? { runtimeId: c.dockerId } : {}),
       ...(c.exitCode !== null ? { exitCode: c.exitCode } : {}), ...(c.reason ? { reason: c.reason } : {}),
       ...(t.ip ? { networkInterfaces: [{ privateIpv4Address: t.ip }] } : {}), healthStatus: 'UNKNOWN',
     })),
@@ -771,7 +774,7 @@ export async function startEngine(o) {
       const req = parse(call.body);
       const res = bodyOf(up);
       res.tasks = (res.tasks ?? []).map((/** @type {any} */ t) => {
-        const rec = newTask({ arn: t.taskArn, clusterArn: t.clusterArn, tdArn: t.taskDefinitionArn, startedBy: req.startedBy, overrides: req.overrides, group: req.group, tags: req.tags });
+        const rec = newTask({ arn: t.taskArn, clusterArn: t.clusterArn, tdArn: t.taskDefinitionArn, startedBy: req.startedBy, overrides: req.overrides, group: req.group, tags: req.tags, exec: req.enableExecuteCommand === true });
         return { ...t, ...taskView(rec) };
       });
       return jsonReply(res);
