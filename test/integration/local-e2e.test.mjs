@@ -51,7 +51,8 @@ function keepLocal(args) {
     exited.then((code) => resolve({ kept: false, code }));
   });
   return {
-    ready: ready.then((r) => ({ ...r, out, env: Object.fromEntries([...out.matchAll(/^ {2}export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]])) })),
+    // as a shell would export them: "$PATH" (the data plane's plugin directory goes first) is this process's PATH
+    ready: ready.then((r) => ({ ...r, out, env: Object.fromEntries([...out.matchAll(/^ {2}export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2].replace(/\$PATH$/, process.env.PATH ?? '')])) })),
     stop: async () => { child.kill('SIGINT'); const code = await exited; return { code, out }; },
   };
 }
@@ -225,6 +226,17 @@ if (problems.length) {
       const mig = reportOf(gitRelease()).steps.find((x) => x.id === 'migration');
       expect(mig.status).not.toBe('passed');
       expect(mig.reason ?? '').toMatch(/already/);
+    });
+
+    test('run: a one-off command exits with its code and prints its output; exec: ECS Exec into a running api task', async () => {
+      if (!withDocker) return;
+      const inputs = ['--outputs', outputs, '--config', path.join(ROOT, 'config', 'local.json')];
+      const r = await runner(['run', 'api', ...inputs, '--poll-interval', '0.5', '--', 'python3', '-c', "import sys; print('hi'); sys.exit(3)"]);
+      expect({ code: r.code, hi: r.out.split('\n').includes('hi'), tail: r.code === 3 ? '' : r.out.slice(-3000) }).toEqual({ code: 3, hi: true, tail: '' });
+      expect(r.out).toMatch(/error: run api container api exited with code 3/);
+      const port = JSON.parse(fs.readFileSync(outputs, 'utf8')).service_catalog.value.api.port;
+      const e = await runner(['exec', 'api', ...inputs, '--', 'printenv', 'PORT']);
+      expect({ code: e.code, port: e.out.split('\n').includes(String(port)), tail: e.code === 0 ? '' : e.out.slice(-3000) }).toEqual({ code: 0, port: true, tail: '' });
     });
 
     test('Ctrl-C stops everything it started: emulator, registry, containers, network, local ALB', async () => {
