@@ -17,6 +17,7 @@ import { stackInputFlags, helpFlag } from '../lib/args.mjs';
 import { send, errorLine } from '../aws/send.mjs';
 import { describeTasks } from '../aws/ecs.mjs';
 import { taskId } from '../aws/one-off-task.mjs';
+import { shellJoin } from '../lib/shell-words.mjs';
 import { catalogService } from './run.mjs';
 import { runVerb } from './setup.mjs';
 
@@ -90,7 +91,7 @@ export async function run(argv, deps) {
 
     let res;
     try {
-      res = await send(call, ctx.aws.ecs, new ExecuteCommandCommand({ cluster, task: task.taskArn, container, command: shellJoin(command), interactive: true }));
+      res = await send(call, ctx.aws.ecs, new ExecuteCommandCommand({ cluster, task: task.taskArn, container, command: shellJoin(command), interactive: true })); // ECS splits it into words as a shell would, without one
     } catch (e) {
       throw new Error(execFailure(e, id, container));
     }
@@ -154,15 +155,6 @@ function execFailure(e, id, container) {
       + 'ssmmessages:CreateControlChannel, CreateDataChannel, OpenControlChannel and OpenDataChannel (stacks/iam.ts EcsExecChannels)';
   }
   return `ExecuteCommand failed for ${container} in task ${id}: ${line}`;
-}
-
-/**
- * The command as one string for ExecuteCommand (ECS splits it into words as a POSIX shell would, without running one):
- * each word as it is when it is plain, else single-quoted.
- * @param {string[]} words
- */
-export function shellJoin(words) {
-  return words.map((w) => (/^[A-Za-z0-9_\/.:=@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
 /**

@@ -11,6 +11,7 @@ import { defineCommand, seconds } from '../lib/cli-options.mjs';
 import { stackInputFlags, helpFlag, validateImageTag } from '../lib/args.mjs';
 import { fmtMs } from '../lib/runtime.mjs';
 import { startedByFor } from '../lib/started-by.mjs';
+import { shellJoin } from '../lib/shell-words.mjs';
 import { errorLine } from '../aws/send.mjs';
 import { describeServices } from '../aws/ecs.mjs';
 import { runOneOffTask, OneOffTaskError, taskId } from '../aws/one-off-task.mjs';
@@ -132,7 +133,7 @@ async function runTask(o, ctx, service, ledger, lockTakeover) {
       onLogLine: (line) => ctx.write(redactLine(line, redact)),
       onStarted: (a) => {
         running = a;
-        ctx.writeErr(`${noun}: started ${shown.join(' ')} as task ${taskId(a)} (${arn.split('/').pop()})`);
+        ctx.writeErr(`${noun}: started ${shellJoin(shown)} as task ${taskId(a)} (${arn.split('/').pop()})`);
       },
       onWaiting: (waited, task) => ctx.writeErr(`${noun}: still waiting (${fmtMs(waited)} of ${fmtMs(o.timeoutMs)}) for task ${running ? taskId(running) : ''} to stop: ${task?.lastStatus ?? 'not described yet'}`),
     });

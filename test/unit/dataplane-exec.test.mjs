@@ -6,7 +6,7 @@ import http from 'node:http';
 import { ECSClient, ExecuteCommandCommand } from '@aws-sdk/client-ecs';
 import { startFaultProxy } from '../../scripts/lib/fault-proxy.mjs';
 import { execOverlays, openSession, shellSplit, PLUGIN_DIR } from '../../scripts/lib/dataplane/exec.mjs';
-import { shellJoin } from '../../runner/verbs/exec.mjs';
+import { shellJoin } from '../../runner/lib/shell-words.mjs';
 
 const ARN = (id) => `arn:aws:ecs:us-east-1:000000000000:task/staging/${id}`;
 const task = (id, over = {}) => ({

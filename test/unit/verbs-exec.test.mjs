@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fakeWorld, fakeClock, awsError, OUTPUTS, ROOT, OUTPUTS_FILE } from '../support/fake-aws.mjs';
 import { main } from '../../runner/main.mjs';
-import { shellJoin, onPath } from '../../runner/verbs/exec.mjs';
+import { onPath } from '../../runner/verbs/exec.mjs';
+import { shellJoin } from '../../runner/lib/shell-words.mjs';
 
 const API = OUTPUTS.service_catalog.api;
 const TASK = (id) => `arn:aws:ecs:us-east-1:123456789012:task/${OUTPUTS.cluster_name}/${id}`;
