@@ -17,6 +17,7 @@ import { seedEmulatorSecrets } from './lib/emulator-secrets.mjs';
 import { missingDatastoreTools } from './lib/datastores.mjs';
 import { ensureBaseImage } from './lib/dataplane/base-image.mjs';
 import { startDataPlane } from './lib/dataplane/index.mjs';
+import { PLUGIN_DIR } from './lib/dataplane/exec.mjs';
 import { DATAPLANE_ENV } from '../runner/lib/emulator.mjs';
 import configLib from '../lib/config/index.cjs';
 import { defineCommand, readFlags } from '../runner/lib/cli-options.mjs';
@@ -86,6 +87,8 @@ function handoff(k) {
     ...['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'AWS_DEFAULT_REGION'].map((v) => `  export ${v}=${k.env[v] ?? k.env.AWS_REGION}`),
     ...(k.registry ? [`  export STAGING_ROLLOUT_IMAGE_REGISTRY=http://${k.registry.host}`] : []),
     ...(k.plane ? [`  export ${DATAPLANE_ENV}=1`] : []),
+    // ECS Exec (the runner's exec verb): the data plane's session-manager-plugin opens its sessions with docker exec
+    ...(k.plane ? [`  export PATH=${PLUGIN_DIR}:$PATH`] : []),
     `  npx zx runner/rollout.mjs status --outputs ${rel(k.outputsFile)} --config ${rel(k.configPath)}${k.plane ? '' : ' --emulator'}`,
     '  aws ecs list-services --cluster "$(jq -r .cluster_name.value ' + rel(k.outputsFile) + ')"',
     `  (cd ${rel(k.applied.workdir)} && TF_CLI_CONFIG_FILE=${k.applied.cliConfig} terraform output)`,
@@ -115,11 +118,14 @@ function fromStack(stackDir) {
   if (!cacheUsername) throw new Error('the synthesized foundation has no cache user (aws_elasticache_user) besides "default"');
   /** @type {Record<string, number>} */
   const healthCheckGracePeriodSeconds = {};
+  /** @type {string[]} */
+  const executeCommandServices = [];
   for (const svc of Object.values(json.resource?.aws_ecs_service ?? {})) {
-    const s = /** @type {{ name: string, health_check_grace_period_seconds?: number }} */ (svc);
+    const s = /** @type {{ name: string, health_check_grace_period_seconds?: number, enable_execute_command?: boolean }} */ (svc);
     if (typeof s.health_check_grace_period_seconds === 'number') healthCheckGracePeriodSeconds[s.name] = s.health_check_grace_period_seconds;
+    if (s.enable_execute_command === true) executeCommandServices.push(s.name);
   }
-  return { cacheUsername, healthCheckGracePeriodSeconds };
+  return { cacheUsername, healthCheckGracePeriodSeconds, executeCommandServices };
 }
 
 function gitRelease() {

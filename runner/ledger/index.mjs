@@ -1,4 +1,5 @@
-// The release ledger: one entry per rollout or rollback, kept in SSM Parameter Store (standard tier, String) as
+// The release ledger: one entry per rollout or rollback (and per one-off `run` declared as changing, kind 'run',
+// which never puts a release in place: isRelease), kept in SSM Parameter Store (standard tier, String) as
 // `/<namePrefix>/releases/<id>`, where the id sorts by start time. Written at the start of a run (in-progress) and
 // again at its end (the outcome) with PutParameter Overwrite, so SSM keeps both as versions of one parameter.
 // Read with GetParametersByPath (10 a page). Entries hold no secret values: ARNs, digests, names, times,
@@ -19,9 +20,11 @@ const iso = z.iso.datetime();
 const OriginSchema = z.object({ ciRunUrl: z.string().nullable(), actor: z.string().nullable(), host: z.string().nullable() }).strict();
 export const LedgerEntrySchema = z.object({
   schemaVersion: z.literal(1),
-  id: z.string().regex(/^\d{8}T\d{9}Z-(rollout|rollback)-\S+$/, 'not a ledger id (<YYYYMMDDTHHMMSSmmmZ>-<kind>-<release>)'),
-  kind: z.enum(['rollout', 'rollback']),
-  /** the release this run put in place (for a rollback: the target's release) */
+  id: z.string().regex(/^\d{8}T\d{9}Z-(rollout|rollback|run)-\S+$/, 'not a ledger id (<YYYYMMDDTHHMMSSmmmZ>-<kind>-<release>)'),
+  /** run: a one-off command (runner/verbs/run.mjs --changes); it changes no service and is never a release */
+  kind: z.enum(['rollout', 'rollback', 'run']),
+  /** the release this run put in place (for a rollback: the target's release; for a run: the release of the task
+   *  definition it ran, "unknown" when the ledger does not name it) */
   release: z.string().min(1),
   environment: z.string().min(1),
   /** refused: the run stopped on bad input before it changed anything (never a target, never taken up again) */
@@ -44,6 +47,15 @@ export const LedgerEntrySchema = z.object({
   complete: z.boolean().optional(),
   /** the step ids the run ran (a check-only run: e.g. ["smoke"]) */
   covered: z.array(z.string()).optional(),
+  /** kind run: the one-off task: the catalog service whose task definition it ran, that revision, the command
+   *  (as given, secret-looking values redacted), the task and its container's exit code */
+  run: z.object({
+    service: z.string().min(1),
+    taskDefinition: z.string().regex(/^arn:[^:]+:ecs:[^:]*:[^:]*:task-definition\/[^:]+:\d+$/, 'not a task definition ARN with a revision'),
+    command: z.array(z.string()),
+    taskArn: z.string().nullable(),
+    exitCode: z.number().int().nullable(),
+  }).strict().optional(),
   /** the stale lock this run took over with --break-lock (runner/ledger/lock.mjs) */
   lockTakeover: z.object({
     at: iso,
@@ -78,6 +90,13 @@ export class LedgerError extends Error {
   }
 }
 
+/**
+ * Did this entry's command put (or try to put) a release in place: a rollout or a rollback. A 'run' entry never
+ * does: `status` and `rollback` look past it (no last successful release, no current entry, no target).
+ * @param {LedgerEntry} e
+ */
+export const isRelease = (e) => e.kind === 'rollout' || e.kind === 'rollback';
+
 /** `/<namePrefix>/releases` (lib/config/names.cjs: the ci-access stack grants the rollout role this path) */
 export const { ledgerPath } = names;
 
@@ -86,7 +105,7 @@ const parameterName = (ctx, id) => `${ledgerPath(ctx.namePrefix)}/${id}`;
 
 /**
  * The id of an entry: `<startedAt as YYYYMMDDTHHMMSSmmmZ>-<kind>-<release>`; ids sort by start time.
- * @param {'rollout'|'rollback'} kind @param {string} release @param {string} startedAtIso
+ * @param {LedgerEntry['kind']} kind @param {string} release @param {string} startedAtIso
  */
 export function entryId(kind, release, startedAtIso) {
   const t = new Date(startedAtIso);
@@ -158,14 +177,14 @@ export async function readLedger(ctx, { limit = Infinity } = {}) {
 }
 
 /**
- * The newest entry that passed and put a whole release in place (kind rollout or rollback), older than the entry
+ * The newest entry that passed and put a whole release in place (kind rollout or rollback, never a run), older than the entry
  * `before` (an id) when given; null when there is none.
  * @param {LedgerEntry[]} entries any order
  * @param {{ before?: string }} [opts]
  * @returns {LedgerEntry|null}
  */
 export function lastSuccessful(entries, { before } = {}) {
-  const ok = entries.filter((e) => e.outcome === 'passed' && e.complete !== false && (before === undefined || e.id < before));
+  const ok = entries.filter((e) => isRelease(e) && e.outcome === 'passed' && e.complete !== false && (before === undefined || e.id < before));
   ok.sort((a, b) => (a.id < b.id ? 1 : -1));
   return ok[0] ?? null;
 }

@@ -3,7 +3,7 @@
 // aborted signal). A write that fails never changes the run's own outcome: it is returned as
 // `{ written: false, reason }` for the report and the summary, and the caller decides the exit code.
 import os from 'node:os';
-import { entryId, writeEntry, readLedger, pruneEntries, DEFAULT_KEEP } from './index.mjs';
+import { entryId, writeEntry, readLedger, pruneEntries, isRelease, DEFAULT_KEEP } from './index.mjs';
 import { EXIT } from '../lib/errors.mjs';
 
 /**
@@ -24,7 +24,7 @@ export function originFrom(env) {
 
 /**
  * The `in-progress` entry of a run that starts now.
- * @param {{ kind: 'rollout'|'rollback', release: string, environment: string, startedAt: string, env: Record<string, string|undefined>,
+ * @param {{ kind: import('./index.mjs').LedgerEntry['kind'], release: string, environment: string, startedAt: string, env: Record<string, string|undefined>,
  *   lockTakeover?: import('./index.mjs').LockTakeover|null }} run lockTakeover: the stale lock this run broke (--break-lock)
  * @returns {import('./index.mjs').LedgerEntry}
  */
@@ -130,7 +130,8 @@ export const FINAL_WRITE_AFTER_INTERRUPT_MS = 10_000;
  * FINAL_WRITE_MS (FINAL_WRITE_AFTER_INTERRUPT_MS after Ctrl-C), then reported as not written.
  * @param {import('./index.mjs').LedgerContext} ctx
  * @param {import('./index.mjs').LedgerEntry} entry
- * @param {import('../lib/execute.mjs').Report} report
+ * @param {{ status: 'passed'|'failed'|'interrupted', exitCode: number, ledger?: LedgerStatus }} report the run's
+ *   report (runner/lib/execute.mjs Report; a one-off run's outcome), amended when the entry is not written
  * @param {(line: string) => void} writeErr
  * @param {{ write?: typeof writeEntry, timeoutMs?: number }} [opts] the store's writer (tests inject an in-memory
  *   ledger); the bound (default FINAL_WRITE_MS, FINAL_WRITE_AFTER_INTERRUPT_MS after Ctrl-C)
@@ -144,7 +145,7 @@ export async function recordOutcome(ctx, entry, report, writeErr, { write = writ
   if (!final.written) {
     report.ledger = final;
     if (report.status === 'passed') report.exitCode = EXIT.FAILED;
-    writeErr(`error: the ${report.status} ${entry.kind} was not recorded in the release ledger (${final.reason})${report.status === 'passed' ? '; exit 1: status and rollback will not know this release' : ''}`);
+    writeErr(`error: the ${report.status} ${entry.kind} was not recorded in the release ledger (${final.reason})${report.status === 'passed' ? `; exit 1: ${isRelease(entry) ? 'status and rollback will not know this release' : 'history will not show it'}` : ''}`);
   }
   return final;
 }

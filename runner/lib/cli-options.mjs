@@ -32,6 +32,16 @@ import { InputError } from './errors.mjs';
  * @property {string} [tail]         text after the last section (exit codes), without trailing newline
  * @property {number} column         width of the flag column (the help text starts at column + 3)
  * @property {() => Partial<T>} [initial] defaults of properties no flag sets by `key` (e.g. filled by `apply`)
+ * @property {Operand<T>} [positional] one argument that is not a flag (e.g. `run SERVICE`), stored as a string
+ *   (default null); absent: every such argument is refused
+ * @property {Operand<T>} [rest] everything after `--`, stored as a string[] (default []); absent: `--` is refused
+ */
+
+/**
+ * An argument that is not a flag: the positional one, or the words after `--`. `required` is checked unless
+ * --help was given (the help needs no operands).
+ * @template T
+ * @typedef {{ key: keyof T & string, value: string, required?: boolean }} Operand
  */
 
 /**
@@ -65,6 +75,8 @@ export function defineCommand(spec) {
   const defaults = () => {
     /** @type {Record<string, unknown>} */
     const o = { ...spec.initial?.() };
+    if (spec.positional) o[spec.positional.key] = null;
+    if (spec.rest) o[spec.rest.key] = [];
     for (const f of flags) {
       if (f.key && !(f.key in o)) o[f.key] = structuredClone(f.default ?? null);
     }
@@ -76,9 +88,22 @@ export function defineCommand(spec) {
     const target = defaults();
     const out = /** @type {Record<string, unknown>} */ (target);
     const { tokens } = parseArgs({ args: argv, options: parseArgsOptions, strict: false, allowPositionals: true, tokens: true });
+    const { positional, rest } = spec;
+    let afterTerminator = false;
     for (const t of tokens) {
-      if (t.kind === 'positional') throw new InputError(`unexpected argument "${t.value}" (see --help)`);
-      if (t.kind === 'option-terminator') throw new InputError('unexpected argument "--" (see --help)');
+      if (t.kind === 'option-terminator') {
+        if (!rest) throw new InputError('unexpected argument "--" (see --help)');
+        afterTerminator = true;
+        continue;
+      }
+      if (t.kind === 'positional') {
+        if (afterTerminator && rest) /** @type {string[]} */ (out[rest.key]).push(t.value);
+        else if (positional && out[positional.key] === null) out[positional.key] = t.value;
+        else if (positional) {
+          throw new InputError(`unexpected argument "${t.value}": one ${positional.value} only (got "${out[positional.key]}")${rest ? `; a command goes after "--", e.g. -- ${rest.value}` : ''} (see --help)`);
+        } else throw new InputError(`unexpected argument "${t.value}" (see --help)`);
+        continue;
+      }
       const f = byName.get(t.name);
       if (!f || (t.rawName.length === 2 && t.rawName !== `-${f.short}`)) throw new InputError(`unknown flag ${t.rawName} (see --help)`);
       /** @type {string} */
@@ -87,12 +112,16 @@ export function defineCommand(spec) {
         if (t.value !== undefined) throw new InputError(`${f.flag} takes no value, got "${f.flag}=${t.value}"`);
         raw = 'true';
       } else {
-        if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--') && t.value.length > 2)) throw new InputError(`${f.flag} needs a value`);
+        if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new InputError(`${f.flag} needs a value`);
         if (t.value === '') throw new InputError(`${f.flag} needs a non-empty value`);
         raw = t.value;
       }
       if (f.apply) f.apply(target, raw, f.flag);
       else if (f.key) out[f.key] = !f.value ? f.set ?? true : f.parse ? f.parse(raw, f.flag) : raw;
+    }
+    if (!out.help) {
+      if (positional?.required && out[positional.key] === null) throw new InputError(`missing ${positional.value} (see --help)`);
+      if (rest?.required && !(/** @type {string[]} */ (out[rest.key])).length) throw new InputError(`missing the command: put it after "--", e.g. -- ${rest.value} (see --help)`);
     }
     return target;
   };

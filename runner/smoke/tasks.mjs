@@ -86,7 +86,7 @@ export async function runOneOffTask(sctx, spec, signal) {
  * @param {string} taskDefinition @param {string} containerName
  * @returns {Promise<import('../aws/one-off-task.mjs').LogLocation | null>}
  */
-async function logLocation(ctx, taskDefinition, containerName) {
+export async function logLocation(ctx, taskDefinition, containerName) {
   try {
     const td = await send(ctx, ctx.aws.ecs, new DescribeTaskDefinitionCommand({ taskDefinition }));
     const def = (td.taskDefinition?.containerDefinitions ?? []).find((c) => c.name === containerName);

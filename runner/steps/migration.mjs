@@ -4,7 +4,7 @@
 // already succeeded for this release (found by startedBy + release tag) is not run again; one still running
 // for this release (e.g. after Ctrl-C) is waited for instead of starting a second one. The task is in the
 // half-done list from before RunTask is sent until it stopped. A failed migration names the task, its stop code
-// and stopped reason, and the last lines of its log (bounded, secret-looking values redacted: runner/smoke/log-tail.mjs).
+// and stopped reason, and the last lines of its log (runner/aws/one-off-verdict.mjs, as the `run` verb).
 import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { StepFailure, InterruptedError, operationOf } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
@@ -14,7 +14,8 @@ import { describeTasks } from '../aws/ecs.mjs';
 import { runOneOffTask, OneOffTaskError, taskId } from '../aws/one-off-task.mjs';
 import { startedByFor } from '../lib/started-by.mjs';
 import { resolveTaskDefinitions, RELEASE_TAG_KEY } from './task-definitions.mjs';
-import { logRedactor, logTail, redactLine, LOG_TAIL_LINES } from '../smoke/log-tail.mjs';
+import { logRedactor, redactLine, LOG_TAIL_LINES } from '../smoke/log-tail.mjs';
+import { stoppedFailure, oneOffFailure, ONE_OFF_OPERATION } from '../aws/one-off-verdict.mjs';
 
 /** startedBy of the release's migration task (sanitised by runner/lib/started-by.mjs). @param {string} release */
 export function migrationStartedBy(release) {
@@ -98,7 +99,7 @@ export async function run(ctx) {
   } catch (e) {
     if (e instanceof InterruptedError && running) half.what = `migration task ${running} may still be running (last status ${lastStatus || 'unknown'})`;
     if (e instanceof OneOffTaskError) {
-      throw new StepFailure(oneOffFailure(e, timeoutMs, redact), { operation: ONE_OFF_OPERATION[e.kind] });
+      throw new StepFailure(oneOffFailure(e, timeoutMs, redact, 'migration'), { operation: ONE_OFF_OPERATION[e.kind] });
     }
     if (e instanceof InterruptedError || e instanceof StepFailure) throw e;
     const operation = operationOf(e);
@@ -112,15 +113,9 @@ export async function run(ctx) {
     throw e;
   }
   forget(ctx.state.halfDone, half);
-  const { taskArn, task, container: c } = r;
-  const about = stopLines(r, redact);
-  const reason = task.stoppedReason ? ` (${task.stoppedReason})` : '';
-  if (task.stopCode === 'TaskFailedToStart') throw new StepFailure(`migration task failed to start: TaskFailedToStart${reason}\n${about}`);
-  if (!c) throw new StepFailure(`migration task ${taskArn} has no container named ${container}${reason}\n${about}`);
-  if (c.exitCode === undefined || c.exitCode === null) {
-    throw new StepFailure(`migration container ${container} stopped without an exit code${c.reason ? ` (${c.reason})` : reason}\n${about}`);
-  }
-  if (c.exitCode !== 0) throw new StepFailure(`migration container ${container} exited with code ${c.exitCode}${c.reason ? ` (${c.reason})` : ''}\n${about}`);
+  const { taskArn } = r;
+  const failure = stoppedFailure(r, container, redact, 'migration');
+  if (failure) throw new StepFailure(failure);
 
   ctx.state.migration = { taskArn, reused: false };
   /** @type {import('../lib/types.mjs').Check[]} */
@@ -137,46 +132,8 @@ export async function run(ctx) {
   return { status: 'passed', checks, details: { taskArn, taskDefinitionArn: td.arn, durationMs: ctx.clock.now() - start, logLines: r.logCount } };
 }
 
-/** The AWS operation behind each kind of one-off task failure (a timeout is none). @type {Record<string, string | undefined>} */
-const ONE_OFF_OPERATION = { refused: 'RunTask', 'no-task': 'RunTask', missing: 'DescribeTasks' };
-
 /** Half-done words for a migration task that exists. @param {string} arn */
 const leftRunning = (arn) => `migration task ${arn} was left running (not stopped by the runner)`;
-
-/**
- * The stopped task and its log, for a failure message: task id, stop code and stopped reason; the last log lines
- * (bounded, redacted) or why there are none.
- * @param {import('../aws/one-off-task.mjs').OneOffResult} r @param {import('../smoke/redact.mjs').Redactor} redact
- */
-function stopLines(r, redact) {
-  const head = `task ${taskId(r.taskArn)}: stopCode ${r.stopCode ?? 'none'}; stoppedReason: ${r.stoppedReason ?? 'none'}`;
-  const where = r.logStream ? `${r.logStream.stream} in ${r.logStream.group}` : '';
-  switch (r.logStatus) {
-    case 'no-config': return `${head}\nno log stream (the container has no awslogs configuration)`;
-    case 'not-found': return `${head}\nno log stream (${where} does not exist)`;
-    case 'unreadable': return `${head}\nlog stream ${where} could not be read`;
-    default: {
-      const tail = logTail(r.logLines ?? [], redact);
-      return tail.length ? `${head}\nlast ${tail.length} log line(s) of ${where}:\n  ${tail.join('\n  ')}` : `${head}\nlog stream ${where} is empty`;
-    }
-  }
-}
-
-/**
- * The step's words for a one-off task that did not get to STOPPED.
- * @param {OneOffTaskError} e @param {number} timeoutMs @param {import('../smoke/redact.mjs').Redactor} redact
- */
-function oneOffFailure(e, timeoutMs, redact) {
-  switch (e.kind) {
-    case 'refused': return `RunTask failed: ${e.failures.map((f) => `${f.arn ?? 'task'}: ${f.reason}${f.detail ? ` (${f.detail})` : ''}`).join('; ')}`;
-    case 'no-task': return 'RunTask returned neither a task nor failures';
-    case 'missing': return `migration task ${e.taskArn} not found by DescribeTasks${e.failures.length ? `: ${e.failures.map((f) => f.reason).join(', ')}` : ''}`;
-    default: {
-      const tail = logTail(e.logLines ?? [], redact);
-      return `migration timed out after ${fmtMs(timeoutMs)} (task ${e.taskArn} is ${e.lastStatus}; it was not stopped)${tail.length ? `; last log lines:\n  ${tail.join('\n  ')}` : ''}`;
-    }
-  }
-}
 
 /**
  * The ARN of a migration task of this release and revision that exited 0, and of one still running.

@@ -1,4 +1,4 @@
-// `history`: the last N entries of the release ledger (runner/ledger), newest first: id and start time, kind,
+// `history`: the last N entries of the release ledger (runner/ledger), newest first: id and start time, kind (a run: its service and exit code),
 // release, outcome, failed step, duration, origin. Exit 0 when the ledger could be read (also when it is empty),
 // 1 when it could not, 2 on bad input.
 import { defineCommand, positiveInt } from '../lib/cli-options.mjs';
@@ -16,8 +16,8 @@ export const DEFAULT_LAST = 10;
 const COMMAND = defineCommand(/** @type {import('../lib/cli-options.mjs').CommandSpec<HistoryOptions>} */ ({
   head: `${usage('history')}
 
-The last rollouts and rollbacks recorded in the release ledger (SSM Parameter Store /<namePrefix>/releases),
-newest first.`,
+The last rollouts, rollbacks and changing one-off runs (run --changes) recorded in the release ledger (SSM
+Parameter Store /<namePrefix>/releases), newest first.`,
   column: 23,
   sections: [
     { title: 'Inputs', flags: stackInputFlags() },
@@ -62,7 +62,7 @@ export function formatHistory(entries, ledger) {
   for (const e of entries) {
     const ms = e.finishedAt ? Date.parse(e.finishedAt) - Date.parse(e.startedAt) : null;
     rows.push([
-      e.id, e.kind === 'rollback' && e.target ? `rollback to ${e.target}` : e.kind, e.release, e.outcome, e.failedStep ?? '-',
+      e.id, e.kind === 'rollback' && e.target ? `rollback to ${e.target}` : e.kind === 'run' && e.run ? `run ${e.run.service} (exit ${e.run.exitCode ?? '-'})` : e.kind, e.release, e.outcome, e.failedStep ?? '-',
       ms === null || Number.isNaN(ms) ? '-' : fmtMs(ms), e.origin?.ciRunUrl ?? ([e.origin?.actor, e.origin?.host].filter(Boolean).join('@') || '-'),
     ]);
   }

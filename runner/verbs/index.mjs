@@ -21,6 +21,8 @@ export const VERBS = Object.freeze({
   images: { summary: 'build and push the release\'s images (the rollout\'s images step on its own)', load: () => import('./images.mjs') },
   diff: { summary: 'what a rollout of a release would change, per service, against what runs', load: () => import('./diff.mjs') },
   rollback: { summary: 'back to an earlier successful release of the ledger', load: () => import('./rollback.mjs') },
+  run: { summary: 'a one-off command in a service\'s task definition, exiting with its code', load: () => import('./run.mjs') },
+  exec: { summary: 'a shell or a command in a running task (ECS Exec)', load: () => import('./exec.mjs') },
 });
 
 /** @param {string} name @returns {VerbEntry|null} */

@@ -151,8 +151,9 @@ async function liveTaskDefinitions(call, aws, outputs, tiers, source) {
   return new Map(active.map((s) => [s.name, byName.get(ecsName(s)) ?? '']));
 }
 
-/** Did a run point services at task definitions: not refused, and it recorded the ones it put in place. @param {LedgerEntry} e */
-export const changedServices = (e) => e.outcome !== 'refused' && Object.keys(e.taskDefinitions).length > 0
+/** Did a run point services at task definitions: a rollout or rollback (never a one-off run), not refused, and it
+ *  recorded the ones it put in place. @param {LedgerEntry} e */
+export const changedServices = (e) => ledgerModule.isRelease(e) && e.outcome !== 'refused' && Object.keys(e.taskDefinitions).length > 0
   && (e.covered === undefined || e.covered.some((id) => id.startsWith('tier:')));
 
 /** A rollback target: passed, put the whole release in place (never a check-only or partial run). @param {LedgerEntry} e */

@@ -18,7 +18,7 @@ import { describeServices, primaryDeployment } from '../aws/ecs.mjs';
 import { shortTd } from '../aws/service-state.mjs';
 import { send } from '../aws/send.mjs';
 import { RELEASE_TAG_KEY } from '../steps/task-definitions.mjs';
-import { readLedger, lastSuccessful, ledgerPath } from '../ledger/index.mjs';
+import { readLedger, lastSuccessful, ledgerPath, isRelease } from '../ledger/index.mjs';
 import { readLock, describeHolder, isStale } from '../ledger/lock.mjs';
 import { runVerb, table } from './setup.mjs';
 import { usage } from './index.mjs';
@@ -115,7 +115,8 @@ export async function collectStatus(ctx, capabilities) {
   const held = await readLock({ aws, namePrefix: config.namePrefix, signal: ctx.signal, log: ctx.log, clock: ctx.clock });
   const lock = held ? { holder: describeHolder(held.value, ctx.clock.now()), stale: isStale(held.value, ctx.clock.now()) } : null;
   const last = lastSuccessful(entries);
-  const latest = entries[0] ?? null;
+  // one-off runs (kind run) put no release in place: the newest rollout or rollback is the newest entry here
+  const latest = entries.find(isRelease) ?? null;
   const tierIndex = (/** @type {string} */ t) => config.tiers.indexOf(t);
   const catalog = checkCatalog(outputs.catalog, config.tiers, ctx.source).map((s, i) => ({ s, i }))
     .sort((a, b) => tierIndex(a.s.tier) - tierIndex(b.s.tier) || a.i - b.i).map((x) => x.s);

@@ -49,7 +49,8 @@ export interface RolloutPolicyProps {
 export function rolloutPolicy(p: RolloutPolicyProps): PolicyDocument {
   const { env, names } = p;
   const cluster = names.cluster;
-  // each service and the one-off migration: a task family, a log group and a task role each
+  // each service and the one-off migration: a task family, a log group and a task role each (the `run` verb's one-off
+  // tasks use the services' families: MigrationAndSmokeTasksRun and LogsRead cover them)
   const runnables = [...p.services.map((s) => s.name), 'migration'];
   const families = runnables.map((n) => names.taskFamily(n));
   const taskDefinitionArns = families.map((f) => arn(env, 'ecs', `task-definition/${f}:*`));
@@ -83,6 +84,10 @@ export function rolloutPolicy(p: RolloutPolicyProps): PolicyDocument {
     allow('TaskDefinitionsRegister', ['ecs:RegisterTaskDefinition'], taskDefinitionArns),
     allow('MigrationAndSmokeTasksRun', ['ecs:RunTask'], taskDefinitionArns, inCluster),
     allow('TasksDescribeStop', ['ecs:DescribeTasks', 'ecs:StopTask'], taskArns, inCluster),
+    // `exec` (runner/verbs/exec.mjs): ECS Exec into this cluster's tasks only; ECS authorizes the call against the
+    // cluster and the task (both required resource types). The session itself needs no further permission of the
+    // caller: session-manager-plugin opens it with the token ExecuteCommand returns
+    allow('EcsExecIntoThisClustersTasks', ['ecs:ExecuteCommand'], [clusterArn(p), ...taskArns], inCluster),
     // the release tag on new revisions and one-off tasks (RegisterTaskDefinition and RunTask with `tags`)
     allow('TagOnCreateOnly', ['ecs:TagResource'], [...taskDefinitionArns, ...taskArns], {
       StringEquals: { 'ecs:CreateAction': ['RegisterTaskDefinition', 'RunTask'] },

@@ -51,7 +51,8 @@ function keepLocal(args) {
     exited.then((code) => resolve({ kept: false, code }));
   });
   return {
-    ready: ready.then((r) => ({ ...r, out, env: Object.fromEntries([...out.matchAll(/^ {2}export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]])) })),
+    // as a shell would export them: "$PATH" (the data plane's plugin directory goes first) is this process's PATH
+    ready: ready.then((r) => ({ ...r, out, env: Object.fromEntries([...out.matchAll(/^ {2}export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2].replace(/\$PATH$/, process.env.PATH ?? '')])) })),
     stop: async () => { child.kill('SIGINT'); const code = await exited; return { code, out }; },
   };
 }
@@ -240,6 +241,17 @@ if (problems.length) {
       const usesApi = Object.values(o.service_catalog.value).filter((e) => e.enabled && e.image === 'api').map((e) => e.name).sort();
       expect(report.services.filter((x) => x.status === 'changed').map((x) => x.name).sort()).toEqual(usesApi);
       for (const x of report.services.filter((y) => y.status === 'changed')) expect([x.name, x.changes.map((c) => c.field), x.desiredCount]).toEqual([x.name, ['image'], null]);
+    });
+
+    test('run: a one-off command exits with its code and prints its output; exec: ECS Exec into a running api task', async () => {
+      if (!withDocker) return;
+      const inputs = ['--outputs', outputs, '--config', path.join(ROOT, 'config', 'local.json')];
+      const r = await runner(['run', 'api', ...inputs, '--poll-interval', '0.5', '--', 'python3', '-c', "import sys; print('hi'); sys.exit(3)"]);
+      expect({ code: r.code, hi: r.out.split('\n').includes('hi'), tail: r.code === 3 ? '' : r.out.slice(-3000) }).toEqual({ code: 3, hi: true, tail: '' });
+      expect(r.out).toMatch(/error: run api container api exited with code 3/);
+      const port = JSON.parse(fs.readFileSync(outputs, 'utf8')).service_catalog.value.api.port;
+      const e = await runner(['exec', 'api', ...inputs, '--', 'printenv', 'PORT']);
+      expect({ code: e.code, port: e.out.split('\n').includes(String(port)), tail: e.code === 0 ? '' : e.out.slice(-3000) }).toEqual({ code: 0, port: true, tail: '' });
     });
 
     test('Ctrl-C stops everything it started: emulator, registry, containers, network, local ALB', async () => {

@@ -189,10 +189,11 @@ export function fakeWorld(opts = {}) {
   on('ecs', 'DescribeTasks', (input) => {
     const out = [];
     for (const arn of input.tasks) {
-      const t = world.tasks.get(arn);
+      // an ARN or, as ECS takes it too, a task id
+      const t = world.tasks.get(arn) ?? [...world.tasks.values()].find((x) => x.taskArn.endsWith(`/${arn}`));
       if (!t) continue;
       t.describes += 1;
-      if (t.lastStatus !== 'STOPPED') {
+      if (t.lastStatus !== 'STOPPED' && !t.service) { // a service's task (world.tasks entries with `service`) keeps running
         if (t.describes >= world.migrationDescribesUntilStop) {
           Object.assign(t, { lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: world.migrationStopCode, stoppedReason: world.migrationStopCode === 'TaskFailedToStart' ? 'CannotPullContainerError: pull image manifest has been retried 5 time(s)' : 'Essential container in task exited' });
           t.containers = t.containers.map((c) => ({ ...c, lastStatus: 'STOPPED', ...(world.migrationExit === undefined || world.migrationStopCode === 'TaskFailedToStart' ? {} : { exitCode: world.migrationExit }) }));
@@ -204,7 +205,16 @@ export function fakeWorld(opts = {}) {
     }
     return { tasks: out, failures: [] };
   });
-  const pub = (t) => { const { describes, input, ...rest } = t; return structuredClone(rest); };
+  const pub = (t) => { const { describes, input, service, ...rest } = t; return structuredClone(rest); };
+  // ECS Exec (runner/verbs/exec.mjs): world.execCalls records each call; world.execAnswer(input) may answer instead
+  world.execCalls = [];
+  on('ecs', 'ExecuteCommand', (input) => {
+    world.execCalls.push(input);
+    return world.execAnswer?.(input) ?? {
+      clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${input.cluster}`, taskArn: input.task, containerName: input.container, interactive: true,
+      session: { sessionId: `ecs-execute-command-${world.execCalls.length}`, streamUrl: `wss://ssmmessages.${REGION}.amazonaws.com/v1/data-channel/s${world.execCalls.length}`, tokenValue: 'TOKEN-SECRET' },
+    };
+  });
 
   on('logs', 'GetLogEvents', (input) => {
     const start = input.nextToken ? Number(input.nextToken.slice(2)) : 0;

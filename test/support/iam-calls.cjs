@@ -89,6 +89,12 @@ const OPERATIONS = {
   'ecs.DescribeTasks': (c, { where: w }) => c.input.tasks.map((/** @type {string} */ t) => ({
     action: 'ecs:DescribeTasks', resource: isArn(t) ? t : arn(w, 'ecs', `task/${clusterName(w, c.input.cluster)}/${t}`), context: { 'ecs:cluster': clusterArn(w, c.input.cluster) },
   })),
+  // ECS authorizes ExecuteCommand against both required resource types, the cluster and the task
+  'ecs.ExecuteCommand': (c, { where: w }) => {
+    const task = isArn(c.input.task) ? c.input.task : arn(w, 'ecs', `task/${clusterName(w, c.input.cluster)}/${c.input.task}`);
+    const context = { 'ecs:cluster': clusterArn(w, c.input.cluster), 'ecs:task': task, 'ecs:container-name': c.input.container };
+    return [clusterArn(w, c.input.cluster), task].map((resource) => ({ action: 'ecs:ExecuteCommand', resource, context }));
+  },
   'ecs.StopTask': (c, { where: w }) => [{
     action: 'ecs:StopTask', resource: isArn(c.input.task) ? c.input.task : arn(w, 'ecs', `task/${clusterName(w, c.input.cluster)}/${c.input.task}`), context: { 'ecs:cluster': clusterArn(w, c.input.cluster) },
   }],

@@ -52,6 +52,11 @@ function records(): any[] {
     { client: 'ecs', operation: 'ListTasks', input: { cluster, startedBy: 'rollout/r1' } },
     { client: 'ecs', operation: 'DescribeTasks', input: { cluster, tasks: [task] } },
     { client: 'ecs', operation: 'StopTask', input: { cluster, task } },
+    // the run verb: a one-off task from a service's revision (no tags), its log; the exec verb: the service's tasks, ECS Exec
+    { client: 'ecs', operation: 'RunTask', input: { cluster, taskDefinition: td(names.taskFamily('api'), 1), startedBy: 'run/api' }, outputArns: [task] },
+    { client: 'logs', operation: 'GetLogEvents', input: { logGroupName: names.logGroup('api'), logStreamName: 'ecs/api/0123456789abcdef' } },
+    { client: 'ecs', operation: 'ListTasks', input: { cluster, serviceName: names.service('api'), desiredStatus: 'RUNNING' } },
+    { client: 'ecs', operation: 'ExecuteCommand', input: { cluster, task, container: 'api', command: '/bin/sh', interactive: true } },
     { client: 'logs', operation: 'GetLogEvents', input: { logGroupName: names.logGroup('migration'), logStreamName: 'migration/migration/0123456789abcdef' } },
     { client: 'logs', operation: 'FilterLogEvents', input: { logGroupName: names.logGroup('api') } },
     { client: 'efs', operation: 'DescribeMountTargets', input: { FileSystemId: 'fs-0123456789abcdef0' } },
@@ -94,6 +99,7 @@ describe('the synthesized rollout policy against one call of every runner operat
       { action: 'secretsmanager:GetSecretValue', resource: secretArn('database'), context: {} },
       { action: 'ecs:UpdateService', resource: A('ecs', `service/prod-cluster/prod-api`), context: { 'ecs:cluster': A('ecs', 'cluster/prod-cluster') } },
       { action: 'ecs:ListTasks', resource: '*', context: { 'ecs:cluster': A('ecs', 'cluster/prod-cluster') } },
+      { action: 'ecs:ExecuteCommand', resource: A('ecs', 'task/prod-cluster/x'), context: { 'ecs:cluster': A('ecs', 'cluster/prod-cluster'), 'ecs:task': A('ecs', 'task/prod-cluster/x'), 'ecs:container-name': 'api' } },
       { action: 'ecs:TagResource', resource: A('ecs', `task/${cluster}/x`), context: { 'ecs:CreateAction': 'TagResource' } },
       { action: 'ssm:PutParameter', resource: A('ssm', 'parameter/prod/releases/x'), context: {} },
       // the environment key decrypts the smoke user's secret through Secrets Manager, no other secret, no other way
@@ -118,7 +124,7 @@ describe('the synthesized rollout policy against one call of every runner operat
 
   test('every request moved to another environment (repository, log group, service, task, secret, ledger, lock, role) is denied', async () => {
     // the moved set covers each kind of resource the role names
-    for (const kind of ['ecr:', 'logs:', 'ecs:UpdateService', 'ecs:RunTask', 'ecs:ListTasks', 'secretsmanager:', 'kms:Decrypt', 'ssm:PutParameter', 'ssm:DeleteParameter', 'iam:PassRole']) {
+    for (const kind of ['ecr:', 'logs:', 'ecs:UpdateService', 'ecs:RunTask', 'ecs:ListTasks', 'ecs:ExecuteCommand', 'secretsmanager:', 'kms:Decrypt', 'ssm:PutParameter', 'ssm:DeleteParameter', 'iam:PassRole']) {
       expect({ kind, moved: foreign.some((r: any) => r.action.startsWith(kind)) }).toEqual({ kind, moved: true });
     }
     expect(await allowedForeign(rollout)).toEqual([]);

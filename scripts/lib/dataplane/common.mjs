@@ -55,6 +55,7 @@ import crypto from 'node:crypto';
  * @property {number | null} healthyAt     epoch ms when it first counted as healthy (service tasks)
  * @property {Promise<void>} done          resolves once STOPPED
  * @property {boolean} oneOff
+ * @property {boolean} exec                started with enableExecuteCommand (ECS Exec: scripts/lib/dataplane/exec.mjs)
  */
 
 /**
@@ -105,6 +106,7 @@ import crypto from 'node:crypto';
  * @property {Record<string, string[]>} [networkAliases]  ECS service name -> its Cloud Map names (DNS aliases)
  * @property {LocalAlbLike} [alb]
  * @property {Record<string, number>} [healthCheckGracePeriodSeconds] ECS service name -> seconds (moto drops it)
+ * @property {string[]} [executeCommandServices] ECS service names whose tasks enable ECS Exec (moto drops it)
  * @property {(task: TaskRec) => Promise<void>} [onOneOffExit] awaited after a RunTask container exited and before
  *   DescribeTasks shows the task STOPPED
  * @property {number} [stableSeconds] a task counts as healthy once it has run this long (and, behind a load

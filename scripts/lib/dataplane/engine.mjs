@@ -125,7 +125,7 @@ export async function startEngine(o) {
       const req = parse(call.body);
       const res = bodyOf(up);
       res.tasks = (res.tasks ?? []).map((/** @type {any} */ t) => {
-        const rec = newTask({ arn: t.taskArn, clusterArn: t.clusterArn, tdArn: t.taskDefinitionArn, startedBy: req.startedBy, overrides: req.overrides, group: req.group, tags: req.tags });
+        const rec = newTask({ arn: t.taskArn, clusterArn: t.clusterArn, tdArn: t.taskDefinitionArn, startedBy: req.startedBy, overrides: req.overrides, group: req.group, tags: req.tags, exec: req.enableExecuteCommand === true });
         return { ...t, ...taskView(rec) };
       });
       return jsonReply(res);

@@ -20,6 +20,7 @@ import { writeDatastoreSecrets, datastoreCredentials } from '../emulator-secrets
 import { startEngine, createNetwork, sweepLeftovers } from './engine.mjs';
 import { startLocalAlb } from './alb.mjs';
 import { ecrOverlays } from './ecr.mjs';
+import { execOverlays } from './exec.mjs';
 
 /** The system CA bundle the images' own is a copy of (Debian's). */
 const SYSTEM_CA = '/etc/ssl/certs/ca-certificates.crt';
@@ -45,6 +46,7 @@ const SYSTEM_CA = '/etc/ssl/certs/ca-certificates.crt';
  * @param {{ databaseName: string, username: string }} o.database config `database` (names only)
  * @param {string} o.cacheUsername the cache's RBAC user as the synthesized stack names it
  * @param {Record<string, number>} [o.healthCheckGracePeriodSeconds] ECS service name -> the stack's grace period
+ * @param {string[]} [o.executeCommandServices] ECS service names the stack enables ECS Exec on
  * @param {{ host: string, username: string, password: string }} o.registry the local registry standing in for ECR
  * @param {string} o.dir  a private directory for the data stores' files (removed by close())
  * @param {(line: string) => void} [o.log]
@@ -107,7 +109,7 @@ export async function startDataPlane(o) {
     let engine;
     engine = await startEngine({
       motoEndpoint: o.motoEndpoint, region: o.region, runId, network: net.name, registry: o.registry, networkAliases, alb, caBundle,
-      healthCheckGracePeriodSeconds: o.healthCheckGracePeriodSeconds,
+      healthCheckGracePeriodSeconds: o.healthCheckGracePeriodSeconds, executeCommandServices: o.executeCommandServices,
       log,
       async onOneOffExit(task) {
         if (smokeUser.created || task.family !== migrationFamily || task.containers[0]?.exitCode !== 0) return;
@@ -123,7 +125,7 @@ export async function startDataPlane(o) {
     stops.push(engine.close);
     const proxy = await startFaultProxy({
       target: o.motoEndpoint,
-      rules: [...engine.overlays, ...alb.overlays, ...ecrOverlays({ registry: o.registry })],
+      rules: [...engine.overlays, ...execOverlays(engine), ...alb.overlays, ...ecrOverlays({ registry: o.registry })],
     });
     stops.push(proxy.close);
     log(`data plane: AWS endpoint for the runner ${proxy.endpoint} (the emulator, with ECS, ELB target health and ECR answered from Docker)`);

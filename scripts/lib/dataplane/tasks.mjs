@@ -25,7 +25,7 @@ export function taskLifecycle(ctx, { containers, onTaskStopped }) {
   const { o, log, tasks, track } = ctx;
 
   /**
-   * @param {{ arn?: string, clusterArn: string, tdArn: string, startedBy?: string, service?: string | null, deploymentId?: string | null, overrides?: object, group?: string, tags?: { key: string, value: string }[] }} spec
+   * @param {{ arn?: string, clusterArn: string, tdArn: string, startedBy?: string, service?: string | null, deploymentId?: string | null, overrides?: object, group?: string, tags?: { key: string, value: string }[], exec?: boolean }} spec
    * @returns {TaskRec}
    */
   const newTask = (spec) => {
@@ -43,6 +43,7 @@ export function taskLifecycle(ctx, { containers, onTaskStopped }) {
       containers: [], lastStatus: 'PROVISIONING', desiredStatus: 'RUNNING', createdAt: Date.now(),
       startedAt: null, stoppingAt: null, stoppedAt: null, stopCode: null, stoppedReason: null, ip: null, target: null,
       everHealthy: false, healthyAt: null, done: new Promise((/** @type {(v: void) => void} */ r) => { resolveDone = () => r(); }), oneOff: !spec.service,
+      exec: spec.exec ?? Boolean(spec.service && (o.executeCommandServices ?? []).includes(spec.service)),
     };
     Object.defineProperty(rec, 'finish', { value: resolveDone, enumerable: false });
     tasks.set(arn, rec);
@@ -177,9 +178,9 @@ export function taskLifecycle(ctx, { containers, onTaskStopped }) {
     lastStatus: t.lastStatus, desiredStatus: t.desiredStatus, launchType: 'FARGATE', platformVersion: '1.4.0', cpu: undefined,
     createdAt: nowS(t.createdAt), startedAt: nowS(t.startedAt), stoppingAt: nowS(t.stoppingAt), stoppedAt: nowS(t.stoppedAt),
     ...(t.stopCode && t.desiredStatus === 'STOPPED' ? { stopCode: t.stopCode, stoppedReason: t.stoppedReason } : {}),
-    healthStatus: taskHealth(t),
+    healthStatus: taskHealth(t), enableExecuteCommand: t.exec,
     containers: t.containers.map((c) => ({
-      name: c.name, image: c.image, lastStatus: c.lastStatus, taskArn: t.arn,
+      name: c.name, image: c.image, lastStatus: c.lastStatus, taskArn: t.arn, ...(c.dockerId ? { runtimeId: c.dockerId } : {}),
       ...(c.exitCode !== null ? { exitCode: c.exitCode } : {}), ...(c.reason ? { reason: c.reason } : {}),
       ...(t.ip ? { networkInterfaces: [{ privateIpv4Address: t.ip }] } : {}), healthStatus: c.healthStatus ?? 'UNKNOWN',
     })),
