@@ -120,14 +120,18 @@ export async function runImages(p) {
 }
 
 /**
+ * @typedef {{ repository: string, tag: string, uri: string, registry: { scheme: 'http'|'https', host: string }, name: string }} PlannedRef
+ */
+
+/**
  * The image references a release uses, without contacting any registry or building anything: for each image an
  * enabled service (or the migration) uses, its repository and tag (explicit release, else the git commit of its
  * context, exactly as the images step tags it). For steps run without the images step (e.g. `--from`).
  * @param {Pick<Parameters<typeof runImages>[0], 'config'|'configPath'|'services'|'outputs'|'exec'|'env'> & { release?: string|null, imageRegistry?: string|null }} p
- * @returns {Promise<Record<string, { repository: string, tag: string, uri: string }>>}
+ * @returns {Promise<Record<string, PlannedRef>>}
  */
 export async function plannedImageRefs(p) {
   const { targets } = checkImageInputs({ ...p, options: { imageRegistry: p.imageRegistry ?? null } });
   await resolveTags(targets, { release: p.release ?? null, run: toCommandRunner(p.exec) });
-  return Object.fromEntries(targets.map((t) => [t.key, { repository: t.repository, tag: /** @type {string} */ (t.tag), uri: `${t.repository}:${t.tag}` }]));
+  return Object.fromEntries(targets.map((t) => [t.key, { repository: t.repository, tag: /** @type {string} */ (t.tag), uri: `${t.repository}:${t.tag}`, registry: t.registry, name: t.name }]));
 }

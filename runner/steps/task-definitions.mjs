@@ -10,6 +10,8 @@ import { StepFailure } from '../lib/errors.mjs';
 import { MIGRATION_KEY } from '../lib/plan.mjs';
 import { send, mutate } from '../aws/send.mjs';
 import { plannedImageRefs } from '../images/run.mjs';
+import { createRegistryClient } from '../images/registry.mjs';
+import { ecrCredentials } from '../images/ecr-auth.mjs';
 
 /**
  * @typedef {import('@aws-sdk/client-ecs').TaskDefinition} TaskDefinition
@@ -139,7 +141,7 @@ export async function resolveTaskDefinitions(ctx, families, { register }) {
  * registry override respected). When that cannot be worked out (e.g. a build context is not on this machine)
  * the rollout's release tag in the stack's repositories is used, with a warning.
  * @param {import('../lib/types.mjs').StepContext} ctx
- * @returns {Promise<Record<string, { repository: string, tag: string }>>}
+ * @returns {Promise<Record<string, import('../images/run.mjs').PlannedRef>>}
  */
 function plannedRefs(ctx) {
   // worked out once per rollout: every later step that looks its revisions up (migration, tiers) reuses it, so
@@ -152,12 +154,12 @@ function plannedRefs(ctx) {
   return refs;
 }
 
-/** @type {WeakMap<import('../lib/types.mjs').RunState, Promise<Record<string, { repository: string, tag: string }>>>} */
+/** @type {WeakMap<import('../lib/types.mjs').RunState, Promise<Record<string, import('../images/run.mjs').PlannedRef>>>} */
 const PLANNED = new WeakMap();
 
 /**
  * @param {import('../lib/types.mjs').StepContext} ctx
- * @returns {Promise<Record<string, { repository: string, tag: string }>>}
+ * @returns {Promise<Record<string, import('../images/run.mjs').PlannedRef>>}
  */
 async function workOutPlannedRefs(ctx) {
   if (!ctx.config?.images) return {};
@@ -179,10 +181,11 @@ async function workOutPlannedRefs(ctx) {
  * The image reference for an image key, pinned by digest wherever one is known:
  * - the images step ran: `<repository>@<digest>` where it pushed (a registry override is respected), or its uri;
  * - else the images step's planned repository and tag (see plannedRefs), resolved to a digest through ECR when
- *   the repository is the stack's ECR repository; an override registry is pinned by tag;
+ *   the repository is the stack's ECR repository, through the registry's API (HEAD of the manifest, with the ECR
+ *   token as the images step logs in) when a registry override stands in for it; the tag when that fails (a warning);
  * - missing in ECR: a failure on AWS, the tag (with a warning) in emulator mode or a dry run.
  * @param {import('../lib/types.mjs').StepContext} ctx @param {string} key
- * @param {{ repository: string, tag: string }} [planned]
+ * @param {import('../images/run.mjs').PlannedRef} [planned]
  */
 async function imageRef(ctx, key, planned) {
   const repo = ctx.outputs.repositoryUrls[key];
@@ -191,8 +194,9 @@ async function imageRef(ctx, key, planned) {
   if (st?.uri) return st.uri;
   const repository = planned?.repository ?? repo;
   const tag = planned?.tag ?? ctx.release;
-  if (repository !== repo) {
-    ctx.log.warn(`[task-definitions] ${key}: ${repository} is not the stack's ECR repository; pinning the tag ${tag} (no digest lookup)`);
+  if (planned && repository !== repo) {
+    const digest = await overrideDigest(ctx, planned);
+    if (digest) return `${repository}@${digest}`;
     return `${repository}:${tag}`;
   }
   const repositoryName = repo.split('/').slice(1).join('/');
@@ -209,6 +213,31 @@ async function imageRef(ctx, key, planned) {
     ctx.log.warn(`[task-definitions] ${repositoryName}:${tag} is not in the registry (${name}); pinning the tag (no digest)`);
   }
   return `${repo}:${tag}`;
+}
+
+/** The ECR token of one run, asked for once (GetAuthorizationToken) however many images it looks up. */
+/** @type {WeakMap<import('../lib/types.mjs').RunState, ReturnType<typeof ecrCredentials>>} */
+const CREDENTIALS = new WeakMap();
+
+/**
+ * The digest of a planned image in an override registry (HEAD of its manifest), or null with a warning naming why
+ * the tag is pinned instead (not pushed yet, the registry unreachable or refusing the ECR token).
+ * @param {import('../lib/types.mjs').StepContext} ctx @param {import('../images/run.mjs').PlannedRef} planned
+ * @returns {Promise<string|null>}
+ */
+async function overrideDigest(ctx, planned) {
+  try {
+    let creds = CREDENTIALS.get(ctx.state);
+    if (!creds) CREDENTIALS.set(ctx.state, (creds = ecrCredentials(ctx.aws.ecr)));
+    const client = createRegistryClient({ address: planned.registry, credentials: await creds, fetch: ctx.fetch, signal: ctx.signal });
+    const m = await client.manifest(planned.name, planned.tag);
+    if (m.exists && m.digest) return m.digest;
+    ctx.log.warn(`[task-definitions] ${planned.uri} is not in the registry; pinning the tag (no digest)`);
+  } catch (e) {
+    if (ctx.signal?.aborted) throw e;
+    ctx.log.warn(`[task-definitions] ${planned.uri}: the digest could not be looked up (${/** @type {Error} */ (e).message}); pinning the tag`);
+  }
+  return null;
 }
 
 /** @param {import('../lib/types.mjs').StepContext} ctx @param {string} family */

@@ -198,8 +198,8 @@ describe('images step: tags and registry address', () => {
     const ex = fakeExec(reg);
     const refs = await plannedImageRefs({ config: ws.config, configPath: ws.configPath, services: [service('api', 'api'), service('frontend', 'frontend')], outputs: outputs(['api', 'frontend']), exec: ex.exec, env: {} });
     expect(refs).toEqual({
-      api: { repository: `${ECR_HOST}/staging/api`, tag: 'c0ffee3', uri: `${ECR_HOST}/staging/api:c0ffee3` },
-      frontend: { repository: `${ECR_HOST}/staging/frontend`, tag: 'c0ffee8', uri: `${ECR_HOST}/staging/frontend:c0ffee8` },
+      api: { repository: `${ECR_HOST}/staging/api`, tag: 'c0ffee3', uri: `${ECR_HOST}/staging/api:c0ffee3`, registry: { scheme: 'https', host: ECR_HOST }, name: 'staging/api' },
+      frontend: { repository: `${ECR_HOST}/staging/frontend`, tag: 'c0ffee8', uri: `${ECR_HOST}/staging/frontend:c0ffee8`, registry: { scheme: 'https', host: ECR_HOST }, name: 'staging/frontend' },
     });
     expect(ex.calls.filter((c) => c.argv[0] === 'docker')).toHaveLength(0);
     expect(reg.requests).toHaveLength(0);
