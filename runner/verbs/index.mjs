@@ -20,6 +20,7 @@ export const VERBS = Object.freeze({
   history: { summary: 'the last rollouts and rollbacks of the release ledger', load: () => import('./history.mjs') },
   images: { summary: 'build and push the release\'s images (the rollout\'s images step on its own)', load: () => import('./images.mjs') },
   diff: { summary: 'what a rollout of a release would change, per service, against what runs', load: () => import('./diff.mjs') },
+  logs: { summary: 'the CloudWatch Logs of a service\'s tasks, or of the last migration task', load: () => import('./logs.mjs') },
   wait: { summary: 'wait until every enabled service is stable on one deployment', load: () => import('./wait.mjs') },
   rollback: { summary: 'back to an earlier successful release of the ledger', load: () => import('./rollback.mjs') },
 });
