@@ -214,12 +214,13 @@ export function fakeWorld(opts = {}) {
   });
 
   // world.logStore: CloudWatch Logs events { group, stream, timestamp, message } (the logs verb); FilterLogEvents in
-  // time order, pages of 3 events (nextToken: the index of the next one), as CloudWatch filters them
+  // time order, pages of 3 events (nextToken: the index of the next one), as CloudWatch filters them (world.logsIgnorePrefix:
+  // as moto does, logStreamNamePrefix ignored)
   world.logStore = [];
   on('logs', 'FilterLogEvents', (input) => {
     const all = world.logStore.map((e, i) => ({ ...e, eventId: `ev${i}` })).filter((e) => e.group === input.logGroupName
       && (!input.logStreamNames || input.logStreamNames.includes(e.stream))
-      && (!input.logStreamNamePrefix || e.stream.startsWith(input.logStreamNamePrefix))
+      && (!input.logStreamNamePrefix || world.logsIgnorePrefix || e.stream.startsWith(input.logStreamNamePrefix))
       && (input.startTime === undefined || e.timestamp >= input.startTime)).sort((a, b) => a.timestamp - b.timestamp);
     const from = input.nextToken ? Number(input.nextToken) : 0;
     const page = all.slice(from, from + 3);

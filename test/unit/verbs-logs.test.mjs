@@ -55,6 +55,16 @@ describe('logs SERVICE', () => {
     expect(fake.world.calls[1].input).toMatchObject({ logGroupName: '/ecs/staging/api', logStreamNamePrefix: 'ecs/api/', startTime: T0 - 10 * MIN });
   });
 
+  test('an emulator that ignores logStreamNamePrefix (moto): still only the container\'s streams', async () => {
+    const fake = fakeWorld();
+    apiLogs(fake.world);
+    fake.world.logsIgnorePrefix = true;
+    const res = await logs(fake, ['api']);
+    expect(res.exitCode).toBe(0);
+    expect(res.out).not.toContain('sidecar line');
+    expect(res.lines).toHaveLength(4);
+  });
+
   test('--task: that task\'s stream only; --since a duration or a time; --json', async () => {
     const fake = fakeWorld();
     apiLogs(fake.world);
@@ -159,6 +169,21 @@ describe('logs --follow', () => {
     expect(res.err.split('\n').at(-1)).toBe('stopped (Ctrl-C) after 6 line(s)');
     // each poll reads again from 30 s before the newest line shown
     expect(fake.world.calls.filter((c) => c.op === 'FilterLogEvents').at(-1).input.startTime).toBe(T0 + 1000 - 30_000);
+  });
+
+  test('an AWS failure while following: exit 1 naming it, after the lines already shown', async () => {
+    const fake = fakeWorld();
+    apiLogs(fake.world);
+    const clock = fakeClock(T0);
+    const sleep = clock.sleep;
+    clock.sleep = async (ms, signal) => {
+      fake.world.faults.set('FilterLogEvents', () => awsError('ResourceNotFoundException', 'The specified log group does not exist.'));
+      return sleep(ms, signal);
+    };
+    const res = await logs(fake, ['api', '--follow'], { clock });
+    expect(res.exitCode).toBe(1);
+    expect(res.lines).toHaveLength(4);
+    expect(res.err.split('\n').at(-1)).toMatch(/^error: .*The specified log group does not exist\./);
   });
 
   test('--json with --follow: one JSON object per line', async () => {
