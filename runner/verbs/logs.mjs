@@ -85,7 +85,8 @@ Changes nothing.`,
   0    lines were shown; with --follow: stopped by Ctrl-C
   1    no line in the time window, no migration task known to ECS (name one with --task), or AWS could not
        be read
-  2    bad input: flags, config, outputs, an unknown or disabled service`,
+  2    bad input: flags, config, outputs, an unknown or disabled service
+  130  interrupted (Ctrl-C) without --follow`,
 }));
 
 export const HELP = COMMAND.help;
