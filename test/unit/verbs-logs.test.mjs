@@ -216,7 +216,7 @@ describe('logs refusals (exit 2, no AWS call)', () => {
   });
 
   test('a disabled service: it runs no tasks', async () => {
-    const raw = JSON.parse(readFileSync(path.join(ROOT, OUTPUTS_FILE), 'utf8'));
+    const raw = JSON.parse(readFileSync(path.resolve(ROOT, OUTPUTS_FILE), 'utf8'));
     raw.service_catalog.value.admin = { ...raw.service_catalog.value.admin, enabled: false, disabled_reason: 'not needed in staging', ecs_service_name: null, task_family: null, container_name: null, log_group_name: null, target_group_arn: null };
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'logs-verb-')), 'outputs.json');
     writeFileSync(file, JSON.stringify(raw));
