@@ -5,7 +5,7 @@
 // RunTask and StopTask go through `mutate()`: Ctrl-C does not cancel them once sent, and with `spec.change` the
 // task is in the half-done list from before RunTask is sent (`may-have-changed`) until the caller drops it.
 import { randomUUID } from 'node:crypto';
-import { RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { RunTaskCommand, StopTaskCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { send, mutate } from './send.mjs';
 import { describeTasks } from './ecs.mjs';
@@ -93,6 +93,24 @@ export class OneOffTaskError extends Error {
 
 /** The task's id (last part of its ARN). @param {string} arn */
 export const taskId = (arn) => arn.split('/').pop() ?? arn;
+
+/**
+ * The awslogs group and stream prefix of a task definition's container (DescribeTaskDefinition); null when it has no
+ * awslogs configuration with both. AWS errors are thrown. A task's stream is `<prefix>/<container>/<task id>` (logStream).
+ * @param {import('./send.mjs').CallContext & { aws: { ecs: import('@aws-sdk/client-ecs').ECSClient } }} ctx
+ * @param {string} taskDefinition ARN, family:revision or family (its latest ACTIVE revision) @param {string} containerName
+ * @returns {Promise<LogLocation | null>}
+ */
+export async function awslogsLocation(ctx, taskDefinition, containerName) {
+  const td = await send(ctx, ctx.aws.ecs, new DescribeTaskDefinitionCommand({ taskDefinition }));
+  const def = (td.taskDefinition?.containerDefinitions ?? []).find((c) => c.name === containerName);
+  const opts = def?.logConfiguration?.logDriver === 'awslogs' ? def.logConfiguration.options ?? {} : null;
+  if (!opts?.['awslogs-group'] || !opts['awslogs-stream-prefix']) return null;
+  return { group: opts['awslogs-group'], streamPrefix: opts['awslogs-stream-prefix'] };
+}
+
+/** The awslogs stream of one task's container. @param {LogLocation} where @param {string} container @param {string} taskArnOrId */
+export const logStream = (where, container, taskArnOrId) => `${where.streamPrefix}/${container}/${taskId(taskArnOrId)}`;
 
 /**
  * Follows one awslogs stream with a forward token, so no line is read twice.
@@ -224,7 +242,7 @@ async function startTask(ctx, spec) {
 /** @param {OneOffContext} ctx @param {OneOffSpec} spec @param {LogLocation} where @param {string} taskArn */
 function logOf(ctx, spec, where, taskArn) {
   return followLog(ctx, {
-    group: where.group, stream: `${where.streamPrefix}/${spec.container}/${taskId(taskArn)}`,
+    group: where.group, stream: logStream(where, spec.container, taskArn),
     keepLines: spec.keepLines ?? 20, fatal: spec.logErrorsAreFatal ?? false, onLine: spec.onLogLine,
   });
 }

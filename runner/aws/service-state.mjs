@@ -3,6 +3,7 @@
 // `deployments: false` is the emulator (moto): no deployments list, no running count; only the service's task
 // definition and desired count can be compared.
 import { primaryDeployment } from './ecs.mjs';
+import { fmtMs } from '../lib/runtime.mjs';
 
 /**
  * @typedef {import('@aws-sdk/client-ecs').Service} EcsService
@@ -75,4 +76,44 @@ export function stoppedTaskLines(svc, target, tasks, max) {
         .map((c) => `${c.name}${c.exitCode !== undefined ? ` exit ${c.exitCode}` : ''}${c.reason ? ` (${c.reason})` : ''}`);
       return `${String(k.taskArn).split('/').pop()}: ${k.stopCode ?? ''} ${k.stoppedReason ?? ''}${cs.length ? `; ${cs.join(', ')}` : ''}`.replace(/\s+/g, ' ').trim();
     });
+}
+
+/**
+ * How a service stands, in the words a wait prints when it changes (the tier step, `wait`): running/desired, the
+ * PRIMARY deployment's rolloutState, more than one deployment, target health; in the emulator (no deployments) its
+ * task definition and desired count.
+ * @param {EcsService} svc @param {{ desired: number, deployments: boolean, targetNote?: string }} o desired: the count
+ *   waited for
+ */
+export function serviceLine(svc, o) {
+  if (!o.deployments) return `on ${shortTd(svc.taskDefinition)}, desired ${svc.desiredCount}/${o.desired} (emulator: running tasks and rollout state not observable)`;
+  const n = (svc.deployments ?? []).length;
+  return `running ${svc.runningCount ?? '?'}/${o.desired}, ${primaryDeployment(svc)?.rolloutState ?? 'no primary deployment'}${n > 1 ? `, ${n} deployments` : ''}${o.targetNote ? `, targets ${o.targetNote}` : ''}`;
+}
+
+/**
+ * The heartbeat of a wait for services (runner/aws/poll.mjs heartbeat): what is still awaited and for how long.
+ * @param {string} id who waits, e.g. the step id @param {number} waitedMs @param {number} timeoutMs
+ * @param {{ name: string, line: string }[]} pending each service's last serviceLine ('' before the first answer)
+ */
+export function waitingLine(id, waitedMs, timeoutMs, pending) {
+  return `[${id}] still waiting (${fmtMs(waitedMs)} of ${fmtMs(timeoutMs)}) for ${pending.map((p) => `${p.name}: ${p.line || 'no answer yet'}`).join('; ')}`;
+}
+
+/**
+ * Stable on one deployment, whatever its revision: ACTIVE, exactly one deployment and it PRIMARY, rolloutState
+ * COMPLETED where ECS reports one, running == desired. Without deployments (the emulator) only ACTIVE is observable.
+ * @param {EcsService} svc @param {{ deployments: boolean }} o
+ * @returns {{ stable: boolean, why: string | null }} why: what is not stable
+ */
+export function steadyState(svc, o) {
+  if (svc.status !== 'ACTIVE') return { stable: false, why: `service status is ${svc.status}` };
+  if (!o.deployments) return { stable: true, why: null };
+  const deps = svc.deployments ?? [];
+  const primary = primaryDeployment(svc);
+  if (!primary) return { stable: false, why: 'no PRIMARY deployment' };
+  if (deps.length > 1) return { stable: false, why: `${deps.length} deployments (${deps.map((d) => `${d.status} ${shortTd(d.taskDefinition)}${d.rolloutState ? ` ${d.rolloutState}` : ''}`).join(', ')})` };
+  if (!completed(primary.rolloutState)) return { stable: false, why: `rollout ${primary.rolloutState}${primary.rolloutStateReason ? ` (${primary.rolloutStateReason})` : ''}` };
+  if (svc.runningCount !== svc.desiredCount) return { stable: false, why: `running ${svc.runningCount ?? '?'}/${svc.desiredCount}` };
+  return { stable: true, why: null };
 }

@@ -1,10 +1,8 @@
 // One-off ECS tasks for smoke checks (database query, fetcher -> anisette probe) on runner/aws/one-off-task.mjs:
 // run in the private subnets with the tasks' security group, wait for STOPPED (stopped by the check if it gives
 // up), read the container's exit code and, when available, its log lines.
-import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { startedByFor } from '../lib/started-by.mjs';
-import { send } from '../aws/send.mjs';
-import { runOneOffTask as runTask, OneOffTaskError, taskId } from '../aws/one-off-task.mjs';
+import { runOneOffTask as runTask, OneOffTaskError, taskId, awslogsLocation } from '../aws/one-off-task.mjs';
 
 /** Log lines kept from a probe's stream (the checks read the whole short output of their command). */
 const LOG_LINES = 200;
@@ -88,11 +86,7 @@ export async function runOneOffTask(sctx, spec, signal) {
  */
 export async function logLocation(ctx, taskDefinition, containerName) {
   try {
-    const td = await send(ctx, ctx.aws.ecs, new DescribeTaskDefinitionCommand({ taskDefinition }));
-    const def = (td.taskDefinition?.containerDefinitions ?? []).find((c) => c.name === containerName);
-    const opts = def?.logConfiguration?.logDriver === 'awslogs' ? def.logConfiguration.options ?? {} : null;
-    if (!opts?.['awslogs-group'] || !opts['awslogs-stream-prefix']) return null;
-    return { group: opts['awslogs-group'], streamPrefix: opts['awslogs-stream-prefix'] };
+    return await awslogsLocation(ctx, taskDefinition, containerName);
   } catch {
     return null;
   }

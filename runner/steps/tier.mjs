@@ -15,7 +15,7 @@ import { fmtMs } from '../lib/runtime.mjs';
 import { send, mutate, forget, errorLine } from '../aws/send.mjs';
 import { describeServices as describeEcsServices, stoppedTasks, primaryDeployment as primaryOf } from '../aws/ecs.mjs';
 import { poll } from '../aws/poll.mjs';
-import { settledAt, rolloutProgress, stoppedTaskLines, shortTd } from '../aws/service-state.mjs';
+import { settledAt, rolloutProgress, stoppedTaskLines, shortTd, serviceLine, waitingLine } from '../aws/service-state.mjs';
 import { resolveTaskDefinitions } from './task-definitions.mjs';
 import { targetGroupHealth, healthReason } from '../aws/target-health.mjs';
 
@@ -283,7 +283,7 @@ async function waitStable(ctx, list, checks) {
   const emu = ctx.capabilities;
   return poll({
     clock: ctx.clock, signal: ctx.signal, intervalMs: ctx.options.pollIntervalMs, timeoutMs: ctx.options.serviceTimeoutMs,
-    heartbeat: (waited) => ctx.log.progress(`[${ctx.step.id}] still waiting (${fmtMs(waited)} of ${fmtMs(ctx.options.serviceTimeoutMs)}) for ${[...pending.values()].map((t) => `${t.name}: ${t.lastLine || 'no answer yet'}`).join('; ')}`),
+    heartbeat: (waited) => ctx.log.progress(waitingLine(ctx.step.id, waited, ctx.options.serviceTimeoutMs, [...pending.values()].map((t) => ({ name: t.name, line: t.lastLine })))),
     onTimeout: () => {
       const t = /** @type {Tracked} */ ([...pending.values()][0]);
       return fail(ctx, t, `not stable after ${fmtMs(ctx.options.serviceTimeoutMs)} (${t.lastLine})`, pending);
@@ -296,9 +296,7 @@ async function waitStable(ctx, list, checks) {
       const p = primaryOf(svc);
       t.result.running = emu.lacks('running-tasks') ? null : svc.runningCount ?? null;
       t.result.rolloutState = emu.lacks('ecs-deployments') ? null : p?.rolloutState ?? null;
-      const line = emu.lacks('ecs-deployments')
-        ? `on ${shortTd(svc.taskDefinition)}, desired ${svc.desiredCount}/${t.desired} (emulator: running tasks and rollout state not observable)`
-        : `running ${svc.runningCount ?? '?'}/${t.desired}, ${p?.rolloutState ?? 'no primary deployment'}${(svc.deployments ?? []).length > 1 ? `, ${svc.deployments?.length} deployments` : ''}${t.targetNote ? `, targets ${t.targetNote}` : ''}`;
+      const line = serviceLine(svc, { desired: t.desired, deployments: !emu.lacks('ecs-deployments'), targetNote: t.targetNote });
       if (line !== t.lastLine) {
         t.lastLine = line;
         ctx.log.progress(`[${ctx.step.id}] ${t.name} ${fmtMs(ctx.clock.now() - t.startedMs)}: ${line}`);

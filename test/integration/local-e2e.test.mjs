@@ -153,6 +153,31 @@ if (problems.length) {
       expect(run.out).toMatch(/smoke user created/);
     });
 
+    test('logs api shows the api\'s real lines, each with its task id; wait returns 0 on the settled environment', async () => {
+      if (!withDocker) return;
+      const inputs = ['--outputs', outputs, '--config', path.join(ROOT, 'config', 'local.json')];
+      const [logs, wait] = await Promise.all([runner(['logs', 'api', '--since', '1h', ...inputs]), runner(['wait', '--timeout', '30', '--poll-interval', '0.5', ...inputs])]);
+      expect({ code: logs.code, tail: logs.code === 0 ? '' : logs.out.slice(-3000) }).toEqual({ code: 0, tail: '' });
+      // the api's running task, as ECS (the data plane) knows it
+      const { ECSClient, ListTasksCommand } = await import('@aws-sdk/client-ecs');
+      const o = JSON.parse(fs.readFileSync(outputs, 'utf8'));
+      const ecs = new ECSClient({ region: kept.env.AWS_REGION, endpoint: kept.env.AWS_ENDPOINT_URL, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const arns = (await ecs.send(new ListTasksCommand({ cluster: o.cluster_name.value, serviceName: o.service_catalog.value.api.ecs_service_name, desiredStatus: 'RUNNING' }))).taskArns ?? [];
+      ecs.destroy();
+      const ids = arns.map((a) => a.split('/').pop());
+      expect(ids.length).toBeGreaterThan(0);
+      const lines = logs.out.split('\n').map((l) => /^(\d{4}-\d\d-\d\dT[\d:.]+Z) (\S+) (.*)$/.exec(l)).filter(Boolean);
+      // what the example api prints at start and for each request (the smoke suite's health checks through the ALB)
+      const started = lines.filter((m) => /^api listening on \d+$/.test(m[3]));
+      expect(started.map((m) => m[2])).toEqual(expect.arrayContaining(ids));
+      expect(lines.some((m) => ids.includes(m[2]) && /^api: \S+ "GET \/health HTTP\/1\.1" 200/.test(m[3]))).toBe(true);
+      const times = lines.map((m) => m[1]);
+      expect(times).toEqual([...times].sort());
+      expect({ code: wait.code, tail: wait.code === 0 ? '' : wait.out.slice(-3000) }).toEqual({ code: 0, tail: '' });
+      expect(wait.out).toMatch(/^OK \(exit 0\): every enabled service \(\d+\) is stable; /m);
+      expect(wait.out).not.toMatch(/emulator/);
+    });
+
     // the ECS view through the kept environment's endpoint (the proxy)
     const ecsView = async () => {
       const { ECSClient, DescribeServicesCommand } = await import('@aws-sdk/client-ecs');

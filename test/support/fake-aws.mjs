@@ -169,6 +169,7 @@ export function fakeWorld(opts = {}) {
   });
   on('ecs', 'ListTasks', (input) => ({
     taskArns: [...world.tasks.values()].filter((t) => (!input.startedBy || t.startedBy === input.startedBy)
+      && (!input.family || t.taskDefinitionArn.split('/').pop().split(':')[0] === input.family)
       && (!input.serviceName || t.group === `service:${input.serviceName}`)
       && (!input.desiredStatus || t.desiredStatus === input.desiredStatus)).map((t) => t.taskArn),
   }));
@@ -220,6 +221,23 @@ export function fakeWorld(opts = {}) {
     const start = input.nextToken ? Number(input.nextToken.slice(2)) : 0;
     const events = world.logEvents.slice(start, start + 2).map((m, i) => ({ timestamp: i, message: m }));
     return { events, nextForwardToken: `f/${start + events.length}` };
+  });
+
+  // world.logStore: CloudWatch Logs events { group, stream, timestamp, message } (the logs verb); FilterLogEvents in
+  // time order, pages of 3 events (nextToken: the index of the next one), as CloudWatch filters them (world.logsIgnorePrefix:
+  // as moto does, logStreamNamePrefix ignored)
+  world.logStore = [];
+  on('logs', 'FilterLogEvents', (input) => {
+    const all = world.logStore.map((e, i) => ({ ...e, eventId: `ev${i}` })).filter((e) => e.group === input.logGroupName
+      && (!input.logStreamNames || input.logStreamNames.includes(e.stream))
+      && (!input.logStreamNamePrefix || world.logsIgnorePrefix || e.stream.startsWith(input.logStreamNamePrefix))
+      && (input.startTime === undefined || e.timestamp >= input.startTime)).sort((a, b) => a.timestamp - b.timestamp);
+    const from = input.nextToken ? Number(input.nextToken) : 0;
+    const page = all.slice(from, from + 3);
+    return {
+      events: page.map((e) => ({ logStreamName: e.stream, timestamp: e.timestamp, message: e.message, eventId: e.eventId, ingestionTime: e.timestamp })),
+      ...(from + 3 < all.length ? { nextToken: String(from + 3) } : {}),
+    };
   });
 
   on('ecs', 'UpdateService', (input) => {

@@ -59,6 +59,11 @@ function records(): any[] {
     { client: 'ecs', operation: 'ExecuteCommand', input: { cluster, task, container: 'api', command: '/bin/sh', interactive: true } },
     { client: 'logs', operation: 'GetLogEvents', input: { logGroupName: names.logGroup('migration'), logStreamName: 'migration/migration/0123456789abcdef' } },
     { client: 'logs', operation: 'FilterLogEvents', input: { logGroupName: names.logGroup('api') } },
+    // the logs verb (runner/verbs/logs.mjs): every enabled service's group by its container's stream prefix, the last
+    // migration task (ListTasks by family) and its one stream
+    ...enabled.map((s) => ({ client: 'logs', operation: 'FilterLogEvents', input: { logGroupName: names.logGroup(s.name), logStreamNamePrefix: `${s.name}/${s.name}/` } })),
+    { client: 'ecs', operation: 'ListTasks', input: { cluster, family: migration, desiredStatus: 'STOPPED' } },
+    { client: 'logs', operation: 'FilterLogEvents', input: { logGroupName: names.logGroup('migration'), logStreamNames: ['migration/migration/0123456789abcdef'] } },
     { client: 'efs', operation: 'DescribeMountTargets', input: { FileSystemId: 'fs-0123456789abcdef0' } },
     { client: 'elbv2', operation: 'DescribeTargetHealth', input: { TargetGroupArn: A('elasticloadbalancing', `targetgroup/${names.targetGroup('api')}/0123456789abcdef`) } },
     { client: 'ecs', operation: 'DescribeServices', input: { cluster, services: enabled.map((s) => names.service(s.name)) } },
