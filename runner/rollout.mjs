@@ -3,6 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { main } from './main.mjs';
+import { verbNamed } from './verbs/index.mjs';
 
 const self = realpathSync(fileURLToPath(import.meta.url));
 const at = process.argv.findIndex((a, i) => i > 0 && (() => {
@@ -14,13 +15,18 @@ const at = process.argv.findIndex((a, i) => i > 0 && (() => {
 })());
 const argv = process.argv.slice(at >= 0 ? at + 1 : 2);
 
+// a verb that changes nothing says so on Ctrl-C instead of promising to finish changes
+const readOnly = Boolean(argv[0] && !argv[0].startsWith('-') && verbNamed(argv[0])?.readOnly);
+
 const controller = new AbortController();
 let interrupts = 0;
 process.on('SIGINT', () => {
   interrupts += 1;
   if (interrupts === 1) {
-    process.stderr.write('\ninterrupt: changes already sent to AWS finish, then the run stops and reports what was left\n' +
-      'half-done (Ctrl-C again to quit at once, without a report)\n');
+    process.stderr.write(readOnly
+      ? '\ninterrupt: stopping (this command changes nothing; Ctrl-C again to quit at once)\n'
+      : '\ninterrupt: changes already sent to AWS finish, then the run stops and reports what was left\n' +
+        'half-done (Ctrl-C again to quit at once, without a report)\n');
     controller.abort();
   } else {
     process.exit(130);
