@@ -115,6 +115,8 @@ if (problems.length) {
       kept = await local.ready;
       kept.stop = local.stop;
       run = { code: kept.kept ? Number(/finished in .* with exit code (\d+)/.exec(kept.out)?.[1] ?? -1) : kept.code, out: kept.out };
+      // no report: the run ended before its rollout; its own output says why
+      if (!fs.existsSync(path.join(DP, 'report.json'))) throw new Error(`npm run local --keep ended without a report (exit ${kept.code ?? '?'}):\n${kept.out.slice(-6000)}`);
       report = JSON.parse(fs.readFileSync(path.join(DP, 'report.json'), 'utf8'));
     });
 
@@ -292,6 +294,48 @@ if (problems.length) {
       expect(left.stdout.trim()).toBe('');
       const nets = spawnSync('docker', ['network', 'ls', '-q', '--filter', 'label=staging-rollout.dataplane=1'], { encoding: 'utf8' });
       expect(nets.stdout.trim()).toBe('');
+    });
+  });
+
+  // anisette disabled: the config's rule disables what depends on it (tracker-fetcher-2), so neither is rolled out,
+  // and the fetcher-to-anisette check is skipped with that reason, never passed; every other check is performed
+  describe('npm run local with anisette disabled (the local data plane)', () => {
+    jest.setTimeout(600_000);
+    let run;
+    let report;
+    const withDocker = dockerUsable();
+    const DIR = `${OUT}-no-anisette`;
+
+    beforeAll(async () => {
+      if (!withDocker) return;
+      fs.rmSync(DIR, { recursive: true, force: true });
+      fs.mkdirSync(DIR, { recursive: true });
+      const config = path.join(DIR, 'no-anisette.json');
+      fs.writeFileSync(config, JSON.stringify({ extends: path.join(ROOT, 'config', 'local.json'), services: { anisette: { enabled: false } } }));
+      run = await runLocal(['--out', path.join(DIR, 'out'), '--config', config]);
+      report = JSON.parse(fs.readFileSync(path.join(DIR, 'out', 'report.json'), 'utf8'));
+    });
+
+    test('exits 0; anisette and tracker-fetcher-2 are not rolled out; fetcher-to-anisette is skipped with the reason, every other check passed', () => {
+      if (!withDocker) {
+        if (strict) throw new Error('CI must run the data plane: Docker is not usable here');
+        return;
+      }
+      expect({ code: run.code, tail: run.code === 0 ? '' : run.out.slice(-4000) }).toEqual({ code: 0, tail: '' });
+      expect(run.out).toMatch(/on the local data plane/);
+      const workers = report.steps.find((x) => x.id === 'tier:workers');
+      for (const name of ['anisette', 'tracker-fetcher-2']) {
+        const v = workers.services.find((x) => x.name === name);
+        // not started: absent from the wave, or listed as skipped with the rule that disabled it, at no task
+        if (v) expect([name, v.status, v.reason, v.running ?? 0]).toEqual([name, 'skipped', expect.stringMatching(/disabled/), 0]);
+      }
+      expect(workers.services.filter((x) => x.status === 'passed').map((x) => x.name)).toEqual(expect.arrayContaining(['unified-geofence', 'notification-service', 'materialized-view-service']));
+      const checks = report.steps.flatMap((x) => x.checks.map((c) => ({ id: `${x.id} ${c.name}`, status: c.status, reason: c.reason })));
+      const fetcher = checks.find((c) => c.id === 'smoke fetcher-anisette');
+      expect(fetcher).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/anisette/) });
+      expect(checks.filter((c) => c.status !== 'passed' && c.id !== 'smoke fetcher-anisette')).toEqual([]);
+      const summary = fs.readFileSync(path.join(DIR, 'out', 'summary.md'), 'utf8');
+      expect(summary).toMatch(/Every check above but the 1 skipped \(each with its reason\) ran/);
     });
   });
 

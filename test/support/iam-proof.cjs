@@ -24,6 +24,9 @@ const EXPECTED_UNEXERCISED = Object.freeze({
   'ssm:DeleteParameters': 'ledger retention: the recorded runs write fewer entries than ledger.keep',
   // a one-off task is stopped only when it overruns its timeout or the run is interrupted
   'ecs:StopTask': 'failure path: a migration or smoke task past its timeout, or Ctrl-C',
+  // the exec verb: its calls are in the unit proof (test/unit/ci-access-least-privilege.test.ts); moto has no
+  // ExecuteCommand, and the recorded runs here are rollouts and the day-two reads
+  'ecs:ExecuteCommand': 'exec verb: moto does not implement ExecuteCommand; proven by the unit proof and on the data plane',
 });
 
 /**
