@@ -297,50 +297,6 @@ if (problems.length) {
     });
   });
 
-  // anisette disabled: the config's rule disables what depends on it (tracker-fetcher-2), so neither is rolled out,
-  // and the fetcher-to-anisette check is skipped with that reason, never passed; every other check is performed
-  describe('npm run local with anisette disabled (the local data plane)', () => {
-    jest.setTimeout(600_000);
-    let run;
-    let report;
-    const withDocker = dockerUsable();
-    const DIR = `${OUT}-no-anisette`;
-
-    beforeAll(async () => {
-      if (!withDocker) return;
-      fs.rmSync(DIR, { recursive: true, force: true });
-      fs.mkdirSync(DIR, { recursive: true });
-      const config = path.join(DIR, 'no-anisette.json');
-      fs.writeFileSync(config, JSON.stringify({ extends: path.join(ROOT, 'config', 'local.json'), services: { anisette: { enabled: false } } }));
-      run = await runLocal(['--out', path.join(DIR, 'out'), '--config', config]);
-      report = JSON.parse(fs.readFileSync(path.join(DIR, 'out', 'report.json'), 'utf8'));
-    });
-
-    test('exits 0; anisette and tracker-fetcher-2 are not rolled out; fetcher-to-anisette is skipped with the reason, every other check passed', () => {
-      if (!withDocker) {
-        if (strict) throw new Error('CI must run the data plane: Docker is not usable here');
-        return;
-      }
-      expect({ code: run.code, tail: run.code === 0 ? '' : run.out.slice(-4000) }).toEqual({ code: 0, tail: '' });
-      expect(run.out).toMatch(/on the local data plane/);
-      const workers = report.steps.find((x) => x.id === 'tier:workers');
-      for (const name of ['anisette', 'tracker-fetcher-2']) {
-        const v = workers.services.find((x) => x.name === name);
-        // not started: absent from the wave, or listed as skipped with the rule that disabled it, at no task
-        if (v) expect([name, v.status, v.reason, v.running ?? 0]).toEqual([name, 'skipped', expect.stringMatching(/disabled/), 0]);
-      }
-      expect(workers.services.filter((x) => x.status === 'passed').map((x) => x.name)).toEqual(expect.arrayContaining(['unified-geofence', 'notification-service', 'materialized-view-service']));
-      const checks = report.steps.flatMap((x) => x.checks.map((c) => ({ id: `${x.id} ${c.name}`, status: c.status, reason: c.reason })));
-      const fetcher = checks.find((c) => c.id === 'smoke fetcher-anisette');
-      expect(fetcher).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/anisette/) });
-      // the one other skip: the anisette image is not built, since only a disabled service uses it
-      const others = checks.filter((c) => c.status !== 'passed' && c.id !== 'smoke fetcher-anisette');
-      expect(others).toEqual([{ id: 'images image:anisette', status: 'skipped', reason: expect.stringMatching(/only used by disabled services: anisette/) }]);
-      const summary = fs.readFileSync(path.join(DIR, 'out', 'summary.md'), 'utf8');
-      expect(summary).toMatch(new RegExp(`Every check above but the ${checks.filter((c) => c.status === 'skipped').length} skipped \\(each with its reason\\) ran`));
-    });
-  });
-
   // without the data plane (--no-dataplane, or no Docker): the emulator alone, and it says what it cannot check
   describe('npm run local --no-dataplane (emulator only)', () => {
     jest.setTimeout(600_000);
